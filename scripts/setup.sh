@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what hookd needs, from Debian 12 packages only. Idempotent; needs root (or sudo).
+#   scripts/setup.sh          build + run dependencies
+#   scripts/setup.sh --test   also the test, benchmark and receiver tools
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+want=(
+  g++ cmake ninja-build ccache pkg-config git
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libcurl4-openssl-dev libssl-dev libsqlite3-dev libpq-dev
+  libspdlog-dev libfmt-dev libcli11-dev libvalijson-dev
+)
+if [ "${1:-}" = "--test" ]; then
+  want+=(googletest libgtest-dev libgmock-dev libbenchmark-dev python3 curl wrk nginx-light sqlite3 webhook)
+  # The machine image ships Node.js 20 with npm 11; Debian's npm conflicts with it, so only
+  # fall back to Debian's when there is no node at all.
+  command -v node >/dev/null || want+=(nodejs npm)
+fi
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
