@@ -1,0 +1,20 @@
+#pragma once
+// Wall-clock helpers. hookd stores times as int64 milliseconds since the Unix epoch
+// (UTC) and prints them as RFC 3339 with milliseconds: 2026-11-26T10:00:00.000Z.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace hookd {
+
+int64_t NowMs();
+// 2026-11-26T10:00:00.000Z
+std::string FormatTime(int64_t ms_since_epoch);
+// Accepts RFC 3339 date-times ("2026-11-26T10:00:00Z", fractions, "+01:00" offsets).
+std::optional<int64_t> ParseTime(std::string_view s);
+// Durations like "5s", "5m", "2h", "5d", "250ms" (one number and unit). nullopt if malformed.
+std::optional<int64_t> ParseDurationMs(std::string_view s);
+
+}  // namespace hookd

@@ -1,0 +1,94 @@
+#include "core/crypto.h"
+
+#include <cstdlib>
+#include <cstdio>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+namespace hookd {
+
+std::string RandomBytes(size_t n) {
+  std::string out(n, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {
+    std::fputs("hookd: RAND_bytes failed\n", stderr);
+    std::abort();
+  }
+  return out;
+}
+
+std::string HexEncode(std::string_view raw) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(raw.size() * 2);
+  for (unsigned char c : raw) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
+  return HexEncode(std::string_view(reinterpret_cast<char*>(md), sizeof md));
+}
+
+std::string HmacSha256(std::string_view key, std::string_view msg) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), md, &len);
+  return std::string(reinterpret_cast<char*>(md), len);
+}
+
+std::string Base64Encode(std::string_view raw) {
+  std::string out(4 * ((raw.size() + 2) / 3), '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(raw.data()),
+                          static_cast<int>(raw.size()));
+  out.resize(n);
+  return out;
+}
+
+std::optional<std::string> Base64Decode(std::string_view b64) {
+  if (b64.size() % 4 != 0) return std::nullopt;
+  for (char c : b64)
+    if (!(isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '='))
+      return std::nullopt;
+  std::string out(3 * b64.size() / 4, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(b64.data()),
+                          static_cast<int>(b64.size()));
+  if (n < 0) return std::nullopt;
+  // EVP_DecodeBlock counts padding bytes as output; drop them.
+  size_t pad = 0;
+  if (!b64.empty() && b64.back() == '=') ++pad;
+  if (b64.size() > 1 && b64[b64.size() - 2] == '=') ++pad;
+  out.resize(static_cast<size_t>(n) - pad);
+  return out;
+}
+
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string NewSigningSecret() { return "whsec_" + Base64Encode(RandomBytes(32)); }
+
+std::string NewApiToken() {
+  std::string b64 = Base64Encode(RandomBytes(32));
+  for (char& c : b64) {
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  while (!b64.empty() && b64.back() == '=') b64.pop_back();
+  return "hkd_" + b64;
+}
+
+std::string HashToken(std::string_view token) { return Sha256Hex(token); }
+
+}  // namespace hookd

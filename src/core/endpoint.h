@@ -1,0 +1,88 @@
+#pragma once
+// An endpoint: a company's destination URL, the event types it wants and how to deliver.
+// This file holds the record, its JSON form and the validation of create/update input;
+// storage is in store/, delivery in dispatch/.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include "core/error.h"
+#include "core/ids.h"
+
+namespace hookd {
+
+class EventCatalog;
+
+enum class SignatureScheme { kStandard, kGithub };
+enum class Ordering { kNone, kSubject };
+enum class EndpointStatus { kEnabled, kDisabled };
+enum class DisabledReason { kNone, kManual, kGone, kFailing };
+enum class EndpointKind { kEndpoint, kRestHook };
+
+struct Endpoint {
+  EndpointId id;
+  CompanyId company_id;
+  std::string url;
+  std::string description;
+  std::vector<std::string> event_types;  // exact types, "family.*" or "*"
+  boost::json::value filter;             // null when none; else a valid filter (core/filter.h)
+  SignatureScheme signature_scheme = SignatureScheme::kStandard;
+  std::vector<std::pair<std::string, std::string>> headers;  // custom, lower-case names
+  Ordering ordering = Ordering::kNone;
+  int max_concurrency = 10;
+  std::optional<int> rate_limit_per_second;
+  int timeout_ms = 15000;
+  EndpointStatus status = EndpointStatus::kEnabled;
+  DisabledReason disabled_reason = DisabledReason::kNone;
+  EndpointKind kind = EndpointKind::kEndpoint;
+  std::string secret;  // current "whsec_…"; never logged, never in EndpointToJson
+  std::string previous_secret;            // still signs until previous_secret_expires_at_ms
+  int64_t previous_secret_expires_at_ms = 0;
+  int64_t created_at_ms = 0;
+  int64_t updated_at_ms = 0;
+
+  bool Enabled() const { return status == EndpointStatus::kEnabled; }
+  // True when one of event_types selects `type`.
+  bool Wants(std::string_view type) const;
+};
+
+// The API form (SPEC §4 endpoint object), without any secret.
+boost::json::object EndpointToJson(const Endpoint& ep);
+
+// The delivery configuration (everything the client may set), as stored.
+boost::json::object EndpointConfigToJson(const Endpoint& ep);
+// Reads what EndpointConfigToJson wrote (trusted, from the store).
+void EndpointConfigFromJson(const boost::json::object& config, Endpoint& ep);
+
+std::string_view ToString(EndpointStatus s);
+std::string_view ToString(DisabledReason r);  // kNone -> ""
+std::optional<DisabledReason> ParseDisabledReason(std::string_view s);
+std::string_view ToString(EndpointKind k);
+std::optional<EndpointKind> ParseEndpointKind(std::string_view s);
+
+// What an endpoint's input is checked against.
+struct EndpointRules {
+  const EventCatalog* catalog = nullptr;
+  bool allow_http = false;
+  // Optional extra check of the URL's destination (SSRF guard); returns a message on refusal.
+  std::function<std::optional<std::string>(std::string_view url)> check_destination;
+};
+
+// Applies a create (`creating` = true: url and event_types required) or PATCH body to `ep`.
+// On error `ep` may be partly changed (callers apply to a copy) and the error lists every
+// bad field with a pointer into the body ("/url", "/event_types/2", "/filter/...").
+Result<void> ApplyEndpointInput(const boost::json::value& body, bool creating,
+                                const EndpointRules& rules, Endpoint& ep);
+
+// Validates one event-type selector against the catalog: "" when fine, else why not.
+std::string CheckEventTypeSelector(std::string_view selector, const EventCatalog& catalog);
+bool SelectorMatches(std::string_view selector, std::string_view type);
+
+}  // namespace hookd

@@ -1,0 +1,70 @@
+#pragma once
+// Typed, prefixed identifiers: an EventId always prints "evt_<ulid>", and the compiler
+// keeps an EndpointId from being passed where a DeliveryId is expected.
+// Suffixes are ULIDs (48-bit millisecond time + 80 random bits, Crockford base32),
+// monotonic within this process, so ids sort by creation time.
+
+#include <compare>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace hookd {
+
+// A new 26-character ULID. Thread-safe. Strictly increasing within one process.
+std::string NewUlid();
+// Milliseconds since the epoch encoded in a ULID suffix, or nullopt when malformed.
+std::optional<int64_t> UlidTimeMs(std::string_view ulid);
+// True when `s` is 26 Crockford base32 characters (upper case).
+bool IsUlid(std::string_view s);
+
+template <class Tag>
+class Id {
+ public:
+  Id() = default;
+  // Fresh id with the tag's prefix.
+  static Id New() { return Id(std::string(Tag::kPrefix) + NewUlid()); }
+  // Accepts "<prefix><ulid>"; anything else is nullopt (so a "dlv_" string never
+  // becomes an EventId).
+  static std::optional<Id> Parse(std::string_view s) {
+    if (s.size() != Tag::kPrefix.size() + 26 || !s.starts_with(Tag::kPrefix) ||
+        !IsUlid(s.substr(Tag::kPrefix.size())))
+      return std::nullopt;
+    return Id(std::string(s));
+  }
+  // Wraps a stored value without checking (store rows, tests). Prefer Parse for input.
+  static Id FromTrusted(std::string s) { return Id(std::move(s)); }
+
+  const std::string& str() const { return value_; }
+  bool empty() const { return value_.empty(); }
+  auto operator<=>(const Id&) const = default;
+
+ private:
+  explicit Id(std::string v) : value_(std::move(v)) {}
+  std::string value_;
+};
+
+struct CompanyTag { static constexpr std::string_view kPrefix = "co_"; };
+struct TokenTag { static constexpr std::string_view kPrefix = "tok_"; };
+struct EventTag { static constexpr std::string_view kPrefix = "evt_"; };
+struct EndpointTag { static constexpr std::string_view kPrefix = "ep_"; };
+struct DeliveryTag { static constexpr std::string_view kPrefix = "dlv_"; };
+struct AttemptTag { static constexpr std::string_view kPrefix = "att_"; };
+
+using CompanyId = Id<CompanyTag>;
+using TokenId = Id<TokenTag>;
+using EventId = Id<EventTag>;
+using EndpointId = Id<EndpointTag>;
+using DeliveryId = Id<DeliveryTag>;
+using AttemptId = Id<AttemptTag>;
+
+}  // namespace hookd
+
+template <class Tag>
+struct std::hash<hookd::Id<Tag>> {
+  size_t operator()(const hookd::Id<Tag>& id) const noexcept {
+    return std::hash<std::string>{}(id.str());
+  }
+};

@@ -1,0 +1,76 @@
+#pragma once
+// Plain domain records shared by the store, the API and the dispatcher. No behaviour
+// beyond small conversions; times are int64 milliseconds since the epoch (see clock.h).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/ids.h"
+
+namespace hookd {
+
+struct Company {
+  CompanyId id;
+  std::string name;
+  int64_t created_at_ms = 0;
+};
+
+// Scopes a company token may carry. The operator token has every right.
+enum Scope : unsigned { kScopeManage = 1, kScopePublish = 2 };
+
+struct ApiToken {
+  TokenId id;
+  std::optional<CompanyId> company_id;  // nullopt: the operator token
+  std::string hash;                     // HashToken(token); the token itself is never stored
+  unsigned scopes = 0;                  // bit set of Scope
+  std::string description;
+  int64_t created_at_ms = 0;
+  std::optional<int64_t> revoked_at_ms;
+
+  bool IsOperator() const { return !company_id.has_value(); }
+};
+std::string ScopesToString(unsigned scopes);  // "manage,publish"
+
+struct Event {
+  EventId id;
+  CompanyId company_id;
+  std::string type;
+  std::string subject;  // ordering key; empty when none
+  std::optional<int64_t> occurred_at_ms;
+  int64_t created_at_ms = 0;
+  // The exact bytes POSTed to receivers (SPEC §3 body). Immutable once accepted.
+  std::string payload;
+};
+
+enum class DeliveryStatus { kPending, kSucceeded, kFailed, kHeld };
+std::string_view ToString(DeliveryStatus s);
+std::optional<DeliveryStatus> ParseDeliveryStatus(std::string_view s);
+
+struct Delivery {
+  DeliveryId id;
+  CompanyId company_id;
+  EventId event_id;
+  EndpointId endpoint_id;
+  DeliveryStatus status = DeliveryStatus::kPending;
+  int attempts = 0;
+  std::optional<int64_t> next_attempt_at_ms;  // set while pending
+  std::optional<int64_t> last_attempt_at_ms;
+  int64_t created_at_ms = 0;
+};
+
+struct Attempt {
+  AttemptId id;
+  DeliveryId delivery_id;
+  int number = 0;
+  int64_t started_at_ms = 0;
+  int64_t duration_ms = 0;
+  std::optional<int> status_code;
+  std::optional<std::string> error;  // timeout, connect, dns, tls, blocked, http
+  std::string response_headers;      // JSON object text
+  std::string response_body;         // first 4 KiB
+};
+
+}  // namespace hookd
