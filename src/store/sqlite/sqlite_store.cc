@@ -1,0 +1,768 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <algorithm>
+#include <future>
+
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "core/clock.h"
+#include "core/embedded.h"
+#include "core/json_util.h"
+
+namespace hookd {
+namespace json = boost::json;
+using sqlite::Db;
+using sqlite::Stmt;
+
+namespace {
+
+constexpr int64_t kIdempotencyWindowMs = 24 * 3600 * 1000;
+constexpr size_t kMaxJobsPerCommit = 4096;
+
+#define TRY(expr)                                            \
+  do {                                                       \
+    if (auto _r = (expr); !_r) return std::unexpected(_r.error()); \
+  } while (0)
+
+#define PREPARE(var, db, sql)                                \
+  auto var##_r = (db).Prepare(sql);                          \
+  if (!var##_r) return std::unexpected(var##_r.error());     \
+  Stmt& var = **var##_r
+
+int ClampLimit(int limit) { return std::clamp(limit, 1, 500); }
+
+template <class T>
+Page<T> MakePage(std::vector<T> items, int limit, auto id_of) {
+  Page<T> page;
+  if (static_cast<int>(items.size()) > limit) {
+    items.resize(limit);
+    page.next_cursor = id_of(items.back());
+  }
+  page.items = std::move(items);
+  return page;
+}
+
+unsigned ParseScopes(std::string_view s) {
+  unsigned out = 0;
+  if (s.find("manage") != std::string_view::npos) out |= kScopeManage;
+  if (s.find("publish") != std::string_view::npos) out |= kScopePublish;
+  return out;
+}
+
+Company ReadCompany(const Stmt& s) {
+  return Company{CompanyId::FromTrusted(s.Text(0)), s.Text(1), s.Int(2)};
+}
+
+ApiToken ReadToken(const Stmt& s) {
+  ApiToken t;
+  t.id = TokenId::FromTrusted(s.Text(0));
+  if (!s.IsNull(1)) t.company_id = CompanyId::FromTrusted(s.Text(1));
+  t.hash = s.Text(2);
+  t.scopes = ParseScopes(s.TextView(3));
+  t.description = s.Text(4);
+  t.created_at_ms = s.Int(5);
+  t.revoked_at_ms = s.OptInt(6);
+  return t;
+}
+
+constexpr const char* kEndpointCols =
+    "id, company_id, config, status, disabled_reason, kind, secret, previous_secret, "
+    "previous_secret_expires, created_at, updated_at";
+
+Endpoint ReadEndpoint(const Stmt& s) {
+  Endpoint ep;
+  ep.id = EndpointId::FromTrusted(s.Text(0));
+  ep.company_id = CompanyId::FromTrusted(s.Text(1));
+  boost::system::error_code ec;
+  json::value cfg = json::parse(s.TextView(2), ec);
+  if (!ec && cfg.is_object()) EndpointConfigFromJson(cfg.get_object(), ep);
+  ep.status = s.TextView(3) == "enabled" ? EndpointStatus::kEnabled : EndpointStatus::kDisabled;
+  ep.disabled_reason = ParseDisabledReason(s.TextView(4)).value_or(DisabledReason::kNone);
+  ep.kind = ParseEndpointKind(s.TextView(5)).value_or(EndpointKind::kEndpoint);
+  ep.secret = s.Text(6);
+  ep.previous_secret = s.Text(7);
+  ep.previous_secret_expires_at_ms = s.Int(8);
+  ep.created_at_ms = s.Int(9);
+  ep.updated_at_ms = s.Int(10);
+  return ep;
+}
+
+constexpr const char* kEventCols = "id, company_id, type, subject, occurred_at, created_at, payload";
+
+Event ReadEvent(const Stmt& s) {
+  Event e;
+  e.id = EventId::FromTrusted(s.Text(0));
+  e.company_id = CompanyId::FromTrusted(s.Text(1));
+  e.type = s.Text(2);
+  e.subject = s.Text(3);
+  e.occurred_at_ms = s.OptInt(4);
+  e.created_at_ms = s.Int(5);
+  e.payload = s.Text(6);
+  return e;
+}
+
+constexpr const char* kDeliveryCols =
+    "id, company_id, event_id, endpoint_id, status, attempts, next_attempt_at, "
+    "last_attempt_at, created_at";
+
+Delivery ReadDelivery(const Stmt& s) {
+  Delivery d;
+  d.id = DeliveryId::FromTrusted(s.Text(0));
+  d.company_id = CompanyId::FromTrusted(s.Text(1));
+  d.event_id = EventId::FromTrusted(s.Text(2));
+  d.endpoint_id = EndpointId::FromTrusted(s.Text(3));
+  d.status = ParseDeliveryStatus(s.TextView(4)).value_or(DeliveryStatus::kPending);
+  d.attempts = static_cast<int>(s.Int(5));
+  d.next_attempt_at_ms = s.OptInt(6);
+  d.last_attempt_at_ms = s.OptInt(7);
+  d.created_at_ms = s.Int(8);
+  return d;
+}
+
+Result<void> BindEndpoint(Stmt& s, const Endpoint& ep) {
+  s.Bind(1, ep.id.str())
+      .Bind(2, ep.company_id.str())
+      .Bind(3, ToJson(EndpointConfigToJson(ep)))
+      .Bind(4, ToString(ep.status))
+      .Bind(5, ToString(ep.disabled_reason))
+      .Bind(6, ToString(ep.kind))
+      .Bind(7, ep.secret)
+      .Bind(8, ep.previous_secret)
+      .Bind(9, ep.previous_secret_expires_at_ms)
+      .Bind(10, ep.created_at_ms)
+      .Bind(11, ep.updated_at_ms);
+  return {};
+}
+
+Error NotFound(std::string_view what) { return Error{ErrorCode::kNotFound, std::string(what) + " not found", {}}; }
+
+}  // namespace
+
+// ---------------------------------------------------------------- lifecycle
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {
+  auto db = Db::Open(path);
+  if (!db) return std::unexpected(db.error());
+  return std::unique_ptr<SqliteStore>(new SqliteStore(path, std::move(*db)));
+}
+
+SqliteStore::SqliteStore(std::string path, std::unique_ptr<Db> writer)
+    : path_(std::move(path)), writer_db_(std::move(writer)) {
+  writer_ = std::thread([this] { WriterLoop(); });
+}
+
+SqliteStore::~SqliteStore() { Close(); }
+
+void SqliteStore::Close() {
+  {
+    std::lock_guard lock(mu_);
+    if (closing_) return;
+    closing_ = true;
+  }
+  cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+}
+
+void SqliteStore::Enqueue(Job job) {
+  {
+    std::lock_guard lock(mu_);
+    if (!closing_) {
+      queue_.push_back(std::move(job));
+      cv_.notify_one();
+      return;
+    }
+  }
+  Error e{ErrorCode::kUnavailable, "store is closing", {}};
+  job.finish(&e);
+}
+
+void SqliteStore::WriterLoop() {
+  Db& db = *writer_db_;
+  std::vector<Job> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return closing_ || !queue_.empty(); });
+      if (queue_.empty()) break;  // closing and drained
+      size_t n = std::min(queue_.size(), kMaxJobsPerCommit);
+      batch.clear();
+      for (size_t i = 0; i < n; ++i) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    std::optional<Error> failure;
+    if (auto r = db.ExecScript("BEGIN IMMEDIATE"); !r) {
+      failure = r.error();
+    } else {
+      auto sp = db.Prepare("SAVEPOINT job");
+      auto release = db.Prepare("RELEASE job");
+      auto rollback = db.Prepare("ROLLBACK TO job");
+      if (!sp || !release || !rollback) {
+        failure = Error{ErrorCode::kInternal, "cannot prepare savepoints", {}};
+      } else {
+        for (Job& job : batch) {
+          (*sp)->Reset();
+          if (auto r = (*sp)->Exec(); !r) {
+            failure = r.error();
+            break;
+          }
+          bool ok = job.apply(db);
+          if (!ok) {
+            (*rollback)->Reset();
+            (void)(*rollback)->Exec();
+          }
+          (*release)->Reset();
+          (void)(*release)->Exec();
+        }
+      }
+      if (!failure) {
+        if (auto r = db.ExecScript("COMMIT"); !r) failure = r.error();
+      }
+      if (failure) (void)db.ExecScript("ROLLBACK");
+    }
+    if (failure) spdlog::error("store: group commit of {} jobs failed: {}", batch.size(), failure->message);
+    for (Job& job : batch) job.finish(failure ? &*failure : nullptr);
+  }
+}
+
+template <class T>
+Result<T> SqliteStore::Write(std::move_only_function<Result<T>(Db&)> fn) {
+  auto state = std::make_shared<std::optional<Result<T>>>();
+  std::promise<Result<T>> promise;
+  auto fut = promise.get_future();
+  Enqueue(Job{
+      [fn = std::move(fn), state](Db& db) mutable {
+        *state = fn(db);
+        return state->value().has_value();
+      },
+      [state, promise = std::move(promise)](const Error* e) mutable {
+        if (e) promise.set_value(std::unexpected(*e));
+        else promise.set_value(std::move(**state));
+      }});
+  return fut.get();
+}
+
+template <class T>
+Result<T> SqliteStore::Read(const std::function<Result<T>(Db&)>& fn) {
+  std::unique_ptr<Db> db;
+  {
+    std::lock_guard lock(readers_mu_);
+    if (!readers_.empty()) {
+      db = std::move(readers_.back());
+      readers_.pop_back();
+    }
+  }
+  if (!db) {
+    auto opened = Db::Open(path_, /*read_only=*/true);
+    if (!opened) return std::unexpected(opened.error());
+    db = std::move(*opened);
+  }
+  // Reads run in an implicit transaction per statement; multi-statement reads see WAL
+  // snapshots per statement, which is fine for listings.
+  Result<T> r = fn(*db);
+  std::lock_guard lock(readers_mu_);
+  if (readers_.size() < 16) readers_.push_back(std::move(db));
+  return r;
+}
+
+Result<void> SqliteStore::Migrate() {
+  return Write<void>([](Db& db) -> Result<void> {
+    TRY(db.ExecScript(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)"));
+    std::vector<EmbeddedFile> files;
+    for (const auto& f : migration_files())
+      if (f.path.starts_with("sqlite/migrations/")) files.push_back(f);
+    std::sort(files.begin(), files.end(), [](auto& a, auto& b) { return a.path < b.path; });
+    for (const auto& f : files) {
+      std::string version(f.path.substr(f.path.rfind('/') + 1));
+      PREPARE(q, db, "SELECT 1 FROM schema_migrations WHERE version = ?");
+      q.Bind(1, version);
+      auto has = q.Step();
+      if (!has) return std::unexpected(has.error());
+      q.Reset();
+      if (*has) continue;
+      std::string sql(f.data);
+      TRY(db.ExecScript(sql.c_str()));
+      PREPARE(ins, db, "INSERT INTO schema_migrations(version, applied_at) VALUES (?, ?)");
+      ins.Bind(1, version).Bind(2, NowMs());
+      TRY(ins.Exec());
+      spdlog::info("store: applied migration {}", version);
+    }
+    return {};
+  });
+}
+
+Result<void> SqliteStore::Ping() {
+  return Read<void>([](Db& db) -> Result<void> {
+    PREPARE(q, db, "SELECT count(*) FROM schema_migrations");
+    auto r = q.Step();
+    if (!r) return std::unexpected(r.error());
+    return {};
+  });
+}
+
+// ---------------------------------------------------------------- companies
+
+Result<void> SqliteStore::InsertCompany(const Company& c) {
+  return Write<void>([c](Db& db) -> Result<void> {
+    PREPARE(s, db, "INSERT INTO companies(id, name, created_at) VALUES (?, ?, ?)");
+    s.Bind(1, c.id.str()).Bind(2, c.name).Bind(3, c.created_at_ms);
+    return s.Exec();
+  });
+}
+
+Result<Company> SqliteStore::GetCompany(const CompanyId& id) {
+  return Read<Company>([&](Db& db) -> Result<Company> {
+    PREPARE(s, db, "SELECT id, name, created_at FROM companies WHERE id = ?");
+    s.Bind(1, id.str());
+    auto r = s.Step();
+    if (!r) return std::unexpected(r.error());
+    if (!*r) return std::unexpected(NotFound("company"));
+    Company c = ReadCompany(s);
+    s.Reset();
+    return c;
+  });
+}
+
+Result<Page<Company>> SqliteStore::ListCompanies(const PageRequest& page) {
+  return Read<Page<Company>>([&](Db& db) -> Result<Page<Company>> {
+    PREPARE(s, db,
+            "SELECT id, name, created_at FROM companies WHERE (?1 = '' OR id < ?1) "
+            "ORDER BY id DESC LIMIT ?2");
+    int limit = ClampLimit(page.limit);
+    s.Bind(1, page.cursor).Bind(2, limit + 1);
+    std::vector<Company> out;
+    while (true) {
+      auto r = s.Step();
+      if (!r) return std::unexpected(r.error());
+      if (!*r) break;
+      out.push_back(ReadCompany(s));
+    }
+    return MakePage(std::move(out), limit, [](const Company& c) { return c.id.str(); });
+  });
+}
+
+// ---------------------------------------------------------------- tokens
+
+Result<void> SqliteStore::InsertToken(const ApiToken& t) {
+  return Write<void>([t](Db& db) -> Result<void> {
+    PREPARE(s, db,
+            "INSERT INTO tokens(id, company_id, hash, scopes, description, created_at, revoked_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)");
+    s.Bind(1, t.id.str());
+    if (t.company_id) s.Bind(2, t.company_id->str());
+    else s.Bind(2, std::nullopt);
+    s.Bind(3, t.hash).Bind(4, ScopesToString(t.scopes)).Bind(5, t.description)
+        .Bind(6, t.created_at_ms).Bind(7, t.revoked_at_ms);
+    return s.Exec();
+  });
+}
+
+Result<ApiToken> SqliteStore::FindTokenByHash(std::string_view hash) {
+  return Read<ApiToken>([&](Db& db) -> Result<ApiToken> {
+    PREPARE(s, db,
+            "SELECT id, company_id, hash, scopes, description, created_at, revoked_at "
+            "FROM tokens WHERE hash = ?");
+    s.Bind(1, hash);
+    auto r = s.Step();
+    if (!r) return std::unexpected(r.error());
+    if (!*r) return std::unexpected(NotFound("token"));
+    ApiToken t = ReadToken(s);
+    s.Reset();
+    return t;
+  });
+}
+
+Result<void> SqliteStore::RevokeToken(const CompanyId& company, const TokenId& id) {
+  return Write<void>([company, id](Db& db) -> Result<void> {
+    PREPARE(s, db,
+            "UPDATE tokens SET revoked_at = ? WHERE id = ? AND company_id = ? AND revoked_at IS NULL");
+    s.Bind(1, NowMs()).Bind(2, id.str()).Bind(3, company.str());
+    TRY(s.Exec());
+    if (db.Changes() == 0) return std::unexpected(NotFound("token"));
+    return {};
+  });
+}
+
+Result<bool> SqliteStore::HasOperatorToken() {
+  return Read<bool>([](Db& db) -> Result<bool> {
+    PREPARE(s, db, "SELECT 1 FROM tokens WHERE company_id IS NULL AND revoked_at IS NULL LIMIT 1");
+    auto r = s.Step();
+    if (!r) return std::unexpected(r.error());
+    bool has = *r;
+    s.Reset();
+    return has;
+  });
+}
+
+// ---------------------------------------------------------------- event types
+
+Result<void> SqliteStore::InsertEventType(const EventTypeDef& def) {
+  return Write<void>([def](Db& db) -> Result<void> {
+    PREPARE(s, db,
+            "INSERT INTO event_types(name, description, schema, example, subject_pointer, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)");
+    s.Bind(1, def.name).Bind(2, def.description).Bind(3, ToJson(def.schema))
+        .Bind(4, ToJson(def.example)).Bind(5, def.subject_pointer).Bind(6, def.created_at_ms);
+    return s.Exec();
+  });
+}
+
+Result<std::vector<EventTypeDef>> SqliteStore::ListEventTypes() {
+  return Read<std::vector<EventTypeDef>>([](Db& db) -> Result<std::vector<EventTypeDef>> {
+    PREPARE(s, db,
+            "SELECT name, description, schema, example, subject_pointer, created_at "
+            "FROM event_types ORDER BY name");
+    std::vector<EventTypeDef> out;
+    while (true) {
+      auto r = s.Step();
+      if (!r) return std::unexpected(r.error());
+      if (!*r) break;
+      EventTypeDef d;
+      d.name = s.Text(0);
+      d.description = s.Text(1);
+      boost::system::error_code ec;
+      d.schema = json::parse(s.TextView(2), ec);
+      d.example = json::parse(s.TextView(3), ec);
+      d.subject_pointer = s.Text(4);
+      d.created_at_ms = s.Int(5);
+      d.builtin = false;
+      out.push_back(std::move(d));
+    }
+    return out;
+  });
+}
+
+// ---------------------------------------------------------------- endpoints
+
+Result<void> SqliteStore::InsertEndpoint(const Endpoint& ep) {
+  return Write<void>([ep](Db& db) -> Result<void> {
+    PREPARE(s, db,
+            "INSERT INTO endpoints(id, company_id, config, status, disabled_reason, kind, secret, "
+            "previous_secret, previous_secret_expires, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    TRY(BindEndpoint(s, ep));
+    return s.Exec();
+  });
+}
+
+Result<void> SqliteStore::UpdateEndpoint(const Endpoint& ep) {
+  return Write<void>([ep](Db& db) -> Result<void> {
+    PREPARE(s, db,
+            "UPDATE endpoints SET config = ?3, status = ?4, disabled_reason = ?5, kind = ?6, "
+            "secret = ?7, previous_secret = ?8, previous_secret_expires = ?9, created_at = ?10, "
+            "updated_at = ?11 WHERE id = ?1 AND company_id = ?2");
+    TRY(BindEndpoint(s, ep));
+    TRY(s.Exec());
+    if (db.Changes() == 0) return std::unexpected(NotFound("endpoint"));
+    return {};
+  });
+}
+
+Result<void> SqliteStore::DeleteEndpoint(const CompanyId& company, const EndpointId& id) {
+  return Write<void>([company, id](Db& db) -> Result<void> {
+    PREPARE(s, db, "DELETE FROM endpoints WHERE id = ? AND company_id = ?");
+    s.Bind(1, id.str()).Bind(2, company.str());
+    TRY(s.Exec());
+    if (db.Changes() == 0) return std::unexpected(NotFound("endpoint"));
+    // Pending and held deliveries of a deleted endpoint are dropped (SPEC §4); finished ones
+    // stay as history.
+    PREPARE(d, db,
+            "DELETE FROM deliveries WHERE endpoint_id = ? AND status IN ('pending', 'held')");
+    d.Bind(1, id.str());
+    return d.Exec();
+  });
+}
+
+Result<Endpoint> SqliteStore::GetEndpoint(const CompanyId& company, const EndpointId& id) {
+  return Read<Endpoint>([&](Db& db) -> Result<Endpoint> {
+    static const std::string sql =
+        std::string("SELECT ") + kEndpointCols + " FROM endpoints WHERE id = ? AND company_id = ?";
+    PREPARE(s, db, sql.c_str());
+    s.Bind(1, id.str()).Bind(2, company.str());
+    auto r = s.Step();
+    if (!r) return std::unexpected(r.error());
+    if (!*r) return std::unexpected(NotFound("endpoint"));
+    Endpoint ep = ReadEndpoint(s);
+    s.Reset();
+    return ep;
+  });
+}
+
+Result<Page<Endpoint>> SqliteStore::ListEndpoints(const CompanyId& company, const PageRequest& page) {
+  return Read<Page<Endpoint>>([&](Db& db) -> Result<Page<Endpoint>> {
+    static const std::string sql = std::string("SELECT ") + kEndpointCols +
+                                   " FROM endpoints WHERE company_id = ?1 AND (?2 = '' OR id < ?2) "
+                                   "ORDER BY id DESC LIMIT ?3";
+    PREPARE(s, db, sql.c_str());
+    int limit = ClampLimit(page.limit);
+    s.Bind(1, company.str()).Bind(2, page.cursor).Bind(3, limit + 1);
+    std::vector<Endpoint> out;
+    while (true) {
+      auto r = s.Step();
+      if (!r) return std::unexpected(r.error());
+      if (!*r) break;
+      out.push_back(ReadEndpoint(s));
+    }
+    return MakePage(std::move(out), limit, [](const Endpoint& e) { return e.id.str(); });
+  });
+}
+
+Result<std::vector<Endpoint>> SqliteStore::AllEndpoints(const std::optional<CompanyId>& company) {
+  return Read<std::vector<Endpoint>>([&](Db& db) -> Result<std::vector<Endpoint>> {
+    static const std::string sql = std::string("SELECT ") + kEndpointCols +
+                                   " FROM endpoints WHERE (?1 = '' OR company_id = ?1) ORDER BY id";
+    PREPARE(s, db, sql.c_str());
+    s.Bind(1, company ? company->str() : std::string());
+    std::vector<Endpoint> out;
+    while (true) {
+      auto r = s.Step();
+      if (!r) return std::unexpected(r.error());
+      if (!*r) break;
+      out.push_back(ReadEndpoint(s));
+    }
+    return out;
+  });
+}
+
+Result<int64_t> SqliteStore::EnableEndpoint(const CompanyId& company, const EndpointId& id,
+                                            bool release_held, int64_t now_ms) {
+  return Write<int64_t>([=](Db& db) -> Result<int64_t> {
+    PREPARE(s, db,
+            "UPDATE endpoints SET status = 'enabled', disabled_reason = '', updated_at = ? "
+            "WHERE id = ? AND company_id = ?");
+    s.Bind(1, now_ms).Bind(2, id.str()).Bind(3, company.str());
+    TRY(s.Exec());
+    if (db.Changes() == 0) return std::unexpected(NotFound("endpoint"));
+    if (!release_held) return int64_t{0};
+    PREPARE(d, db,
+            "UPDATE deliveries SET status = 'pending', next_attempt_at = ? "
+            "WHERE endpoint_id = ? AND status = 'held'");
+    d.Bind(1, now_ms).Bind(2, id.str());
+    TRY(d.Exec());
+    return db.Changes();
+  });
+}
+
+Result<int64_t> SqliteStore::RecoverDeliveries(const CompanyId& company, const EndpointId& id,
+                                               int64_t since_ms, int64_t now_ms) {
+  return Write<int64_t>([=](Db& db) -> Result<int64_t> {
+    PREPARE(e, db, "SELECT 1 FROM endpoints WHERE id = ? AND company_id = ?");
+    e.Bind(1, id.str()).Bind(2, company.str());
+    auto found = e.Step();
+    if (!found) return std::unexpected(found.error());
+    e.Reset();
+    if (!*found) return std::unexpected(NotFound("endpoint"));
+    PREPARE(d, db,
+            "UPDATE deliveries SET status = 'pending', next_attempt_at = ? "
+            "WHERE endpoint_id = ? AND status = 'failed' AND created_at >= ?");
+    d.Bind(1, now_ms).Bind(2, id.str()).Bind(3, since_ms);
+    TRY(d.Exec());
+    return db.Changes();
+  });
+}
+
+// ---------------------------------------------------------------- events
+
+Result<IngestResult> EventStore::IngestSync(IngestRequest req) {
+  std::promise<Result<IngestResult>> p;
+  auto fut = p.get_future();
+  Ingest(std::move(req), [&p](Result<IngestResult> r) { p.set_value(std::move(r)); });
+  return fut.get();
+}
+
+void SqliteStore::Ingest(IngestRequest req, IngestCallback done) {
+  auto state = std::make_shared<std::optional<Result<IngestResult>>>();
+  Enqueue(Job{
+      [req = std::move(req), state](Db& db) mutable -> bool {
+        auto run = [&]() -> Result<IngestResult> {
+          const int64_t now = NowMs();
+          if (req.idempotency_key) {
+            PREPARE(q, db,
+                    "SELECT request_hash, response, created_at FROM idempotency_keys "
+                    "WHERE company_id = ? AND key = ?");
+            q.Bind(1, req.company.str()).Bind(2, *req.idempotency_key);
+            auto r = q.Step();
+            if (!r) return std::unexpected(r.error());
+            if (*r && q.Int(2) > now - kIdempotencyWindowMs) {
+              bool same = q.TextView(0) == req.request_hash;
+              IngestResult res{true, q.Text(1)};
+              q.Reset();
+              if (!same)
+                return std::unexpected(Error{ErrorCode::kConflict,
+                                             "this Idempotency-Key was already used with a different request body",
+                                             {}});
+              return res;
+            }
+            q.Reset();
+          }
+          PREPARE(ev, db,
+                  "INSERT INTO events(id, company_id, type, subject, occurred_at, created_at, payload) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?)");
+          PREPARE(dl, db,
+                  "INSERT INTO deliveries(id, company_id, event_id, endpoint_id, status, attempts, "
+                  "next_attempt_at, last_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, 0, ?, NULL, ?)");
+          for (const NewEvent& ne : req.events) {
+            const Event& e = ne.event;
+            ev.Reset();
+            ev.Bind(1, e.id.str()).Bind(2, e.company_id.str()).Bind(3, e.type).Bind(4, e.subject)
+                .Bind(5, e.occurred_at_ms).Bind(6, e.created_at_ms).BindBlob(7, e.payload);
+            TRY(ev.Exec());
+            for (const Delivery& d : ne.deliveries) {
+              dl.Reset();
+              dl.Bind(1, d.id.str()).Bind(2, d.company_id.str()).Bind(3, d.event_id.str())
+                  .Bind(4, d.endpoint_id.str()).Bind(5, ToString(d.status))
+                  .Bind(6, d.next_attempt_at_ms).Bind(7, d.created_at_ms);
+              TRY(dl.Exec());
+            }
+          }
+          if (req.idempotency_key) {
+            PREPARE(ik, db,
+                    "INSERT OR REPLACE INTO idempotency_keys(company_id, key, request_hash, response, created_at) "
+                    "VALUES (?, ?, ?, ?, ?)");
+            ik.Bind(1, req.company.str()).Bind(2, *req.idempotency_key).Bind(3, req.request_hash)
+                .Bind(4, req.response_body).Bind(5, now);
+            TRY(ik.Exec());
+          }
+          return IngestResult{false, {}};
+        };
+        *state = run();
+        return state->value().has_value();
+      },
+      [state, done = std::move(done)](const Error* e) mutable {
+        if (e) done(std::unexpected(*e));
+        else done(std::move(**state));
+      }});
+}
+
+Result<Event> SqliteStore::GetEvent(const CompanyId& company, const EventId& id) {
+  return Read<Event>([&](Db& db) -> Result<Event> {
+    static const std::string sql =
+        std::string("SELECT ") + kEventCols + " FROM events WHERE id = ? AND company_id = ?";
+    PREPARE(s, db, sql.c_str());
+    s.Bind(1, id.str()).Bind(2, company.str());
+    auto r = s.Step();
+    if (!r) return std::unexpected(r.error());
+    if (!*r) return std::unexpected(NotFound("event"));
+    Event e = ReadEvent(s);
+    s.Reset();
+    return e;
+  });
+}
+
+Result<Page<Event>> SqliteStore::ListEvents(const CompanyId& company, const EventQuery& q,
+                                            const PageRequest& page) {
+  return Read<Page<Event>>([&](Db& db) -> Result<Page<Event>> {
+    static const std::string sql =
+        std::string("SELECT ") + kEventCols +
+        " FROM events WHERE company_id = ?1 AND (?2 = '' OR id < ?2) AND (?3 IS NULL OR type = ?3)"
+        " AND (?4 IS NULL OR created_at > ?4) AND (?5 IS NULL OR created_at < ?5)"
+        " ORDER BY id DESC LIMIT ?6";
+    PREPARE(s, db, sql.c_str());
+    int limit = ClampLimit(page.limit);
+    s.Bind(1, company.str()).Bind(2, page.cursor).Bind(3, q.type).Bind(4, q.after_ms)
+        .Bind(5, q.before_ms).Bind(6, limit + 1);
+    std::vector<Event> out;
+    while (true) {
+      auto r = s.Step();
+      if (!r) return std::unexpected(r.error());
+      if (!*r) break;
+      out.push_back(ReadEvent(s));
+    }
+    return MakePage(std::move(out), limit, [](const Event& e) { return e.id.str(); });
+  });
+}
+
+// ---------------------------------------------------------------- deliveries
+
+Result<Delivery> SqliteStore::GetDelivery(const CompanyId& company, const DeliveryId& id) {
+  return Read<Delivery>([&](Db& db) -> Result<Delivery> {
+    static const std::string sql =
+        std::string("SELECT ") + kDeliveryCols + " FROM deliveries WHERE id = ? AND company_id = ?";
+    PREPARE(s, db, sql.c_str());
+    s.Bind(1, id.str()).Bind(2, company.str());
+    auto r = s.Step();
+    if (!r) return std::unexpected(r.error());
+    if (!*r) return std::unexpected(NotFound("delivery"));
+    Delivery d = ReadDelivery(s);
+    s.Reset();
+    return d;
+  });
+}
+
+Result<Page<Delivery>> SqliteStore::ListDeliveries(const CompanyId& company, const DeliveryQuery& q,
+                                                   const PageRequest& page) {
+  return Read<Page<Delivery>>([&](Db& db) -> Result<Page<Delivery>> {
+    static const std::string sql =
+        std::string("SELECT ") + kDeliveryCols +
+        " FROM deliveries WHERE company_id = ?1 AND (?2 = '' OR id < ?2)"
+        " AND (?3 IS NULL OR endpoint_id = ?3) AND (?4 IS NULL OR event_id = ?4)"
+        " AND (?5 IS NULL OR status = ?5) ORDER BY id DESC LIMIT ?6";
+    PREPARE(s, db, sql.c_str());
+    int limit = ClampLimit(page.limit);
+    s.Bind(1, company.str()).Bind(2, page.cursor);
+    if (q.endpoint_id) s.Bind(3, q.endpoint_id->str());
+    else s.Bind(3, std::nullopt);
+    if (q.event_id) s.Bind(4, q.event_id->str());
+    else s.Bind(4, std::nullopt);
+    if (q.status) s.Bind(5, ToString(*q.status));
+    else s.Bind(5, std::nullopt);
+    s.Bind(6, limit + 1);
+    std::vector<Delivery> out;
+    while (true) {
+      auto r = s.Step();
+      if (!r) return std::unexpected(r.error());
+      if (!*r) break;
+      out.push_back(ReadDelivery(s));
+    }
+    return MakePage(std::move(out), limit, [](const Delivery& d) { return d.id.str(); });
+  });
+}
+
+Result<Page<Attempt>> SqliteStore::ListAttempts(const CompanyId& company, const DeliveryId& id,
+                                                const PageRequest& page) {
+  return Read<Page<Attempt>>([&](Db& db) -> Result<Page<Attempt>> {
+    PREPARE(s, db,
+            "SELECT id, delivery_id, number, started_at, duration_ms, status_code, error, "
+            "response_headers, response_body FROM attempts WHERE delivery_id = ?1 AND company_id = ?2 "
+            "AND (?3 = '' OR id < ?3) ORDER BY id DESC LIMIT ?4");
+    int limit = ClampLimit(page.limit);
+    s.Bind(1, id.str()).Bind(2, company.str()).Bind(3, page.cursor).Bind(4, limit + 1);
+    std::vector<Attempt> out;
+    while (true) {
+      auto r = s.Step();
+      if (!r) return std::unexpected(r.error());
+      if (!*r) break;
+      Attempt a;
+      a.id = AttemptId::FromTrusted(s.Text(0));
+      a.delivery_id = DeliveryId::FromTrusted(s.Text(1));
+      a.number = static_cast<int>(s.Int(2));
+      a.started_at_ms = s.Int(3);
+      a.duration_ms = s.Int(4);
+      if (!s.IsNull(5)) a.status_code = static_cast<int>(s.Int(5));
+      if (!s.IsNull(6)) a.error = s.Text(6);
+      a.response_headers = s.Text(7);
+      a.response_body = s.Text(8);
+      out.push_back(std::move(a));
+    }
+    return MakePage(std::move(out), limit, [](const Attempt& a) { return a.id.str(); });
+  });
+}
+
+Result<Delivery> SqliteStore::RequeueDelivery(const CompanyId& company, const DeliveryId& id,
+                                              int64_t now_ms) {
+  auto r = Write<void>([=](Db& db) -> Result<void> {
+    PREPARE(s, db,
+            "UPDATE deliveries SET status = 'pending', next_attempt_at = ? WHERE id = ? AND company_id = ?");
+    s.Bind(1, now_ms).Bind(2, id.str()).Bind(3, company.str());
+    TRY(s.Exec());
+    if (db.Changes() == 0) return std::unexpected(NotFound("delivery"));
+    return {};
+  });
+  if (!r) return std::unexpected(r.error());
+  return GetDelivery(company, id);
+}
+
+}  // namespace hookd

@@ -1,0 +1,98 @@
+#pragma once
+// SQLite implementation of Store: one writer thread that commits everything queued in one
+// transaction (group commit: one fsync for many requests, WAL + synchronous=FULL), and a
+// small pool of read-only connections for queries (WAL readers never block the writer).
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/sqlite/sqlite_db.h"
+#include "store/store.h"
+
+namespace hookd {
+
+class SqliteStore final : public Store {
+ public:
+  // `path`: a file name. Opens the writer connection and starts the writer thread.
+  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path);
+  ~SqliteStore() override;
+
+  Result<void> Migrate() override;
+  Result<void> Ping() override;
+  void Close() override;
+
+  Result<void> InsertCompany(const Company& c) override;
+  Result<Company> GetCompany(const CompanyId& id) override;
+  Result<Page<Company>> ListCompanies(const PageRequest& page) override;
+
+  Result<void> InsertToken(const ApiToken& t) override;
+  Result<ApiToken> FindTokenByHash(std::string_view hash) override;
+  Result<void> RevokeToken(const CompanyId& company, const TokenId& id) override;
+  Result<bool> HasOperatorToken() override;
+
+  Result<void> InsertEventType(const EventTypeDef& def) override;
+  Result<std::vector<EventTypeDef>> ListEventTypes() override;
+
+  Result<void> InsertEndpoint(const Endpoint& ep) override;
+  Result<void> UpdateEndpoint(const Endpoint& ep) override;
+  Result<void> DeleteEndpoint(const CompanyId& company, const EndpointId& id) override;
+  Result<Endpoint> GetEndpoint(const CompanyId& company, const EndpointId& id) override;
+  Result<Page<Endpoint>> ListEndpoints(const CompanyId& company, const PageRequest& page) override;
+  Result<std::vector<Endpoint>> AllEndpoints(const std::optional<CompanyId>& company) override;
+  Result<int64_t> EnableEndpoint(const CompanyId& company, const EndpointId& id, bool release_held,
+                                 int64_t now_ms) override;
+  Result<int64_t> RecoverDeliveries(const CompanyId& company, const EndpointId& id,
+                                    int64_t since_ms, int64_t now_ms) override;
+
+  void Ingest(IngestRequest req, IngestCallback done) override;
+  Result<Event> GetEvent(const CompanyId& company, const EventId& id) override;
+  Result<Page<Event>> ListEvents(const CompanyId& company, const EventQuery& q,
+                                 const PageRequest& page) override;
+
+  Result<Delivery> GetDelivery(const CompanyId& company, const DeliveryId& id) override;
+  Result<Page<Delivery>> ListDeliveries(const CompanyId& company, const DeliveryQuery& q,
+                                        const PageRequest& page) override;
+  Result<Page<Attempt>> ListAttempts(const CompanyId& company, const DeliveryId& id,
+                                     const PageRequest& page) override;
+  Result<Delivery> RequeueDelivery(const CompanyId& company, const DeliveryId& id,
+                                   int64_t now_ms) override;
+
+ private:
+  // A unit of work for the writer: `apply` runs inside the group transaction, in its own
+  // savepoint (false → rolled back alone); `finish` runs after COMMIT with the commit's
+  // error, if any.
+  struct Job {
+    std::move_only_function<bool(sqlite::Db&)> apply;
+    std::move_only_function<void(const Error* commit_error)> finish;
+  };
+
+  explicit SqliteStore(std::string path, std::unique_ptr<sqlite::Db> writer);
+  void WriterLoop();
+  void Enqueue(Job job);
+  // Runs `fn` on the writer thread in a transaction and waits for the durable result.
+  template <class T>
+  Result<T> Write(std::move_only_function<Result<T>(sqlite::Db&)> fn);
+  // Runs `fn` with a read connection from the pool.
+  template <class T>
+  Result<T> Read(const std::function<Result<T>(sqlite::Db&)>& fn);
+
+  const std::string path_;
+  std::unique_ptr<sqlite::Db> writer_db_;  // owned by the writer thread once started
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Job> queue_;  // GUARDED_BY(mu_)
+  bool closing_ = false;   // GUARDED_BY(mu_)
+  std::thread writer_;
+
+  std::mutex readers_mu_;
+  std::vector<std::unique_ptr<sqlite::Db>> readers_;  // GUARDED_BY(readers_mu_): idle ones
+};
+
+}  // namespace hookd

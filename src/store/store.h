@@ -1,0 +1,179 @@
+#pragma once
+// The Store: hookd's durable state. One small interface per concern; `Store` joins them.
+// Backends: sqlite/ (embedded default); postgres/ (scale-out) to come. Every backend must
+// pass tests/unit/store_contract_test.cc.
+//
+// Threading: every method is thread-safe. Synchronous methods block the caller until the
+// data is durable (writes) or read. Errors: kNotFound for a missing row — including a row
+// of another company, which is indistinguishable on purpose —, kAlreadyExists /
+// kConflict for uniqueness, kUnavailable for I/O trouble a retry may fix.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/endpoint.h"
+#include "core/error.h"
+#include "core/event_catalog.h"
+#include "core/ids.h"
+#include "core/model.h"
+
+namespace hookd {
+
+// Cursor pagination, newest first. `cursor` is the opaque next_cursor of the previous page.
+struct PageRequest {
+  int limit = 50;  // 1..500
+  std::string cursor;
+};
+
+template <class T>
+struct Page {
+  std::vector<T> items;
+  std::optional<std::string> next_cursor;  // nullopt on the last page
+};
+
+class CompanyStore {
+ public:
+  virtual ~CompanyStore() = default;
+  [[nodiscard]] virtual Result<void> InsertCompany(const Company& c) = 0;
+  [[nodiscard]] virtual Result<Company> GetCompany(const CompanyId& id) = 0;
+  [[nodiscard]] virtual Result<Page<Company>> ListCompanies(const PageRequest& page) = 0;
+};
+
+class TokenStore {
+ public:
+  virtual ~TokenStore() = default;
+  [[nodiscard]] virtual Result<void> InsertToken(const ApiToken& t) = 0;
+  // The token with this hash, revoked or not. kNotFound when none.
+  [[nodiscard]] virtual Result<ApiToken> FindTokenByHash(std::string_view hash) = 0;
+  // Marks a company token revoked. kNotFound when it is not a token of `company`.
+  [[nodiscard]] virtual Result<void> RevokeToken(const CompanyId& company, const TokenId& id) = 0;
+  // True when an unrevoked operator token exists.
+  [[nodiscard]] virtual Result<bool> HasOperatorToken() = 0;
+};
+
+class EventTypeStore {
+ public:
+  virtual ~EventTypeStore() = default;
+  // Custom event types only; kAlreadyExists when the name is taken.
+  [[nodiscard]] virtual Result<void> InsertEventType(const EventTypeDef& def) = 0;
+  [[nodiscard]] virtual Result<std::vector<EventTypeDef>> ListEventTypes() = 0;
+};
+
+class EndpointStore {
+ public:
+  virtual ~EndpointStore() = default;
+  [[nodiscard]] virtual Result<void> InsertEndpoint(const Endpoint& ep) = 0;
+  // Writes every field of `ep` (matched by company and id). kNotFound when absent.
+  [[nodiscard]] virtual Result<void> UpdateEndpoint(const Endpoint& ep) = 0;
+  // Deletes the endpoint and drops its pending/held deliveries. kNotFound when absent.
+  [[nodiscard]] virtual Result<void> DeleteEndpoint(const CompanyId& company, const EndpointId& id) = 0;
+  [[nodiscard]] virtual Result<Endpoint> GetEndpoint(const CompanyId& company, const EndpointId& id) = 0;
+  [[nodiscard]] virtual Result<Page<Endpoint>> ListEndpoints(const CompanyId& company,
+                                                            const PageRequest& page) = 0;
+  // Every endpoint of one company, or of all companies (start-up index build).
+  [[nodiscard]] virtual Result<std::vector<Endpoint>> AllEndpoints(
+      const std::optional<CompanyId>& company) = 0;
+  // Enables the endpoint; when `release_held`, its held deliveries become pending (due now).
+  // Returns how many were released.
+  [[nodiscard]] virtual Result<int64_t> EnableEndpoint(const CompanyId& company,
+                                                      const EndpointId& id, bool release_held,
+                                                      int64_t now_ms) = 0;
+  // Re-queues the endpoint's failed deliveries created at or after `since_ms`.
+  [[nodiscard]] virtual Result<int64_t> RecoverDeliveries(const CompanyId& company,
+                                                         const EndpointId& id, int64_t since_ms,
+                                                         int64_t now_ms) = 0;
+};
+
+// One event accepted for ingestion with the deliveries its fan-out created.
+struct NewEvent {
+  Event event;
+  std::vector<Delivery> deliveries;
+};
+
+// One ingestion request (a single POST or a batch), written all or nothing.
+struct IngestRequest {
+  CompanyId company;
+  std::vector<NewEvent> events;
+  // Idempotency: when `idempotency_key` is set and a record for (company, key) younger than
+  // 24 h exists, nothing is written; the result carries the stored response instead, or
+  // kConflict when `request_hash` differs.
+  std::optional<std::string> idempotency_key;
+  std::string request_hash;
+  std::string response_body;  // stored for replays
+};
+
+struct IngestResult {
+  bool replayed = false;       // true: an earlier request with this key already did it
+  std::string response_body;   // the original response when replayed
+};
+
+// The raw event row fields for listings (payload included).
+struct EventQuery {
+  std::optional<std::string> type;
+  std::optional<int64_t> after_ms;   // created_at > after
+  std::optional<int64_t> before_ms;  // created_at < before
+};
+
+struct DeliveryQuery {
+  std::optional<EndpointId> endpoint_id;
+  std::optional<EventId> event_id;
+  std::optional<DeliveryStatus> status;
+};
+
+class EventStore {
+ public:
+  virtual ~EventStore() = default;
+  using IngestCallback = std::move_only_function<void(Result<IngestResult>)>;
+  // Durable ingestion with group commit: many requests share one transaction and one
+  // fsync. `done` runs exactly once, after the data is committed and synced (or on
+  // failure), on a store thread: it must not block.
+  virtual void Ingest(IngestRequest req, IngestCallback done) = 0;
+  // Blocking convenience over Ingest.
+  [[nodiscard]] Result<IngestResult> IngestSync(IngestRequest req);
+
+  [[nodiscard]] virtual Result<Event> GetEvent(const CompanyId& company, const EventId& id) = 0;
+  [[nodiscard]] virtual Result<Page<Event>> ListEvents(const CompanyId& company,
+                                                      const EventQuery& q,
+                                                      const PageRequest& page) = 0;
+};
+
+class DeliveryStore {
+ public:
+  virtual ~DeliveryStore() = default;
+  [[nodiscard]] virtual Result<Delivery> GetDelivery(const CompanyId& company, const DeliveryId& id) = 0;
+  [[nodiscard]] virtual Result<Page<Delivery>> ListDeliveries(const CompanyId& company,
+                                                             const DeliveryQuery& q,
+                                                             const PageRequest& page) = 0;
+  // Attempts of one delivery, newest first.
+  [[nodiscard]] virtual Result<Page<Attempt>> ListAttempts(const CompanyId& company,
+                                                          const DeliveryId& id,
+                                                          const PageRequest& page) = 0;
+  // Makes the delivery pending and due at `now_ms`, whatever its state.
+  [[nodiscard]] virtual Result<Delivery> RequeueDelivery(const CompanyId& company,
+                                                        const DeliveryId& id, int64_t now_ms) = 0;
+};
+
+class Store : public CompanyStore,
+              public TokenStore,
+              public EventTypeStore,
+              public EndpointStore,
+              public EventStore,
+              public DeliveryStore {
+ public:
+  // Creates or upgrades the schema. Idempotent.
+  [[nodiscard]] virtual Result<void> Migrate() = 0;
+  // Cheap round trip for /readyz.
+  [[nodiscard]] virtual Result<void> Ping() = 0;
+  // Stops background threads after finishing queued writes.
+  virtual void Close() = 0;
+};
+
+// Opens the store named by `url`: "sqlite:<path>" (e.g. sqlite:./hookd.db). Does not migrate.
+[[nodiscard]] Result<std::unique_ptr<Store>> OpenStore(std::string_view url);
+
+}  // namespace hookd
