@@ -1,0 +1,95 @@
+#include "api/context.h"
+
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "api/problem.h"
+#include "core/json_util.h"
+
+namespace hookd::api {
+namespace json = boost::json;
+
+void ApiContext::RefreshIndex(const CompanyId& company) {
+  auto eps = store.AllEndpoints(company);
+  if (!eps) {
+    spdlog::error("cannot refresh endpoint index for {}: {}", company.str(), eps.error().message);
+    Throw(eps.error());
+  }
+  index.ReplaceCompany(company, *eps);
+}
+
+EndpointRules ApiContext::Rules() const {
+  return EndpointRules{&catalog, options.allow_http, options.check_destination};
+}
+
+Principal Authenticate(ApiContext& ctx, const Call& call) {
+  auto p = ctx.auth.Authenticate(call.req.Header("authorization"));
+  if (!p) Throw(p.error());
+  return *p;
+}
+
+Principal RequireOperator(ApiContext& ctx, const Call& call) {
+  Principal p = Authenticate(ctx, call);
+  if (!p.IsOperator()) throw ApiError(403, "this needs the operator token");
+  return p;
+}
+
+CompanyId AuthorizeCompany(ApiContext& ctx, const Call& call, unsigned scope) {
+  Principal p = Authenticate(ctx, call);
+  auto cid = CompanyId::Parse(call.Param("cid"));
+  if (!cid) throw ApiError(404, "company not found");
+  if (p.IsOperator()) {
+    // The operator may act for any company that exists.
+    auto c = ctx.store.GetCompany(*cid);
+    if (!c) Throw(c.error());
+    return *cid;
+  }
+  if (*p.company != *cid) throw ApiError(404, "company not found");
+  if (!p.Has(scope))
+    throw ApiError(403, std::string("this token lacks the '") +
+                            (scope == kScopePublish ? "publish" : "manage") + "' scope");
+  return *cid;
+}
+
+json::value ParseBody(const Call& call) {
+  auto v = ParseJson(call.req.body);
+  if (!v) throw ApiError(400, v.error().message);
+  return std::move(*v);
+}
+
+PageRequest ParsePage(const Call& call) {
+  PageRequest page;
+  if (auto l = call.Query("limit")) {
+    char* end = nullptr;
+    long n = std::strtol(l->c_str(), &end, 10);
+    if (l->empty() || *end != '\0' || n < 1 || n > 500)
+      throw ApiError(422, "limit must be an integer from 1 to 500", {{"/query/limit", "must be 1..500"}});
+    page.limit = static_cast<int>(n);
+  }
+  if (auto c = call.Query("cursor")) {
+    if (c->size() > 64) throw ApiError(422, "invalid cursor", {{"/query/cursor", "invalid cursor"}});
+    page.cursor = *c;
+  }
+  return page;
+}
+
+std::string PageJson(json::array data, const std::optional<std::string>& next_cursor) {
+  json::object o;
+  o["data"] = std::move(data);
+  if (next_cursor) o["next_cursor"] = *next_cursor;
+  else o["next_cursor"] = nullptr;
+  return json::serialize(o);
+}
+
+void AddAllRoutes(Router& r, ApiContext& ctx) {
+  AddHealthRoutes(r, ctx);
+  AddEventTypeRoutes(r, ctx);
+  AddCompanyRoutes(r, ctx);
+  AddTokenRoutes(r, ctx);
+  AddEndpointRoutes(r, ctx);
+  AddEventRoutes(r, ctx);
+  AddDeliveryRoutes(r, ctx);
+  AddOpenApiRoutes(r, ctx);
+}
+
+}  // namespace hookd::api

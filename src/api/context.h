@@ -1,0 +1,94 @@
+#pragma once
+// What every handler shares: the store, catalog, endpoint index and options, plus the
+// request helpers that enforce auth and parse input (throwing ApiError on failure).
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <boost/json/value.hpp>
+
+#include "api/auth.h"
+#include "api/problem.h"
+#include "api/router.h"
+#include "core/endpoint.h"
+#include "core/endpoint_index.h"
+#include "core/event_catalog.h"
+#include "store/store.h"
+
+namespace hookd::api {
+
+struct ApiOptions {
+  size_t max_payload = 256 * 1024;
+  size_t max_batch = 500;
+  bool allow_http = false;
+  // SSRF check of an endpoint URL at save time; returns why it is refused, or nullopt.
+  std::function<std::optional<std::string>(std::string_view url)> check_destination;
+};
+
+// Receives deliveries the moment they are durable (the dispatcher, when running).
+class DeliverySink {
+ public:
+  virtual ~DeliverySink() = default;
+  // Called on a store thread right after commit; must not block.
+  virtual void OnDeliveriesCreated(const std::vector<Delivery>& deliveries) = 0;
+  // An endpoint was created, changed or deleted (re-read it from the store).
+  virtual void OnEndpointChanged(const CompanyId& company, const EndpointId& id) = 0;
+};
+
+struct ApiContext {
+  Store& store;
+  EventCatalog& catalog;
+  EndpointIndex& index;
+  Authenticator& auth;
+  ApiOptions options;
+  DeliverySink* sink = nullptr;  // may be null (no dispatcher)
+
+  // Re-reads one company's endpoints into the index (after a change on this node).
+  void RefreshIndex(const CompanyId& company);
+  EndpointRules Rules() const;
+};
+
+// 401 unless the request carries a valid token.
+Principal Authenticate(ApiContext& ctx, const Call& call);
+// 403 unless the operator token.
+Principal RequireOperator(ApiContext& ctx, const Call& call);
+// For routes under /v1/companies/{cid}: 401 without a valid token; 404 when {cid} is not
+// the token's company (never 403, never the data) or does not exist; 403 when the token
+// lacks `scope`. Returns the company id.
+CompanyId AuthorizeCompany(ApiContext& ctx, const Call& call, unsigned scope);
+
+// 400 on malformed JSON.
+boost::json::value ParseBody(const Call& call);
+// ?limit=&cursor=; 422 on a bad limit.
+PageRequest ParsePage(const Call& call);
+// Parses a path id ("{eid}" and the like); 404 when malformed (it cannot exist).
+template <class IdT>
+IdT PathId(const Call& call, std::string_view param, std::string_view what);
+
+// {"data":[…],"next_cursor":…}
+std::string PageJson(boost::json::array data, const std::optional<std::string>& next_cursor);
+
+// All the route groups, one file each.
+void AddHealthRoutes(Router& r, ApiContext& ctx);
+void AddEventTypeRoutes(Router& r, ApiContext& ctx);
+void AddCompanyRoutes(Router& r, ApiContext& ctx);
+void AddTokenRoutes(Router& r, ApiContext& ctx);
+void AddEndpointRoutes(Router& r, ApiContext& ctx);
+void AddEventRoutes(Router& r, ApiContext& ctx);
+void AddDeliveryRoutes(Router& r, ApiContext& ctx);
+void AddOpenApiRoutes(Router& r, ApiContext& ctx);
+// Every route of the API.
+void AddAllRoutes(Router& r, ApiContext& ctx);
+
+// ---- implementation of the template
+
+template <class IdT>
+IdT PathId(const Call& call, std::string_view param, std::string_view what) {
+  auto id = IdT::Parse(call.Param(param));
+  if (!id) throw ApiError(404, std::string(what) + " not found");
+  return *id;
+}
+
+}  // namespace hookd::api

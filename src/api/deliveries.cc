@@ -1,0 +1,94 @@
+// Deliveries and attempts (manage scope): list, get, attempts, retry.
+#include <boost/json.hpp>
+
+#include "api/context.h"
+#include "api/problem.h"
+#include "core/clock.h"
+
+namespace hookd::api {
+namespace json = boost::json;
+
+namespace {
+
+json::value OptTime(const std::optional<int64_t>& t) {
+  return t ? json::value(FormatTime(*t)) : json::value(nullptr);
+}
+
+json::object DeliveryJson(const Delivery& d) {
+  return {{"id", d.id.str()},
+          {"event_id", d.event_id.str()},
+          {"endpoint_id", d.endpoint_id.str()},
+          {"status", ToString(d.status)},
+          {"attempts", d.attempts},
+          {"next_attempt_at", d.status == DeliveryStatus::kPending ? OptTime(d.next_attempt_at_ms) : nullptr},
+          {"last_attempt_at", OptTime(d.last_attempt_at_ms)},
+          {"created_at", FormatTime(d.created_at_ms)}};
+}
+
+json::object AttemptJson(const Attempt& a) {
+  boost::system::error_code ec;
+  json::value headers = json::parse(a.response_headers, ec);
+  if (ec) headers = json::object();
+  return {{"id", a.id.str()},
+          {"delivery_id", a.delivery_id.str()},
+          {"number", a.number},
+          {"started_at", FormatTime(a.started_at_ms)},
+          {"duration_ms", a.duration_ms},
+          {"status_code", a.status_code ? json::value(*a.status_code) : json::value(nullptr)},
+          {"error", a.error ? json::value(*a.error) : json::value(nullptr)},
+          {"response_headers", std::move(headers)},
+          {"response_body", a.response_body}};
+}
+
+}  // namespace
+
+void AddDeliveryRoutes(Router& r, ApiContext& ctx) {
+  r.Add("GET", "/v1/companies/{cid}/deliveries", [&ctx](Call& call) {
+    CompanyId cid = AuthorizeCompany(ctx, call, kScopeManage);
+    DeliveryQuery q;
+    if (auto v = call.Query("endpoint_id")) {
+      q.endpoint_id = EndpointId::Parse(*v);
+      if (!q.endpoint_id) throw ApiError(422, "endpoint_id is not an endpoint id", {{"/query/endpoint_id", "must be an ep_… id"}});
+    }
+    if (auto v = call.Query("event_id")) {
+      q.event_id = EventId::Parse(*v);
+      if (!q.event_id) throw ApiError(422, "event_id is not an event id", {{"/query/event_id", "must be an evt_… id"}});
+    }
+    if (auto v = call.Query("status")) {
+      q.status = ParseDeliveryStatus(*v);
+      if (!q.status)
+        throw ApiError(422, "status must be pending, succeeded, failed or held",
+                       {{"/query/status", "must be pending, succeeded, failed or held"}});
+    }
+    auto page = Unwrap(ctx.store.ListDeliveries(cid, q, ParsePage(call)));
+    json::array data;
+    for (const auto& d : page.items) data.push_back(DeliveryJson(d));
+    return JsonResponse(200, PageJson(std::move(data), page.next_cursor));
+  });
+
+  r.Add("GET", "/v1/companies/{cid}/deliveries/{did}", [&ctx](Call& call) {
+    CompanyId cid = AuthorizeCompany(ctx, call, kScopeManage);
+    DeliveryId id = PathId<DeliveryId>(call, "did", "delivery");
+    return JsonResponse(200, json::serialize(DeliveryJson(Unwrap(ctx.store.GetDelivery(cid, id)))));
+  });
+
+  r.Add("GET", "/v1/companies/{cid}/deliveries/{did}/attempts", [&ctx](Call& call) {
+    CompanyId cid = AuthorizeCompany(ctx, call, kScopeManage);
+    DeliveryId id = PathId<DeliveryId>(call, "did", "delivery");
+    Unwrap(ctx.store.GetDelivery(cid, id));  // 404 for unknown or other company's
+    auto page = Unwrap(ctx.store.ListAttempts(cid, id, ParsePage(call)));
+    json::array data;
+    for (const auto& a : page.items) data.push_back(AttemptJson(a));
+    return JsonResponse(200, PageJson(std::move(data), page.next_cursor));
+  });
+
+  r.Add("POST", "/v1/companies/{cid}/deliveries/{did}/retry", [&ctx](Call& call) {
+    CompanyId cid = AuthorizeCompany(ctx, call, kScopeManage);
+    DeliveryId id = PathId<DeliveryId>(call, "did", "delivery");
+    Delivery d = Unwrap(ctx.store.RequeueDelivery(cid, id, NowMs()));
+    if (ctx.sink) ctx.sink->OnDeliveriesCreated({d});
+    return JsonResponse(202, json::serialize(DeliveryJson(d)));
+  });
+}
+
+}  // namespace hookd::api

@@ -1,0 +1,190 @@
+// Endpoints of a company (manage scope): CRUD, secret and rotation, enable/disable,
+// recover and the test event.
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include "api/ingest.h"
+#include "api/problem.h"
+#include "core/clock.h"
+#include "core/crypto.h"
+
+namespace hookd::api {
+namespace json = boost::json;
+
+namespace {
+
+constexpr int64_t kDefaultGraceSeconds = 86400;
+constexpr int64_t kMaxGraceSeconds = 7 * 86400;
+
+const json::object& BodyObject(const json::value& body) {
+  if (!body.is_object()) throw ApiError(422, "the body must be a JSON object", {{"", "must be an object"}});
+  return body.get_object();
+}
+
+// An optional body: empty means {}.
+json::value OptionalBody(const Call& call) {
+  if (call.req.body.find_first_not_of(" \t\r\n") == std::string::npos) return json::object();
+  return ParseBody(call);
+}
+
+void Changed(ApiContext& ctx, const CompanyId& cid, const EndpointId& id) {
+  ctx.RefreshIndex(cid);
+  if (ctx.sink) ctx.sink->OnEndpointChanged(cid, id);
+}
+
+HttpResponse SecretResponse(const Endpoint& ep) {
+  json::object o{{"secret", ep.secret}};
+  if (!ep.previous_secret.empty() && ep.previous_secret_expires_at_ms > NowMs())
+    o["previous_secret_expires_at"] = FormatTime(ep.previous_secret_expires_at_ms);
+  return JsonResponse(200, json::serialize(o));
+}
+
+}  // namespace
+
+void AddEndpointRoutes(Router& r, ApiContext& ctx) {
+  const std::string base = "/v1/companies/{cid}/endpoints";
+  const std::string one = base + "/{eid}";
+
+  r.Add("POST", base, [&ctx](Call& call) {
+    CompanyId cid = AuthorizeCompany(ctx, call, kScopeManage);
+    json::value body = ParseBody(call);
+    Endpoint ep;
+    if (auto ok = ApplyEndpointInput(body, /*creating=*/true, ctx.Rules(), ep); !ok) Throw(ok.error());
+    ep.id = EndpointId::New();
+    ep.company_id = cid;
+    ep.secret = NewSigningSecret();
+    ep.created_at_ms = ep.updated_at_ms = NowMs();
+    Unwrap(ctx.store.InsertEndpoint(ep));
+    Changed(ctx, cid, ep.id);
+    json::object o = EndpointToJson(ep);
+    o["secret"] = ep.secret;  // shown on create; later via GET …/secret
+    return JsonResponse(201, json::serialize(o));
+  });
+
+  r.Add("GET", base, [&ctx](Call& call) {
+    CompanyId cid = AuthorizeCompany(ctx, call, kScopeManage);
+    auto page = Unwrap(ctx.store.ListEndpoints(cid, ParsePage(call)));
+    json::array data;
+    for (const auto& ep : page.items) data.push_back(EndpointToJson(ep));
+    return JsonResponse(200, PageJson(std::move(data), page.next_cursor));
+  });
+
+  r.Add("GET", one, [&ctx](Call& call) {
+    CompanyId cid = AuthorizeCompany(ctx, call, kScopeManage);
+    EndpointId id = PathId<EndpointId>(call, "eid", "endpoint");
+    return JsonResponse(200, json::serialize(EndpointToJson(Unwrap(ctx.store.GetEndpoint(cid, id)))));
+  });
+
+  r.Add("PATCH", one, [&ctx](Call& call) {
+    CompanyId cid = AuthorizeCompany(ctx, call, kScopeManage);
+    EndpointId id = PathId<EndpointId>(call, "eid", "endpoint");
+    json::value body = ParseBody(call);
+    Endpoint ep = Unwrap(ctx.store.GetEndpoint(cid, id));
+    Endpoint next = ep;
+    if (auto ok = ApplyEndpointInput(body, /*creating=*/false, ctx.Rules(), next); !ok) Throw(ok.error());
+    next.updated_at_ms = NowMs();
+    Unwrap(ctx.store.UpdateEndpoint(next));
+    Changed(ctx, cid, id);
+    return JsonResponse(200, json::serialize(EndpointToJson(next)));
+  });
+
+  r.Add("DELETE", one, [&ctx](Call& call) {
+    CompanyId cid = AuthorizeCompany(ctx, call, kScopeManage);
+    EndpointId id = PathId<EndpointId>(call, "eid", "endpoint");
+    Unwrap(ctx.store.DeleteEndpoint(cid, id));
+    Changed(ctx, cid, id);
+    return JsonResponse(204, "");
+  });
+
+  r.Add("GET", one + "/secret", [&ctx](Call& call) {
+    CompanyId cid = AuthorizeCompany(ctx, call, kScopeManage);
+    EndpointId id = PathId<EndpointId>(call, "eid", "endpoint");
+    return SecretResponse(Unwrap(ctx.store.GetEndpoint(cid, id)));
+  });
+
+  r.Add("POST", one + "/rotate-secret", [&ctx](Call& call) {
+    CompanyId cid = AuthorizeCompany(ctx, call, kScopeManage);
+    EndpointId id = PathId<EndpointId>(call, "eid", "endpoint");
+    json::value body = OptionalBody(call);
+    const auto& o = BodyObject(body);
+    int64_t grace = kDefaultGraceSeconds;
+    if (auto* g = o.if_contains("grace_seconds")) {
+      if (!g->is_int64() || g->get_int64() < 0 || g->get_int64() > kMaxGraceSeconds)
+        throw ApiError(422, "grace_seconds must be an integer from 0 to 604800",
+                       {{"/grace_seconds", "must be an integer from 0 to 604800"}});
+      grace = g->get_int64();
+    }
+    Endpoint ep = Unwrap(ctx.store.GetEndpoint(cid, id));
+    const int64_t now = NowMs();
+    ep.previous_secret = grace > 0 ? ep.secret : "";
+    ep.previous_secret_expires_at_ms = grace > 0 ? now + grace * 1000 : 0;
+    ep.secret = NewSigningSecret();
+    ep.updated_at_ms = now;
+    Unwrap(ctx.store.UpdateEndpoint(ep));
+    Changed(ctx, cid, id);
+    return SecretResponse(ep);
+  });
+
+  r.Add("POST", one + "/disable", [&ctx](Call& call) {
+    CompanyId cid = AuthorizeCompany(ctx, call, kScopeManage);
+    EndpointId id = PathId<EndpointId>(call, "eid", "endpoint");
+    Endpoint ep = Unwrap(ctx.store.GetEndpoint(cid, id));
+    ep.status = EndpointStatus::kDisabled;
+    ep.disabled_reason = DisabledReason::kManual;
+    ep.updated_at_ms = NowMs();
+    Unwrap(ctx.store.UpdateEndpoint(ep));
+    Changed(ctx, cid, id);
+    return JsonResponse(200, json::serialize(EndpointToJson(ep)));
+  });
+
+  r.Add("POST", one + "/enable", [&ctx](Call& call) {
+    CompanyId cid = AuthorizeCompany(ctx, call, kScopeManage);
+    EndpointId id = PathId<EndpointId>(call, "eid", "endpoint");
+    json::value body = OptionalBody(call);
+    const auto& o = BodyObject(body);
+    bool release = true;
+    if (auto* rh = o.if_contains("release_held")) {
+      if (!rh->is_bool()) throw ApiError(422, "release_held must be a boolean", {{"/release_held", "must be a boolean"}});
+      release = rh->get_bool();
+    }
+    int64_t released = Unwrap(ctx.store.EnableEndpoint(cid, id, release, NowMs()));
+    Changed(ctx, cid, id);
+    json::object out = EndpointToJson(Unwrap(ctx.store.GetEndpoint(cid, id)));
+    out["released"] = released;
+    return JsonResponse(200, json::serialize(out));
+  });
+
+  r.Add("POST", one + "/recover", [&ctx](Call& call) {
+    CompanyId cid = AuthorizeCompany(ctx, call, kScopeManage);
+    EndpointId id = PathId<EndpointId>(call, "eid", "endpoint");
+    json::value body = ParseBody(call);
+    const auto& o = BodyObject(body);
+    auto* since = o.if_contains("since");
+    std::optional<int64_t> since_ms;
+    if (!since || !since->is_string() || !(since_ms = ParseTime(since->get_string())))
+      throw ApiError(422, "since is required: an RFC 3339 date-time",
+                     {{"/since", "must be an RFC 3339 date-time, e.g. 2026-11-25T00:00:00Z"}});
+    int64_t n = Unwrap(ctx.store.RecoverDeliveries(cid, id, *since_ms, NowMs()));
+    if (ctx.sink && n > 0) ctx.sink->OnEndpointChanged(cid, id);
+    return JsonResponse(200, json::serialize(json::object{{"requeued", n}}));
+  });
+
+  r.AddAsync("POST", one + "/test", [&ctx](Call& call, Responder respond) {
+    CompanyId cid = AuthorizeCompany(ctx, call, kScopeManage);
+    EndpointId id = PathId<EndpointId>(call, "eid", "endpoint");
+    Endpoint ep = Unwrap(ctx.store.GetEndpoint(cid, id));
+    const int64_t now = NowMs();
+    json::object data{{"message", "This is a test event sent from hookd."},
+                      {"endpoint_id", ep.id.str()},
+                      {"sent_at", FormatTime(now)}};
+    NewEvent ne = BuildEvent(ctx, cid, "webhook.test", std::move(data), "", std::nullopt, now, ep.id);
+    if (ne.deliveries.empty()) throw ApiError(404, "endpoint not found");
+    json::object out{{"event_id", ne.event.id.str()}, {"delivery_id", ne.deliveries[0].id.str()}};
+    IngestRequest req;
+    req.company = cid;
+    req.events.push_back(std::move(ne));
+    CommitAndRespond(ctx, std::move(req), 202, json::serialize(out), std::move(respond));
+  });
+}
+
+}  // namespace hookd::api

@@ -1,0 +1,210 @@
+#include "api/http_server.h"
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include "api/problem.h"
+
+namespace hookd::api {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr auto kIdleTimeout = std::chrono::seconds(75);
+constexpr auto kReadTimeout = std::chrono::seconds(30);
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  HttpServerOptions opts;
+  RequestHandler handler;
+  asio::io_context ioc;
+  std::optional<tcp::acceptor> acceptor;
+  std::vector<std::thread> threads;
+  std::atomic<int> in_flight{0};
+  std::atomic<bool> stopping{false};
+
+  Impl(HttpServerOptions o, RequestHandler h)
+      : opts(std::move(o)), handler(std::move(h)), ioc(std::max(1, opts.threads)) {}
+
+  asio::awaitable<HttpResponse> Dispatch(HttpRequest req) {
+    co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(HttpResponse)>(
+        [this, &req](auto completion) {
+          handler(std::move(req), [c = std::move(completion)](HttpResponse r) mutable {
+            auto ex = asio::get_associated_executor(c);
+            asio::post(ex, [c = std::move(c), r = std::move(r)]() mutable { std::move(c)(std::move(r)); });
+          });
+        },
+        asio::use_awaitable);
+  }
+
+  static asio::awaitable<void> Write(beast::tcp_stream& stream, const HttpResponse& r,
+                                     unsigned version, bool keep_alive, bool head) {
+    http::response<http::string_body> res{static_cast<http::status>(r.status), version};
+    res.set(http::field::server, "hookd/" HOOKD_VERSION);
+    if (r.status != 204) res.set(http::field::content_type, r.content_type);
+    for (const auto& [k, v] : r.headers) res.set(k, v);
+    if (r.status != 204 && !head) res.body() = r.body;
+    res.keep_alive(keep_alive);
+    res.prepare_payload();
+    if (head) res.content_length(r.body.size());
+    auto [ec, n] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+    (void)n;
+    if (ec) throw boost::system::system_error(ec);
+  }
+
+  asio::awaitable<void> Session(tcp::socket socket) {
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    try {
+      for (;;) {
+        http::request_parser<http::string_body> parser;
+        parser.body_limit(opts.max_body);
+        parser.header_limit(32 * 1024);
+        stream.expires_after(kIdleTimeout);
+        auto [ec, n] = co_await http::async_read_header(stream, buffer, parser,
+                                                        asio::as_tuple(asio::use_awaitable));
+        if (ec) {
+          if (ec != http::error::end_of_stream && ec != asio::error::eof &&
+              ec != beast::error::timeout && ec != asio::error::connection_reset &&
+              ec != asio::error::operation_aborted && ec != http::error::body_limit) {
+            co_await Write(stream, Problem(400, "malformed HTTP request: " + ec.message()), 11, false, false);
+          } else if (ec == http::error::body_limit) {
+            co_await Write(stream, Problem(413, "request body is larger than --max-payload"), 11, false, false);
+          }
+          break;
+        }
+        auto& hdr = parser.get();
+        if (hdr.has_content_length() && parser.content_length() && *parser.content_length() > opts.max_body) {
+          co_await Write(stream,
+                         Problem(413, "request body of " + std::to_string(*parser.content_length()) +
+                                          " bytes is over the limit of " + std::to_string(opts.max_body)),
+                         hdr.version(), false, false);
+          break;
+        }
+        if (beast::iequals(hdr[http::field::expect], "100-continue")) {
+          http::response<http::empty_body> cont{http::status::continue_, hdr.version()};
+          co_await http::async_write(stream, cont, asio::use_awaitable);
+        }
+        stream.expires_after(kReadTimeout);
+        auto [ec2, n2] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+        if (ec2) {
+          if (ec2 == http::error::body_limit)
+            co_await Write(stream, Problem(413, "request body is larger than --max-payload"),
+                           hdr.version(), false, false);
+          else if (ec2 != beast::error::timeout && ec2 != asio::error::eof &&
+                   ec2 != asio::error::connection_reset && ec2 != http::error::end_of_stream)
+            co_await Write(stream, Problem(400, "malformed HTTP request: " + ec2.message()), hdr.version(), false, false);
+          break;
+        }
+        stream.expires_never();
+        auto msg = parser.release();
+        const bool keep_alive = msg.keep_alive() && !stopping.load();
+        const unsigned version = msg.version();
+        const bool head = msg.method() == http::verb::head;
+
+        HttpRequest req;
+        req.method = std::string(msg.method_string());
+        std::string_view target = msg.target();
+        size_t q = target.find('?');
+        req.path = std::string(target.substr(0, q));
+        if (q != std::string_view::npos) req.query = std::string(target.substr(q + 1));
+        req.headers.reserve(8);
+        for (const auto& f : msg) req.headers.emplace_back(Lower(f.name_string()), std::string(f.value()));
+        req.body = std::move(msg.body());
+
+        ++in_flight;
+        HttpResponse resp = co_await Dispatch(std::move(req));
+        --in_flight;
+        co_await Write(stream, resp, version, keep_alive, head);
+        if (!keep_alive) break;
+      }
+    } catch (const std::exception& e) {
+      spdlog::debug("http session ended: {}", e.what());
+    }
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  asio::awaitable<void> AcceptLoop() {
+    for (;;) {
+      auto [ec, socket] = co_await acceptor->async_accept(asio::as_tuple(asio::use_awaitable));
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !acceptor->is_open()) co_return;
+        spdlog::warn("accept failed: {}", ec.message());
+        continue;
+      }
+      socket.set_option(tcp::no_delay(true));
+      asio::co_spawn(asio::make_strand(ioc), Session(std::move(socket)), asio::detached);
+    }
+  }
+};
+
+HttpServer::HttpServer(HttpServerOptions opts, RequestHandler handler)
+    : impl_(std::make_unique<Impl>(std::move(opts), std::move(handler))) {}
+
+HttpServer::~HttpServer() { Stop(0); }
+
+Result<uint16_t> HttpServer::Start() {
+  std::string_view listen = impl_->opts.listen;
+  size_t colon = listen.rfind(':');
+  if (colon == std::string_view::npos)
+    return MakeError(ErrorCode::kInvalidArgument, "--listen must be host:port, e.g. 127.0.0.1:8080");
+  std::string host(listen.substr(0, colon));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty()) host = "0.0.0.0";
+  int port = 0;
+  try {
+    port = std::stoi(std::string(listen.substr(colon + 1)));
+  } catch (...) {
+    port = -1;
+  }
+  if (port < 0 || port > 65535) return MakeError(ErrorCode::kInvalidArgument, "--listen has a bad port");
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(host, ec);
+  if (ec) return MakeError(ErrorCode::kInvalidArgument, "--listen has a bad address: " + host);
+  tcp::endpoint ep(addr, static_cast<uint16_t>(port));
+  auto& acc = impl_->acceptor.emplace(impl_->ioc);
+  acc.open(ep.protocol(), ec);
+  if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acc.bind(ep, ec);
+  if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return MakeError(ErrorCode::kUnavailable, "cannot listen on " + std::string(listen) + ": " + ec.message());
+  uint16_t bound = acc.local_endpoint().port();
+  asio::co_spawn(impl_->ioc, impl_->AcceptLoop(), asio::detached);
+  for (int i = 0; i < std::max(1, impl_->opts.threads); ++i)
+    impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+  return bound;
+}
+
+void HttpServer::Stop(int grace_ms) {
+  if (!impl_ || impl_->threads.empty()) return;
+  impl_->stopping = true;
+  asio::post(impl_->ioc, [this] {
+    boost::system::error_code ec;
+    if (impl_->acceptor) impl_->acceptor->close(ec);
+  });
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);
+  while (impl_->in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  impl_->ioc.stop();
+  for (auto& t : impl_->threads) t.join();
+  impl_->threads.clear();
+}
+
+}  // namespace hookd::api

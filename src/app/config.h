@@ -1,0 +1,44 @@
+#pragma once
+// Settings of `hookd serve`, from flags or HOOKD_<NAME> environment variables (SPEC §8).
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+namespace hookd {
+
+struct ServeConfig {
+  std::string listen = "127.0.0.1:8080";
+  std::string db = "sqlite:./hookd.db";
+  std::string admin_token;  // empty: generated on first start and printed once
+  std::string retry_schedule = "5s,5m,30m,2h,5h,10h,10h";
+  std::string request_timeout = "15s";
+  std::string disable_after = "5d";
+  std::string retention = "30d";
+  std::string max_payload = "256KiB";
+  bool allow_http = false;
+  bool allow_private_destinations = false;
+  std::vector<std::string> allow_destination;  // CIDRs
+  std::string log_format = "text";
+  int threads = 0;  // HTTP I/O threads; 0 = number of cores
+
+  // Filled by Validate().
+  size_t max_payload_bytes = 0;
+  int64_t request_timeout_ms = 0;
+  int64_t disable_after_ms = 0;
+  int64_t retention_ms = 0;
+};
+
+// Registers the serve flags (with HOOKD_* env fallbacks) on `cmd`.
+void AddServeFlags(CLI::App& cmd, ServeConfig& cfg);
+// Parses units; returns an error message or "" when fine.
+std::string ValidateServeConfig(ServeConfig& cfg);
+// "256KiB", "1MiB", "300000" -> bytes; 0 when malformed.
+size_t ParseSize(std::string_view s);
+
+// Logging set-up shared by subcommands: "text" or "json".
+void SetupLogging(const std::string& format);
+
+}  // namespace hookd

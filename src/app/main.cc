@@ -1,0 +1,37 @@
+// hookd: the webhook delivery engine. Subcommands: serve, migrate, token create.
+#include <CLI/CLI.hpp>
+
+#include "app/commands.h"
+#include "app/config.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"hookd — self-hosted webhook delivery engine for HR events"};
+  app.set_version_flag("--version", HOOKD_VERSION);
+  app.require_subcommand(1);
+
+  hookd::ServeConfig serve_cfg;
+  CLI::App* serve = app.add_subcommand("serve", "run the API, the admin panel and the dispatcher");
+  hookd::AddServeFlags(*serve, serve_cfg);
+
+  std::string db = "sqlite:./hookd.db";
+  CLI::App* migrate = app.add_subcommand("migrate", "create or upgrade the schema and exit");
+  migrate->add_option("--db", db, "store URL")->envname("HOOKD_DB")->capture_default_str();
+
+  CLI::App* token = app.add_subcommand("token", "manage API tokens");
+  token->require_subcommand(1);
+  CLI::App* token_create = token->add_subcommand("create", "issue a company token (printed once)");
+  std::string company, scopes = "manage,publish", description;
+  token_create->add_option("--company", company, "company id (co_…)")->required();
+  token_create->add_option("--scopes", scopes, "manage and/or publish, comma-separated")->capture_default_str();
+  token_create->add_option("--description", description, "what the token is for");
+  token_create->add_option("--db", db, "store URL")->envname("HOOKD_DB")->capture_default_str();
+
+  CLI11_PARSE(app, argc, argv);
+
+  std::string log_format = serve->parsed() ? serve_cfg.log_format : "text";
+  hookd::SetupLogging(log_format);
+  if (serve->parsed()) return hookd::RunServe(serve_cfg);
+  if (migrate->parsed()) return hookd::RunMigrate(db);
+  if (token_create->parsed()) return hookd::RunTokenCreate(db, company, scopes, description);
+  return 2;
+}

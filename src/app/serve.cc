@@ -1,0 +1,132 @@
+// `hookd serve`: the composition root. Components are built from the config and started in
+// order; SIGINT/SIGTERM stops them in reverse order.
+#include <csignal>
+#include <cstdio>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "api/auth.h"
+#include "api/context.h"
+#include "api/http_server.h"
+#include "api/router.h"
+#include "app/commands.h"
+#include "core/clock.h"
+#include "core/crypto.h"
+#include "core/endpoint_index.h"
+#include "core/event_catalog.h"
+#include "store/store.h"
+
+namespace hookd {
+
+namespace {
+
+// Ensures an operator token exists. With --admin-token, that one (stored hashed). Without,
+// a new one on first start, printed once to stdout. Returns the token to show, or "".
+Result<std::string> EnsureOperatorToken(Store& store, const std::string& configured) {
+  if (!configured.empty()) {
+    std::string hash = HashToken(configured);
+    auto found = store.FindTokenByHash(hash);
+    if (found) return std::string();
+    if (found.error().code != ErrorCode::kNotFound) return std::unexpected(found.error());
+    ApiToken t{TokenId::New(), std::nullopt, hash, kScopeManage | kScopePublish,
+               "operator (--admin-token)", NowMs(), std::nullopt};
+    if (auto r = store.InsertToken(t); !r) return std::unexpected(r.error());
+    return std::string();
+  }
+  auto has = store.HasOperatorToken();
+  if (!has) return std::unexpected(has.error());
+  if (*has) return std::string();
+  std::string token = NewApiToken();
+  ApiToken t{TokenId::New(), std::nullopt, HashToken(token), kScopeManage | kScopePublish,
+             "operator (generated on first start)", NowMs(), std::nullopt};
+  if (auto r = store.InsertToken(t); !r) return std::unexpected(r.error());
+  return token;
+}
+
+}  // namespace
+
+int RunServe(ServeConfig& cfg) {
+  if (std::string err = ValidateServeConfig(cfg); !err.empty()) {
+    fmt::print(stderr, "hookd serve: {}\n", err);
+    return 2;
+  }
+  // Block the stop signals in every thread; the main thread waits for them below.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto opened = OpenStore(cfg.db);
+  if (!opened) {
+    spdlog::critical("cannot open store {}: {}", cfg.db, opened.error().message);
+    return 1;
+  }
+  std::unique_ptr<Store> store = std::move(*opened);
+  if (auto r = store->Migrate(); !r) {
+    spdlog::critical("cannot migrate store: {}", r.error().message);
+    return 1;
+  }
+
+  EventCatalog catalog;
+  auto custom = store->ListEventTypes();
+  if (!custom) {
+    spdlog::critical("cannot load event types: {}", custom.error().message);
+    return 1;
+  }
+  for (auto& def : *custom)
+    if (auto r = catalog.Add(def); !r) spdlog::warn("custom event type {} skipped: {}", def.name, r.error().message);
+
+  EndpointIndex index;
+  auto endpoints = store->AllEndpoints(std::nullopt);
+  if (!endpoints) {
+    spdlog::critical("cannot load endpoints: {}", endpoints.error().message);
+    return 1;
+  }
+  index.ReplaceAll(*endpoints);
+
+  auto shown_token = EnsureOperatorToken(*store, cfg.admin_token);
+  if (!shown_token) {
+    spdlog::critical("cannot set up the operator token: {}", shown_token.error().message);
+    return 1;
+  }
+
+  api::Authenticator auth(*store);
+  api::ApiOptions api_opts;
+  api_opts.max_payload = cfg.max_payload_bytes;
+  api_opts.allow_http = cfg.allow_http;
+  api::ApiContext ctx{*store, catalog, index, auth, api_opts, nullptr};
+  api::Router router;
+  api::AddAllRoutes(router, ctx);
+
+  api::HttpServer server({cfg.listen, cfg.max_payload_bytes, cfg.threads},
+                         [&router](api::HttpRequest&& req, api::Responder respond) {
+                           router.Handle(std::move(req), std::move(respond));
+                         });
+  auto port = server.Start();
+  if (!port) {
+    spdlog::critical("{}", port.error().message);
+    return 1;
+  }
+  std::string host = cfg.listen.substr(0, cfg.listen.rfind(':'));
+  if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
+  // Machine-readable first line (tests and scripts read the port from it).
+  fmt::print("hookd listening on http://{}:{}\n", host, *port);
+  if (!shown_token->empty())
+    fmt::print("operator token (shown once, store it now): {}\n", *shown_token);
+  std::fflush(stdout);
+  spdlog::info("hookd {} serving on {}:{} with {}", HOOKD_VERSION, host, *port,
+               cfg.db.substr(0, cfg.db.find(':')));
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  server.Stop(5000);
+  store->Close();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace hookd
