@@ -1,0 +1,220 @@
+#include "harness.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <curl/curl.h>
+
+namespace hookd::testing {
+namespace json = boost::json;
+
+json::value HttpResult::Json() const {
+  boost::system::error_code ec;
+  json::value v = json::parse(body, ec);
+  EXPECT_FALSE(ec) << "response is not JSON: " << body;
+  return ec ? json::value() : v;
+}
+
+std::string HttpResult::ContentType() const {
+  auto it = headers.find("content-type");
+  return it == headers.end() ? "" : it->second;
+}
+
+namespace {
+
+size_t WriteBody(char* p, size_t size, size_t n, void* ud) {
+  static_cast<std::string*>(ud)->append(p, size * n);
+  return size * n;
+}
+
+size_t WriteHeader(char* p, size_t size, size_t n, void* ud) {
+  std::string line(p, size * n);
+  auto* headers = static_cast<std::map<std::string, std::string>*>(ud);
+  size_t colon = line.find(':');
+  if (line.starts_with("HTTP/")) headers->clear();
+  if (colon != std::string::npos) {
+    std::string k = line.substr(0, colon);
+    for (char& c : k) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string v = line.substr(colon + 1);
+    while (!v.empty() && (v.front() == ' ')) v.erase(0, 1);
+    while (!v.empty() && (v.back() == '\r' || v.back() == '\n')) v.pop_back();
+    (*headers)[k] = v;
+  }
+  return size * n;
+}
+
+}  // namespace
+
+HttpClient::HttpClient(std::string base_url) : base_(std::move(base_url)), curl_(curl_easy_init()) {}
+HttpClient::~HttpClient() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
+
+HttpResult HttpClient::Request(const std::string& method, const std::string& path, const std::string& body,
+                               const std::vector<std::string>& extra_headers) {
+  CURL* c = static_cast<CURL*>(curl_);
+  curl_easy_reset(c);
+  HttpResult r;
+  std::string url = base_ + path;
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
+  if (method == "HEAD") curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+  if (!body.empty() || method == "POST" || method == "PATCH" || method == "PUT") {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  }
+  curl_slist* hs = nullptr;
+  hs = curl_slist_append(hs, "Content-Type: application/json");
+  hs = curl_slist_append(hs, "Expect:");
+  if (!token_.empty()) hs = curl_slist_append(hs, ("Authorization: Bearer " + token_).c_str());
+  for (const auto& h : extra_headers) hs = curl_slist_append(hs, h.c_str());
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, WriteBody);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, WriteHeader);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &r.headers);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+  CURLcode rc = curl_easy_perform(c);
+  curl_slist_free_all(hs);
+  if (rc != CURLE_OK) {
+    r.status = 0;
+    r.body = curl_easy_strerror(rc);
+    return r;
+  }
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+  return r;
+}
+
+TempDir::TempDir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "hookd-test-XXXXXX").string();
+  path_ = mkdtemp(tmpl.data());
+}
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+HookdProcess::HookdProcess(std::filesystem::path dir, std::vector<std::string> extra_args)
+    : dir_(std::move(dir)), extra_args_(std::move(extra_args)) {}
+
+HookdProcess::~HookdProcess() {
+  if (pid_ > 0) Kill(SIGKILL);
+}
+
+std::string HookdProcess::Output() const {
+  std::ifstream in(dir_ / "hookd.log");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void HookdProcess::Start() {
+  const std::string log = (dir_ / "hookd.log").string();
+  const std::string out = (dir_ / "hookd.out").string();
+  std::filesystem::remove(out);
+  std::vector<std::string> args = {HOOKD_BINARY, "serve", "--listen", "127.0.0.1:0",
+                                   "--db", "sqlite:" + DbPath(), "--admin-token", admin_token_};
+  args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+  pid_ = fork();
+  if (pid_ == 0) {
+    int fd_out = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int fd_log = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    dup2(fd_out, 1);
+    dup2(fd_log, 2);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  ASSERT_GT(pid_, 0);
+  // Wait for "hookd listening on http://127.0.0.1:PORT".
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in(out);
+    std::string line;
+    if (std::getline(in, line) && line.starts_with("hookd listening on http://")) {
+      port_ = std::stoi(line.substr(line.rfind(':') + 1));
+      return;
+    }
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      FAIL() << "hookd exited during start-up:\n" << Output();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  FAIL() << "hookd did not start in 20 s:\n" << Output();
+}
+
+void HookdProcess::Kill(int sig) {
+  if (pid_ <= 0) return;
+  kill(pid_, sig);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+void HookdTest::SetUp() {
+  tmp_ = std::make_unique<TempDir>();
+  hookd_ = std::make_unique<HookdProcess>(tmp_->path(), ExtraArgs());
+  ASSERT_NO_FATAL_FAILURE(hookd_->Start());
+  op_ = ClientWith(hookd_->AdminToken());
+  company_ = CreateCompany("Acme Iberia S.L.");
+  company_token_ = CreateToken(company_, {"manage", "publish"});
+  co_ = ClientWith(company_token_);
+}
+
+void HookdTest::TearDown() {
+  if (hookd_) hookd_->Kill(SIGTERM);
+}
+
+std::string HookdTest::CreateCompany(const std::string& name) {
+  auto r = op_->Post("/v1/companies", json::object{{"name", name}});
+  EXPECT_EQ(r.status, 201) << r.body;
+  return std::string(r.Json().at("id").as_string());
+}
+
+std::string HookdTest::CreateToken(const std::string& company, const std::vector<std::string>& scopes) {
+  json::array sc;
+  for (const auto& s : scopes) sc.emplace_back(s);
+  auto r = op_->Post("/v1/companies/" + company + "/tokens",
+                     json::object{{"scopes", sc}, {"description", "test"}});
+  EXPECT_EQ(r.status, 201) << r.body;
+  return std::string(r.Json().at("token").as_string());
+}
+
+std::unique_ptr<HttpClient> HookdTest::ClientWith(const std::string& token) {
+  auto c = std::make_unique<HttpClient>(hookd_->BaseUrl());
+  c->SetToken(token);
+  return c;
+}
+
+json::value HookdTest::HiredEvent(const std::string& employee_id) {
+  return json::parse(R"({"type":"employee.hired","data":{"employee":{"id":")" + employee_id +
+                     R"(","first_name":"Lucía","last_name":"García","email":"lucia.garcia@acme.example",)"
+                     R"("start_date":"2026-12-01","job_title":"Backend Engineer",)"
+                     R"("department":{"id":"dep_12","name":"Engineering"},"office":{"id":"off_3","name":"Valencia"}}}})");
+}
+
+json::object ExpectProblem(const HttpResult& r, long status) {
+  EXPECT_EQ(r.status, status) << r.body;
+  EXPECT_EQ(r.ContentType(), "application/problem+json") << r.body;
+  json::value v = r.Json();
+  if (!v.is_object()) {
+    ADD_FAILURE() << "problem body is not an object: " << r.body;
+    return {};
+  }
+  auto& o = v.as_object();
+  EXPECT_TRUE(o.contains("type") && o.contains("title") && o.contains("detail")) << r.body;
+  if (o.contains("status")) EXPECT_EQ(o.at("status").to_number<long>(), status);
+  return o;
+}
+
+}  // namespace hookd::testing

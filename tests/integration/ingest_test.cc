@@ -1,0 +1,115 @@
+// Event ingestion end to end: fan-out, idempotency, batches, and what the store keeps.
+#include "harness.h"
+
+namespace hookd::testing {
+namespace {
+namespace json = boost::json;
+
+class IngestTest : public HookdTest {
+ protected:
+  std::string CreateEndpoint(const json::value& body) {
+    auto r = co_->Post("/v1/companies/" + company_ + "/endpoints", body);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return std::string(r.Json().at("id").as_string());
+  }
+  std::string Events() { return "/v1/companies/" + company_ + "/events"; }
+};
+
+TEST_F(IngestTest, AcceptedEventFansOutToMatchingEnabledEndpoints) {
+  std::string all = CreateEndpoint(json::parse(R"({"url":"https://erp.example.com/hooks","event_types":["*"]})"));
+  std::string fam = CreateEndpoint(json::parse(R"({"url":"https://it.example.com/h","event_types":["employee.*"]})"));
+  std::string other = CreateEndpoint(json::parse(R"({"url":"https://x.example.com/h","event_types":["time_off.approved"]})"));
+
+  auto r = co_->Post(Events(), HiredEvent());
+  ASSERT_EQ(r.status, 202) << r.body;
+  auto ev = r.Json().as_object();
+  EXPECT_EQ(ev.at("type").as_string(), "employee.hired");
+  EXPECT_EQ(ev.at("deliveries").to_number<int>(), 2);
+  std::string evid(ev.at("id").as_string());
+  EXPECT_TRUE(evid.starts_with("evt_"));
+
+  auto d = co_->Get("/v1/companies/" + company_ + "/deliveries?event_id=" + evid);
+  ASSERT_EQ(d.status, 200) << d.body;
+  auto data = d.Json().at("data").as_array();
+  ASSERT_EQ(data.size(), 2u);
+  std::set<std::string> eps;
+  for (auto& x : data) {
+    EXPECT_EQ(x.at("status").as_string(), "pending");
+    eps.insert(std::string(x.at("endpoint_id").as_string()));
+  }
+  EXPECT_EQ(eps, (std::set<std::string>{all, fam}));
+
+  // The stored event carries the exact payload receivers will get.
+  auto g = co_->Get(Events() + "/" + evid);
+  ASSERT_EQ(g.status, 200);
+  auto payload = json::parse(g.Json().at("payload").as_string());
+  EXPECT_EQ(payload.at("id").as_string(), evid);
+  EXPECT_EQ(payload.at("company_id").as_string(), company_);
+  EXPECT_EQ(payload.at("data").at("employee").at("id").as_string(), "emp_1001");
+  EXPECT_EQ(g.Json().at("subject").as_string(), "emp_1001");
+}
+
+TEST_F(IngestTest, DisabledEndpointGetsHeldDeliveries) {
+  std::string ep = CreateEndpoint(json::parse(R"({"url":"https://erp.example.com/hooks","event_types":["*"]})"));
+  ASSERT_EQ(co_->Post("/v1/companies/" + company_ + "/endpoints/" + ep + "/disable", "").status, 200);
+  auto r = co_->Post(Events(), HiredEvent());
+  ASSERT_EQ(r.status, 202) << r.body;
+  auto d = co_->Get("/v1/companies/" + company_ + "/deliveries?status=held");
+  ASSERT_EQ(d.Json().at("data").as_array().size(), 1u) << d.body;
+  auto en = co_->Post("/v1/companies/" + company_ + "/endpoints/" + ep + "/enable", "");
+  ASSERT_EQ(en.status, 200) << en.body;
+  EXPECT_EQ(en.Json().at("released").to_number<int>(), 1);
+  auto p = co_->Get("/v1/companies/" + company_ + "/deliveries?status=pending");
+  EXPECT_EQ(p.Json().at("data").as_array().size(), 1u) << p.body;
+}
+
+TEST_F(IngestTest, IdempotencyKeyReplaysAndRejectsOtherBodies) {
+  CreateEndpoint(json::parse(R"({"url":"https://erp.example.com/hooks","event_types":["*"]})"));
+  auto first = co_->Post(Events(), HiredEvent(), {"Idempotency-Key: hire-42"});
+  ASSERT_EQ(first.status, 202) << first.body;
+  auto again = co_->Post(Events(), HiredEvent(), {"Idempotency-Key: hire-42"});
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(again.Json(), first.Json());
+  auto conflict = co_->Post(Events(), HiredEvent("emp_9"), {"Idempotency-Key: hire-42"});
+  ExpectProblem(conflict, 409);
+  // Only one event and one delivery exist.
+  EXPECT_EQ(co_->Get(Events()).Json().at("data").as_array().size(), 1u);
+  EXPECT_EQ(co_->Get("/v1/companies/" + company_ + "/deliveries").Json().at("data").as_array().size(), 1u);
+}
+
+TEST_F(IngestTest, BatchIsAllOrNothing) {
+  json::array batch;
+  for (int i = 0; i < 3; ++i) batch.push_back(HiredEvent("emp_" + std::to_string(i)));
+  auto bad = batch;
+  bad[1].as_object()["data"].as_object()["employee"].as_object()["email"] = "not-an-email";
+  auto r = co_->Post(Events() + "/batch", json::value(bad));
+  auto p = ExpectProblem(r, 422);
+  ASSERT_TRUE(p.contains("errors")) << r.body;
+  EXPECT_EQ(p.at("errors").as_array()[0].at("pointer").as_string(), "/1/data/employee/email") << r.body;
+  EXPECT_EQ(co_->Get(Events()).Json().at("data").as_array().size(), 0u);
+
+  auto ok = co_->Post(Events() + "/batch", json::value(batch));
+  ASSERT_EQ(ok.status, 202) << ok.body;
+  EXPECT_EQ(ok.Json().as_array().size(), 3u);
+  EXPECT_EQ(co_->Get(Events()).Json().at("data").as_array().size(), 3u);
+}
+
+TEST_F(IngestTest, ListingsPaginateWithCursor) {
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(co_->Post(Events(), HiredEvent("emp_" + std::to_string(i))).status, 202);
+  std::set<std::string> seen;
+  std::string cursor;
+  int pages = 0;
+  do {
+    auto r = co_->Get(Events() + "?limit=2" + (cursor.empty() ? "" : "&cursor=" + cursor));
+    ASSERT_EQ(r.status, 200) << r.body;
+    auto v = r.Json();
+    for (auto& e : v.at("data").as_array()) seen.insert(std::string(e.at("id").as_string()));
+    cursor = v.at("next_cursor").is_null() ? "" : std::string(v.at("next_cursor").as_string());
+    ++pages;
+  } while (!cursor.empty() && pages < 10);
+  EXPECT_EQ(seen.size(), 5u);
+  EXPECT_EQ(pages, 3);
+}
+
+}  // namespace
+}  // namespace hookd::testing

@@ -1,0 +1,330 @@
+#include "core/schema_validator.h"
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/json.hpp>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace hookd {
+namespace {
+
+namespace json = boost::json;
+using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::Field;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+MATCHER_P2(Violation, pointer, message_part, "") {
+  return arg.pointer == pointer && arg.message.find(message_part) != std::string::npos;
+}
+
+SchemaValidator MustCompile(std::string_view schema) {
+  auto v = SchemaValidator::Compile(json::parse(schema));
+  EXPECT_TRUE(v.has_value()) << schema << ": " << (v ? "" : v.error().message);
+  return std::move(*v);
+}
+
+std::string CompileError(std::string_view schema) {
+  auto v = SchemaValidator::Compile(json::parse(schema));
+  if (v) return "<compiled>";
+  EXPECT_EQ(v.error().code, ErrorCode::kInvalidArgument);
+  return v.error().message;
+}
+
+std::vector<FieldError> Check(const SchemaValidator& v, std::string_view instance) {
+  return v.Validate(json::parse(instance));
+}
+
+// The shape of employee.hired, written out here so that these tests do not depend on the
+// catalog files.
+constexpr std::string_view kEmployeeSchema = R"({
+  "type": "object",
+  "required": ["employee"],
+  "properties": {
+    "employee": {
+      "type": "object",
+      "required": ["id", "first_name", "last_name", "email", "start_date"],
+      "properties": {
+        "id": {"type": "string", "minLength": 1},
+        "first_name": {"type": "string"},
+        "last_name": {"type": "string"},
+        "email": {"type": "string", "pattern": "^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$"},
+        "start_date": {"type": "string", "format": "date"},
+        "manager_id": {"type": ["string", "null"], "minLength": 1},
+        "employment_type": {"type": "string", "enum": ["full_time", "part_time", "intern"]},
+        "created_at": {"type": "string", "format": "date-time"}
+      }
+    },
+    "changes": {
+      "type": "array",
+      "items": {"type": "object", "required": ["field"], "properties": {"field": {"type": "string"}}}
+    }
+  }
+})";
+
+json::object ValidEmployee() {
+  return json::parse(R"({"employee": {"id": "emp_1", "first_name": "Lucía",
+      "last_name": "Fernández", "email": "lucia@acme.es", "start_date": "2026-01-12",
+      "manager_id": null, "employment_type": "full_time",
+      "created_at": "2026-01-05T09:30:00.000+01:00"}})")
+      .as_object();
+}
+
+class EmployeeSchemaTest : public ::testing::Test {
+ protected:
+  std::vector<FieldError> WithEmployeeField(std::string_view key, json::value value) {
+    json::object doc = ValidEmployee();
+    doc["employee"].as_object()[key] = std::move(value);
+    return validator_.Validate(doc);
+  }
+  SchemaValidator validator_ = MustCompile(kEmployeeSchema);
+};
+
+TEST_F(EmployeeSchemaTest, ValidInstanceHasNoViolations) {
+  EXPECT_THAT(validator_.Validate(ValidEmployee()), IsEmpty());
+}
+
+TEST_F(EmployeeSchemaTest, UnknownExtraFieldsAreAllowed) {
+  json::object doc = ValidEmployee();
+  doc["employee"].as_object()["shoe_size"] = 43;
+  doc["source"] = "hr-platform";
+  EXPECT_THAT(validator_.Validate(doc), IsEmpty());
+}
+
+TEST_F(EmployeeSchemaTest, MissingRequiredFieldPointsAtTheField) {
+  json::object doc = ValidEmployee();
+  doc["employee"].as_object().erase("email");
+  EXPECT_THAT(validator_.Validate(doc),
+              ElementsAre(Violation("/employee/email", "required property 'email' is missing")));
+}
+
+TEST_F(EmployeeSchemaTest, MissingRequiredObjectAtRoot) {
+  EXPECT_THAT(Check(validator_, "{}"),
+              ElementsAre(Violation("/employee", "required property 'employee' is missing")));
+}
+
+TEST_F(EmployeeSchemaTest, WrongTypeNamesExpectedAndActualType) {
+  EXPECT_THAT(WithEmployeeField("id", 42),
+              ElementsAre(Violation("/employee/id", "must be a string (got integer)")));
+  EXPECT_THAT(WithEmployeeField("manager_id", true),
+              ElementsAre(Violation("/employee/manager_id", "must be a string or null (got boolean)")));
+  EXPECT_THAT(Check(validator_, "[]"), ElementsAre(Violation("", "must be an object (got array)")));
+}
+
+TEST_F(EmployeeSchemaTest, ImpossibleDateIsRejected) {
+  EXPECT_THAT(WithEmployeeField("start_date", "2026-13-45"),
+              ElementsAre(Violation("/employee/start_date", "must be a valid date (YYYY-MM-DD)")));
+}
+
+TEST_F(EmployeeSchemaTest, DatesAreCheckedStrictly) {
+  for (const char* bad : {"2026-02-29", "2025-04-31", "2026-1-12", "26-01-12", "2026-01-12T00:00:00Z",
+                          "2026/01/12", "", "2026-00-10", "2026-01-00", " 2026-01-12"}) {
+    EXPECT_THAT(WithEmployeeField("start_date", bad), ElementsAre(Violation("/employee/start_date", "date")))
+        << bad;
+  }
+  for (const char* good : {"2024-02-29", "2000-02-29", "2026-12-31", "2026-01-01"}) {
+    EXPECT_THAT(WithEmployeeField("start_date", good), IsEmpty()) << good;
+  }
+  EXPECT_THAT(WithEmployeeField("start_date", "1900-02-29"),
+              ElementsAre(Violation("/employee/start_date", "date")));
+}
+
+TEST_F(EmployeeSchemaTest, DateTimesAreCheckedStrictly) {
+  for (const char* good : {"2026-11-26T10:00:00Z", "2026-11-26T10:00:00.000Z", "2026-11-26t10:00:00z",
+                           "2026-11-26T10:00:00+01:00", "2026-11-26T10:00:00.123456-05:30",
+                           "2016-12-31T23:59:60Z", "2017-01-01T00:59:60+01:00"}) {
+    EXPECT_THAT(WithEmployeeField("created_at", good), IsEmpty()) << good;
+  }
+  for (const char* bad : {"2026-11-26T10:00:00", "2026-11-26 10:00:00Z", "2026-11-26T24:00:00Z",
+                          "2026-11-26T10:60:00Z", "2026-11-26T10:00:00.Z", "2026-11-26T10:00:00+0100",
+                          "2026-11-26T10:00:00+24:00", "2026-02-30T10:00:00Z", "2026-11-26T10:00:60Z",
+                          "2026-11-26", "2026-11-26T10:00Z", "2026-11-26T10:00:00Z "}) {
+    EXPECT_THAT(WithEmployeeField("created_at", bad),
+                ElementsAre(Violation("/employee/created_at", "must be a valid RFC 3339 date-time")))
+        << bad;
+  }
+}
+
+TEST_F(EmployeeSchemaTest, BadEmailFailsThePattern) {
+  for (const char* bad : {"lucia", "lucia@acme", "lucia @acme.es", "@acme.es", "lucia@@acme.es"}) {
+    EXPECT_THAT(WithEmployeeField("email", bad),
+                ElementsAre(Violation("/employee/email", "must match the pattern \"^[^@\\\\s]+@")))
+        << bad;
+  }
+}
+
+TEST_F(EmployeeSchemaTest, HugeStringAgainstPatternDoesNotCrash) {
+  // libstdc++'s backtracking regex engine overflows the stack on strings this long.
+  std::string huge = "lucia@" + std::string(300000, 'a') + ".es";
+  EXPECT_THAT(WithEmployeeField("email", json::string(huge)), IsEmpty());
+  EXPECT_THAT(WithEmployeeField("email", json::string(std::string(300000, 'a'))),
+              ElementsAre(Violation("/employee/email", "pattern")));
+}
+
+TEST_F(EmployeeSchemaTest, EnumViolationListsAllowedValues) {
+  EXPECT_THAT(WithEmployeeField("employment_type", "freelance"),
+              ElementsAre(Violation("/employee/employment_type",
+                                    R"(must be one of "full_time", "part_time", "intern")")));
+  EXPECT_THAT(WithEmployeeField("employment_type", 1),
+              ElementsAre(Violation("/employee/employment_type", "must be a string (got integer)"),
+                          Violation("/employee/employment_type", "must be one of")));
+}
+
+TEST_F(EmployeeSchemaTest, ReportsEveryViolationWithoutParentNoise) {
+  json::object doc = ValidEmployee();
+  json::object& e = doc["employee"].as_object();
+  e["id"] = "";
+  e["email"] = "nope";
+  e.erase("last_name");
+  doc["changes"] = json::parse(R"([{"field": "salary"}, {"from": 1}, {"field": 7}])");
+  EXPECT_THAT(validator_.Validate(doc),
+              testing::UnorderedElementsAre(
+                  Violation("/employee/id", "must be at least 1 characters long"),
+                  Violation("/employee/email", "pattern"),
+                  Violation("/employee/last_name", "missing"),
+                  Violation("/changes/1/field", "required property 'field' is missing"),
+                  Violation("/changes/2/field", "must be a string (got integer)")));
+}
+
+TEST(SchemaValidatorTest, PointersAreEscapedPerRfc6901) {
+  auto v = MustCompile(R"({"properties": {"a/b": {"type": "string"}, "m~n": {"required": ["x/y"]}}})");
+  EXPECT_THAT(Check(v, R"({"a/b": 1, "m~n": {}})"),
+              testing::UnorderedElementsAre(Violation("/a~1b", "must be a string"),
+                                            Violation("/m~0n/x~1y", "missing")));
+}
+
+TEST(SchemaValidatorTest, FalseSchemasStillExplainTheFailure) {
+  auto root = MustCompile("false");
+  EXPECT_THAT(Check(root, "{}"), ElementsAre(Field(&FieldError::pointer, "")));
+
+  auto prop = MustCompile(R"({"properties": {"legacy": false}})");
+  EXPECT_THAT(Check(prop, R"({"legacy": 1})"), ElementsAre(Violation("/legacy", "not allowed")));
+  EXPECT_THAT(Check(prop, R"({"other": 1})"), IsEmpty());
+
+  auto nested = MustCompile(R"({"properties": {"a": {"properties": {"b": false}}}})");
+  EXPECT_THAT(Check(nested, R"({"a": {"b": 1}})"), ElementsAre(Violation("/a/b", "not allowed")));
+
+  auto items = MustCompile(R"({"items": false})");
+  EXPECT_THAT(Check(items, R"([1])"), ElementsAre(Violation("/0", "not allowed")));
+
+  EXPECT_THAT(Check(MustCompile("true"), R"({"anything": [1, 2]})"), IsEmpty());
+}
+
+TEST(SchemaValidatorTest, AdditionalPropertiesFalseNamesTheExtraProperty) {
+  auto v = MustCompile(R"({"additionalProperties": false, "properties": {"a": {}}})");
+  EXPECT_THAT(Check(v, R"({"a": 1, "b": 2})"), ElementsAre(Violation("/b", "property 'b' is not allowed")));
+}
+
+TEST(SchemaValidatorTest, IntegersFollowDraft7) {
+  auto v = MustCompile(R"({"type": "integer", "minimum": 0})");
+  EXPECT_THAT(Check(v, "3"), IsEmpty());
+  EXPECT_THAT(Check(v, "3.0"), IsEmpty());
+  EXPECT_THAT(Check(v, "18446744073709551615"), IsEmpty());
+  EXPECT_THAT(Check(v, "3.5"), ElementsAre(Violation("", "must be an integer (got number)")));
+  EXPECT_THAT(Check(v, "\"3\""), ElementsAre(Violation("", "must be an integer (got string)")));
+  EXPECT_THAT(Check(MustCompile(R"({"type": "number"})"), "3"), IsEmpty());
+}
+
+TEST(SchemaValidatorTest, AnyOfKeepsTheBranchesExplanation) {
+  auto v = MustCompile(R"({"properties": {"x": {"anyOf": [{"type": "string"}, {"type": "null"}]}}})");
+  auto errors = Check(v, R"({"x": 1})");
+  ASSERT_FALSE(errors.empty());
+  for (const FieldError& e : errors) EXPECT_EQ(e.pointer, "/x") << e.message;
+  EXPECT_THAT(errors, testing::Contains(Violation("/x", "anyOf")));
+}
+
+TEST(SchemaValidatorTest, RecursiveSchemasWork) {
+  auto v = MustCompile(R"({"properties": {"child": {"$ref": "#"}, "n": {"type": "integer"}}})");
+  EXPECT_THAT(Check(v, R"({"child": {"child": {"n": 1}}})"), IsEmpty());
+  EXPECT_THAT(Check(v, R"({"child": {"child": {"n": "x"}}})"),
+              ElementsAre(Violation("/child/child/n", "must be an integer")));
+}
+
+TEST(SchemaValidatorTest, DefinitionsAndRefsUseOurKeywords) {
+  auto v = MustCompile(R"({"definitions": {"day": {"type": "string", "format": "date"}},
+                           "properties": {"from": {"$ref": "#/definitions/day"}}})");
+  EXPECT_THAT(Check(v, R"({"from": "2026-01-01"})"), IsEmpty());
+  EXPECT_THAT(Check(v, R"({"from": "2026-02-30"})"), ElementsAre(Violation("/from", "valid date")));
+}
+
+TEST(SchemaValidatorTest, PropertiesNamedLikeKeywordsAreNotKeywords) {
+  auto v = MustCompile(R"({"required": ["type", "format"], "properties": {
+      "type": {"type": "string", "enum": ["a"]}, "format": {"type": "integer"},
+      "pattern": {"type": "object"}}})");
+  EXPECT_THAT(Check(v, R"({"type": "a", "format": 1, "pattern": {}})"), IsEmpty());
+  EXPECT_THAT(Check(v, R"({"type": "b", "format": "x"})"),
+              testing::UnorderedElementsAre(Violation("/type", "must be one of \"a\""),
+                                            Violation("/format", "must be an integer")));
+}
+
+TEST(SchemaValidatorTest, UnknownFormatsAreAnnotations) {
+  auto v = MustCompile(R"({"type": "string", "format": "hostname"})");
+  EXPECT_THAT(Check(v, R"("not a hostname!")"), IsEmpty());
+}
+
+TEST(SchemaValidatorTest, FormatsIgnoreNonStrings) {
+  auto v = MustCompile(R"({"format": "date"})");
+  EXPECT_THAT(Check(v, "5"), IsEmpty());
+  EXPECT_THAT(Check(MustCompile(R"({"format": "email"})"), R"("ana@example.com")"), IsEmpty());
+  EXPECT_THAT(Check(MustCompile(R"({"format": "email"})"), R"("ana.example.com")"),
+              ElementsAre(Violation("", "email")));
+  EXPECT_THAT(Check(MustCompile(R"({"format": "time"})"), R"("10:00:00+02:00")"), IsEmpty());
+}
+
+TEST(SchemaValidatorTest, UnusableSchemasAreRefused) {
+  EXPECT_THAT(CompileError("5"), HasSubstr("object or a boolean"));
+  EXPECT_THAT(CompileError(R"("string")"), HasSubstr("object or a boolean"));
+  EXPECT_THAT(CompileError("[]"), HasSubstr("object or a boolean"));
+  EXPECT_THAT(CompileError("null"), HasSubstr("object or a boolean"));
+  EXPECT_THAT(CompileError(R"({"type": "strin"})"), HasSubstr("unknown type \"strin\""));
+  EXPECT_THAT(CompileError(R"({"type": 5})"), HasSubstr("'type'"));
+  EXPECT_THAT(CompileError(R"({"pattern": "[a-"})"), HasSubstr("invalid regular expression"));
+  EXPECT_THAT(CompileError(R"({"pattern": "(a)\\1"})"), HasSubstr("invalid regular expression"));
+  EXPECT_THAT(CompileError(R"({"patternProperties": {"(": {}}})"), HasSubstr("invalid regular expression"));
+  EXPECT_THAT(CompileError(R"({"enum": "a"})"), HasSubstr("'enum'"));
+  EXPECT_THAT(CompileError(R"({"format": 1})"), HasSubstr("'format'"));
+  EXPECT_THAT(CompileError(R"({"minLength": -1})"), HasSubstr("minLength"));
+  EXPECT_THAT(CompileError(R"({"properties": {"a": 5}})"), HasSubstr("/properties/a"));
+  EXPECT_THAT(CompileError(R"({"allOf": {}})"), HasSubstr("allOf"));
+  EXPECT_THAT(CompileError(R"({"$ref": "https://example.com/schema.json"})"), HasSubstr("only local"));
+  EXPECT_THAT(CompileError(R"({"$ref": "#/definitions/missing"})"), HasSubstr("does not resolve"));
+  EXPECT_THAT(CompileError(R"({"$hookd:type": "string"})"), HasSubstr("reserved"));
+}
+
+TEST(SchemaValidatorTest, NonTerminatingRefCyclesAreRefused) {
+  // Each of these overflows valijson's stack if it gets through.
+  EXPECT_THAT(CompileError(R"({"$ref": "#"})"), HasSubstr("circular"));
+  EXPECT_THAT(CompileError(R"({"definitions": {"a": {"$ref": "#/definitions/b"},
+      "b": {"$ref": "#/definitions/a"}}, "$ref": "#/definitions/a"})"),
+              HasSubstr("circular"));
+  EXPECT_THAT(CompileError(R"({"definitions": {"a": {"allOf": [{"$ref": "#/definitions/a"}]}},
+      "properties": {"x": {"$ref": "#/definitions/a"}}})"),
+              HasSubstr("circular"));
+  EXPECT_THAT(CompileError(R"({"anyOf": [{"not": {"$ref": "#"}}]})"), HasSubstr("circular"));
+}
+
+TEST(SchemaValidatorTest, ValidatorIsSharedAcrossThreads) {
+  auto v = MustCompile(kEmployeeSchema);
+  std::vector<std::thread> threads;
+  std::vector<int> failures(4, 0);
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      json::object good = ValidEmployee();
+      json::object bad = ValidEmployee();
+      bad["employee"].as_object()["email"] = "x";
+      for (int i = 0; i < 500; ++i) {
+        if (!v.Validate(good).empty()) ++failures[t];
+        if (v.Validate(bad).size() != 1) ++failures[t];
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_THAT(failures, testing::Each(0));
+}
+
+}  // namespace
+}  // namespace hookd

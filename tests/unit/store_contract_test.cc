@@ -1,0 +1,282 @@
+// The Store contract, run against every backend (SQLite today; PostgreSQL joins the list).
+#include <filesystem>
+#include <thread>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "core/clock.h"
+#include "core/crypto.h"
+#include "store/store.h"
+
+namespace hookd {
+namespace {
+
+struct Backend {
+  std::string name;
+  std::function<std::string(const std::filesystem::path& dir)> url;
+  friend void PrintTo(const Backend& b, std::ostream* os) { *os << b.name; }
+};
+
+class StoreContract : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("hookd-store-" + std::to_string(getpid()) + "-" + NewUlid());
+    std::filesystem::create_directories(dir_);
+    auto s = OpenStore(GetParam().url(dir_));
+    ASSERT_TRUE(s) << s.error().message;
+    store_ = std::move(*s);
+    ASSERT_TRUE(store_->Migrate());
+    co_ = NewCompany("Acme");
+    other_ = NewCompany("Globex");
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  CompanyId NewCompany(std::string name) {
+    Company c{CompanyId::New(), std::move(name), NowMs()};
+    EXPECT_TRUE(store_->InsertCompany(c));
+    return c.id;
+  }
+
+  Endpoint NewEndpoint(const CompanyId& co, EndpointStatus status = EndpointStatus::kEnabled) {
+    Endpoint ep;
+    ep.id = EndpointId::New();
+    ep.company_id = co;
+    ep.url = "https://example.com/hook";
+    ep.event_types = {"employee.*"};
+    ep.secret = NewSigningSecret();
+    ep.status = status;
+    ep.created_at_ms = ep.updated_at_ms = NowMs();
+    EXPECT_TRUE(store_->InsertEndpoint(ep));
+    return ep;
+  }
+
+  NewEvent MakeEvent(const CompanyId& co, const std::vector<EndpointId>& eps,
+                     DeliveryStatus st = DeliveryStatus::kPending) {
+    NewEvent ne;
+    ne.event.id = EventId::New();
+    ne.event.company_id = co;
+    ne.event.type = "employee.hired";
+    ne.event.subject = "emp_1";
+    ne.event.created_at_ms = NowMs();
+    ne.event.payload = R"({"id":")" + ne.event.id.str() + R"("})";
+    for (const auto& ep : eps) {
+      Delivery d;
+      d.id = DeliveryId::New();
+      d.company_id = co;
+      d.event_id = ne.event.id;
+      d.endpoint_id = ep;
+      d.status = st;
+      d.next_attempt_at_ms = NowMs();
+      d.created_at_ms = NowMs();
+      ne.deliveries.push_back(d);
+    }
+    return ne;
+  }
+
+  Result<IngestResult> Ingest(NewEvent ne, std::optional<std::string> key = std::nullopt,
+                              std::string hash = "h") {
+    IngestRequest req;
+    req.company = ne.event.company_id;
+    req.events.push_back(std::move(ne));
+    req.idempotency_key = std::move(key);
+    req.request_hash = std::move(hash);
+    req.response_body = "{\"ok\":true}";
+    return store_->IngestSync(std::move(req));
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<Store> store_;
+  CompanyId co_, other_;
+};
+
+TEST_P(StoreContract, MigrateIsIdempotentAndPingWorks) {
+  EXPECT_TRUE(store_->Migrate());
+  EXPECT_TRUE(store_->Ping());
+}
+
+TEST_P(StoreContract, CompaniesPaginateNewestFirst) {
+  for (int i = 0; i < 3; ++i) NewCompany("c" + std::to_string(i));
+  auto p1 = store_->ListCompanies({2, ""});
+  ASSERT_TRUE(p1);
+  ASSERT_EQ(p1->items.size(), 2u);
+  ASSERT_TRUE(p1->next_cursor);
+  EXPECT_EQ(p1->items[0].name, "c2");
+  auto p2 = store_->ListCompanies({2, *p1->next_cursor});
+  ASSERT_TRUE(p2);
+  auto p3 = store_->ListCompanies({2, *p2->next_cursor});
+  ASSERT_TRUE(p3);
+  EXPECT_FALSE(p3->next_cursor);
+  EXPECT_EQ(p1->items.size() + p2->items.size() + p3->items.size(), 5u);
+  EXPECT_EQ(store_->GetCompany(CompanyId::New()).error().code, ErrorCode::kNotFound);
+}
+
+TEST_P(StoreContract, TokensAreFoundByHashAndRevokedPerCompany) {
+  ApiToken t{TokenId::New(), co_, HashToken("secret-token"), kScopeManage, "ci", NowMs(), std::nullopt};
+  ASSERT_TRUE(store_->InsertToken(t));
+  auto found = store_->FindTokenByHash(HashToken("secret-token"));
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->id, t.id);
+  EXPECT_EQ(found->scopes, static_cast<unsigned>(kScopeManage));
+  EXPECT_FALSE(found->revoked_at_ms);
+  // Another company cannot revoke it.
+  EXPECT_EQ(store_->RevokeToken(other_, t.id).error().code, ErrorCode::kNotFound);
+  ASSERT_TRUE(store_->RevokeToken(co_, t.id));
+  EXPECT_TRUE(store_->FindTokenByHash(HashToken("secret-token"))->revoked_at_ms);
+  EXPECT_EQ(store_->RevokeToken(co_, t.id).error().code, ErrorCode::kNotFound);
+  EXPECT_FALSE(*store_->HasOperatorToken());
+  ApiToken op{TokenId::New(), std::nullopt, HashToken("op"), 3, "op", NowMs(), std::nullopt};
+  ASSERT_TRUE(store_->InsertToken(op));
+  EXPECT_TRUE(*store_->HasOperatorToken());
+}
+
+TEST_P(StoreContract, EndpointsRoundTripAndStayInTheirCompany) {
+  Endpoint ep = NewEndpoint(co_);
+  auto got = store_->GetEndpoint(co_, ep.id);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->url, ep.url);
+  EXPECT_EQ(got->event_types, ep.event_types);
+  EXPECT_EQ(got->secret, ep.secret);
+  EXPECT_EQ(store_->GetEndpoint(other_, ep.id).error().code, ErrorCode::kNotFound);
+  ep.url = "https://example.com/other";
+  ep.ordering = Ordering::kSubject;
+  ep.rate_limit_per_second = 7;
+  ASSERT_TRUE(store_->UpdateEndpoint(ep));
+  got = store_->GetEndpoint(co_, ep.id);
+  EXPECT_EQ(got->url, "https://example.com/other");
+  EXPECT_EQ(got->ordering, Ordering::kSubject);
+  EXPECT_EQ(got->rate_limit_per_second, 7);
+  Endpoint foreign = ep;
+  foreign.company_id = other_;
+  EXPECT_EQ(store_->UpdateEndpoint(foreign).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(store_->DeleteEndpoint(other_, ep.id).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(store_->AllEndpoints(co_)->size(), 1u);
+  EXPECT_EQ(store_->AllEndpoints(other_)->size(), 0u);
+}
+
+TEST_P(StoreContract, DeletingAnEndpointDropsItsPendingDeliveries) {
+  Endpoint ep = NewEndpoint(co_);
+  ASSERT_TRUE(Ingest(MakeEvent(co_, {ep.id})));
+  ASSERT_EQ(store_->ListDeliveries(co_, {}, {})->items.size(), 1u);
+  ASSERT_TRUE(store_->DeleteEndpoint(co_, ep.id));
+  EXPECT_EQ(store_->ListDeliveries(co_, {}, {})->items.size(), 0u);
+  EXPECT_EQ(store_->ListEvents(co_, {}, {})->items.size(), 1u);
+}
+
+TEST_P(StoreContract, IngestIsAtomicAndIdempotent) {
+  Endpoint ep = NewEndpoint(co_);
+  auto r1 = Ingest(MakeEvent(co_, {ep.id}), "key-1", "hash-a");
+  ASSERT_TRUE(r1);
+  EXPECT_FALSE(r1->replayed);
+  auto r2 = Ingest(MakeEvent(co_, {ep.id}), "key-1", "hash-a");
+  ASSERT_TRUE(r2);
+  EXPECT_TRUE(r2->replayed);
+  EXPECT_EQ(r2->response_body, "{\"ok\":true}");
+  auto r3 = Ingest(MakeEvent(co_, {ep.id}), "key-1", "hash-b");
+  ASSERT_FALSE(r3);
+  EXPECT_EQ(r3.error().code, ErrorCode::kConflict);
+  // The same key in another company is independent.
+  Endpoint ep2 = NewEndpoint(other_);
+  EXPECT_FALSE(Ingest(MakeEvent(other_, {ep2.id}), "key-1", "hash-b")->replayed);
+  EXPECT_EQ(store_->ListEvents(co_, {}, {})->items.size(), 1u);
+  EXPECT_EQ(store_->ListDeliveries(co_, {}, {})->items.size(), 1u);
+
+  // A duplicate event id fails the whole request, leaving nothing behind.
+  NewEvent dup = MakeEvent(co_, {ep.id});
+  IngestRequest req;
+  req.company = co_;
+  req.events.push_back(dup);
+  req.events.push_back(dup);
+  EXPECT_FALSE(store_->IngestSync(std::move(req)));
+  EXPECT_EQ(store_->ListEvents(co_, {}, {})->items.size(), 1u);
+}
+
+TEST_P(StoreContract, ConcurrentIngestsAllLand) {
+  Endpoint ep = NewEndpoint(co_);
+  constexpr int kThreads = 8, kPer = 50;
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < kPer; ++i)
+        if (Ingest(MakeEvent(co_, {ep.id}))) ++ok;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), kThreads * kPer);
+  int n = 0;
+  PageRequest page{500, ""};
+  while (true) {
+    auto p = store_->ListEvents(co_, {}, page);
+    ASSERT_TRUE(p);
+    n += static_cast<int>(p->items.size());
+    if (!p->next_cursor) break;
+    page.cursor = *p->next_cursor;
+  }
+  EXPECT_EQ(n, kThreads * kPer);
+}
+
+TEST_P(StoreContract, DeliveryFiltersEnableRecoverRequeue) {
+  Endpoint a = NewEndpoint(co_);
+  Endpoint b = NewEndpoint(co_, EndpointStatus::kDisabled);
+  NewEvent e1 = MakeEvent(co_, {a.id});
+  NewEvent e2 = MakeEvent(co_, {b.id}, DeliveryStatus::kHeld);
+  ASSERT_TRUE(Ingest(e1));
+  ASSERT_TRUE(Ingest(e2));
+  DeliveryQuery q;
+  q.endpoint_id = b.id;
+  auto held = store_->ListDeliveries(co_, q, {});
+  ASSERT_EQ(held->items.size(), 1u);
+  EXPECT_EQ(held->items[0].status, DeliveryStatus::kHeld);
+  q = {};
+  q.status = DeliveryStatus::kPending;
+  EXPECT_EQ(store_->ListDeliveries(co_, q, {})->items.size(), 1u);
+  q = {};
+  q.event_id = e1.event.id;
+  EXPECT_EQ(store_->ListDeliveries(co_, q, {})->items[0].endpoint_id, a.id);
+  EXPECT_EQ(store_->ListDeliveries(other_, {}, {})->items.size(), 0u);
+
+  auto released = store_->EnableEndpoint(co_, b.id, true, NowMs());
+  ASSERT_TRUE(released);
+  EXPECT_EQ(*released, 1);
+  EXPECT_EQ(store_->GetEndpoint(co_, b.id)->status, EndpointStatus::kEnabled);
+  EXPECT_EQ(store_->EnableEndpoint(other_, b.id, true, NowMs()).error().code, ErrorCode::kNotFound);
+
+  // Requeue works whatever the state, and only in the right company.
+  const DeliveryId did = e1.deliveries[0].id;
+  EXPECT_EQ(store_->RequeueDelivery(other_, did, NowMs()).error().code, ErrorCode::kNotFound);
+  auto rq = store_->RequeueDelivery(co_, did, 12345);
+  ASSERT_TRUE(rq);
+  EXPECT_EQ(rq->status, DeliveryStatus::kPending);
+  EXPECT_EQ(rq->next_attempt_at_ms, 12345);
+  EXPECT_EQ(*store_->RecoverDeliveries(co_, a.id, 0, NowMs()), 0);  // none failed
+  EXPECT_EQ(store_->RecoverDeliveries(other_, a.id, 0, NowMs()).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(store_->ListAttempts(co_, did, {})->items.size(), 0u);
+}
+
+TEST_P(StoreContract, CustomEventTypesPersist) {
+  EventTypeDef d;
+  d.name = "payroll.closed";
+  d.description = "Payroll closed";
+  d.schema = boost::json::parse(R"({"type":"object"})");
+  d.example = boost::json::parse(R"({"month":"2026-11"})");
+  d.created_at_ms = NowMs();
+  ASSERT_TRUE(store_->InsertEventType(d));
+  EXPECT_EQ(store_->InsertEventType(d).error().code, ErrorCode::kAlreadyExists);
+  auto all = store_->ListEventTypes();
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ((*all)[0].example.at("month").as_string(), "2026-11");
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreContract,
+                         ::testing::Values(Backend{"sqlite",
+                                                   [](const std::filesystem::path& dir) {
+                                                     return "sqlite:" + (dir / "t.db").string();
+                                                   }}),
+                         [](const auto& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace hookd
