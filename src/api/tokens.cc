@@ -11,8 +11,9 @@ namespace json = boost::json;
 
 void AddTokenRoutes(Router& r, ApiContext& ctx) {
   r.Add("POST", "/v1/companies/{cid}/tokens", [&ctx](Call& call) {
-    RequireOperator(ctx, call);
+    // Another company's id answers 404 before the operator check answers 403.
     CompanyId cid = AuthorizeCompany(ctx, call, 0);
+    RequireOperator(ctx, call);
     json::value body = ParseBody(call);
     if (!body.is_object()) throw ApiError(422, "the body must be a JSON object", {{"", "must be an object"}});
     const auto& o = body.get_object();
@@ -52,8 +53,9 @@ void AddTokenRoutes(Router& r, ApiContext& ctx) {
   });
 
   r.Add("DELETE", "/v1/companies/{cid}/tokens/{tid}", [&ctx](Call& call) {
-    RequireOperator(ctx, call);
+    // Another company's id answers 404 before the operator check answers 403.
     CompanyId cid = AuthorizeCompany(ctx, call, 0);
+    RequireOperator(ctx, call);
     TokenId tid = PathId<TokenId>(call, "tid", "token");
     Unwrap(ctx.store.RevokeToken(cid, tid));
     ctx.auth.Invalidate();

@@ -126,6 +126,11 @@ Result<void> Db::ExecScript(const char* sql) {
   return {};
 }
 
+void Db::ResetAll() {
+  for (sqlite3_stmt* s = sqlite3_next_stmt(db_, nullptr); s; s = sqlite3_next_stmt(db_, s))
+    if (sqlite3_stmt_busy(s)) sqlite3_reset(s);
+}
+
 Error Db::LastError(std::string_view what) const {
   return ToError(sqlite3_extended_errcode(db_), what, db_);
 }

@@ -64,6 +64,9 @@ class Db {
   Result<Stmt*> Prepare(const char* sql);
   // Runs one or more statements without results.
   Result<void> ExecScript(const char* sql);
+  // Resets every statement still holding a row (ends implicit read transactions, so the
+  // next read sees the latest commit).
+  void ResetAll();
   int64_t Changes() const { return sqlite3_changes64(db_); }
   sqlite3* raw() const { return db_; }
 

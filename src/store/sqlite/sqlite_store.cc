@@ -209,6 +209,7 @@ void SqliteStore::WriterLoop() {
             break;
           }
           bool ok = job.apply(db);
+          db.ResetAll();
           if (!ok) {
             (*rollback)->Reset();
             (void)(*rollback)->Exec();
@@ -262,6 +263,7 @@ Result<T> SqliteStore::Read(const std::function<Result<T>(Db&)>& fn) {
   // Reads run in an implicit transaction per statement; multi-statement reads see WAL
   // snapshots per statement, which is fine for listings.
   Result<T> r = fn(*db);
+  db->ResetAll();
   std::lock_guard lock(readers_mu_);
   if (readers_.size() < 16) readers_.push_back(std::move(db));
   return r;
