@@ -47,6 +47,9 @@ struct Endpoint {
   int64_t previous_secret_expires_at_ms = 0;
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;
+  // Health, kept by the dispatcher: failed attempts in a row, and since when (0: none).
+  int consecutive_failures = 0;
+  int64_t failing_since_ms = 0;
 
   bool Enabled() const { return status == EndpointStatus::kEnabled; }
   // True when one of event_types selects `type`.

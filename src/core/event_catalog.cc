@@ -53,8 +53,10 @@ std::optional<std::string> SubjectProblem(const EventTypeDef& def) {
   if (def.subject_pointer.empty()) return std::nullopt;
   const json::value* v = ResolvePointer(def.example, def.subject_pointer);
   if (!v) return "does not point to a value in the example";
+  // The ingest path takes a string or an integer as the ordering key.
+  if (v->is_int64() || v->is_uint64()) return std::nullopt;
   if (!v->is_string() || v->get_string().empty()) {
-    return "must point to a non-empty string in the example";
+    return "must point to a non-empty string or an integer in the example";
   }
   return std::nullopt;
 }

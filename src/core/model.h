@@ -3,6 +3,7 @@
 // beyond small conversions; times are int64 milliseconds since the epoch (see clock.h).
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -59,6 +60,18 @@ struct Delivery {
   std::optional<int64_t> next_attempt_at_ms;  // set while pending
   std::optional<int64_t> last_attempt_at_ms;
   int64_t created_at_ms = 0;
+};
+
+// A pending delivery as the dispatcher schedules it: what it needs to send and order it.
+struct PendingDelivery {
+  DeliveryId id;
+  CompanyId company_id;
+  EventId event_id;
+  EndpointId endpoint_id;
+  std::string subject;
+  int attempts = 0;
+  int64_t next_attempt_at_ms = 0;
+  std::shared_ptr<const std::string> payload;  // null: load it from the store when due
 };
 
 struct Attempt {

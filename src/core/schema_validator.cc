@@ -28,7 +28,6 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
-#include <deque>
 #include <regex>
 #include <set>
 #include <stdexcept>

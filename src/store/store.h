@@ -158,12 +158,51 @@ class DeliveryStore {
                                                         const DeliveryId& id, int64_t now_ms) = 0;
 };
 
+// A change the dispatcher makes to a delivery, with the attempt that caused it (if any).
+struct DeliveryUpdate {
+  DeliveryId id;
+  CompanyId company_id;
+  DeliveryStatus status = DeliveryStatus::kPending;
+  int attempts = 0;
+  std::optional<int64_t> next_attempt_at_ms;  // when pending
+  std::optional<int64_t> last_attempt_at_ms;
+  std::optional<Attempt> attempt;
+};
+
+struct EndpointHealth {
+  EndpointId id;
+  int consecutive_failures = 0;
+  int64_t failing_since_ms = 0;
+};
+
+// What the dispatcher reads and writes.
+class DispatchStore {
+ public:
+  virtual ~DispatchStore() = default;
+  // Pending deliveries in id (acceptance) order, after id `after` ("" from the start), at
+  // most `limit`; of one endpoint when given. Payloads are not loaded.
+  [[nodiscard]] virtual Result<std::vector<PendingDelivery>> LoadPending(
+      const std::optional<EndpointId>& endpoint, const std::string& after, int limit) = 0;
+  // Payloads of these events; unknown ids are left out.
+  [[nodiscard]] virtual Result<std::vector<std::pair<EventId, std::string>>> LoadPayloads(
+      const std::vector<EventId>& ids) = 0;
+  // Writes outcomes (attempt rows, delivery states, endpoint health) in the group commit.
+  // `done` runs once on a store thread after they are durable; it must not block.
+  virtual void ApplyDispatchUpdates(std::vector<DeliveryUpdate> updates,
+                                    std::vector<EndpointHealth> health,
+                                    std::move_only_function<void(Result<void>)> done) = 0;
+  // Disables an endpoint with `reason` and turns its pending deliveries into held ones.
+  [[nodiscard]] virtual Result<void> DisableEndpoint(const CompanyId& company, const EndpointId& id,
+                                                     DisabledReason reason, int64_t now_ms) = 0;
+};
+
 class Store : public CompanyStore,
               public TokenStore,
               public EventTypeStore,
               public EndpointStore,
               public EventStore,
-              public DeliveryStore {
+              public DeliveryStore,
+              public DispatchStore {
  public:
   // Creates or upgrades the schema. Idempotent.
   [[nodiscard]] virtual Result<void> Migrate() = 0;

@@ -68,7 +68,7 @@ ApiToken ReadToken(const Stmt& s) {
 
 constexpr const char* kEndpointCols =
     "id, company_id, config, status, disabled_reason, kind, secret, previous_secret, "
-    "previous_secret_expires, created_at, updated_at";
+    "previous_secret_expires, created_at, updated_at, consecutive_failures, failing_since";
 
 Endpoint ReadEndpoint(const Stmt& s) {
   Endpoint ep;
@@ -85,6 +85,8 @@ Endpoint ReadEndpoint(const Stmt& s) {
   ep.previous_secret_expires_at_ms = s.Int(8);
   ep.created_at_ms = s.Int(9);
   ep.updated_at_ms = s.Int(10);
+  ep.consecutive_failures = static_cast<int>(s.Int(11));
+  ep.failing_since_ms = s.Int(12);
   return ep;
 }
 
@@ -131,7 +133,9 @@ Result<void> BindEndpoint(Stmt& s, const Endpoint& ep) {
       .Bind(8, ep.previous_secret)
       .Bind(9, ep.previous_secret_expires_at_ms)
       .Bind(10, ep.created_at_ms)
-      .Bind(11, ep.updated_at_ms);
+      .Bind(11, ep.updated_at_ms)
+      .Bind(12, ep.consecutive_failures)
+      .Bind(13, ep.failing_since_ms);
   return {};
 }
 
@@ -443,8 +447,8 @@ Result<void> SqliteStore::InsertEndpoint(const Endpoint& ep) {
   return Write<void>([ep](Db& db) -> Result<void> {
     PREPARE(s, db,
             "INSERT INTO endpoints(id, company_id, config, status, disabled_reason, kind, secret, "
-            "previous_secret, previous_secret_expires, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            "previous_secret, previous_secret_expires, created_at, updated_at, "
+            "consecutive_failures, failing_since) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     TRY(BindEndpoint(s, ep));
     return s.Exec();
   });
@@ -455,7 +459,8 @@ Result<void> SqliteStore::UpdateEndpoint(const Endpoint& ep) {
     PREPARE(s, db,
             "UPDATE endpoints SET config = ?3, status = ?4, disabled_reason = ?5, kind = ?6, "
             "secret = ?7, previous_secret = ?8, previous_secret_expires = ?9, created_at = ?10, "
-            "updated_at = ?11 WHERE id = ?1 AND company_id = ?2");
+            "updated_at = ?11, consecutive_failures = ?12, failing_since = ?13 "
+            "WHERE id = ?1 AND company_id = ?2");
     TRY(BindEndpoint(s, ep));
     TRY(s.Exec());
     if (db.Changes() == 0) return std::unexpected(NotFound("endpoint"));
@@ -765,6 +770,118 @@ Result<Delivery> SqliteStore::RequeueDelivery(const CompanyId& company, const De
   });
   if (!r) return std::unexpected(r.error());
   return GetDelivery(company, id);
+}
+
+// ---------------------------------------------------------------- dispatch
+
+Result<std::vector<PendingDelivery>> SqliteStore::LoadPending(const std::optional<EndpointId>& endpoint,
+                                                              const std::string& after, int limit) {
+  return Read<std::vector<PendingDelivery>>([&](Db& db) -> Result<std::vector<PendingDelivery>> {
+    PREPARE(s, db,
+            "SELECT d.id, d.company_id, d.event_id, d.endpoint_id, e.subject, d.attempts, "
+            "d.next_attempt_at FROM deliveries d JOIN events e ON e.id = d.event_id "
+            "WHERE d.status = 'pending' AND d.id > ?1 AND (?2 = '' OR d.endpoint_id = ?2) "
+            "ORDER BY d.id LIMIT ?3");
+    s.Bind(1, after).Bind(2, endpoint ? endpoint->str() : std::string()).Bind(3, limit);
+    std::vector<PendingDelivery> out;
+    while (true) {
+      auto r = s.Step();
+      if (!r) return std::unexpected(r.error());
+      if (!*r) break;
+      PendingDelivery p;
+      p.id = DeliveryId::FromTrusted(s.Text(0));
+      p.company_id = CompanyId::FromTrusted(s.Text(1));
+      p.event_id = EventId::FromTrusted(s.Text(2));
+      p.endpoint_id = EndpointId::FromTrusted(s.Text(3));
+      p.subject = s.Text(4);
+      p.attempts = static_cast<int>(s.Int(5));
+      p.next_attempt_at_ms = s.OptInt(6).value_or(0);
+      out.push_back(std::move(p));
+    }
+    return out;
+  });
+}
+
+Result<std::vector<std::pair<EventId, std::string>>> SqliteStore::LoadPayloads(
+    const std::vector<EventId>& ids) {
+  using Out = std::vector<std::pair<EventId, std::string>>;
+  return Read<Out>([&](Db& db) -> Result<Out> {
+    PREPARE(s, db, "SELECT payload FROM events WHERE id = ?");
+    Out out;
+    for (const auto& id : ids) {
+      s.Reset();
+      s.Bind(1, id.str());
+      auto r = s.Step();
+      if (!r) return std::unexpected(r.error());
+      if (*r) out.emplace_back(id, s.Text(0));
+    }
+    return out;
+  });
+}
+
+void SqliteStore::ApplyDispatchUpdates(std::vector<DeliveryUpdate> updates,
+                                       std::vector<EndpointHealth> health,
+                                       std::move_only_function<void(Result<void>)> done) {
+  auto state = std::make_shared<Result<void>>();
+  Enqueue(Job{
+      [updates = std::move(updates), health = std::move(health), state](Db& db) mutable -> bool {
+        auto run = [&]() -> Result<void> {
+          PREPARE(u, db,
+                  "UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, "
+                  "last_attempt_at = ? WHERE id = ?");
+          PREPARE(a, db,
+                  "INSERT INTO attempts(id, delivery_id, company_id, number, started_at, duration_ms, "
+                  "status_code, error, response_headers, response_body) "
+                  "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 "
+                  "WHERE EXISTS (SELECT 1 FROM deliveries WHERE id = ?2)");
+          for (const DeliveryUpdate& d : updates) {
+            u.Reset();
+            u.Bind(1, ToString(d.status)).Bind(2, d.attempts).Bind(3, d.next_attempt_at_ms)
+                .Bind(4, d.last_attempt_at_ms).Bind(5, d.id.str());
+            TRY(u.Exec());
+            if (d.attempt) {
+              const Attempt& at = *d.attempt;
+              a.Reset();
+              a.Bind(1, at.id.str()).Bind(2, d.id.str()).Bind(3, d.company_id.str()).Bind(4, at.number)
+                  .Bind(5, at.started_at_ms).Bind(6, at.duration_ms);
+              if (at.status_code) a.Bind(7, *at.status_code);
+              else a.Bind(7, std::nullopt);
+              a.Bind(8, at.error).Bind(9, at.response_headers).BindBlob(10, at.response_body);
+              TRY(a.Exec());
+            }
+          }
+          PREPARE(h, db, "UPDATE endpoints SET consecutive_failures = ?, failing_since = ? WHERE id = ?");
+          for (const EndpointHealth& e : health) {
+            h.Reset();
+            h.Bind(1, e.consecutive_failures).Bind(2, e.failing_since_ms).Bind(3, e.id.str());
+            TRY(h.Exec());
+          }
+          return {};
+        };
+        *state = run();
+        return state->has_value();
+      },
+      [state, done = std::move(done)](const Error* e) mutable {
+        if (e) done(std::unexpected(*e));
+        else done(std::move(*state));
+      }});
+}
+
+Result<void> SqliteStore::DisableEndpoint(const CompanyId& company, const EndpointId& id,
+                                          DisabledReason reason, int64_t now_ms) {
+  return Write<void>([=](Db& db) -> Result<void> {
+    PREPARE(s, db,
+            "UPDATE endpoints SET status = 'disabled', disabled_reason = ?, updated_at = ? "
+            "WHERE id = ? AND company_id = ?");
+    s.Bind(1, ToString(reason)).Bind(2, now_ms).Bind(3, id.str()).Bind(4, company.str());
+    TRY(s.Exec());
+    if (db.Changes() == 0) return std::unexpected(NotFound("endpoint"));
+    PREPARE(d, db,
+            "UPDATE deliveries SET status = 'held', next_attempt_at = NULL "
+            "WHERE endpoint_id = ? AND status = 'pending'");
+    d.Bind(1, id.str());
+    return d.Exec();
+  });
 }
 
 }  // namespace hookd

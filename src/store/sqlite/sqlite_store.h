@@ -63,6 +63,15 @@ class SqliteStore final : public Store {
   Result<Delivery> RequeueDelivery(const CompanyId& company, const DeliveryId& id,
                                    int64_t now_ms) override;
 
+  Result<std::vector<PendingDelivery>> LoadPending(const std::optional<EndpointId>& endpoint,
+                                                   const std::string& after, int limit) override;
+  Result<std::vector<std::pair<EventId, std::string>>> LoadPayloads(
+      const std::vector<EventId>& ids) override;
+  void ApplyDispatchUpdates(std::vector<DeliveryUpdate> updates, std::vector<EndpointHealth> health,
+                            std::move_only_function<void(Result<void>)> done) override;
+  Result<void> DisableEndpoint(const CompanyId& company, const EndpointId& id,
+                               DisabledReason reason, int64_t now_ms) override;
+
  private:
   // A unit of work for the writer: `apply` runs inside the group transaction, in its own
   // savepoint (false → rolled back alone); `finish` runs after COMMIT with the commit's

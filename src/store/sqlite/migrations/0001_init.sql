@@ -34,6 +34,8 @@ CREATE TABLE endpoints (
   secret                  TEXT NOT NULL,
   previous_secret         TEXT NOT NULL DEFAULT '',
   previous_secret_expires INTEGER NOT NULL DEFAULT 0,
+  consecutive_failures    INTEGER NOT NULL DEFAULT 0,
+  failing_since           INTEGER NOT NULL DEFAULT 0,
   created_at              INTEGER NOT NULL,
   updated_at              INTEGER NOT NULL
 ) WITHOUT ROWID;
