@@ -12,6 +12,7 @@
 #include "api/auth.h"
 #include "api/problem.h"
 #include "api/router.h"
+#include "core/delivery_sink.h"
 #include "core/endpoint.h"
 #include "core/endpoint_index.h"
 #include "core/event_catalog.h"
@@ -25,16 +26,6 @@ struct ApiOptions {
   bool allow_http = false;
   // SSRF check of an endpoint URL at save time; returns why it is refused, or nullopt.
   std::function<std::optional<std::string>(std::string_view url)> check_destination;
-};
-
-// Receives deliveries the moment they are durable (the dispatcher, when running).
-class DeliverySink {
- public:
-  virtual ~DeliverySink() = default;
-  // Called on a store thread right after commit; must not block.
-  virtual void OnDeliveriesCreated(const std::vector<Delivery>& deliveries) = 0;
-  // An endpoint was created, changed or deleted (re-read it from the store).
-  virtual void OnEndpointChanged(const CompanyId& company, const EndpointId& id) = 0;
 };
 
 struct ApiContext {

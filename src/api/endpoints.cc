@@ -128,13 +128,10 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
   r.Add("POST", one + "/disable", [&ctx](Call& call) {
     CompanyId cid = AuthorizeCompany(ctx, call, kScopeManage);
     EndpointId id = PathId<EndpointId>(call, "eid", "endpoint");
-    Endpoint ep = Unwrap(ctx.store.GetEndpoint(cid, id));
-    ep.status = EndpointStatus::kDisabled;
-    ep.disabled_reason = DisabledReason::kManual;
-    ep.updated_at_ms = NowMs();
-    Unwrap(ctx.store.UpdateEndpoint(ep));
+    // Pending deliveries become held until the endpoint is enabled again.
+    Unwrap(ctx.store.DisableEndpoint(cid, id, DisabledReason::kManual, NowMs()));
     Changed(ctx, cid, id);
-    return JsonResponse(200, json::serialize(EndpointToJson(ep)));
+    return JsonResponse(200, json::serialize(EndpointToJson(Unwrap(ctx.store.GetEndpoint(cid, id)))));
   });
 
   r.Add("POST", one + "/enable", [&ctx](Call& call) {

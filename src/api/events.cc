@@ -147,13 +147,21 @@ json::object AcceptedJson(const NewEvent& e) {
 
 void CommitAndRespond(ApiContext& ctx, IngestRequest req, int status, std::string body,
                       Responder respond) {
-  std::vector<Delivery> created;
+  // What the dispatcher gets once the write is durable: the deliveries due now, sharing
+  // their event's payload.
+  std::vector<PendingDelivery> ready;
   if (ctx.sink) {
-    for (const auto& ne : req.events)
-      created.insert(created.end(), ne.deliveries.begin(), ne.deliveries.end());
+    for (const auto& ne : req.events) {
+      auto payload = std::make_shared<const std::string>(ne.event.payload);
+      for (const auto& d : ne.deliveries) {
+        if (d.status != DeliveryStatus::kPending) continue;
+        ready.push_back(PendingDelivery{d.id, d.company_id, d.event_id, d.endpoint_id,
+                                        ne.event.subject, 0, d.next_attempt_at_ms.value_or(0), payload});
+      }
+    }
   }
   req.response_body = body;
-  ctx.store.Ingest(std::move(req), [&ctx, status, body = std::move(body), created = std::move(created),
+  ctx.store.Ingest(std::move(req), [&ctx, status, body = std::move(body), ready = std::move(ready),
                                     respond = std::move(respond)](Result<IngestResult> r) mutable {
     if (!r) {
       const Error& e = r.error();
@@ -166,7 +174,7 @@ void CommitAndRespond(ApiContext& ctx, IngestRequest req, int status, std::strin
       respond(std::move(resp));
       return;
     }
-    if (ctx.sink && !created.empty()) ctx.sink->OnDeliveriesCreated(created);
+    if (ctx.sink && !ready.empty()) ctx.sink->OnDeliveriesReady(std::move(ready));
     respond(JsonResponse(status, std::move(body)));
   });
 }

@@ -15,6 +15,10 @@
 #include "core/crypto.h"
 #include "core/endpoint_index.h"
 #include "core/event_catalog.h"
+#include "core/retry_policy.h"
+#include "core/ssrf_guard.h"
+#include "dispatch/destination_check.h"
+#include "dispatch/dispatcher.h"
 #include "store/store.h"
 
 namespace hookd {
@@ -59,6 +63,17 @@ int RunServe(ServeConfig& cfg) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
+  auto retry = RetryPolicy::Parse(cfg.retry_schedule);
+  if (!retry) {
+    fmt::print(stderr, "hookd serve: --retry-schedule: {}\n", retry.error().message);
+    return 2;
+  }
+  auto policy = DestinationPolicy::Make(cfg.allow_private_destinations, cfg.allow_destination);
+  if (!policy) {
+    fmt::print(stderr, "hookd serve: --allow-destination: {}\n", policy.error().message);
+    return 2;
+  }
+
   auto opened = OpenStore(cfg.db);
   if (!opened) {
     spdlog::critical("cannot open store {}: {}", cfg.db, opened.error().message);
@@ -93,11 +108,20 @@ int RunServe(ServeConfig& cfg) {
     return 1;
   }
 
+  DispatcherOptions dopts;
+  dopts.retry = *retry;
+  dopts.request_timeout_ms = cfg.request_timeout_ms;
+  dopts.disable_after_ms = cfg.disable_after_ms;
+  dopts.user_agent = "hookd/" HOOKD_VERSION;
+  Dispatcher dispatcher(*store, *policy, dopts);
+  dispatcher.Start();
+
   api::Authenticator auth(*store);
   api::ApiOptions api_opts;
   api_opts.max_payload = cfg.max_payload_bytes;
   api_opts.allow_http = cfg.allow_http;
-  api::ApiContext ctx{*store, catalog, index, auth, api_opts, nullptr};
+  api_opts.check_destination = [&policy](std::string_view url) { return CheckDestinationUrl(*policy, url); };
+  api::ApiContext ctx{*store, catalog, index, auth, api_opts, &dispatcher};
   api::Router router;
   api::AddAllRoutes(router, ctx);
 
@@ -123,7 +147,8 @@ int RunServe(ServeConfig& cfg) {
   int sig = 0;
   sigwait(&stop_signals, &sig);
   spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-  server.Stop(5000);
+  server.Stop(5000);       // no new requests; in-flight API calls finish
+  dispatcher.Stop(10000);  // in-flight deliveries finish or stay pending for the next start
   store->Close();
   spdlog::info("stopped");
   return 0;

@@ -1,0 +1,507 @@
+#include "dispatch/dispatcher.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include <spdlog/spdlog.h>
+
+#include "core/clock.h"
+#include "core/signing.h"
+
+namespace hookd {
+
+namespace {
+constexpr int kRecoveryPage = 5000;
+constexpr int kMaxWaitMs = 1000;
+}  // namespace
+
+Dispatcher::Dispatcher(Store& store, const DestinationPolicy& policy, DispatcherOptions opts)
+    : store_(store), policy_(policy), opts_(std::move(opts)), client_(policy_, opts_.user_agent) {}
+
+Dispatcher::~Dispatcher() { Stop(0); }
+
+void Dispatcher::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Dispatcher::Stop(int grace_ms) {
+  if (!thread_.joinable()) return;
+  stop_deadline_ms_ = NowMs() + grace_ms;
+  stopping_ = true;
+  client_.Wakeup();
+  thread_.join();
+}
+
+void Dispatcher::OnDeliveriesReady(std::vector<PendingDelivery> deliveries) {
+  {
+    std::lock_guard lock(inbox_mu_);
+    inbox_.emplace_back(std::move(deliveries));
+  }
+  client_.Wakeup();
+}
+
+void Dispatcher::OnEndpointChanged(const CompanyId& company, const EndpointId& id) {
+  {
+    std::lock_guard lock(inbox_mu_);
+    inbox_.emplace_back(EndpointChanged{company, id});
+  }
+  client_.Wakeup();
+}
+
+// ------------------------------------------------------------------ the loop
+
+void Dispatcher::Run() {
+  Recover();
+  while (true) {
+    DrainInbox();
+    const int64_t now = NowMs();
+    if (stopping_) {
+      if (client_.InFlight() == 0 || now >= stop_deadline_ms_) break;
+    } else {
+      FireTimers(now);
+      Pump(now);
+    }
+    Flush();
+    int wait = stopping_ ? 20 : NextWakeMs(now);
+    for (auto& r : client_.Poll(wait)) Handle(std::move(r));
+  }
+  if (client_.InFlight() > 0)
+    spdlog::info("dispatcher: {} requests still in flight at shutdown stay pending", client_.InFlight());
+  Flush();
+  for (int i = 0; i < 500 && pending_writes_.load() > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+}
+
+void Dispatcher::Recover() {
+  auto eps = store_.AllEndpoints(std::nullopt);
+  if (!eps) {
+    spdlog::error("dispatcher: cannot load endpoints: {}", eps.error().message);
+  } else {
+    for (auto& ep : *eps) {
+      EndpointState& es = endpoints_[ep.id.str()];
+      es.cfg = std::move(ep);
+    }
+  }
+  std::string after;
+  size_t n = 0;
+  while (!stopping_) {
+    auto page = store_.LoadPending(std::nullopt, after, kRecoveryPage);
+    if (!page) {
+      spdlog::error("dispatcher: cannot load pending deliveries: {}", page.error().message);
+      break;
+    }
+    for (auto& d : *page) {
+      after = d.id.str();
+      Add(std::move(d));
+      ++n;
+    }
+    if (page->size() < static_cast<size_t>(kRecoveryPage)) break;
+  }
+  if (n > 0) spdlog::info("dispatcher: recovered {} pending deliveries", n);
+}
+
+void Dispatcher::DrainInbox() {
+  std::vector<Command> cmds;
+  {
+    std::lock_guard lock(inbox_mu_);
+    cmds.swap(inbox_);
+  }
+  for (auto& c : cmds) {
+    if (auto* ds = std::get_if<std::vector<PendingDelivery>>(&c)) {
+      for (auto& d : *ds) Add(std::move(d));
+    } else {
+      auto& ch = std::get<EndpointChanged>(c);
+      Reload(ch.company, ch.id);
+    }
+  }
+}
+
+int Dispatcher::NextWakeMs(int64_t now) const {
+  if (!runnable_.empty() && client_.InFlight() < opts_.max_in_flight) return 0;
+  if (timers_.empty()) return kMaxWaitMs;
+  return static_cast<int>(std::clamp<int64_t>(timers_.top().due_ms - now, 0, kMaxWaitMs));
+}
+
+// ------------------------------------------------------------------ scheduling
+
+Dispatcher::EndpointState* Dispatcher::Endpoint_(const CompanyId& company, const EndpointId& id) {
+  auto it = endpoints_.find(id.str());
+  if (it != endpoints_.end()) return it->second.gone ? nullptr : &it->second;
+  auto ep = store_.GetEndpoint(company, id);
+  if (!ep) return nullptr;
+  EndpointState& es = endpoints_[id.str()];
+  es.cfg = std::move(*ep);
+  return &es;
+}
+
+void Dispatcher::Add(PendingDelivery d) {
+  auto existing = items_.find(d.id.str());
+  if (existing != items_.end()) {
+    // Known already (e.g. a retry request): if it is waiting for its timer, it is due now.
+    if (existing->second.state == ItemState::kWaiting) MakeReady(existing->second);
+    return;
+  }
+  EndpointState* es = Endpoint_(d.company_id, d.endpoint_id);
+  if (!es) return;  // endpoint deleted: its deliveries are dropped
+  if (!es->cfg.Enabled()) {
+    // Created or released while the endpoint is disabled: keep it, as held.
+    updates_.push_back(DeliveryUpdate{d.id, d.company_id, DeliveryStatus::kHeld, d.attempts,
+                                      std::nullopt, std::nullopt, std::nullopt});
+    return;
+  }
+  const std::string id = d.id.str();
+  Item& item = items_[id];
+  item.d = std::move(d);
+  ++stats_.queued;
+  if (es->cfg.ordering == Ordering::kSubject && !item.d.subject.empty()) {
+    item.ordered = true;
+    auto& q = es->subjects[item.d.subject];
+    q.push_back(id);
+    if (q.size() > 1) {
+      item.state = ItemState::kBlocked;  // waits for the earlier deliveries of its subject
+      return;
+    }
+  }
+  Schedule(item, item.d.next_attempt_at_ms);
+}
+
+void Dispatcher::Schedule(Item& item, int64_t due_ms) {
+  if (due_ms <= NowMs()) {
+    MakeReady(item);
+    return;
+  }
+  item.state = ItemState::kWaiting;
+  item.timer_gen = next_gen_++;
+  item.d.payload.reset();  // reloaded when due: a long backlog keeps only ids in memory
+  timers_.push(Timer{due_ms, item.timer_gen, item.d.id.str(), false});
+}
+
+void Dispatcher::MakeReady(Item& item) {
+  item.state = ItemState::kReady;
+  item.timer_gen = 0;
+  auto it = endpoints_.find(item.d.endpoint_id.str());
+  if (it == endpoints_.end()) return;
+  EndpointState& es = it->second;
+  es.ready.push_back(item.d.id.str());
+  if (!es.runnable) {
+    es.runnable = true;
+    runnable_.push_back(item.d.endpoint_id.str());
+  }
+}
+
+void Dispatcher::FireTimers(int64_t now) {
+  while (!timers_.empty() && timers_.top().due_ms <= now) {
+    Timer t = timers_.top();
+    timers_.pop();
+    if (t.endpoint) {
+      auto it = endpoints_.find(t.key);
+      if (it == endpoints_.end()) continue;
+      it->second.rate_timer = false;
+      if (!it->second.ready.empty() && !it->second.runnable) {
+        it->second.runnable = true;
+        runnable_.push_back(t.key);
+      }
+      continue;
+    }
+    auto it = items_.find(t.key);
+    if (it == items_.end() || it->second.state != ItemState::kWaiting || it->second.timer_gen != t.gen)
+      continue;
+    MakeReady(it->second);
+  }
+}
+
+bool Dispatcher::TakeToken(EndpointState& es, int64_t now) {
+  if (!es.cfg.rate_limit_per_second) return true;
+  // Paced, with a burst of at most a tenth of a second's worth (and at least 1), so no
+  // one-second window ever sees much more than `rate` requests.
+  const double rate = *es.cfg.rate_limit_per_second;
+  const double burst = std::max(1.0, rate / 10.0);
+  if (es.tokens_at_ms == 0) {
+    es.tokens = burst;
+  } else {
+    es.tokens = std::min(burst, es.tokens + rate * static_cast<double>(now - es.tokens_at_ms) / 1000.0);
+  }
+  es.tokens_at_ms = now;
+  if (es.tokens >= 1.0) {
+    es.tokens -= 1.0;
+    return true;
+  }
+  return false;
+}
+
+void Dispatcher::Pump(int64_t now) {
+  size_t rounds = runnable_.size();
+  while (rounds-- > 0 && !runnable_.empty() && client_.InFlight() < opts_.max_in_flight) {
+    std::string epid = std::move(runnable_.front());
+    runnable_.pop_front();
+    auto eit = endpoints_.find(epid);
+    if (eit == endpoints_.end()) continue;
+    EndpointState& es = eit->second;
+    es.runnable = false;
+    while (!es.ready.empty() && es.in_flight < es.cfg.max_concurrency &&
+           client_.InFlight() < opts_.max_in_flight) {
+      auto it = items_.find(es.ready.front());
+      if (it == items_.end() || it->second.state != ItemState::kReady) {
+        es.ready.pop_front();  // dropped or rescheduled meanwhile
+        continue;
+      }
+      if (!TakeToken(es, now)) {
+        if (!es.rate_timer) {
+          es.rate_timer = true;
+          const double rate = *es.cfg.rate_limit_per_second;
+          int64_t wait = static_cast<int64_t>((1.0 - es.tokens) * 1000.0 / rate) + 1;
+          timers_.push(Timer{now + wait, 0, epid, true});
+        }
+        break;
+      }
+      es.ready.pop_front();
+      Send(es, it->second, now);
+    }
+    // Still has ready work and free slots (global cap hit): go round again later.
+    if (!es.ready.empty() && !es.rate_timer && es.in_flight < es.cfg.max_concurrency && !es.runnable) {
+      es.runnable = true;
+      runnable_.push_back(epid);
+    }
+  }
+}
+
+void Dispatcher::Send(EndpointState& es, Item& item, int64_t now) {
+  if (!item.d.payload) {
+    auto loaded = store_.LoadPayloads({item.d.event_id});
+    if (!loaded || loaded->empty()) {
+      // The event is gone (retention) or the store is failing: try again later.
+      spdlog::warn("dispatcher: no payload for {}; retrying later", item.d.event_id.str());
+      Schedule(item, now + 5000);
+      return;
+    }
+    item.d.payload = std::make_shared<const std::string>(std::move(loaded->front().second));
+  }
+  const Endpoint& ep = es.cfg;
+  const int64_t ts = now / 1000;
+  const std::string& body = *item.d.payload;
+  const std::string& msg_id = item.d.event_id.str();
+
+  OutboundRequest req;
+  req.tag = next_tag_++;
+  req.url = ep.url;
+  req.body = item.d.payload;
+  req.timeout_ms = std::min<int64_t>(ep.timeout_ms, opts_.request_timeout_ms);
+  req.headers.reserve(6 + ep.headers.size());
+  req.headers.push_back("content-type: application/json");
+  req.headers.push_back(std::string(kWebhookIdHeader) + ": " + msg_id);
+  req.headers.push_back(std::string(kWebhookTimestampHeader) + ": " + std::to_string(ts));
+  if (ep.signature_scheme == SignatureScheme::kGithub) {
+    req.headers.push_back(std::string(kGithubSignatureHeader) + ": " + SignGithub(ep.secret, body));
+  } else {
+    std::vector<std::string> secrets{ep.secret};
+    if (!ep.previous_secret.empty() && ep.previous_secret_expires_at_ms > now)
+      secrets.push_back(ep.previous_secret);
+    req.headers.push_back(std::string(kWebhookSignatureHeader) + ": " +
+                          StandardSignatureHeader(secrets, msg_id, ts, body));
+  }
+  for (const auto& [k, v] : ep.headers) req.headers.push_back(k + ": " + v);
+
+  item.state = ItemState::kInFlight;
+  ++es.in_flight;
+  ++stats_.in_flight;
+  in_flight_.emplace(req.tag, item.d.id.str());
+  client_.Start(std::move(req));
+}
+
+void Dispatcher::Handle(OutboundResult r) {
+  auto fit = in_flight_.find(r.tag);
+  if (fit == in_flight_.end()) return;
+  const std::string id = std::move(fit->second);
+  in_flight_.erase(fit);
+  --stats_.in_flight;
+  ++stats_.attempts;
+  auto it = items_.find(id);
+  if (it == items_.end()) return;
+  Item& item = it->second;
+  auto eit = endpoints_.find(item.d.endpoint_id.str());
+  EndpointState* es = eit == endpoints_.end() ? nullptr : &eit->second;
+  if (es) {
+    --es->in_flight;
+    if (!es->ready.empty() && !es->runnable && !es->rate_timer) {
+      es->runnable = true;
+      runnable_.push_back(item.d.endpoint_id.str());
+    }
+  }
+  const int64_t now = NowMs();
+  item.d.attempts++;
+
+  Attempt a;
+  a.id = AttemptId::New();
+  a.delivery_id = item.d.id;
+  a.number = item.d.attempts;
+  a.started_at_ms = r.started_at_ms;
+  a.duration_ms = r.duration_ms;
+  if (r.status_code > 0) a.status_code = r.status_code;
+  if (r.error) a.error = std::string(AttemptErrorName(*r.error));
+  a.response_headers = std::move(r.response_headers_json);
+  a.response_body = std::move(r.response_body);
+  if (r.error && *r.error != AttemptError::kHttp && a.response_body.empty())
+    a.response_body = r.error_detail;  // say why, for the panel and the API
+
+  DeliveryUpdate u{item.d.id, item.d.company_id, DeliveryStatus::kPending, item.d.attempts,
+                   std::nullopt, now, std::move(a)};
+
+  const bool deleted = !es || es->gone;
+  if (!r.error) {
+    u.status = DeliveryStatus::kSucceeded;
+    ++stats_.succeeded;
+    if (es && (es->cfg.consecutive_failures != 0 || es->cfg.failing_since_ms != 0)) {
+      es->cfg.consecutive_failures = 0;
+      es->cfg.failing_since_ms = 0;
+      RecordHealth(*es);
+    }
+    updates_.push_back(std::move(u));
+    Finish(es, id);
+    return;
+  }
+  if (r.status_code == 410) {
+    u.status = DeliveryStatus::kFailed;
+    ++stats_.failed;
+    updates_.push_back(std::move(u));
+    Finish(es, id);
+    if (es && !deleted && es->cfg.Enabled()) Disable(*es, DisabledReason::kGone);
+    return;
+  }
+  // Failure: retry later, or give up.
+  if (es && !deleted) {
+    es->cfg.consecutive_failures++;
+    if (es->cfg.failing_since_ms == 0) es->cfg.failing_since_ms = now;
+    RecordHealth(*es);
+  }
+  std::optional<int64_t> retry_after;
+  if (HonoursRetryAfter(r.status_code) && !r.retry_after.empty())
+    retry_after = ParseRetryAfter(r.retry_after, now);
+  auto delay = opts_.retry.NextDelayMs(item.d.attempts, retry_after, rng_);
+  if (!delay) {
+    u.status = DeliveryStatus::kFailed;
+    ++stats_.failed;
+    updates_.push_back(std::move(u));
+    Finish(es, id);
+  } else if (!es || !es->cfg.Enabled()) {
+    // Disabled meanwhile: keep it as held; enabling releases it.
+    u.status = deleted ? DeliveryStatus::kFailed : DeliveryStatus::kHeld;
+    updates_.push_back(std::move(u));
+    Finish(es, id);
+  } else {
+    ++stats_.retries;
+    u.next_attempt_at_ms = now + *delay;
+    updates_.push_back(std::move(u));
+    Schedule(item, now + *delay);  // stays at the head of its subject: later ones wait
+  }
+  if (es && !deleted && es->cfg.Enabled() &&
+      es->cfg.consecutive_failures >= opts_.disable_min_failures &&
+      now - es->cfg.failing_since_ms >= opts_.disable_after_ms)
+    Disable(*es, DisabledReason::kFailing);
+}
+
+// Removes a delivery that reached a final state, and lets the next one of its subject go.
+void Dispatcher::Finish(EndpointState* es, const std::string& id) {
+  auto it = items_.find(id);
+  if (it == items_.end()) return;
+  if (es && it->second.ordered) {
+    auto sit = es->subjects.find(it->second.d.subject);
+    if (sit != es->subjects.end()) {
+      auto& q = sit->second;
+      if (!q.empty() && q.front() == id) q.pop_front();
+      else std::erase(q, id);
+      if (q.empty()) {
+        es->subjects.erase(sit);
+      } else {
+        auto next = items_.find(q.front());
+        if (next != items_.end() && next->second.state == ItemState::kBlocked)
+          Schedule(next->second, next->second.d.next_attempt_at_ms);
+      }
+    }
+  }
+  items_.erase(it);
+  --stats_.queued;
+}
+
+// Forgets every delivery of `es` that is not in flight (the store keeps them).
+void Dispatcher::DropQueued(EndpointState& es) {
+  const std::string epid = es.cfg.id.str();
+  for (auto it = items_.begin(); it != items_.end();) {
+    if (it->second.d.endpoint_id.str() == epid && it->second.state != ItemState::kInFlight) {
+      it = items_.erase(it);
+      --stats_.queued;
+    } else {
+      ++it;
+    }
+  }
+  es.ready.clear();
+  es.subjects.clear();
+}
+
+void Dispatcher::Disable(EndpointState& es, DisabledReason reason) {
+  spdlog::warn("dispatcher: disabling endpoint {} ({})", es.cfg.id.str(), ToString(reason));
+  Flush();  // outcomes first, so the held marking below wins over them
+  if (auto r = store_.DisableEndpoint(es.cfg.company_id, es.cfg.id, reason, NowMs()); !r)
+    spdlog::error("dispatcher: cannot disable {}: {}", es.cfg.id.str(), r.error().message);
+  es.cfg.status = EndpointStatus::kDisabled;
+  es.cfg.disabled_reason = reason;
+  DropQueued(es);
+}
+
+void Dispatcher::Reload(const CompanyId& company, const EndpointId& id) {
+  auto ep = store_.GetEndpoint(company, id);
+  auto eit = endpoints_.find(id.str());
+  if (!ep) {
+    if (ep.error().code != ErrorCode::kNotFound) {
+      spdlog::error("dispatcher: cannot reload endpoint {}: {}", id.str(), ep.error().message);
+      return;
+    }
+    if (eit != endpoints_.end()) {
+      DropQueued(eit->second);
+      eit->second.gone = true;
+    }
+    return;
+  }
+  EndpointState& es = endpoints_[id.str()];
+  es.gone = false;
+  es.cfg = std::move(*ep);
+  if (!es.cfg.Enabled()) {
+    DropQueued(es);
+    return;
+  }
+  // Enabled: pick up deliveries released from held or re-queued by recover.
+  std::string after;
+  while (true) {
+    auto page = store_.LoadPending(id, after, kRecoveryPage);
+    if (!page) break;
+    for (auto& d : *page) {
+      after = d.id.str();
+      Add(std::move(d));
+    }
+    if (page->size() < static_cast<size_t>(kRecoveryPage)) break;
+  }
+  if (!es.ready.empty() && !es.runnable) {
+    es.runnable = true;
+    runnable_.push_back(id.str());
+  }
+}
+
+void Dispatcher::RecordHealth(EndpointState& es) {
+  health_[es.cfg.id.str()] =
+      EndpointHealth{es.cfg.id, es.cfg.consecutive_failures, es.cfg.failing_since_ms};
+}
+
+void Dispatcher::Flush() {
+  if (updates_.empty() && health_.empty()) return;
+  std::vector<EndpointHealth> health;
+  health.reserve(health_.size());
+  for (auto& [_, h] : health_) health.push_back(std::move(h));
+  health_.clear();
+  ++pending_writes_;
+  store_.ApplyDispatchUpdates(std::move(updates_), std::move(health), [this](Result<void> r) {
+    if (!r) spdlog::error("dispatcher: cannot record outcomes: {}", r.error().message);
+    --pending_writes_;
+  });
+  updates_.clear();
+}
+
+}  // namespace hookd

@@ -1,0 +1,149 @@
+#pragma once
+// The dispatcher: sends pending deliveries to their endpoints and records the outcomes.
+//
+// One owner thread holds all scheduling state (no locks on it): per-endpoint ready queues
+// with max_concurrency, a token bucket for rate_limit_per_second and per-subject FIFOs
+// for `ordering: "subject"`; a timer heap for retries; and the curl-multi HttpClient.
+// New work arrives from the API through DeliverySink (an inbox + curl_multi_wakeup — no
+// polling of the store on the hot path). The store is the source of truth: nothing is
+// marked in flight on disk, so after a crash Start() reloads every pending delivery and
+// sends it again (at least once). Outcomes are written in batches through the store's
+// group commit, off the sending path.
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <queue>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "core/delivery_sink.h"
+#include "core/endpoint.h"
+#include "core/retry_policy.h"
+#include "core/ssrf_guard.h"
+#include "dispatch/http_client.h"
+#include "store/store.h"
+
+namespace hookd {
+
+struct DispatcherOptions {
+  RetryPolicy retry;
+  int64_t request_timeout_ms = 15000;     // caps each endpoint's timeout_ms
+  int64_t disable_after_ms = 5LL * 86400 * 1000;
+  int disable_min_failures = 10;          // and at least this many failures in a row
+  size_t max_in_flight = 4096;            // over all endpoints
+  std::string user_agent = "hookd";
+};
+
+// Counters for /metrics and tests. Read from any thread.
+struct DispatcherStats {
+  std::atomic<uint64_t> attempts{0};
+  std::atomic<uint64_t> succeeded{0};
+  std::atomic<uint64_t> failed{0};       // deliveries that ran out of attempts or got 410
+  std::atomic<uint64_t> retries{0};      // attempts that led to a retry
+  std::atomic<int64_t> queued{0};        // deliveries held in memory (ready, waiting, in flight)
+  std::atomic<int64_t> in_flight{0};
+};
+
+class Dispatcher final : public DeliverySink {
+ public:
+  // `store` and `policy` must outlive the dispatcher.
+  Dispatcher(Store& store, const DestinationPolicy& policy, DispatcherOptions opts);
+  ~Dispatcher() override;
+
+  // Starts the thread; it first loads endpoints and every pending delivery from the store.
+  void Start();
+  // Stops sending new requests, lets in-flight ones finish for up to `grace_ms` (those that
+  // don't stay pending in the store and are sent again after a restart), writes the
+  // outcomes, and joins the thread.
+  void Stop(int grace_ms);
+
+  void OnDeliveriesReady(std::vector<PendingDelivery> deliveries) override;
+  void OnEndpointChanged(const CompanyId& company, const EndpointId& id) override;
+
+  const DispatcherStats& Stats() const { return stats_; }
+
+ private:
+  enum class ItemState { kReady, kWaiting, kInFlight, kBlocked };
+  struct Item {
+    PendingDelivery d;
+    ItemState state = ItemState::kReady;
+    bool ordered = false;   // queued behind earlier deliveries of its subject
+    uint64_t timer_gen = 0;
+  };
+  struct EndpointState {
+    Endpoint cfg;
+    bool gone = false;  // deleted
+    int in_flight = 0;
+    bool runnable = false;  // in runnable_
+    std::deque<std::string> ready;  // delivery ids
+    double tokens = 0;
+    int64_t tokens_at_ms = 0;
+    bool rate_timer = false;
+    std::unordered_map<std::string, std::deque<std::string>> subjects;  // ordering: FIFO per subject
+  };
+  struct Timer {
+    int64_t due_ms;
+    uint64_t gen;        // for deliveries: must match Item::timer_gen
+    std::string key;     // delivery id, or endpoint id when `endpoint`
+    bool endpoint;
+    bool operator>(const Timer& o) const { return due_ms > o.due_ms; }
+  };
+  struct EndpointChanged {
+    CompanyId company;
+    EndpointId id;
+  };
+  using Command = std::variant<std::vector<PendingDelivery>, EndpointChanged>;
+
+  void Run();
+  void Recover();
+  void DrainInbox();
+  EndpointState* Endpoint_(const CompanyId& company, const EndpointId& id);
+  void Add(PendingDelivery d);
+  void Schedule(Item& item, int64_t due_ms);
+  void MakeReady(Item& item);
+  void FireTimers(int64_t now);
+  void Pump(int64_t now);
+  bool TakeToken(EndpointState& es, int64_t now);
+  void Send(EndpointState& es, Item& item, int64_t now);
+  void Handle(OutboundResult r);
+  void Finish(EndpointState* es, const std::string& id);
+  void DropQueued(EndpointState& es);
+  void Disable(EndpointState& es, DisabledReason reason);
+  void Reload(const CompanyId& company, const EndpointId& id);
+  void RecordHealth(EndpointState& es);
+  void Flush();
+  int NextWakeMs(int64_t now) const;
+
+  Store& store_;
+  const DestinationPolicy& policy_;
+  DispatcherOptions opts_;
+  DispatcherStats stats_;
+  HttpClient client_;
+  DefaultRng rng_;
+
+  std::mutex inbox_mu_;
+  std::vector<Command> inbox_;  // GUARDED_BY(inbox_mu_)
+  std::atomic<bool> stopping_{false};
+  std::atomic<int64_t> stop_deadline_ms_{0};
+  std::atomic<int> pending_writes_{0};
+  std::thread thread_;
+
+  // Owned by the dispatcher thread.
+  std::unordered_map<std::string, Item> items_;              // by delivery id
+  std::unordered_map<std::string, EndpointState> endpoints_;  // by endpoint id
+  std::unordered_map<uint64_t, std::string> in_flight_;       // request tag -> delivery id
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
+  std::deque<std::string> runnable_;                          // endpoint ids with ready work
+  std::vector<DeliveryUpdate> updates_;
+  std::unordered_map<std::string, EndpointHealth> health_;
+  uint64_t next_tag_ = 1;
+  uint64_t next_gen_ = 1;
+};
+
+}  // namespace hookd

@@ -1,0 +1,225 @@
+#include "dispatch/http_client.h"
+
+#include <sys/socket.h>
+
+#include <boost/json.hpp>
+#include <curl/curl.h>
+
+#include "core/clock.h"
+
+namespace hookd {
+
+struct HttpClient::Transfer {
+  OutboundRequest req;
+  OutboundResult result;
+  curl_slist* headers = nullptr;
+  boost::json::object response_headers;
+  const DestinationPolicy* policy = nullptr;
+  std::string blocked_reason;
+  size_t body_seen = 0;
+};
+
+namespace {
+
+size_t OnBody(char* p, size_t size, size_t n, void* ud) {
+  auto* t = static_cast<HttpClient::Transfer*>(ud);
+  size_t len = size * n;
+  if (t->result.response_body.size() < HttpClient::kMaxCapturedBody) {
+    size_t take = std::min(len, HttpClient::kMaxCapturedBody - t->result.response_body.size());
+    t->result.response_body.append(p, take);
+  }
+  t->body_seen += len;
+  return len;  // keep reading (and discard) so the connection can be reused
+}
+
+size_t OnHeader(char* p, size_t size, size_t n, void* ud) {
+  auto* t = static_cast<HttpClient::Transfer*>(ud);
+  std::string_view line(p, size * n);
+  if (line.starts_with("HTTP/")) {
+    t->response_headers.clear();  // a new response (e.g. after 100 Continue)
+    return size * n;
+  }
+  size_t colon = line.find(':');
+  if (colon == std::string_view::npos || t->response_headers.size() >= 100) return size * n;
+  std::string name(line.substr(0, colon));
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string_view value = line.substr(colon + 1);
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
+    value.remove_suffix(1);
+  if (value.size() > 1024) value = value.substr(0, 1024);
+  t->response_headers[name] = value;
+  return size * n;
+}
+
+// Called by curl for every socket it is about to connect: the SSRF guard at connect time.
+curl_socket_t OnOpenSocket(void* ud, curlsocktype purpose, curl_sockaddr* addr) {
+  auto* t = static_cast<HttpClient::Transfer*>(ud);
+  if (purpose == CURLSOCKTYPE_IPCXN && t->policy) {
+    auto ip = IpAddress::FromSockaddr(&addr->addr);
+    if (!ip) {
+      t->blocked_reason = "unsupported address family";
+      return CURL_SOCKET_BAD;
+    }
+    if (auto why = t->policy->WhyBlocked(*ip)) {
+      t->blocked_reason = *why;
+      return CURL_SOCKET_BAD;
+    }
+  }
+  return socket(addr->family, addr->socktype, addr->protocol);
+}
+
+AttemptError Classify(CURLcode rc) {
+  switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT: return AttemptError::kTimeout;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY: return AttemptError::kDns;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_USE_SSL_FAILED: return AttemptError::kTls;
+    default: return AttemptError::kConnect;
+  }
+}
+
+}  // namespace
+
+HttpClient::HttpClient(const DestinationPolicy& policy, std::string user_agent)
+    : policy_(policy), user_agent_(std::move(user_agent)) {
+  static const bool inited = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }();
+  (void)inited;
+  multi_ = curl_multi_init();
+  CURLM* m = static_cast<CURLM*>(multi_);
+  curl_multi_setopt(m, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+  curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, 2048L);
+}
+
+HttpClient::~HttpClient() {
+  CURLM* m = static_cast<CURLM*>(multi_);
+  // Abort whatever is still running.
+  int n = 0;
+  while (CURLMsg* msg = curl_multi_info_read(m, &n)) (void)msg;
+  for (void* p : live_handles_) {
+    CURL* h = static_cast<CURL*>(p);
+    Transfer* t = nullptr;
+    curl_easy_getinfo(h, CURLINFO_PRIVATE, &t);
+    curl_multi_remove_handle(m, h);
+    if (t) {
+      curl_slist_free_all(t->headers);
+      delete t;
+    }
+    curl_easy_cleanup(h);
+  }
+  for (void* h : idle_handles_) curl_easy_cleanup(static_cast<CURL*>(h));
+  curl_multi_cleanup(m);
+}
+
+void HttpClient::Start(OutboundRequest req) {
+  CURL* h;
+  if (!idle_handles_.empty()) {
+    h = static_cast<CURL*>(idle_handles_.back());
+    idle_handles_.pop_back();
+    curl_easy_reset(h);
+  } else {
+    h = curl_easy_init();
+  }
+  auto* t = new Transfer;
+  t->req = std::move(req);
+  t->policy = &policy_;
+  t->result.tag = t->req.tag;
+  t->result.started_at_ms = NowMs();
+  for (const auto& hd : t->req.headers) t->headers = curl_slist_append(t->headers, hd.c_str());
+  t->headers = curl_slist_append(t->headers, "Expect:");  // no 100-continue round trip
+
+  curl_easy_setopt(h, CURLOPT_PRIVATE, t);
+  curl_easy_setopt(h, CURLOPT_URL, t->req.url.c_str());
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_POST, 1L);
+  curl_easy_setopt(h, CURLOPT_POSTFIELDS, t->req.body ? t->req.body->data() : "");
+  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+                   static_cast<curl_off_t>(t->req.body ? t->req.body->size() : 0));
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, t->headers);
+  curl_easy_setopt(h, CURLOPT_USERAGENT, user_agent_.c_str());
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(t->req.timeout_ms));
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(std::min(t->req.connect_timeout_ms, t->req.timeout_ms)));
+  curl_easy_setopt(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, OnOpenSocket);
+  curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, t);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, OnBody);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, OnHeader);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, t);
+  curl_multi_add_handle(static_cast<CURLM*>(multi_), h);
+  live_handles_.insert(h);
+  ++in_flight_;
+}
+
+std::vector<OutboundResult> HttpClient::Poll(int timeout_ms) {
+  CURLM* m = static_cast<CURLM*>(multi_);
+  int running = 0;
+  curl_multi_perform(m, &running);
+  std::vector<OutboundResult> done;
+  auto harvest = [&] {
+    int left = 0;
+    while (CURLMsg* msg = curl_multi_info_read(m, &left)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      CURL* h = msg->easy_handle;
+      CURLcode rc = msg->data.result;
+      Transfer* t = nullptr;
+      curl_easy_getinfo(h, CURLINFO_PRIVATE, &t);
+      OutboundResult& r = t->result;
+      r.duration_ms = NowMs() - r.started_at_ms;
+      long code = 0;
+      curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+      if (rc == CURLE_OK && code > 0) {
+        r.status_code = static_cast<int>(code);
+        if (code < 200 || code >= 300) r.error = AttemptError::kHttp;
+      } else if (!t->blocked_reason.empty()) {
+        r.error = AttemptError::kBlocked;
+        r.error_detail = "destination refused: " + t->blocked_reason;
+      } else {
+        r.error = Classify(rc);
+        r.error_detail = curl_easy_strerror(rc);
+        if (code > 0) r.status_code = static_cast<int>(code);
+      }
+      if (auto it = t->response_headers.find("retry-after"); it != t->response_headers.end())
+        r.retry_after = std::string(it->value().as_string());
+      r.response_headers_json = boost::json::serialize(t->response_headers);
+      curl_multi_remove_handle(m, h);
+      live_handles_.erase(h);
+      curl_slist_free_all(t->headers);
+      done.push_back(std::move(r));
+      delete t;
+      --in_flight_;
+      if (idle_handles_.size() < 256) idle_handles_.push_back(h);
+      else curl_easy_cleanup(h);
+    }
+  };
+  harvest();
+  if (!done.empty()) return done;
+  curl_multi_poll(m, nullptr, 0, timeout_ms, nullptr);
+  curl_multi_perform(m, &running);
+  harvest();
+  return done;
+}
+
+void HttpClient::Wakeup() { curl_multi_wakeup(static_cast<CURLM*>(multi_)); }
+
+}  // namespace hookd

@@ -1,0 +1,75 @@
+#pragma once
+// Outbound HTTP for deliveries, on the libcurl multi interface: many requests in flight on
+// one thread, connections kept alive and reused per host (HTTP/2 multiplexing when the
+// receiver offers it over TLS), redirects never followed, TLS verified, and every socket's
+// address checked against the SSRF guard when it is opened (so a DNS name that resolves to
+// 127.0.0.1 is refused at connect time — DNS rebinding included).
+//
+// Threading: owned by one thread (the dispatcher's). Only Wakeup() may be called from
+// other threads.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "core/retry_policy.h"
+#include "core/ssrf_guard.h"
+
+namespace hookd {
+
+struct OutboundRequest {
+  uint64_t tag = 0;  // returned with the result
+  std::string url;
+  std::vector<std::string> headers;  // "name: value"
+  std::shared_ptr<const std::string> body;
+  int64_t timeout_ms = 15000;          // whole request
+  int64_t connect_timeout_ms = 10000;  // capped by timeout_ms
+};
+
+struct OutboundResult {
+  uint64_t tag = 0;
+  int status_code = 0;                 // 0 when no response
+  std::optional<AttemptError> error;   // nullopt only for a 2xx response
+  std::string error_detail;            // curl's message or the SSRF reason
+  std::string response_headers_json;   // {"name":"value",…} of the final response
+  std::string response_body;           // first 4 KiB
+  std::string retry_after;             // the Retry-After header, if any
+  int64_t started_at_ms = 0;
+  int64_t duration_ms = 0;
+};
+
+class HttpClient {
+ public:
+  static constexpr size_t kMaxCapturedBody = 4096;
+
+  // `policy` decides which addresses may be connected to; it must outlive the client.
+  HttpClient(const DestinationPolicy& policy, std::string user_agent);
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  // Starts a request; its result comes out of a later Poll().
+  void Start(OutboundRequest req);
+  // Runs transfers for up to `timeout_ms` (less when something finishes or Wakeup() is
+  // called) and returns the requests that finished.
+  std::vector<OutboundResult> Poll(int timeout_ms);
+  // Interrupts a Poll() in progress. Thread-safe.
+  void Wakeup();
+  size_t InFlight() const { return in_flight_; }
+
+ // Per-request state handed to curl callbacks (http_client.cc).
+  struct Transfer;
+
+ private:
+  void* multi_;  // CURLM*
+  const DestinationPolicy& policy_;
+  std::string user_agent_;
+  size_t in_flight_ = 0;
+  std::vector<void*> idle_handles_;  // CURL* kept for reuse
+  std::unordered_set<void*> live_handles_;  // CURL* in flight
+};
+
+}  // namespace hookd
