@@ -16,7 +16,7 @@ class CrashTest : public HookdTest {};
 
 TEST_F(CrashTest, EveryAcceptedEventSurvivesSigkill) {
   auto ep = co_->Post("/v1/companies/" + company_ + "/endpoints",
-                      json::parse(R"({"url":"https://erp.example.com/hooks","event_types":["employee.*"]})"));
+                      json::parse(R"({"url":"https://127.0.0.2:9/erp/hooks","event_types":["employee.*"]})"));
   ASSERT_EQ(ep.status, 201) << ep.body;
 
   for (int round = 0; round < 3; ++round) {

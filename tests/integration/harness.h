@@ -69,6 +69,8 @@ class HookdProcess {
     Start();
   }
   bool Running() const { return pid_ > 0; }
+  // Arguments for the next Start().
+  void SetExtraArgs(std::vector<std::string> args) { extra_args_ = std::move(args); }
 
   std::string BaseUrl() const { return "http://127.0.0.1:" + std::to_string(port_); }
   int Port() const { return port_; }

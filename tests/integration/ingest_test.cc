@@ -16,9 +16,9 @@ class IngestTest : public HookdTest {
 };
 
 TEST_F(IngestTest, AcceptedEventFansOutToMatchingEnabledEndpoints) {
-  std::string all = CreateEndpoint(json::parse(R"({"url":"https://erp.example.com/hooks","event_types":["*"]})"));
-  std::string fam = CreateEndpoint(json::parse(R"({"url":"https://it.example.com/h","event_types":["employee.*"]})"));
-  std::string other = CreateEndpoint(json::parse(R"({"url":"https://x.example.com/h","event_types":["time_off.approved"]})"));
+  std::string all = CreateEndpoint(json::parse(R"({"url":"https://127.0.0.2:9/erp/hooks","event_types":["*"]})"));
+  std::string fam = CreateEndpoint(json::parse(R"({"url":"https://127.0.0.2:9/it/h","event_types":["employee.*"]})"));
+  std::string other = CreateEndpoint(json::parse(R"({"url":"https://127.0.0.2:9/x/h","event_types":["time_off.approved"]})"));
 
   auto r = co_->Post(Events(), HiredEvent());
   ASSERT_EQ(r.status, 202) << r.body;
@@ -50,7 +50,7 @@ TEST_F(IngestTest, AcceptedEventFansOutToMatchingEnabledEndpoints) {
 }
 
 TEST_F(IngestTest, DisabledEndpointGetsHeldDeliveries) {
-  std::string ep = CreateEndpoint(json::parse(R"({"url":"https://erp.example.com/hooks","event_types":["*"]})"));
+  std::string ep = CreateEndpoint(json::parse(R"({"url":"https://127.0.0.2:9/erp/hooks","event_types":["*"]})"));
   ASSERT_EQ(co_->Post("/v1/companies/" + company_ + "/endpoints/" + ep + "/disable", "").status, 200);
   auto r = co_->Post(Events(), HiredEvent());
   ASSERT_EQ(r.status, 202) << r.body;
@@ -64,7 +64,7 @@ TEST_F(IngestTest, DisabledEndpointGetsHeldDeliveries) {
 }
 
 TEST_F(IngestTest, IdempotencyKeyReplaysAndRejectsOtherBodies) {
-  CreateEndpoint(json::parse(R"({"url":"https://erp.example.com/hooks","event_types":["*"]})"));
+  CreateEndpoint(json::parse(R"({"url":"https://127.0.0.2:9/erp/hooks","event_types":["*"]})"));
   auto first = co_->Post(Events(), HiredEvent(), {"Idempotency-Key: hire-42"});
   ASSERT_EQ(first.status, 202) << first.body;
   auto again = co_->Post(Events(), HiredEvent(), {"Idempotency-Key: hire-42"});

@@ -365,8 +365,10 @@ TEST(ParseCustomEventTypeTest, ReportsEveryProblemAtOnce) {
 
 TEST(ParseCustomEventTypeTest, SubjectMustPointToAStringInTheExample) {
   json::object body = PayrollBody();
-  body["subject"] = "/payslip/net";
-  EXPECT_THAT(ParseErrors(body), ElementsAre(Violation("/subject", "string")));
+  body["subject"] = "/payslip/net";  // 2874.15
+  EXPECT_THAT(ParseErrors(body), ElementsAre(Violation("/subject", "string or an integer")));
+  body["subject"] = "/payslip";
+  EXPECT_THAT(ParseErrors(body), ElementsAre(Violation("/subject", "string or an integer")));
   body["subject"] = "/nowhere";
   EXPECT_THAT(ParseErrors(body), ElementsAre(Violation("/subject", "does not point")));
   body["subject"] = "payslip/employee_id";

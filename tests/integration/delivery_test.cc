@@ -1,0 +1,392 @@
+// The delivery engine end to end: real hookd, real receivers on loopback, checking what
+// arrives (signatures included), retries, ordering, isolation, limits and crash safety.
+#include <signal.h>
+
+#include "core/signing.h"
+#include "harness.h"
+#include "receiver.h"
+
+namespace hookd::testing {
+namespace {
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+class DeliveryTest : public HookdTest {
+ protected:
+  std::vector<std::string> ExtraArgs() override {
+    return {"--allow-http", "--allow-private-destinations", "--retry-schedule", "300ms,300ms,300ms",
+            "--request-timeout", "2s"};
+  }
+  std::string Base() { return "/v1/companies/" + company_; }
+  // Creates an endpoint; returns {id, secret}.
+  std::pair<std::string, std::string> CreateEndpoint(json::object body) {
+    if (!body.contains("event_types")) body["event_types"] = json::array{"*"};
+    auto r = co_->Post(Base() + "/endpoints", json::value(body));
+    EXPECT_EQ(r.status, 201) << r.body;
+    auto v = r.Json();
+    return {std::string(v.at("id").as_string()), std::string(v.at("secret").as_string())};
+  }
+  std::string Publish(const json::value& ev) {
+    auto r = co_->Post(Base() + "/events", ev);
+    EXPECT_EQ(r.status, 202) << r.body;
+    return r.status == 202 ? std::string(r.Json().at("id").as_string()) : "";
+  }
+  json::array Deliveries(const std::string& query) {
+    return co_->Get(Base() + "/deliveries?" + query).Json().at("data").as_array();
+  }
+  // Polls until the delivery of `event` reaches `status`.
+  json::object WaitDelivery(const std::string& event, const std::string& status,
+                            std::chrono::milliseconds timeout = 10s) {
+    auto until = std::chrono::steady_clock::now() + timeout;
+    json::object last;
+    while (std::chrono::steady_clock::now() < until) {
+      auto ds = Deliveries("event_id=" + event);
+      if (!ds.empty()) {
+        last = ds[0].as_object();
+        if (last.at("status").as_string() == status) return last;
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    ADD_FAILURE() << "delivery of " << event << " never became " << status << "; last: " << json::serialize(last);
+    return last;
+  }
+  static json::value TimeOff(const std::string& employee, const std::string& request_id) {
+    return json::parse(R"({"type":"time_off.requested","data":{"request":{"id":")" + request_id +
+                       R"(","employee_id":")" + employee +
+                       R"(","type":"vacation","start_date":"2026-12-21","end_date":"2026-12-31","days":8}}})");
+  }
+};
+
+TEST_F(DeliveryTest, DeliversSignedPayloadOnce) {
+  Receiver rx;
+  auto [ep, secret] = CreateEndpoint({{"url", rx.Url()}});
+  std::string evid = Publish(HiredEvent());
+  ASSERT_TRUE(rx.WaitFor(1, 5s));
+  auto req = rx.Requests()[0];
+  EXPECT_EQ(req.method, "POST");
+  EXPECT_EQ(req.headers["content-type"], "application/json");
+  EXPECT_TRUE(req.headers["user-agent"].starts_with("hookd/")) << req.headers["user-agent"];
+  EXPECT_EQ(req.headers["webhook-id"], evid);
+  int64_t ts = std::stoll(req.headers["webhook-timestamp"]);
+  EXPECT_NEAR(static_cast<double>(ts), static_cast<double>(time(nullptr)), 5);
+  auto ok = VerifyStandard(secret, {req.headers["webhook-id"], req.headers["webhook-timestamp"],
+                                    req.headers["webhook-signature"]},
+                           req.body, ts * 1000);
+  EXPECT_TRUE(ok) << (ok ? "" : ok.error().message);
+  auto body = json::parse(req.body);
+  EXPECT_EQ(body.at("id").as_string(), evid);
+  EXPECT_EQ(body.at("type").as_string(), "employee.hired");
+  EXPECT_EQ(body.at("company_id").as_string(), company_);
+  EXPECT_EQ(body.at("data").at("employee").at("email").as_string(), "lucia.garcia@acme.example");
+  // The body is exactly the stored payload.
+  EXPECT_EQ(co_->Get(Base() + "/events/" + evid).Json().at("payload").as_string(), req.body);
+
+  auto d = WaitDelivery(evid, "succeeded");
+  EXPECT_EQ(d.at("attempts").to_number<int>(), 1);
+  auto atts = co_->Get(Base() + "/deliveries/" + std::string(d.at("id").as_string()) + "/attempts").Json();
+  ASSERT_EQ(atts.at("data").as_array().size(), 1u);
+  auto a = atts.at("data").as_array()[0];
+  EXPECT_EQ(a.at("status_code").to_number<int>(), 200);
+  EXPECT_TRUE(a.at("error").is_null());
+  EXPECT_EQ(a.at("response_body").as_string(), "ok");
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(rx.Count(), 1u);
+}
+
+TEST_F(DeliveryTest, RetriesUntilTheReceiverTakesItWithTheSameIdAndBody) {
+  Receiver rx;
+  rx.SetFn("/hook", [](int n, const ReceivedRequest&) {
+    return n < 2 ? Behaviour{.status = 503, .body = "busy"} : Behaviour{};
+  });
+  CreateEndpoint({{"url", rx.Url()}});
+  std::string evid = Publish(HiredEvent());
+  ASSERT_TRUE(rx.WaitFor(3, 10s));
+  auto reqs = rx.Requests();
+  EXPECT_EQ(reqs[0].headers["webhook-id"], evid);
+  EXPECT_EQ(reqs[1].headers["webhook-id"], evid);
+  EXPECT_EQ(reqs[2].headers["webhook-id"], evid);
+  EXPECT_EQ(reqs[0].body, reqs[2].body);
+  // Spaced by the schedule (300 ms ±20 %).
+  EXPECT_GE(reqs[1].at - reqs[0].at, 200ms);
+  auto d = WaitDelivery(evid, "succeeded");
+  EXPECT_EQ(d.at("attempts").to_number<int>(), 3);
+  auto atts = co_->Get(Base() + "/deliveries/" + std::string(d.at("id").as_string()) + "/attempts")
+                  .Json().at("data").as_array();
+  ASSERT_EQ(atts.size(), 3u);
+  EXPECT_EQ(atts[0].at("number").to_number<int>(), 3);  // newest first
+  EXPECT_EQ(atts[0].at("status_code").to_number<int>(), 200);
+  EXPECT_EQ(atts[2].at("status_code").to_number<int>(), 503);
+  EXPECT_EQ(atts[2].at("error").as_string(), "http");
+  EXPECT_EQ(atts[2].at("response_body").as_string(), "busy");
+}
+
+TEST_F(DeliveryTest, ExhaustedRetriesFailTheDelivery) {
+  Receiver rx;
+  rx.Set("/hook", {.status = 500});
+  CreateEndpoint({{"url", rx.Url()}});
+  std::string evid = Publish(HiredEvent());
+  auto d = WaitDelivery(evid, "failed");
+  EXPECT_EQ(d.at("attempts").to_number<int>(), 4);  // 1 + 3 retries
+  EXPECT_EQ(rx.Count(), 4u);
+}
+
+TEST_F(DeliveryTest, GoneDisablesTheEndpointAndHoldsLaterDeliveries) {
+  Receiver rx;
+  rx.Set("/hook", {.status = 410});
+  auto [ep, secret] = CreateEndpoint({{"url", rx.Url()}});
+  std::string evid = Publish(HiredEvent());
+  WaitDelivery(evid, "failed");
+  auto e = co_->Get(Base() + "/endpoints/" + ep).Json();
+  EXPECT_EQ(e.at("status").as_string(), "disabled");
+  EXPECT_EQ(e.at("disabled_reason").as_string(), "gone");
+  std::string later = Publish(HiredEvent("emp_2"));
+  WaitDelivery(later, "held", 2s);
+  // Enabling releases it.
+  rx.Set("/hook", {.status = 200});
+  ASSERT_EQ(co_->Post(Base() + "/endpoints/" + ep + "/enable", "").status, 200);
+  WaitDelivery(later, "succeeded");
+}
+
+TEST_F(DeliveryTest, RetryAfterIsHonoured) {
+  Receiver rx;
+  rx.SetFn("/hook", [](int n, const ReceivedRequest&) {
+    return n == 0 ? Behaviour{.status = 429, .headers = {{"Retry-After", "2"}}} : Behaviour{};
+  });
+  CreateEndpoint({{"url", rx.Url()}});
+  Publish(HiredEvent());
+  ASSERT_TRUE(rx.WaitFor(2, 8s));
+  auto reqs = rx.Requests();
+  EXPECT_GE(reqs[1].at - reqs[0].at, 1900ms);  // not the 300 ms schedule
+}
+
+TEST_F(DeliveryTest, SubjectOrderingHoldsLaterEventsOfOneEmployeeWhileOthersFlow) {
+  Receiver rx;
+  // The first event of employee A fails twice; everything else succeeds.
+  std::atomic<int> a_failures{0};
+  auto [ep, secret] = CreateEndpoint({{"url", rx.Url()}, {"ordering", "subject"}, {"max_concurrency", 4}});
+  rx.SetFn("/hook", [&](int, const ReceivedRequest& req) {
+    auto body = json::parse(req.body);
+    if (body.at("data").at("request").at("id").as_string() == "A1" && a_failures.fetch_add(1) < 2)
+      return Behaviour{.status = 500};
+    return Behaviour{};
+  });
+  std::string a1 = Publish(TimeOff("emp_A", "A1"));
+  std::string a2 = Publish(TimeOff("emp_A", "A2"));
+  std::string b1 = Publish(TimeOff("emp_B", "B1"));
+  std::string a3 = Publish(TimeOff("emp_A", "A3"));
+  ASSERT_TRUE(rx.WaitFor(6, 10s));  // A1 ×3, A2, A3, B1
+  std::vector<std::string> order;
+  for (const auto& r : rx.Requests()) order.push_back(std::string(json::parse(r.body).at("data").at("request").at("id").as_string()));
+  std::vector<std::string> a_order;
+  for (auto& o : order)
+    if (o[0] == 'A') a_order.push_back(o);
+  EXPECT_EQ(a_order, (std::vector<std::string>{"A1", "A1", "A1", "A2", "A3"}));
+  // B1 did not wait for A1's retries.
+  auto b_pos = std::find(order.begin(), order.end(), "B1") - order.begin();
+  EXPECT_LT(b_pos, 3) << "B1 arrived at position " << b_pos;
+}
+
+TEST_F(DeliveryTest, BadReceiversDoNotHoldUpAHealthyOne) {
+  Receiver rx;
+  rx.Set("/hang", {.hang = true});
+  rx.Set("/reset", {.reset = true});
+  rx.Set("/slow", {.delay_ms = 5000});
+  for (const char* p : {"/hang", "/reset", "/slow"})
+    CreateEndpoint({{"url", rx.Url(p)}, {"event_types", json::array{"employee.*"}}, {"timeout_ms", 3000}});
+  CreateEndpoint({{"url", rx.Url("/ok")}, {"event_types", json::array{"employee.*"}}});
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 20; ++i) {
+    auto sent = std::chrono::steady_clock::now();
+    Publish(HiredEvent("emp_" + std::to_string(i)));
+    ASSERT_TRUE(rx.WaitFor(i + 1, 1s, "/ok")) << "healthy delivery " << i << " took over 1 s";
+    EXPECT_LT(rx.Requests("/ok").back().at - sent, 1s);
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_GE(rx.Count("/hang"), 1u);
+  EXPECT_GE(rx.Count("/reset"), 1u);
+  EXPECT_GE(rx.Count("/slow"), 1u);
+}
+
+TEST_F(DeliveryTest, MaxConcurrencyIsEnforced) {
+  Receiver rx;
+  rx.Set("/hook", {.delay_ms = 300});
+  CreateEndpoint({{"url", rx.Url()}, {"max_concurrency", 2}});
+  for (int i = 0; i < 8; ++i) Publish(HiredEvent("emp_" + std::to_string(i)));
+  ASSERT_TRUE(rx.WaitFor(8, 10s));
+  std::this_thread::sleep_for(400ms);
+  EXPECT_EQ(rx.MaxConcurrent("/hook"), 2);
+}
+
+TEST_F(DeliveryTest, RateLimitIsEnforced) {
+  Receiver rx;
+  CreateEndpoint({{"url", rx.Url()}, {"rate_limit_per_second", 5}});
+  json::array batch;
+  for (int i = 0; i < 15; ++i) batch.push_back(HiredEvent("emp_" + std::to_string(i)));
+  ASSERT_EQ(co_->Post(Base() + "/events/batch", json::value(batch)).status, 202);
+  ASSERT_TRUE(rx.WaitFor(15, 10s));
+  auto reqs = rx.Requests();
+  // Paced at 5 per second: the 15th comes ~2.8 s after the first.
+  EXPECT_GE(reqs[14].at - reqs[0].at, 2500ms);
+  for (size_t i = 0; i + 6 < reqs.size(); ++i)
+    EXPECT_GE(reqs[i + 6].at - reqs[i].at, 900ms) << "more than 6 requests within a second at " << i;
+}
+
+TEST_F(DeliveryTest, ConnectionsAreReused) {
+  Receiver rx;
+  CreateEndpoint({{"url", rx.Url()}});
+  for (int i = 0; i < 20; ++i) {
+    Publish(HiredEvent("emp_" + std::to_string(i)));
+    ASSERT_TRUE(rx.WaitFor(i + 1, 5s));
+  }
+  EXPECT_LE(rx.Connections(), 2);
+}
+
+TEST_F(DeliveryTest, TestEventGoesToThatEndpointOnly) {
+  Receiver rx;
+  auto [ep, secret] = CreateEndpoint({{"url", rx.Url("/a")}, {"event_types", json::array{"contract.updated"}}});
+  CreateEndpoint({{"url", rx.Url("/b")}});
+  auto r = co_->Post(Base() + "/endpoints/" + ep + "/test", "");
+  ASSERT_EQ(r.status, 202) << r.body;
+  ASSERT_TRUE(rx.WaitFor(1, 5s, "/a"));
+  auto body = json::parse(rx.Requests("/a")[0].body);
+  EXPECT_EQ(body.at("type").as_string(), "webhook.test");
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(rx.Count("/b"), 0u);
+}
+
+TEST_F(DeliveryTest, RotatedSecretSignsWithBothDuringGrace) {
+  Receiver rx;
+  auto [ep, old_secret] = CreateEndpoint({{"url", rx.Url()}});
+  auto rot = co_->Post(Base() + "/endpoints/" + ep + "/rotate-secret", R"({"grace_seconds":3600})");
+  ASSERT_EQ(rot.status, 200) << rot.body;
+  std::string new_secret(rot.Json().at("secret").as_string());
+  Publish(HiredEvent());
+  ASSERT_TRUE(rx.WaitFor(1, 5s));
+  auto req = rx.Requests()[0];
+  std::string sig = req.headers["webhook-signature"];
+  EXPECT_NE(sig.find(' '), std::string::npos) << sig;
+  StandardWebhookHeaders h{req.headers["webhook-id"], req.headers["webhook-timestamp"], sig};
+  int64_t now = std::stoll(req.headers["webhook-timestamp"]) * 1000;
+  EXPECT_TRUE(VerifyStandard(old_secret, h, req.body, now));
+  EXPECT_TRUE(VerifyStandard(new_secret, h, req.body, now));
+  // Without grace only the new one signs.
+  auto rot2 = co_->Post(Base() + "/endpoints/" + ep + "/rotate-secret", R"({"grace_seconds":0})");
+  std::string newest(rot2.Json().at("secret").as_string());
+  Publish(HiredEvent("emp_2"));
+  ASSERT_TRUE(rx.WaitFor(2, 5s));
+  auto req2 = rx.Requests()[1];
+  StandardWebhookHeaders h2{req2.headers["webhook-id"], req2.headers["webhook-timestamp"], req2.headers["webhook-signature"]};
+  int64_t now2 = std::stoll(req2.headers["webhook-timestamp"]) * 1000;
+  EXPECT_TRUE(VerifyStandard(newest, h2, req2.body, now2));
+  EXPECT_FALSE(VerifyStandard(new_secret, h2, req2.body, now2));
+  EXPECT_EQ(req2.headers["webhook-signature"].find(' '), std::string::npos);
+}
+
+TEST_F(DeliveryTest, GithubSchemeSignsTheBody) {
+  Receiver rx;
+  auto [ep, secret] = CreateEndpoint({{"url", rx.Url()}, {"signature_scheme", "github"}});
+  Publish(HiredEvent());
+  ASSERT_TRUE(rx.WaitFor(1, 5s));
+  auto req = rx.Requests()[0];
+  EXPECT_EQ(req.headers["x-hub-signature-256"], SignGithub(secret, req.body));
+  EXPECT_EQ(req.headers.count("webhook-signature"), 0u);
+}
+
+TEST_F(DeliveryTest, CustomHeadersAreSent) {
+  Receiver rx;
+  CreateEndpoint({{"url", rx.Url()}, {"headers", json::object{{"X-Api-Key", "k-123"}}}});
+  Publish(HiredEvent());
+  ASSERT_TRUE(rx.WaitFor(1, 5s));
+  EXPECT_EQ(rx.Requests()[0].headers["x-api-key"], "k-123");
+}
+
+TEST_F(DeliveryTest, RecoverAndRetryRequeueFailedDeliveries) {
+  Receiver rx;
+  rx.Set("/hook", {.status = 500});
+  auto [ep, secret] = CreateEndpoint({{"url", rx.Url()}});
+  std::string evid = Publish(HiredEvent());
+  auto d = WaitDelivery(evid, "failed");
+  rx.Set("/hook", {.status = 200});
+  auto rec = co_->Post(Base() + "/endpoints/" + ep + "/recover", R"({"since":"2020-01-01T00:00:00Z"})");
+  ASSERT_EQ(rec.status, 200) << rec.body;
+  EXPECT_EQ(rec.Json().at("requeued").to_number<int>(), 1);
+  WaitDelivery(evid, "succeeded");
+  size_t before = rx.Count();
+  // Retry attempts at once, whatever the state.
+  auto rt = co_->Post(Base() + "/deliveries/" + std::string(d.at("id").as_string()) + "/retry", "");
+  ASSERT_EQ(rt.status, 202) << rt.body;
+  ASSERT_TRUE(rx.WaitFor(before + 1, 5s));
+}
+
+TEST_F(DeliveryTest, FilterSelectsComplianceAlerts) {
+  Receiver rx;
+  CreateEndpoint({{"url", rx.Url()},
+                  {"event_types", json::array{"time_off.requested"}},
+                  {"filter", json::parse(R"({"data.request.days":{"$gt":10}})")}});
+  auto short_leave = TimeOff("emp_1", "R1");
+  auto long_leave = TimeOff("emp_2", "R2");
+  long_leave.as_object()["data"].as_object()["request"].as_object()["days"] = 15;
+  auto r1 = co_->Post(Base() + "/events", short_leave);
+  EXPECT_EQ(r1.Json().at("deliveries").to_number<int>(), 0);
+  auto r2 = co_->Post(Base() + "/events", long_leave);
+  EXPECT_EQ(r2.Json().at("deliveries").to_number<int>(), 1);
+  ASSERT_TRUE(rx.WaitFor(1, 5s));
+  EXPECT_EQ(json::parse(rx.Requests()[0].body).at("data").at("request").at("id").as_string(), "R2");
+}
+
+TEST_F(DeliveryTest, PendingRetriesSurviveSigkill) {
+  Receiver rx;
+  rx.Set("/hook", {.status = 500});
+  CreateEndpoint({{"url", rx.Url()}});
+  std::set<std::string> events;
+  for (int i = 0; i < 30; ++i) events.insert(Publish(HiredEvent("emp_" + std::to_string(i))));
+  ASSERT_TRUE(rx.WaitFor(30, 10s));
+  hookd_->Kill(SIGKILL);
+  rx.Set("/hook", {.status = 200});
+  ASSERT_NO_FATAL_FAILURE(hookd_->Start());
+  co_ = ClientWith(company_token_);
+  auto until = std::chrono::steady_clock::now() + 15s;
+  std::set<std::string> delivered;
+  while (std::chrono::steady_clock::now() < until && delivered.size() < events.size()) {
+    delivered.clear();
+    for (const auto& r : rx.Requests())
+      if (r.headers.count("webhook-id") && r.path == "/hook") {
+        // Only 2xx answers count as delivered: they came after the switch to 200.
+      }
+    for (const auto& e : events) {
+      auto ds = Deliveries("event_id=" + e);
+      if (!ds.empty() && ds[0].at("status").as_string() == "succeeded") delivered.insert(e);
+    }
+    std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_EQ(delivered.size(), events.size());
+}
+
+TEST_F(DeliveryTest, SsrfGuardBlocksPrivateDestinationsAtSaveAndConnectTime) {
+  Receiver rx;
+  // Saved while private destinations are allowed...
+  auto [ep, secret] = CreateEndpoint({{"url", "http://localhost:" + std::to_string(rx.Port()) + "/hook"}});
+  // ...then hookd restarts without the allowance: localhost now resolves to a refused address.
+  hookd_->Kill(SIGTERM);
+  hookd_->SetExtraArgs({"--allow-http", "--retry-schedule", "300ms", "--request-timeout", "2s"});
+  ASSERT_NO_FATAL_FAILURE(hookd_->Start());
+  co_ = ClientWith(company_token_);
+  std::string evid = Publish(HiredEvent());
+  auto d = WaitDelivery(evid, "failed");
+  auto atts = co_->Get(Base() + "/deliveries/" + std::string(d.at("id").as_string()) + "/attempts")
+                  .Json().at("data").as_array();
+  ASSERT_FALSE(atts.empty());
+  EXPECT_EQ(atts[0].at("error").as_string(), "blocked");
+  EXPECT_EQ(rx.Count(), 0u);
+  // And at save time.
+  for (std::string url : {"http://127.0.0.1:9/x", "http://169.254.169.254/latest/meta-data",
+                          "http://10.1.2.3/x", "http://[::1]/x", "http://localhost/x", "http://2130706433/x"}) {
+    auto r = co_->Post(Base() + "/endpoints", json::value{{"url", url}, {"event_types", json::array{"*"}}});
+    auto p = ExpectProblem(r, 422);
+    EXPECT_EQ(p.at("errors").as_array()[0].at("pointer").as_string(), "/url") << url;
+  }
+}
+
+}  // namespace
+}  // namespace hookd::testing
