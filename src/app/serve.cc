@@ -19,6 +19,7 @@
 #include "core/ssrf_guard.h"
 #include "dispatch/destination_check.h"
 #include "dispatch/dispatcher.h"
+#include "store/retention.h"
 #include "store/store.h"
 
 namespace hookd {
@@ -115,6 +116,8 @@ int RunServe(ServeConfig& cfg) {
   dopts.user_agent = "hookd/" HOOKD_VERSION;
   Dispatcher dispatcher(*store, *policy, dopts);
   dispatcher.Start();
+  Retention retention(*store, cfg.retention_ms);
+  retention.Start();
 
   api::Authenticator auth(*store);
   api::ApiOptions api_opts;
@@ -149,6 +152,7 @@ int RunServe(ServeConfig& cfg) {
   spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   server.Stop(5000);       // no new requests; in-flight API calls finish
   dispatcher.Stop(10000);  // in-flight deliveries finish or stay pending for the next start
+  retention.Stop();
   store->Close();
   spdlog::info("stopped");
   return 0;

@@ -65,6 +65,16 @@ std::string NewUlid() {
   return out;
 }
 
+std::string UlidLowerBound(int64_t ms) {
+  std::string out(26, '0');
+  uint64_t t = static_cast<uint64_t>(ms < 0 ? 0 : ms);
+  for (int i = 9; i >= 0; --i) {
+    out[i] = kAlphabet[t & 31];
+    t >>= 5;
+  }
+  return out;
+}
+
 bool IsUlid(std::string_view s) {
   if (s.size() != 26) return false;
   if (s[0] > '7') return false;

@@ -17,6 +17,9 @@ namespace hookd {
 std::string NewUlid();
 // Milliseconds since the epoch encoded in a ULID suffix, or nullopt when malformed.
 std::optional<int64_t> UlidTimeMs(std::string_view ulid);
+// The smallest ULID of millisecond `ms` ("01M8…0000000000000000"): ids below it were
+// created before `ms`.
+std::string UlidLowerBound(int64_t ms);
 // True when `s` is 26 Crockford base32 characters (upper case).
 bool IsUlid(std::string_view s);
 

@@ -196,13 +196,25 @@ class DispatchStore {
                                                      DisabledReason reason, int64_t now_ms) = 0;
 };
 
+// Housekeeping (--retention).
+class MaintenanceStore {
+ public:
+  virtual ~MaintenanceStore() = default;
+  // Deletes, at most `limit` rows of each kind per call: attempts started before
+  // `cutoff_ms`; finished (succeeded/failed) deliveries created before it; events created
+  // before it that have no delivery left; idempotency keys older than 24 h. Pending and
+  // held deliveries, and their events, are never deleted. Returns the rows deleted.
+  [[nodiscard]] virtual Result<int64_t> PurgeExpired(int64_t cutoff_ms, int limit) = 0;
+};
+
 class Store : public CompanyStore,
               public TokenStore,
               public EventTypeStore,
               public EndpointStore,
               public EventStore,
               public DeliveryStore,
-              public DispatchStore {
+              public DispatchStore,
+              public MaintenanceStore {
  public:
   // Creates or upgrades the schema. Idempotent.
   [[nodiscard]] virtual Result<void> Migrate() = 0;

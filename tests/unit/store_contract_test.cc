@@ -282,6 +282,34 @@ TEST_P(StoreContract, CustomEventTypesPersist) {
   EXPECT_EQ((*all)[0].example.at("month").as_string(), "2026-11");
 }
 
+TEST_P(StoreContract, RetentionPurgesOnlyFinishedHistory) {
+  Endpoint ep = NewEndpoint(co_);
+  const int64_t old_ms = NowMs() - 40LL * 86400 * 1000;
+  auto old_id = [&](std::string_view prefix, char tail) {
+    return std::string(prefix) + UlidLowerBound(old_ms).substr(0, 10) + std::string(16, tail);
+  };
+  NewEvent done = MakeEvent(co_, {ep.id}, DeliveryStatus::kSucceeded);
+  done.event.id = EventId::FromTrusted(old_id("evt_", 'A'));
+  done.deliveries[0].event_id = done.event.id;
+  done.deliveries[0].id = DeliveryId::FromTrusted(old_id("dlv_", 'A'));
+  NewEvent waiting = MakeEvent(co_, {ep.id}, DeliveryStatus::kPending);
+  waiting.event.id = EventId::FromTrusted(old_id("evt_", 'B'));
+  waiting.deliveries[0].event_id = waiting.event.id;
+  waiting.deliveries[0].id = DeliveryId::FromTrusted(old_id("dlv_", 'B'));
+  NewEvent recent = MakeEvent(co_, {ep.id}, DeliveryStatus::kSucceeded);
+  ASSERT_TRUE(Ingest(done));
+  ASSERT_TRUE(Ingest(waiting));
+  ASSERT_TRUE(Ingest(recent));
+  auto n = store_->PurgeExpired(NowMs() - 30LL * 86400 * 1000, 100);
+  ASSERT_TRUE(n) << n.error().message;
+  EXPECT_EQ(*n, 2);  // the old finished delivery and its event
+  EXPECT_EQ(store_->GetEvent(co_, done.event.id).error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(store_->GetEvent(co_, waiting.event.id));
+  EXPECT_TRUE(store_->GetDelivery(co_, waiting.deliveries[0].id));
+  EXPECT_TRUE(store_->GetEvent(co_, recent.event.id));
+  EXPECT_EQ(*store_->PurgeExpired(NowMs() - 30LL * 86400 * 1000, 100), 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContract,
                          ::testing::Values(Backend{"sqlite",
                                                    [](const std::filesystem::path& dir) {

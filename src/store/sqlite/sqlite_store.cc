@@ -867,6 +867,36 @@ void SqliteStore::ApplyDispatchUpdates(std::vector<DeliveryUpdate> updates,
       }});
 }
 
+Result<int64_t> SqliteStore::PurgeExpired(int64_t cutoff_ms, int limit) {
+  // Ids are ULIDs: "prefix + UlidLowerBound(cutoff)" bounds rows created before the cutoff
+  // on the primary key, without a scan.
+  const std::string bound = UlidLowerBound(cutoff_ms);
+  return Write<int64_t>([bound, limit](Db& db) -> Result<int64_t> {
+    int64_t n = 0;
+    PREPARE(a, db, "DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE id < ? LIMIT ?)");
+    a.Bind(1, "att_" + bound).Bind(2, limit);
+    TRY(a.Exec());
+    n += db.Changes();
+    PREPARE(d, db,
+            "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE id < ? "
+            "AND status IN ('succeeded', 'failed') LIMIT ?)");
+    d.Bind(1, "dlv_" + bound).Bind(2, limit);
+    TRY(d.Exec());
+    n += db.Changes();
+    PREPARE(e, db,
+            "DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE e.id < ? AND NOT EXISTS "
+            "(SELECT 1 FROM deliveries d WHERE d.event_id = e.id) LIMIT ?)");
+    e.Bind(1, "evt_" + bound).Bind(2, limit);
+    TRY(e.Exec());
+    n += db.Changes();
+    PREPARE(k, db, "DELETE FROM idempotency_keys WHERE created_at < ?");
+    k.Bind(1, NowMs() - kIdempotencyWindowMs);
+    TRY(k.Exec());
+    n += db.Changes();
+    return n;
+  });
+}
+
 Result<void> SqliteStore::DisableEndpoint(const CompanyId& company, const EndpointId& id,
                                           DisabledReason reason, int64_t now_ms) {
   return Write<void>([=](Db& db) -> Result<void> {

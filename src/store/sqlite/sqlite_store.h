@@ -72,6 +72,8 @@ class SqliteStore final : public Store {
   Result<void> DisableEndpoint(const CompanyId& company, const EndpointId& id,
                                DisabledReason reason, int64_t now_ms) override;
 
+  Result<int64_t> PurgeExpired(int64_t cutoff_ms, int limit) override;
+
  private:
   // A unit of work for the writer: `apply` runs inside the group transaction, in its own
   // savepoint (false → rolled back alone); `finish` runs after COMMIT with the commit's

@@ -1,0 +1,36 @@
+#pragma once
+// The retention component (--retention): a background thread that deletes what is older
+// than the retention period, in small batches through the store's writer so that ingest
+// never waits long behind it. Pending and held deliveries are never deleted.
+
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+
+#include "store/store.h"
+
+namespace hookd {
+
+class Retention {
+ public:
+  Retention(MaintenanceStore& store, int64_t retention_ms, int64_t interval_ms = 60'000)
+      : store_(store), retention_ms_(retention_ms), interval_ms_(interval_ms) {}
+  ~Retention() { Stop(); }
+
+  void Start();
+  void Stop();
+  // One full pass (all batches); returns the rows deleted. Used by the thread and tests.
+  int64_t RunOnce();
+
+ private:
+  MaintenanceStore& store_;
+  const int64_t retention_ms_;
+  const int64_t interval_ms_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;  // GUARDED_BY(mu_)
+  std::thread thread_;
+};
+
+}  // namespace hookd
