@@ -290,12 +290,16 @@ void Dispatcher::Send(EndpointState& es, Item& item, int64_t now) {
   req.headers.push_back("content-type: application/json");
   req.headers.push_back(std::string(kWebhookIdHeader) + ": " + msg_id);
   req.headers.push_back(std::string(kWebhookTimestampHeader) + ": " + std::to_string(ts));
+  const bool rotating = !ep.previous_secret.empty() && ep.previous_secret_expires_at_ms > now;
   if (ep.signature_scheme == SignatureScheme::kGithub) {
-    req.headers.push_back(std::string(kGithubSignatureHeader) + ": " + SignGithub(ep.secret, body));
+    // During a rotation's grace period both signatures go out, comma-separated (what
+    // adnanh/webhook and similar receivers accept); afterwards only the new one.
+    std::string sig = SignGithub(ep.secret, body);
+    if (rotating) sig += "," + SignGithub(ep.previous_secret, body);
+    req.headers.push_back(std::string(kGithubSignatureHeader) + ": " + sig);
   } else {
     std::vector<std::string> secrets{ep.secret};
-    if (!ep.previous_secret.empty() && ep.previous_secret_expires_at_ms > now)
-      secrets.push_back(ep.previous_secret);
+    if (rotating) secrets.push_back(ep.previous_secret);
     req.headers.push_back(std::string(kWebhookSignatureHeader) + ": " +
                           StandardSignatureHeader(secrets, msg_id, ts, body));
   }
