@@ -30,3 +30,20 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# npm dependencies of the end-to-end tests (tests/e2e), from its package-lock.json: only
+# when node_modules is missing or older than package.json / the lock file.
+if [ "${1:-}" = "--test" ]; then
+  e2e="$(cd "$(dirname "$0")/.." && pwd)/tests/e2e"
+  if [ -f "$e2e/package.json" ] && { [ ! -d "$e2e/node_modules" ] ||
+       [ "$e2e/package.json" -nt "$e2e/node_modules" ] ||
+       { [ -f "$e2e/package-lock.json" ] && [ "$e2e/package-lock.json" -nt "$e2e/node_modules" ]; }; }; then
+    echo "setup: installing the npm dependencies of tests/e2e"
+    if [ -f "$e2e/package-lock.json" ]; then
+      (cd "$e2e" && npm ci --no-audit --no-fund)
+    else
+      (cd "$e2e" && npm install --no-audit --no-fund)
+    fi
+    touch "$e2e/node_modules"
+  fi
+fi
