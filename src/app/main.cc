@@ -1,8 +1,9 @@
-// hookd: the webhook delivery engine. Subcommands: serve, migrate, token create.
+// hookd: the webhook delivery engine. Subcommands: serve, migrate, token create, verify.
 #include <CLI/CLI.hpp>
 
 #include "app/commands.h"
 #include "app/config.h"
+#include "app/verify.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"hookd — self-hosted webhook delivery engine for HR events"};
@@ -26,12 +27,23 @@ int main(int argc, char** argv) {
   token_create->add_option("--description", description, "what the token is for");
   token_create->add_option("--db", db, "store URL")->envname("HOOKD_DB")->capture_default_str();
 
-  CLI11_PARSE(app, argc, argv);
+  hookd::VerifyFlags verify_flags;
+  CLI::App* verify = app.add_subcommand("verify", "check a captured delivery's signature (receiver side)");
+  hookd::AddVerifyFlags(*verify, verify_flags);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    // `hookd verify` documents exit 2 for any usage error (1 means "invalid signature").
+    return rc != 0 && verify->parsed() ? hookd::kVerifyExitUsage : rc;
+  }
 
   std::string log_format = serve->parsed() ? serve_cfg.log_format : "text";
   hookd::SetupLogging(log_format);
   if (serve->parsed()) return hookd::RunServe(serve_cfg);
   if (migrate->parsed()) return hookd::RunMigrate(db);
   if (token_create->parsed()) return hookd::RunTokenCreate(db, company, scopes, description);
+  if (verify->parsed()) return hookd::RunVerify(verify_flags);
   return 2;
 }
