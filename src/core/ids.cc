@@ -65,6 +65,25 @@ std::string NewUlid() {
   return out;
 }
 
+PackedUlid PackUlid(std::string_view ulid) {
+  unsigned __int128 v = 0;
+  for (char c : ulid.substr(0, 26)) {
+    int d = DecodeChar(c);
+    v = (v << 5) | static_cast<unsigned>(d < 0 ? 0 : d);
+  }
+  return PackedUlid{static_cast<uint64_t>(v >> 64), static_cast<uint64_t>(v)};
+}
+
+std::string UnpackUlid(const PackedUlid& u) {
+  unsigned __int128 v = (static_cast<unsigned __int128>(u.hi) << 64) | u.lo;
+  std::string out(26, '0');
+  for (int i = 25; i >= 0; --i) {
+    out[i] = kAlphabet[static_cast<int>(v & 31)];
+    v >>= 5;
+  }
+  return out;
+}
+
 std::string UlidLowerBound(int64_t ms) {
   std::string out(26, '0');
   uint64_t t = static_cast<uint64_t>(ms < 0 ? 0 : ms);

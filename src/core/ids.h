@@ -23,6 +23,21 @@ std::string UlidLowerBound(int64_t ms);
 // True when `s` is 26 Crockford base32 characters (upper case).
 bool IsUlid(std::string_view s);
 
+// A ULID suffix in 16 bytes, for in-memory indexes that hold millions of ids (the
+// dispatcher's backlog): a quarter of the size of the string form, no heap allocation.
+struct PackedUlid {
+  uint64_t hi = 0, lo = 0;
+  bool operator==(const PackedUlid&) const = default;
+};
+struct PackedUlidHash {
+  size_t operator()(const PackedUlid& u) const noexcept {
+    return static_cast<size_t>(u.lo * 0x9E3779B97F4A7C15ull ^ u.hi);
+  }
+};
+// `ulid`: 26 Crockford characters (trusted: from an id this process made or stored).
+PackedUlid PackUlid(std::string_view ulid);
+std::string UnpackUlid(const PackedUlid& u);
+
 template <class Tag>
 class Id {
  public:
@@ -41,6 +56,9 @@ class Id {
   static Id FromTrusted(std::string s) { return Id(std::move(s)); }
 
   const std::string& str() const { return value_; }
+  // The ULID part, packed; and back.
+  PackedUlid Packed() const { return PackUlid(std::string_view(value_).substr(Tag::kPrefix.size())); }
+  static Id FromPacked(const PackedUlid& u) { return Id(std::string(Tag::kPrefix) + UnpackUlid(u)); }
   bool empty() const { return value_.empty(); }
   auto operator<=>(const Id&) const = default;
 

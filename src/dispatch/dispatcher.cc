@@ -78,7 +78,7 @@ void Dispatcher::Recover() {
     spdlog::error("dispatcher: cannot load endpoints: {}", eps.error().message);
   } else {
     for (auto& ep : *eps) {
-      EndpointState& es = endpoints_[ep.id.str()];
+      EndpointState& es = endpoints_[ep.id.Packed()];
       es.cfg = std::move(ep);
     }
   }
@@ -124,24 +124,32 @@ int Dispatcher::NextWakeMs(int64_t now) const {
 
 // ------------------------------------------------------------------ scheduling
 
-Dispatcher::EndpointState* Dispatcher::Endpoint_(const CompanyId& company, const EndpointId& id) {
-  auto it = endpoints_.find(id.str());
+Dispatcher::EndpointState* Dispatcher::FindEndpoint(const CompanyId& company, const EndpointId& id) {
+  const Key key = id.Packed();
+  auto it = endpoints_.find(key);
   if (it != endpoints_.end()) return it->second.gone ? nullptr : &it->second;
   auto ep = store_.GetEndpoint(company, id);
   if (!ep) return nullptr;
-  EndpointState& es = endpoints_[id.str()];
+  EndpointState& es = endpoints_[key];
   es.cfg = std::move(*ep);
   return &es;
 }
 
+void Dispatcher::MarkRunnable(const Key& endpoint, EndpointState& es) {
+  if (es.runnable || es.ready.empty() || es.rate_timer) return;
+  es.runnable = true;
+  runnable_.push_back(endpoint);
+}
+
 void Dispatcher::Add(PendingDelivery d) {
-  auto existing = items_.find(d.id.str());
+  const Key key = d.id.Packed();
+  auto existing = items_.find(key);
   if (existing != items_.end()) {
     // Known already (e.g. a retry request): if it is waiting for its timer, it is due now.
-    if (existing->second.state == ItemState::kWaiting) MakeReady(existing->second);
+    if (existing->second.state == ItemState::kWaiting) MakeReady(key, existing->second);
     return;
   }
-  EndpointState* es = Endpoint_(d.company_id, d.endpoint_id);
+  EndpointState* es = FindEndpoint(d.company_id, d.endpoint_id);
   if (!es) return;  // endpoint deleted: its deliveries are dropped
   if (!es->cfg.Enabled()) {
     // Created or released while the endpoint is disabled: keep it, as held.
@@ -149,64 +157,62 @@ void Dispatcher::Add(PendingDelivery d) {
                                       std::nullopt, std::nullopt, std::nullopt});
     return;
   }
-  const std::string id = d.id.str();
-  Item& item = items_[id];
-  item.d = std::move(d);
+  Item& item = items_[key];
+  item.event = d.event_id.Packed();
+  item.endpoint = d.endpoint_id.Packed();
+  item.subject = std::move(d.subject);
+  item.attempts = d.attempts;
+  item.payload = std::move(d.payload);
   ++stats_.queued;
-  if (es->cfg.ordering == Ordering::kSubject && !item.d.subject.empty()) {
+  if (es->cfg.ordering == Ordering::kSubject && !item.subject.empty()) {
     item.ordered = true;
-    auto& q = es->subjects[item.d.subject];
-    q.push_back(id);
+    auto& q = es->subjects[item.subject];
+    q.push_back(key);
     if (q.size() > 1) {
       item.state = ItemState::kBlocked;  // waits for the earlier deliveries of its subject
+      item.due_ms = d.next_attempt_at_ms;
       return;
     }
   }
-  Schedule(item, item.d.next_attempt_at_ms);
+  Schedule(key, item, d.next_attempt_at_ms);
 }
 
-void Dispatcher::Schedule(Item& item, int64_t due_ms) {
+void Dispatcher::Schedule(const Key& key, Item& item, int64_t due_ms) {
+  item.due_ms = due_ms;
   if (due_ms <= NowMs()) {
-    MakeReady(item);
+    MakeReady(key, item);
     return;
   }
   item.state = ItemState::kWaiting;
   item.timer_gen = next_gen_++;
-  item.d.payload.reset();  // reloaded when due: a long backlog keeps only ids in memory
-  timers_.push(Timer{due_ms, item.timer_gen, item.d.id.str(), false});
+  item.payload.reset();  // reloaded when due: a long backlog keeps only ids in memory
+  timers_.push(Timer{due_ms, item.timer_gen, key});
 }
 
-void Dispatcher::MakeReady(Item& item) {
+void Dispatcher::MakeReady(const Key& key, Item& item) {
   item.state = ItemState::kReady;
   item.timer_gen = 0;
-  auto it = endpoints_.find(item.d.endpoint_id.str());
+  auto it = endpoints_.find(item.endpoint);
   if (it == endpoints_.end()) return;
-  EndpointState& es = it->second;
-  es.ready.push_back(item.d.id.str());
-  if (!es.runnable) {
-    es.runnable = true;
-    runnable_.push_back(item.d.endpoint_id.str());
-  }
+  it->second.ready.push_back(key);
+  MarkRunnable(item.endpoint, it->second);
 }
 
 void Dispatcher::FireTimers(int64_t now) {
   while (!timers_.empty() && timers_.top().due_ms <= now) {
     Timer t = timers_.top();
     timers_.pop();
-    if (t.endpoint) {
+    if (t.gen == 0) {  // an endpoint's rate limit lets the next request go
       auto it = endpoints_.find(t.key);
       if (it == endpoints_.end()) continue;
       it->second.rate_timer = false;
-      if (!it->second.ready.empty() && !it->second.runnable) {
-        it->second.runnable = true;
-        runnable_.push_back(t.key);
-      }
+      MarkRunnable(t.key, it->second);
       continue;
     }
     auto it = items_.find(t.key);
     if (it == items_.end() || it->second.state != ItemState::kWaiting || it->second.timer_gen != t.gen)
       continue;
-    MakeReady(it->second);
+    MakeReady(t.key, it->second);
   }
 }
 
@@ -232,59 +238,56 @@ bool Dispatcher::TakeToken(EndpointState& es, int64_t now) {
 void Dispatcher::Pump(int64_t now) {
   size_t rounds = runnable_.size();
   while (rounds-- > 0 && !runnable_.empty() && client_.InFlight() < opts_.max_in_flight) {
-    std::string epid = std::move(runnable_.front());
+    const Key epkey = runnable_.front();
     runnable_.pop_front();
-    auto eit = endpoints_.find(epid);
+    auto eit = endpoints_.find(epkey);
     if (eit == endpoints_.end()) continue;
     EndpointState& es = eit->second;
     es.runnable = false;
     while (!es.ready.empty() && es.in_flight < es.cfg.max_concurrency &&
            client_.InFlight() < opts_.max_in_flight) {
-      auto it = items_.find(es.ready.front());
+      const Key key = es.ready.front();
+      auto it = items_.find(key);
       if (it == items_.end() || it->second.state != ItemState::kReady) {
         es.ready.pop_front();  // dropped or rescheduled meanwhile
         continue;
       }
       if (!TakeToken(es, now)) {
-        if (!es.rate_timer) {
-          es.rate_timer = true;
-          const double rate = *es.cfg.rate_limit_per_second;
-          int64_t wait = static_cast<int64_t>((1.0 - es.tokens) * 1000.0 / rate) + 1;
-          timers_.push(Timer{now + wait, 0, epid, true});
-        }
+        es.rate_timer = true;
+        const double rate = *es.cfg.rate_limit_per_second;
+        int64_t wait = static_cast<int64_t>((1.0 - es.tokens) * 1000.0 / rate) + 1;
+        timers_.push(Timer{now + wait, 0, epkey});
         break;
       }
       es.ready.pop_front();
-      Send(es, it->second, now);
+      Send(es, key, it->second, now);
     }
-    // Still has ready work and free slots (global cap hit): go round again later.
-    if (!es.ready.empty() && !es.rate_timer && es.in_flight < es.cfg.max_concurrency && !es.runnable) {
-      es.runnable = true;
-      runnable_.push_back(epid);
-    }
+    // Still has ready work and free slots (the global cap was hit): go round again later.
+    if (es.in_flight < es.cfg.max_concurrency) MarkRunnable(epkey, es);
   }
 }
 
-void Dispatcher::Send(EndpointState& es, Item& item, int64_t now) {
-  if (!item.d.payload) {
-    auto loaded = store_.LoadPayloads({item.d.event_id});
+void Dispatcher::Send(EndpointState& es, const Key& key, Item& item, int64_t now) {
+  const EventId event_id = EventId::FromPacked(item.event);
+  if (!item.payload) {
+    auto loaded = store_.LoadPayloads({event_id});
     if (!loaded || loaded->empty()) {
       // The event is gone (retention) or the store is failing: try again later.
-      spdlog::warn("dispatcher: no payload for {}; retrying later", item.d.event_id.str());
-      Schedule(item, now + 5000);
+      spdlog::warn("dispatcher: no payload for {}; retrying later", event_id.str());
+      Schedule(key, item, now + 5000);
       return;
     }
-    item.d.payload = std::make_shared<const std::string>(std::move(loaded->front().second));
+    item.payload = std::make_shared<const std::string>(std::move(loaded->front().second));
   }
   const Endpoint& ep = es.cfg;
   const int64_t ts = now / 1000;
-  const std::string& body = *item.d.payload;
-  const std::string& msg_id = item.d.event_id.str();
+  const std::string& body = *item.payload;
+  const std::string& msg_id = event_id.str();
 
   OutboundRequest req;
   req.tag = next_tag_++;
   req.url = ep.url;
-  req.body = item.d.payload;
+  req.body = item.payload;
   req.timeout_ms = std::min<int64_t>(ep.timeout_ms, opts_.request_timeout_ms);
   req.headers.reserve(6 + ep.headers.size());
   req.headers.push_back("content-type: application/json");
@@ -308,36 +311,35 @@ void Dispatcher::Send(EndpointState& es, Item& item, int64_t now) {
   item.state = ItemState::kInFlight;
   ++es.in_flight;
   ++stats_.in_flight;
-  in_flight_.emplace(req.tag, item.d.id.str());
+  in_flight_.emplace(req.tag, key);
   client_.Start(std::move(req));
 }
 
 void Dispatcher::Handle(OutboundResult r) {
   auto fit = in_flight_.find(r.tag);
   if (fit == in_flight_.end()) return;
-  const std::string id = std::move(fit->second);
+  const Key key = fit->second;
   in_flight_.erase(fit);
   --stats_.in_flight;
   ++stats_.attempts;
-  auto it = items_.find(id);
+  auto it = items_.find(key);
   if (it == items_.end()) return;
   Item& item = it->second;
-  auto eit = endpoints_.find(item.d.endpoint_id.str());
+  auto eit = endpoints_.find(item.endpoint);
   EndpointState* es = eit == endpoints_.end() ? nullptr : &eit->second;
   if (es) {
     --es->in_flight;
-    if (!es->ready.empty() && !es->runnable && !es->rate_timer) {
-      es->runnable = true;
-      runnable_.push_back(item.d.endpoint_id.str());
-    }
+    MarkRunnable(item.endpoint, *es);
   }
   const int64_t now = NowMs();
-  item.d.attempts++;
+  item.attempts++;
+  const DeliveryId delivery_id = DeliveryId::FromPacked(key);
+  const CompanyId company = es ? es->cfg.company_id : CompanyId();
 
   Attempt a;
   a.id = AttemptId::New();
-  a.delivery_id = item.d.id;
-  a.number = item.d.attempts;
+  a.delivery_id = delivery_id;
+  a.number = item.attempts;
   a.started_at_ms = r.started_at_ms;
   a.duration_ms = r.duration_ms;
   if (r.status_code > 0) a.status_code = r.status_code;
@@ -347,7 +349,7 @@ void Dispatcher::Handle(OutboundResult r) {
   if (r.error && *r.error != AttemptError::kHttp && a.response_body.empty())
     a.response_body = r.error_detail;  // say why, for the panel and the API
 
-  DeliveryUpdate u{item.d.id, item.d.company_id, DeliveryStatus::kPending, item.d.attempts,
+  DeliveryUpdate u{delivery_id, company, DeliveryStatus::kPending, item.attempts,
                    std::nullopt, now, std::move(a)};
 
   const bool deleted = !es || es->gone;
@@ -360,15 +362,29 @@ void Dispatcher::Handle(OutboundResult r) {
       RecordHealth(*es);
     }
     updates_.push_back(std::move(u));
-    Finish(es, id);
+    Finish(es, key);
     return;
   }
   if (r.status_code == 410) {
     u.status = DeliveryStatus::kFailed;
     ++stats_.failed;
     updates_.push_back(std::move(u));
-    Finish(es, id);
-    if (es && !deleted && es->cfg.Enabled()) Disable(*es, DisabledReason::kGone);
+    Finish(es, key);
+    if (es && !deleted && es->cfg.kind == EndpointKind::kRestHook) {
+      // A REST hook whose target answers 410 is unsubscribed: deleted, not disabled (SPEC §6).
+      spdlog::info("dispatcher: deleting REST hook {} (its target answered 410)", es->cfg.id.str());
+      Flush();  // this outcome first, so the failed delivery stays as history
+      auto d = store_.DeleteEndpoint(es->cfg.company_id, es->cfg.id);
+      if (d || d.error().code == ErrorCode::kNotFound) {
+        DropQueued(*es);
+        es->gone = true;
+      } else {
+        spdlog::error("dispatcher: cannot delete REST hook {}: {}", es->cfg.id.str(), d.error().message);
+        if (es->cfg.Enabled()) Disable(*es, DisabledReason::kGone);
+      }
+    } else if (es && !deleted && es->cfg.Enabled()) {
+      Disable(*es, DisabledReason::kGone);
+    }
     return;
   }
   // Failure: retry later, or give up.
@@ -380,22 +396,22 @@ void Dispatcher::Handle(OutboundResult r) {
   std::optional<int64_t> retry_after;
   if (HonoursRetryAfter(r.status_code) && !r.retry_after.empty())
     retry_after = ParseRetryAfter(r.retry_after, now);
-  auto delay = opts_.retry.NextDelayMs(item.d.attempts, retry_after, rng_);
+  auto delay = opts_.retry.NextDelayMs(item.attempts, retry_after, rng_);
   if (!delay) {
     u.status = DeliveryStatus::kFailed;
     ++stats_.failed;
     updates_.push_back(std::move(u));
-    Finish(es, id);
-  } else if (!es || !es->cfg.Enabled()) {
+    Finish(es, key);
+  } else if (deleted || !es->cfg.Enabled()) {
     // Disabled meanwhile: keep it as held; enabling releases it.
     u.status = deleted ? DeliveryStatus::kFailed : DeliveryStatus::kHeld;
     updates_.push_back(std::move(u));
-    Finish(es, id);
+    Finish(es, key);
   } else {
     ++stats_.retries;
     u.next_attempt_at_ms = now + *delay;
     updates_.push_back(std::move(u));
-    Schedule(item, now + *delay);  // stays at the head of its subject: later ones wait
+    Schedule(key, item, now + *delay);  // stays at the head of its subject: later ones wait
   }
   if (es && !deleted && es->cfg.Enabled() &&
       es->cfg.consecutive_failures >= opts_.disable_min_failures &&
@@ -404,21 +420,22 @@ void Dispatcher::Handle(OutboundResult r) {
 }
 
 // Removes a delivery that reached a final state, and lets the next one of its subject go.
-void Dispatcher::Finish(EndpointState* es, const std::string& id) {
-  auto it = items_.find(id);
+void Dispatcher::Finish(EndpointState* es, const Key& key) {
+  auto it = items_.find(key);
   if (it == items_.end()) return;
   if (es && it->second.ordered) {
-    auto sit = es->subjects.find(it->second.d.subject);
+    auto sit = es->subjects.find(it->second.subject);
     if (sit != es->subjects.end()) {
       auto& q = sit->second;
-      if (!q.empty() && q.front() == id) q.pop_front();
-      else std::erase(q, id);
+      if (!q.empty() && q.front() == key) q.pop_front();
+      else std::erase(q, key);
       if (q.empty()) {
         es->subjects.erase(sit);
       } else {
-        auto next = items_.find(q.front());
+        const Key next_key = q.front();
+        auto next = items_.find(next_key);
         if (next != items_.end() && next->second.state == ItemState::kBlocked)
-          Schedule(next->second, next->second.d.next_attempt_at_ms);
+          Schedule(next_key, next->second, next->second.due_ms);
       }
     }
   }
@@ -428,9 +445,9 @@ void Dispatcher::Finish(EndpointState* es, const std::string& id) {
 
 // Forgets every delivery of `es` that is not in flight (the store keeps them).
 void Dispatcher::DropQueued(EndpointState& es) {
-  const std::string epid = es.cfg.id.str();
+  const Key epkey = es.cfg.id.Packed();
   for (auto it = items_.begin(); it != items_.end();) {
-    if (it->second.d.endpoint_id.str() == epid && it->second.state != ItemState::kInFlight) {
+    if (it->second.endpoint == epkey && it->second.state != ItemState::kInFlight) {
       it = items_.erase(it);
       --stats_.queued;
     } else {
@@ -452,8 +469,9 @@ void Dispatcher::Disable(EndpointState& es, DisabledReason reason) {
 }
 
 void Dispatcher::Reload(const CompanyId& company, const EndpointId& id) {
+  const Key key = id.Packed();
   auto ep = store_.GetEndpoint(company, id);
-  auto eit = endpoints_.find(id.str());
+  auto eit = endpoints_.find(key);
   if (!ep) {
     if (ep.error().code != ErrorCode::kNotFound) {
       spdlog::error("dispatcher: cannot reload endpoint {}: {}", id.str(), ep.error().message);
@@ -465,7 +483,7 @@ void Dispatcher::Reload(const CompanyId& company, const EndpointId& id) {
     }
     return;
   }
-  EndpointState& es = endpoints_[id.str()];
+  EndpointState& es = endpoints_[key];
   es.gone = false;
   es.cfg = std::move(*ep);
   if (!es.cfg.Enabled()) {
@@ -483,14 +501,11 @@ void Dispatcher::Reload(const CompanyId& company, const EndpointId& id) {
     }
     if (page->size() < static_cast<size_t>(kRecoveryPage)) break;
   }
-  if (!es.ready.empty() && !es.runnable) {
-    es.runnable = true;
-    runnable_.push_back(id.str());
-  }
+  MarkRunnable(key, es);
 }
 
 void Dispatcher::RecordHealth(EndpointState& es) {
-  health_[es.cfg.id.str()] =
+  health_[es.cfg.id.Packed()] =
       EndpointHealth{es.cfg.id, es.cfg.consecutive_failures, es.cfg.failing_since_ms};
 }
 

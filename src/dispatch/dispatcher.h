@@ -69,29 +69,37 @@ class Dispatcher final : public DeliverySink {
   const DispatcherStats& Stats() const { return stats_; }
 
  private:
-  enum class ItemState { kReady, kWaiting, kInFlight, kBlocked };
+  // Memory per queued delivery matters (a million-delivery backlog must fit in a few
+  // hundred MB): ids are kept packed (16 bytes), the company comes from the endpoint, and
+  // payloads are dropped while a delivery waits for a retry.
+  using Key = PackedUlid;
+  enum class ItemState : uint8_t { kReady, kWaiting, kInFlight, kBlocked };
   struct Item {
-    PendingDelivery d;
-    ItemState state = ItemState::kReady;
-    bool ordered = false;   // queued behind earlier deliveries of its subject
+    Key event;
+    Key endpoint;
+    std::string subject;
+    int64_t due_ms = 0;
     uint64_t timer_gen = 0;
+    std::shared_ptr<const std::string> payload;  // null while waiting: loaded when due
+    int32_t attempts = 0;
+    ItemState state = ItemState::kReady;
+    bool ordered = false;  // queued behind earlier deliveries of its subject
   };
   struct EndpointState {
     Endpoint cfg;
     bool gone = false;  // deleted
     int in_flight = 0;
     bool runnable = false;  // in runnable_
-    std::deque<std::string> ready;  // delivery ids
+    std::deque<Key> ready;  // delivery keys
     double tokens = 0;
     int64_t tokens_at_ms = 0;
     bool rate_timer = false;
-    std::unordered_map<std::string, std::deque<std::string>> subjects;  // ordering: FIFO per subject
+    std::unordered_map<std::string, std::deque<Key>> subjects;  // ordering: FIFO per subject
   };
   struct Timer {
     int64_t due_ms;
-    uint64_t gen;        // for deliveries: must match Item::timer_gen
-    std::string key;     // delivery id, or endpoint id when `endpoint`
-    bool endpoint;
+    uint64_t gen;   // for deliveries: must match Item::timer_gen; 0 for endpoint wake-ups
+    Key key;        // delivery, or endpoint when gen == 0
     bool operator>(const Timer& o) const { return due_ms > o.due_ms; }
   };
   struct EndpointChanged {
@@ -103,16 +111,17 @@ class Dispatcher final : public DeliverySink {
   void Run();
   void Recover();
   void DrainInbox();
-  EndpointState* Endpoint_(const CompanyId& company, const EndpointId& id);
+  EndpointState* FindEndpoint(const CompanyId& company, const EndpointId& id);
   void Add(PendingDelivery d);
-  void Schedule(Item& item, int64_t due_ms);
-  void MakeReady(Item& item);
+  void Schedule(const Key& key, Item& item, int64_t due_ms);
+  void MakeReady(const Key& key, Item& item);
+  void MarkRunnable(const Key& endpoint, EndpointState& es);
   void FireTimers(int64_t now);
   void Pump(int64_t now);
   bool TakeToken(EndpointState& es, int64_t now);
-  void Send(EndpointState& es, Item& item, int64_t now);
+  void Send(EndpointState& es, const Key& key, Item& item, int64_t now);
   void Handle(OutboundResult r);
-  void Finish(EndpointState* es, const std::string& id);
+  void Finish(EndpointState* es, const Key& key);
   void DropQueued(EndpointState& es);
   void Disable(EndpointState& es, DisabledReason reason);
   void Reload(const CompanyId& company, const EndpointId& id);
@@ -135,13 +144,13 @@ class Dispatcher final : public DeliverySink {
   std::thread thread_;
 
   // Owned by the dispatcher thread.
-  std::unordered_map<std::string, Item> items_;              // by delivery id
-  std::unordered_map<std::string, EndpointState> endpoints_;  // by endpoint id
-  std::unordered_map<uint64_t, std::string> in_flight_;       // request tag -> delivery id
+  std::unordered_map<Key, Item, PackedUlidHash> items_;                 // by delivery
+  std::unordered_map<Key, EndpointState, PackedUlidHash> endpoints_;    // by endpoint
+  std::unordered_map<uint64_t, Key> in_flight_;                         // request tag -> delivery
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
-  std::deque<std::string> runnable_;                          // endpoint ids with ready work
+  std::deque<Key> runnable_;                                            // endpoints with ready work
   std::vector<DeliveryUpdate> updates_;
-  std::unordered_map<std::string, EndpointHealth> health_;
+  std::unordered_map<Key, EndpointHealth, PackedUlidHash> health_;
   uint64_t next_tag_ = 1;
   uint64_t next_gen_ = 1;
 };

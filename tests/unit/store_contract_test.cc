@@ -319,3 +319,19 @@ INSTANTIATE_TEST_SUITE_P(Backends, StoreContract,
 
 }  // namespace
 }  // namespace hookd
+
+namespace hookd {
+namespace {
+
+TEST(PackedUlid, RoundTripsAndKeepsThePrefixType) {
+  for (int i = 0; i < 100; ++i) {
+    DeliveryId id = DeliveryId::New();
+    PackedUlid p = id.Packed();
+    EXPECT_EQ(DeliveryId::FromPacked(p), id);
+    EXPECT_EQ(UnpackUlid(p), id.str().substr(4));
+  }
+  EXPECT_NE(EventId::New().Packed(), EventId::New().Packed());
+}
+
+}  // namespace
+}  // namespace hookd
