@@ -7,6 +7,7 @@
 #include "core/clock.h"
 #include "core/crypto.h"
 #include "core/json_util.h"
+#include "core/metrics.h"
 
 namespace hookd::api {
 namespace json = boost::json;
@@ -84,10 +85,10 @@ NewEvent BuildEvent(ApiContext& ctx, const CompanyId& company, std::string type,
   return ne;
 }
 
-Result<NewEvent> PrepareEvent(ApiContext& ctx, const CompanyId& company, const json::value& input,
+Result<NewEvent> PrepareEvent(ApiContext& ctx, const CompanyId& company, json::value& input,
                               int64_t now_ms) {
   if (!input.is_object()) return InvalidField("", "an event must be a JSON object");
-  const json::object& o = input.get_object();
+  json::object& o = input.get_object();
   std::vector<FieldError> errs;
   for (const auto& [k, _] : o)
     if (k != "type" && k != "data" && k != "subject" && k != "occurred_at")
@@ -103,7 +104,7 @@ Result<NewEvent> PrepareEvent(ApiContext& ctx, const CompanyId& company, const j
                                          std::string_view(type->get_string()))});
   }
 
-  auto* data = o.if_contains("data");
+  json::value* data = o.if_contains("data");
   if (!data) errs.push_back({"/data", "is required"});
   else if (!data->is_object()) errs.push_back({"/data", "must be an object"});
   else if (entry) {
@@ -134,7 +135,8 @@ Result<NewEvent> PrepareEvent(ApiContext& ctx, const CompanyId& company, const j
       else if (sv->is_int64()) subject = std::to_string(sv->get_int64());
     }
   }
-  return BuildEvent(ctx, company, std::string(type->get_string()), *data, std::move(subject),
+  std::string type_name(type->get_string());
+  return BuildEvent(ctx, company, std::move(type_name), std::move(*data), std::move(subject),
                     occurred, now_ms);
 }
 
@@ -160,8 +162,19 @@ void CommitAndRespond(ApiContext& ctx, IngestRequest req, int status, std::strin
       }
     }
   }
+  // Counted once durable and not a replay; the counters are looked up here (lock-free per
+  // thread after the first time), runs of one type folded.
+  std::vector<std::pair<metrics::Counter*, uint64_t>> accepted;
+  if (ctx.metrics) {
+    for (const auto& ne : req.events) {
+      metrics::Counter* c = &ctx.metrics->EventsAccepted(ne.event.type);
+      if (!accepted.empty() && accepted.back().first == c) ++accepted.back().second;
+      else accepted.emplace_back(c, 1);
+    }
+  }
   req.response_body = body;
   ctx.store.Ingest(std::move(req), [&ctx, status, body = std::move(body), ready = std::move(ready),
+                                    accepted = std::move(accepted),
                                     respond = std::move(respond)](Result<IngestResult> r) mutable {
     if (!r) {
       const Error& e = r.error();
@@ -174,6 +187,7 @@ void CommitAndRespond(ApiContext& ctx, IngestRequest req, int status, std::strin
       respond(std::move(resp));
       return;
     }
+    for (auto [counter, n] : accepted) counter->Inc(n);
     if (ctx.sink && !ready.empty()) ctx.sink->OnDeliveriesReady(std::move(ready));
     respond(JsonResponse(status, std::move(body)));
   });
@@ -211,8 +225,9 @@ void AddEventRoutes(Router& r, ApiContext& ctx) {
     req.company = cid;
     std::vector<FieldError> errs;
     json::array accepted;
-    for (size_t i = 0; i < arr.size(); ++i) {
-      auto ne = PrepareEvent(ctx, cid, arr[i], now);
+    auto& items = body.get_array();
+    for (size_t i = 0; i < items.size(); ++i) {
+      auto ne = PrepareEvent(ctx, cid, items[i], now);
       if (!ne) {
         for (auto& fe : ne.error().fields) errs.push_back({fmt::format("/{}{}", i, fe.pointer), fe.message});
         continue;

@@ -14,9 +14,10 @@
 namespace hookd::api {
 
 // Validates one event as published ({type, data, subject?, occurred_at?}) and builds it with
-// its deliveries. Field errors have pointers relative to that event object.
-Result<NewEvent> PrepareEvent(ApiContext& ctx, const CompanyId& company,
-                              const boost::json::value& input, int64_t now_ms);
+// its deliveries. Field errors have pointers relative to that event object. On success
+// `input`'s data has been moved into the event (no copy on the hot path).
+Result<NewEvent> PrepareEvent(ApiContext& ctx, const CompanyId& company, boost::json::value& input,
+                              int64_t now_ms);
 
 // Builds an event of a known type without validation (internal events like webhook.test);
 // `only` restricts the fan-out to one endpoint.

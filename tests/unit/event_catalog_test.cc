@@ -209,7 +209,7 @@ TEST(BuiltinEventTypesTest, FormatsAreChecked) {
   Set(data, "/employee/email", "lucia.fernandez");
   EXPECT_THAT(Validate(hired, data),
               testing::UnorderedElementsAre(Violation("/employee/start_date", "valid date"),
-                                            Violation("/employee/email", "pattern")));
+                                            Violation("/employee/email", "valid email")));
 
   const EventTypeDef& in = Builtin("time_entry.clocked_in");
   data = in.example;

@@ -148,11 +148,31 @@ Error NotFound(std::string_view what) { return Error{ErrorCode::kNotFound, std::
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {
   auto db = Db::Open(path);
   if (!db) return std::unexpected(db.error());
-  return std::unique_ptr<SqliteStore>(new SqliteStore(path, std::move(*db)));
+  auto cp = Db::Open(path);
+  if (!cp) return std::unexpected(cp.error());
+  auto store = std::unique_ptr<SqliteStore>(new SqliteStore(path, std::move(*db)));
+  store->checkpoint_db_ = std::move(*cp);
+  store->checkpointer_ = std::thread([s = store.get()] { s->CheckpointLoop(); });
+  return store;
 }
 
 SqliteStore::SqliteStore(std::string path, std::unique_ptr<Db> writer)
     : path_(std::move(path)), writer_db_(std::move(writer)) {
+  // Replaces SQLite's auto-checkpoint (which would run inside the writer's commits).
+  sqlite3_wal_hook(
+      writer_db_->raw(),
+      [](void* self, sqlite3*, const char*, int pages) -> int {
+        auto* store = static_cast<SqliteStore*>(self);
+        bool wake = false;
+        {
+          std::lock_guard lock(store->mu_);
+          store->wal_pages_ = pages;
+          wake = pages >= kCheckpointPages;
+        }
+        if (wake) store->checkpoint_cv_.notify_one();
+        return SQLITE_OK;
+      },
+      this);
   writer_ = std::thread([this] { WriterLoop(); });
 }
 
@@ -165,7 +185,31 @@ void SqliteStore::Close() {
     closing_ = true;
   }
   cv_.notify_all();
+  checkpoint_cv_.notify_all();
   if (writer_.joinable()) writer_.join();
+  if (checkpointer_.joinable()) checkpointer_.join();
+}
+
+void SqliteStore::CheckpointLoop() {
+  std::unique_lock lock(mu_);
+  while (!closing_) {
+    checkpoint_cv_.wait_for(lock, std::chrono::seconds(5),
+                            [&] { return closing_ || wal_pages_ >= kCheckpointPages; });
+    if (closing_) break;
+    if (wal_pages_ == 0) continue;
+    lock.unlock();
+    int log = 0, done = 0;
+    int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                       &log, &done);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+      spdlog::warn("store: checkpoint failed: {}", sqlite3_errmsg(checkpoint_db_->raw()));
+    lock.lock();
+    // The writer's hook reports the new size after its next commit; until then assume the
+    // copied frames are done with.
+    if (rc == SQLITE_OK && done >= log) wal_pages_ = 0;
+    // Pace: a checkpoint held back by a reader is retried shortly, not in a loop.
+    checkpoint_cv_.wait_for(lock, std::chrono::milliseconds(100), [&] { return closing_; });
+  }
 }
 
 void SqliteStore::Enqueue(Job job) {

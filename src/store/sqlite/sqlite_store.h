@@ -102,6 +102,17 @@ class SqliteStore final : public Store {
   bool closing_ = false;   // GUARDED_BY(mu_)
   std::thread writer_;
 
+  // WAL checkpoints run on their own thread and connection, so the writer never stalls
+  // behind one (SQLite's auto-checkpoint would run inside a commit). The writer's WAL hook
+  // reports the WAL size; past kCheckpointPages the checkpointer copies it back (PASSIVE:
+  // never blocks writers or readers).
+  static constexpr int kCheckpointPages = 2000;
+  void CheckpointLoop();
+  std::unique_ptr<sqlite::Db> checkpoint_db_;
+  std::condition_variable checkpoint_cv_;
+  int wal_pages_ = 0;  // GUARDED_BY(mu_)
+  std::thread checkpointer_;
+
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<sqlite::Db>> readers_;  // GUARDED_BY(readers_mu_): idle ones
 };
