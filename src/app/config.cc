@@ -1,7 +1,10 @@
 #include "app/config.h"
 
+#include <cstdlib>
+#include <string_view>
 #include <thread>
 
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -65,12 +68,87 @@ std::string ValidateServeConfig(ServeConfig& c) {
   return "";
 }
 
+namespace {
+
+void Put(spdlog::memory_buf_t& out, std::string_view s) { out.append(s.data(), s.data() + s.size()); }
+
+// Length of the well-formed UTF-8 sequence at s[i] (RFC 3629: no overlongs, no surrogates,
+// nothing above U+10FFFF), or 0.
+size_t Utf8Length(std::string_view s, size_t i) {
+  auto at = [&](size_t k) { return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0u; };
+  auto cont = [&](size_t k) { return (at(k) & 0xC0) == 0x80; };
+  const unsigned c = at(0);
+  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    const unsigned lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+    return at(1) >= lo && at(1) <= hi && cont(2) ? 3 : 0;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    const unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+    return at(1) >= lo && at(1) <= hi && cont(2) && cont(3) ? 4 : 0;
+  }
+  return 0;
+}
+
+// The message as the inside of a JSON string (json) or as one line of text (text): quotes
+// and backslashes escaped (json only), control characters escaped (both — a message can
+// never forge another log line), invalid UTF-8 replaced by U+FFFD (both).
+template <bool kJson>
+class EscapedMessage final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& out) override {
+    static constexpr char kHex[] = "0123456789abcdef";
+    const std::string_view s(msg.payload.data(), msg.payload.size());
+    for (size_t i = 0; i < s.size();) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      if (c >= 0x80) {
+        const size_t n = Utf8Length(s, i);
+        Put(out, n ? s.substr(i, n) : std::string_view("\xEF\xBF\xBD"));
+        i += n ? n : 1;
+        continue;
+      }
+      ++i;
+      switch (c) {
+        case '"': Put(out, kJson ? "\\\"" : "\""); break;
+        case '\\': Put(out, kJson ? "\\\\" : "\\"); break;
+        case '\n': Put(out, "\\n"); break;
+        case '\r': Put(out, "\\r"); break;
+        case '\t': Put(out, "\\t"); break;
+        default:
+          if (c < 0x20 || c == 0x7F) {
+            Put(out, "\\u00");
+            out.push_back(kHex[c >> 4]);
+            out.push_back(kHex[c & 0xF]);
+          } else {
+            out.push_back(static_cast<char>(c));
+          }
+      }
+    }
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<EscapedMessage>(); }
+};
+
+}  // namespace
+
 void SetupLogging(const std::string& format) {
   auto logger = spdlog::stderr_logger_mt("hookd");
+  // One line per message; in json, one object per line: {"time","level","msg"}.
+  auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
   if (format == "json") {
-    logger->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":"%v"})", spdlog::pattern_time_type::utc);
+    formatter->add_flag<EscapedMessage<true>>('*');
+    formatter->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":"%*"})");
   } else {
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+    formatter->add_flag<EscapedMessage<false>>('*');
+    formatter->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %*");
+  }
+  logger->set_formatter(std::move(formatter));
+  // HOOKD_LOG_LEVEL=debug shows, among others, one access-log line per API request.
+  if (const char* level = std::getenv("HOOKD_LOG_LEVEL"); level && *level) {
+    auto l = spdlog::level::from_str(level);
+    if (l == spdlog::level::off && std::string_view(level) != "off")
+      logger->warn("HOOKD_LOG_LEVEL: unknown level (trace, debug, info, warn, error, critical, off)");
+    else
+      logger->set_level(l);
   }
   spdlog::set_default_logger(logger);
 }
