@@ -62,7 +62,7 @@ NewEvent BuildEvent(ApiContext& ctx, const CompanyId& company, std::string type,
   payload["company_id"] = company.str();
   payload["data"] = std::move(data);
   json::value pv(std::move(payload));
-  e.payload = json::serialize(pv);
+  e.payload = ToJson(pv);  // shortest number forms, not Boost's "4.04468E1"
 
   auto make = [&](const EndpointId& ep, bool enabled) {
     Delivery d;

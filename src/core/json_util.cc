@@ -1,5 +1,8 @@
 #include "core/json_util.h"
 
+#include <charconv>
+#include <cmath>
+
 #include <boost/json.hpp>
 
 namespace hookd {
@@ -13,7 +16,63 @@ Result<boost::json::value> ParseJson(std::string_view text) {
   return v;
 }
 
-std::string ToJson(const boost::json::value& v) { return boost::json::serialize(v); }
+namespace {
+
+// Boost.JSON 1.81 prints doubles as "4.04468E1"; receivers deserve "40.4468". Numbers are
+// written in their shortest round-trip form (std::to_chars), everything else as Boost does.
+void Write(const boost::json::value& v, std::string& out) {
+  switch (v.kind()) {
+    case boost::json::kind::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& [k, x] : v.get_object()) {
+        if (!first) out += ',';
+        first = false;
+        out += boost::json::serialize(boost::json::string_view(k));
+        out += ':';
+        Write(x, out);
+      }
+      out += '}';
+      return;
+    }
+    case boost::json::kind::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& x : v.get_array()) {
+        if (!first) out += ',';
+        first = false;
+        Write(x, out);
+      }
+      out += ']';
+      return;
+    }
+    case boost::json::kind::double_: {
+      const double d = v.get_double();
+      if (!std::isfinite(d)) {  // not representable in JSON
+        out += "null";
+        return;
+      }
+      char buf[64];
+      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
+      std::string_view text(buf, end - buf);
+      out += text;
+      if (text.find_first_of(".eE") == std::string_view::npos) out += ".0";  // stays a float
+      return;
+    }
+    default:
+      out += boost::json::serialize(v);
+      return;
+  }
+}
+
+}  // namespace
+
+std::string ToJson(const boost::json::value& v) {
+  std::string out;
+  out.reserve(256);
+  Write(v, out);
+  return out;
+}
 
 std::string EscapePointerToken(std::string_view token) {
   std::string out;
