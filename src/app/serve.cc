@@ -15,6 +15,7 @@
 #include "core/crypto.h"
 #include "core/endpoint_index.h"
 #include "core/event_catalog.h"
+#include "core/metrics.h"
 #include "core/retry_policy.h"
 #include "core/ssrf_guard.h"
 #include "dispatch/destination_check.h"
@@ -109,12 +110,27 @@ int RunServe(ServeConfig& cfg) {
     return 1;
   }
 
+  // Declared before the components that hold a pointer to it, so it outlives them.
+  Metrics metrics;
+
   DispatcherOptions dopts;
   dopts.retry = *retry;
   dopts.request_timeout_ms = cfg.request_timeout_ms;
   dopts.disable_after_ms = cfg.disable_after_ms;
   dopts.user_agent = "hookd/" HOOKD_VERSION;
+  dopts.metrics = &metrics;
+  // When the dispatcher disables (gone/failing) or deletes (REST hook 410) an endpoint, the
+  // fan-out index follows at once.
+  dopts.on_endpoints_changed = [&index, &store](const CompanyId& company) {
+    if (auto eps = store->AllEndpoints(company)) index.ReplaceCompany(company, *eps);
+  };
   Dispatcher dispatcher(*store, *policy, dopts);
+  metrics.registry.AddCallbackGauge(
+      "hookd_queue_depth", "Deliveries held in the dispatcher's memory: ready, waiting for a retry, or in flight.",
+      [&dispatcher] { return static_cast<double>(dispatcher.Stats().queued.load(std::memory_order_relaxed)); });
+  metrics.registry.AddCallbackGauge(
+      "hookd_in_flight_requests", "Delivery requests to receivers in flight now.",
+      [&dispatcher] { return static_cast<double>(dispatcher.Stats().in_flight.load(std::memory_order_relaxed)); });
   dispatcher.Start();
   Retention retention(*store, cfg.retention_ms);
   retention.Start();
@@ -124,14 +140,12 @@ int RunServe(ServeConfig& cfg) {
   api_opts.max_payload = cfg.max_payload_bytes;
   api_opts.allow_http = cfg.allow_http;
   api_opts.check_destination = [&policy](std::string_view url) { return CheckDestinationUrl(*policy, url); };
-  api::ApiContext ctx{*store, catalog, index, auth, api_opts, &dispatcher};
+  api::ApiContext ctx{*store, catalog, index, auth, api_opts, &dispatcher, &metrics};
   api::Router router;
   api::AddAllRoutes(router, ctx);
 
   api::HttpServer server({cfg.listen, cfg.max_payload_bytes, cfg.threads},
-                         [&router](api::HttpRequest&& req, api::Responder respond) {
-                           router.Handle(std::move(req), std::move(respond));
-                         });
+                         api::InstrumentedHandler(router, &metrics));
   auto port = server.Start();
   if (!port) {
     spdlog::critical("{}", port.error().message);

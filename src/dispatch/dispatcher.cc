@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/clock.h"
+#include "core/metrics.h"
 #include "core/signing.h"
 
 namespace hookd {
@@ -13,6 +14,10 @@ namespace hookd {
 namespace {
 constexpr int kRecoveryPage = 5000;
 constexpr int kMaxWaitMs = 1000;
+
+void Count(Metrics* metrics, Metrics::Outcome outcome) {
+  if (metrics) metrics->Deliveries(outcome).Inc();
+}
 }  // namespace
 
 Dispatcher::Dispatcher(Store& store, const DestinationPolicy& policy, DispatcherOptions opts)
@@ -80,6 +85,7 @@ void Dispatcher::Recover() {
     for (auto& ep : *eps) {
       EndpointState& es = endpoints_[ep.id.Packed()];
       es.cfg = std::move(ep);
+      PublishFailures(es);
     }
   }
   std::string after;
@@ -150,7 +156,14 @@ void Dispatcher::Add(PendingDelivery d) {
     return;
   }
   EndpointState* es = FindEndpoint(d.company_id, d.endpoint_id);
-  if (!es) return;  // endpoint deleted: its deliveries are dropped
+  if (!es) {
+    // The endpoint was deleted (a fan-out raced with the delete): drop the row too.
+    DeliveryUpdate u{d.id, d.company_id, DeliveryStatus::kFailed, d.attempts, std::nullopt,
+                     std::nullopt, std::nullopt};
+    u.drop = true;
+    updates_.push_back(std::move(u));
+    return;
+  }
   if (!es->cfg.Enabled()) {
     // Created or released while the endpoint is disabled: keep it, as held.
     updates_.push_back(DeliveryUpdate{d.id, d.company_id, DeliveryStatus::kHeld, d.attempts,
@@ -322,6 +335,7 @@ void Dispatcher::Handle(OutboundResult r) {
   in_flight_.erase(fit);
   --stats_.in_flight;
   ++stats_.attempts;
+  if (opts_.metrics) opts_.metrics->AttemptDuration(r.error).Observe(static_cast<double>(r.duration_ms) / 1000.0);
   auto it = items_.find(key);
   if (it == items_.end()) return;
   Item& item = it->second;
@@ -356,6 +370,7 @@ void Dispatcher::Handle(OutboundResult r) {
   if (!r.error) {
     u.status = DeliveryStatus::kSucceeded;
     ++stats_.succeeded;
+    Count(opts_.metrics, Metrics::Outcome::kSucceeded);
     if (es && (es->cfg.consecutive_failures != 0 || es->cfg.failing_since_ms != 0)) {
       es->cfg.consecutive_failures = 0;
       es->cfg.failing_since_ms = 0;
@@ -368,6 +383,7 @@ void Dispatcher::Handle(OutboundResult r) {
   if (r.status_code == 410) {
     u.status = DeliveryStatus::kFailed;
     ++stats_.failed;
+    Count(opts_.metrics, Metrics::Outcome::kFailed);
     updates_.push_back(std::move(u));
     Finish(es, key);
     if (es && !deleted && es->cfg.kind == EndpointKind::kRestHook) {
@@ -378,6 +394,9 @@ void Dispatcher::Handle(OutboundResult r) {
       if (d || d.error().code == ErrorCode::kNotFound) {
         DropQueued(*es);
         es->gone = true;
+        if (opts_.on_endpoints_changed) opts_.on_endpoints_changed(es->cfg.company_id);
+        es->cfg.consecutive_failures = 0;  // deleted: no longer listed as failing
+        PublishFailures(*es);
       } else {
         spdlog::error("dispatcher: cannot delete REST hook {}: {}", es->cfg.id.str(), d.error().message);
         if (es->cfg.Enabled()) Disable(*es, DisabledReason::kGone);
@@ -400,15 +419,18 @@ void Dispatcher::Handle(OutboundResult r) {
   if (!delay) {
     u.status = DeliveryStatus::kFailed;
     ++stats_.failed;
+    Count(opts_.metrics, Metrics::Outcome::kFailed);
     updates_.push_back(std::move(u));
     Finish(es, key);
   } else if (deleted || !es->cfg.Enabled()) {
     // Disabled meanwhile: keep it as held; enabling releases it.
     u.status = deleted ? DeliveryStatus::kFailed : DeliveryStatus::kHeld;
+    Count(opts_.metrics, deleted ? Metrics::Outcome::kFailed : Metrics::Outcome::kHeld);
     updates_.push_back(std::move(u));
     Finish(es, key);
   } else {
     ++stats_.retries;
+    Count(opts_.metrics, Metrics::Outcome::kRetried);
     u.next_attempt_at_ms = now + *delay;
     updates_.push_back(std::move(u));
     Schedule(key, item, now + *delay);  // stays at the head of its subject: later ones wait
@@ -466,6 +488,7 @@ void Dispatcher::Disable(EndpointState& es, DisabledReason reason) {
   es.cfg.status = EndpointStatus::kDisabled;
   es.cfg.disabled_reason = reason;
   DropQueued(es);
+  if (opts_.on_endpoints_changed) opts_.on_endpoints_changed(es.cfg.company_id);
 }
 
 void Dispatcher::Reload(const CompanyId& company, const EndpointId& id) {
@@ -480,12 +503,15 @@ void Dispatcher::Reload(const CompanyId& company, const EndpointId& id) {
     if (eit != endpoints_.end()) {
       DropQueued(eit->second);
       eit->second.gone = true;
+      eit->second.cfg.consecutive_failures = 0;  // deleted: no longer listed as failing
+      PublishFailures(eit->second);
     }
     return;
   }
   EndpointState& es = endpoints_[key];
   es.gone = false;
   es.cfg = std::move(*ep);
+  PublishFailures(es);
   if (!es.cfg.Enabled()) {
     DropQueued(es);
     return;
@@ -507,6 +533,14 @@ void Dispatcher::Reload(const CompanyId& company, const EndpointId& id) {
 void Dispatcher::RecordHealth(EndpointState& es) {
   health_[es.cfg.id.Packed()] =
       EndpointHealth{es.cfg.id, es.cfg.consecutive_failures, es.cfg.failing_since_ms};
+  PublishFailures(es);
+}
+
+void Dispatcher::PublishFailures(EndpointState& es) {
+  // Only endpoints that have failed get a series (kept at 0, which is not rendered, after).
+  if (!opts_.metrics || (es.cfg.consecutive_failures == 0 && !es.failures_published)) return;
+  opts_.metrics->EndpointFailures(es.cfg.id.str()).Set(es.cfg.consecutive_failures);
+  es.failures_published = true;
 }
 
 void Dispatcher::Flush() {

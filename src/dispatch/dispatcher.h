@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <queue>
@@ -31,6 +32,8 @@
 
 namespace hookd {
 
+class Metrics;  // core/metrics.h
+
 struct DispatcherOptions {
   RetryPolicy retry;
   int64_t request_timeout_ms = 15000;     // caps each endpoint's timeout_ms
@@ -38,6 +41,12 @@ struct DispatcherOptions {
   int disable_min_failures = 10;          // and at least this many failures in a row
   size_t max_in_flight = 4096;            // over all endpoints
   std::string user_agent = "hookd";
+  // Called (on the dispatcher thread) after the dispatcher disabled or deleted an endpoint of
+  // `company`, so the API's fan-out index follows (serve.cc wires it). May be empty.
+  std::function<void(const CompanyId& company)> on_endpoints_changed;
+  // Attempt durations, outcomes and per-endpoint failures go here (atomics, from the
+  // dispatcher thread). May be null; must outlive the dispatcher.
+  Metrics* metrics = nullptr;
 };
 
 // Counters for /metrics and tests. Read from any thread.
@@ -94,6 +103,7 @@ class Dispatcher final : public DeliverySink {
     double tokens = 0;
     int64_t tokens_at_ms = 0;
     bool rate_timer = false;
+    bool failures_published = false;  // has a hookd_endpoint_consecutive_failures series
     std::unordered_map<std::string, std::deque<Key>> subjects;  // ordering: FIFO per subject
   };
   struct Timer {
@@ -126,6 +136,7 @@ class Dispatcher final : public DeliverySink {
   void Disable(EndpointState& es, DisabledReason reason);
   void Reload(const CompanyId& company, const EndpointId& id);
   void RecordHealth(EndpointState& es);
+  void PublishFailures(EndpointState& es);
   void Flush();
   int NextWakeMs(int64_t now) const;
 

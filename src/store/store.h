@@ -142,6 +142,15 @@ class EventStore {
                                                       const PageRequest& page) = 0;
 };
 
+// Attempts to one endpoint in one time bucket (EndpointAttemptStats).
+struct AttemptStatsBucket {
+  int64_t start_ms = 0;           // the bucket covers [start_ms, start_ms + bucket_ms)
+  int64_t attempts = 0;
+  int64_t succeeded = 0;          // attempts without an error (a 2xx answer)
+  int64_t total_duration_ms = 0;  // sum over the bucket's attempts
+  int64_t max_duration_ms = 0;
+};
+
 class DeliveryStore {
  public:
   virtual ~DeliveryStore() = default;
@@ -153,6 +162,12 @@ class DeliveryStore {
   [[nodiscard]] virtual Result<Page<Attempt>> ListAttempts(const CompanyId& company,
                                                           const DeliveryId& id,
                                                           const PageRequest& page) = 0;
+  // Attempts to endpoint `id` that started in [since_ms, until_ms), aggregated per bucket of
+  // `bucket_ms` (> 0) counted from `since_ms`; only buckets with attempts, oldest first.
+  // kNotFound when the endpoint is not one of `company`'s. For the panel's 24 h chart.
+  [[nodiscard]] virtual Result<std::vector<AttemptStatsBucket>> EndpointAttemptStats(
+      const CompanyId& company, const EndpointId& id, int64_t since_ms, int64_t until_ms,
+      int64_t bucket_ms) = 0;
   // Makes the delivery pending and due at `now_ms`, whatever its state.
   [[nodiscard]] virtual Result<Delivery> RequeueDelivery(const CompanyId& company,
                                                         const DeliveryId& id, int64_t now_ms) = 0;
@@ -167,6 +182,7 @@ struct DeliveryUpdate {
   std::optional<int64_t> next_attempt_at_ms;  // when pending
   std::optional<int64_t> last_attempt_at_ms;
   std::optional<Attempt> attempt;
+  bool drop = false;  // delete the delivery instead (its endpoint is gone)
 };
 
 struct EndpointHealth {

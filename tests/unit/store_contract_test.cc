@@ -1,5 +1,6 @@
 // The Store contract, run against every backend (SQLite today; PostgreSQL joins the list).
 #include <filesystem>
+#include <future>
 #include <thread>
 
 #include <boost/json.hpp>
@@ -266,6 +267,64 @@ TEST_P(StoreContract, DeliveryFiltersEnableRecoverRequeue) {
   EXPECT_EQ(*store_->RecoverDeliveries(co_, a.id, 0, NowMs()), 0);  // none failed
   EXPECT_EQ(store_->RecoverDeliveries(other_, a.id, 0, NowMs()).error().code, ErrorCode::kNotFound);
   EXPECT_EQ(store_->ListAttempts(co_, did, {})->items.size(), 0u);
+}
+
+TEST_P(StoreContract, EndpointAttemptStatsBucketsOneEndpointsAttempts) {
+  Endpoint a = NewEndpoint(co_);
+  Endpoint b = NewEndpoint(co_);
+  NewEvent e1 = MakeEvent(co_, {a.id, b.id});
+  NewEvent e2 = MakeEvent(co_, {a.id});
+  NewEvent e3 = MakeEvent(co_, {a.id});
+  ASSERT_TRUE(Ingest(e1));
+  ASSERT_TRUE(Ingest(e2));
+  ASSERT_TRUE(Ingest(e3));
+  const int64_t hour = 3600 * 1000;
+  const int64_t t0 = NowMs() - 3 * hour;
+  // One attempt row: `status` 0 means a connection error.
+  auto attempt = [&](const Delivery& d, int number, int64_t at, int64_t ms, int status) {
+    Attempt x;
+    x.id = AttemptId::New();
+    x.delivery_id = d.id;
+    x.number = number;
+    x.started_at_ms = at;
+    x.duration_ms = ms;
+    if (status) x.status_code = status;
+    if (status < 200 || status > 299) x.error = status ? "http" : "connect";
+    const bool ok = !x.error;
+    return DeliveryUpdate{d.id, co_, ok ? DeliveryStatus::kSucceeded : DeliveryStatus::kPending,
+                          number, std::nullopt, at + ms, std::move(x)};
+  };
+  std::vector<DeliveryUpdate> updates;
+  updates.push_back(attempt(e1.deliveries[0], 1, t0 + 10 * 60000, 300, 500));  // a, first hour
+  updates.push_back(attempt(e1.deliveries[0], 2, t0 + 70 * 60000, 100, 200));  // a, second hour
+  updates.push_back(attempt(e2.deliveries[0], 1, t0 + 80 * 60000, 50, 204));  // a, second hour
+  updates.push_back(attempt(e1.deliveries[1], 1, t0 + 10 * 60000, 999, 200));  // b: not counted
+  updates.push_back(attempt(e3.deliveries[0], 1, t0 - 10 * 60000, 999, 0));  // before the window
+  std::promise<Result<void>> applied;
+  store_->ApplyDispatchUpdates(std::move(updates), {},
+                               [&applied](Result<void> r) { applied.set_value(std::move(r)); });
+  ASSERT_TRUE(applied.get_future().get());
+
+  auto stats = store_->EndpointAttemptStats(co_, a.id, t0, t0 + 3 * hour, hour);
+  ASSERT_TRUE(stats) << stats.error().message;
+  ASSERT_EQ(stats->size(), 2u);
+  EXPECT_EQ((*stats)[0].start_ms, t0);
+  EXPECT_EQ((*stats)[0].attempts, 1);
+  EXPECT_EQ((*stats)[0].succeeded, 0);
+  EXPECT_EQ((*stats)[0].total_duration_ms, 300);
+  EXPECT_EQ((*stats)[1].start_ms, t0 + hour);
+  EXPECT_EQ((*stats)[1].attempts, 2);
+  EXPECT_EQ((*stats)[1].succeeded, 2);
+  EXPECT_EQ((*stats)[1].total_duration_ms, 150);
+  EXPECT_EQ((*stats)[1].max_duration_ms, 100);
+
+  // The window's end is exclusive; an endpoint without attempts has no buckets.
+  EXPECT_EQ(store_->EndpointAttemptStats(co_, a.id, t0, t0 + 10 * 60000, hour)->size(), 0u);
+  const EndpointId quiet = NewEndpoint(co_).id;
+  EXPECT_EQ(store_->EndpointAttemptStats(co_, quiet, t0, t0 + 3 * hour, hour)->size(), 0u);
+  // Another company's endpoint does not exist for this one.
+  EXPECT_EQ(store_->EndpointAttemptStats(other_, a.id, t0, t0 + 3 * hour, hour).error().code,
+            ErrorCode::kNotFound);
 }
 
 TEST_P(StoreContract, CustomEventTypesPersist) {

@@ -802,6 +802,40 @@ Result<Page<Attempt>> SqliteStore::ListAttempts(const CompanyId& company, const 
   });
 }
 
+Result<std::vector<AttemptStatsBucket>> SqliteStore::EndpointAttemptStats(
+    const CompanyId& company, const EndpointId& id, int64_t since_ms, int64_t until_ms,
+    int64_t bucket_ms) {
+  if (bucket_ms <= 0)
+    return std::unexpected(Error{ErrorCode::kInvalidArgument, "bucket must be positive", {}});
+  using Buckets = std::vector<AttemptStatsBucket>;
+  return Read<Buckets>([&](Db& db) -> Result<Buckets> {
+    PREPARE(e, db, "SELECT 1 FROM endpoints WHERE id = ? AND company_id = ?");
+    e.Bind(1, id.str()).Bind(2, company.str());
+    auto found = e.Step();
+    if (!found) return std::unexpected(found.error());
+    e.Reset();
+    if (!*found) return std::unexpected(NotFound("endpoint"));
+    // A delivery's last_attempt_at is the end of its latest attempt, so deliveries whose
+    // last attempt ended before the window cannot have attempts in it.
+    PREPARE(s, db,
+            "SELECT (a.started_at - ?3) / ?5 AS b, COUNT(*), SUM(a.error IS NULL), "
+            "SUM(a.duration_ms), MAX(a.duration_ms) "
+            "FROM deliveries d JOIN attempts a ON a.delivery_id = d.id "
+            "WHERE d.endpoint_id = ?1 AND d.company_id = ?2 AND d.last_attempt_at >= ?3 "
+            "AND a.started_at >= ?3 AND a.started_at < ?4 GROUP BY b ORDER BY b");
+    s.Bind(1, id.str()).Bind(2, company.str()).Bind(3, since_ms).Bind(4, until_ms).Bind(5, bucket_ms);
+    std::vector<AttemptStatsBucket> out;
+    while (true) {
+      auto r = s.Step();
+      if (!r) return std::unexpected(r.error());
+      if (!*r) break;
+      out.push_back(AttemptStatsBucket{since_ms + s.Int(0) * bucket_ms, s.Int(1), s.Int(2),
+                                       s.Int(3), s.Int(4)});
+    }
+    return out;
+  });
+}
+
 Result<Delivery> SqliteStore::RequeueDelivery(const CompanyId& company, const DeliveryId& id,
                                               int64_t now_ms) {
   auto r = Write<void>([=](Db& db) -> Result<void> {
@@ -821,12 +855,20 @@ Result<Delivery> SqliteStore::RequeueDelivery(const CompanyId& company, const De
 Result<std::vector<PendingDelivery>> SqliteStore::LoadPending(const std::optional<EndpointId>& endpoint,
                                                               const std::string& after, int limit) {
   return Read<std::vector<PendingDelivery>>([&](Db& db) -> Result<std::vector<PendingDelivery>> {
-    PREPARE(s, db,
-            "SELECT d.id, d.company_id, d.event_id, d.endpoint_id, e.subject, d.attempts, "
-            "d.next_attempt_at FROM deliveries d JOIN events e ON e.id = d.event_id "
-            "WHERE d.status = 'pending' AND d.id > ?1 AND (?2 = '' OR d.endpoint_id = ?2) "
-            "ORDER BY d.id LIMIT ?3");
-    s.Bind(1, after).Bind(2, endpoint ? endpoint->str() : std::string()).Bind(3, limit);
+    // Two statements, so that the per-endpoint one can use deliveries_endpoint.
+    auto stmt = endpoint
+                    ? db.Prepare("SELECT d.id, d.company_id, d.event_id, d.endpoint_id, e.subject, "
+                                 "d.attempts, d.next_attempt_at FROM deliveries d "
+                                 "JOIN events e ON e.id = d.event_id WHERE d.endpoint_id = ?2 "
+                                 "AND d.status = 'pending' AND d.id > ?1 ORDER BY d.id LIMIT ?3")
+                    : db.Prepare("SELECT d.id, d.company_id, d.event_id, d.endpoint_id, e.subject, "
+                                 "d.attempts, d.next_attempt_at FROM deliveries d "
+                                 "JOIN events e ON e.id = d.event_id WHERE d.status = 'pending' "
+                                 "AND d.id > ?1 ORDER BY d.id LIMIT ?3");
+    if (!stmt) return std::unexpected(stmt.error());
+    Stmt& s = **stmt;
+    s.Bind(1, after).Bind(3, limit);
+    if (endpoint) s.Bind(2, endpoint->str());
     std::vector<PendingDelivery> out;
     while (true) {
       auto r = s.Step();
@@ -878,7 +920,14 @@ void SqliteStore::ApplyDispatchUpdates(std::vector<DeliveryUpdate> updates,
                   "status_code, error, response_headers, response_body) "
                   "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 "
                   "WHERE EXISTS (SELECT 1 FROM deliveries WHERE id = ?2)");
+          PREPARE(del, db, "DELETE FROM deliveries WHERE id = ? AND status IN ('pending', 'held')");
           for (const DeliveryUpdate& d : updates) {
+            if (d.drop) {
+              del.Reset();
+              del.Bind(1, d.id.str());
+              TRY(del.Exec());
+              continue;
+            }
             u.Reset();
             u.Bind(1, ToString(d.status)).Bind(2, d.attempts).Bind(3, d.next_attempt_at_ms)
                 .Bind(4, d.last_attempt_at_ms).Bind(5, d.id.str());

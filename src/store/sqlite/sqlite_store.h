@@ -62,6 +62,10 @@ class SqliteStore final : public Store {
                                      const PageRequest& page) override;
   Result<Delivery> RequeueDelivery(const CompanyId& company, const DeliveryId& id,
                                    int64_t now_ms) override;
+  Result<std::vector<AttemptStatsBucket>> EndpointAttemptStats(const CompanyId& company,
+                                                               const EndpointId& id,
+                                                               int64_t since_ms, int64_t until_ms,
+                                                               int64_t bucket_ms) override;
 
   Result<std::vector<PendingDelivery>> LoadPending(const std::optional<EndpointId>& endpoint,
                                                    const std::string& after, int limit) override;
