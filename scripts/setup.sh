@@ -47,3 +47,27 @@ if [ "${1:-}" = "--test" ]; then
     touch "$e2e/node_modules"
   fi
 fi
+
+# The admin panel's browser tests (tests/browser): Debian's Chromium (the package is
+# `chromium`), driven by playwright-core from tests/browser/package-lock.json — which uses
+# the system browser and downloads none.
+if [ "${1:-}" = "--test" ]; then
+  if [ ! -x /usr/bin/chromium ]; then
+    echo "setup: installing chromium (browser tests)"
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core
+  fi
+  browser="$(cd "$(dirname "$0")/.." && pwd)/tests/browser"
+  if [ -f "$browser/package.json" ] && { [ ! -d "$browser/node_modules" ] ||
+       [ "$browser/package.json" -nt "$browser/node_modules" ] ||
+       { [ -f "$browser/package-lock.json" ] && [ "$browser/package-lock.json" -nt "$browser/node_modules" ]; }; }; then
+    echo "setup: installing the npm dependencies of tests/browser"
+    if [ -f "$browser/package-lock.json" ]; then
+      (cd "$browser" && npm ci --no-audit --no-fund)
+    else
+      (cd "$browser" && npm install --no-audit --no-fund)
+    fi
+    touch "$browser/node_modules"
+  fi
+fi

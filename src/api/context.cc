@@ -89,7 +89,12 @@ void AddAllRoutes(Router& r, ApiContext& ctx) {
   AddEndpointRoutes(r, ctx);
   AddEventRoutes(r, ctx);
   AddDeliveryRoutes(r, ctx);
+  AddHookRoutes(r, ctx);
   AddOpenApiRoutes(r, ctx);
+  AddMeRoutes(r, ctx);
+  AddStatsRoutes(r, ctx);
+  AddPanelRoutes(r, ctx);
+  AddMetricsRoutes(r, ctx);
 }
 
 }  // namespace hookd::api

@@ -18,6 +18,10 @@
 #include "core/event_catalog.h"
 #include "store/store.h"
 
+namespace hookd {
+class Metrics;  // core/metrics.h
+}
+
 namespace hookd::api {
 
 struct ApiOptions {
@@ -35,6 +39,7 @@ struct ApiContext {
   Authenticator& auth;
   ApiOptions options;
   DeliverySink* sink = nullptr;  // may be null (no dispatcher)
+  Metrics* metrics = nullptr;    // may be null (GET /metrics then answers an empty body)
 
   // Re-reads one company's endpoints into the index (after a change on this node).
   void RefreshIndex(const CompanyId& company);
@@ -69,9 +74,20 @@ void AddTokenRoutes(Router& r, ApiContext& ctx);
 void AddEndpointRoutes(Router& r, ApiContext& ctx);
 void AddEventRoutes(Router& r, ApiContext& ctx);
 void AddDeliveryRoutes(Router& r, ApiContext& ctx);
+void AddHookRoutes(Router& r, ApiContext& ctx);
 void AddOpenApiRoutes(Router& r, ApiContext& ctx);
+void AddMeRoutes(Router& r, ApiContext& ctx);     // GET /v1/me (me.cc)
+void AddStatsRoutes(Router& r, ApiContext& ctx);  // GET …/endpoints/{eid}/stats (stats.cc)
+void AddPanelRoutes(Router& r, ApiContext& ctx);  // GET /, GET /assets/{file} (panel.cc)
+void AddMetricsRoutes(Router& r, ApiContext& ctx);  // GET /metrics (metrics_route.cc)
 // Every route of the API.
 void AddAllRoutes(Router& r, ApiContext& ctx);
+
+// What the HTTP server calls: `router`, plus per request hookd_http_requests_total,
+// hookd_http_requests_in_flight (when `metrics` is not null) and, at debug level, one
+// access-log line (method, path, status, duration: never headers, query or body, so never
+// a token). `router` and `metrics` must outlive the server.
+RequestHandler InstrumentedHandler(const Router& router, Metrics* metrics);
 
 // ---- implementation of the template
 

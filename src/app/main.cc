@@ -1,8 +1,9 @@
-// hookd: the webhook delivery engine. Subcommands: serve, migrate, token create, verify.
+// hookd: the webhook delivery engine. Subcommands: serve, migrate, token create, verify, simulate.
 #include <CLI/CLI.hpp>
 
 #include "app/commands.h"
 #include "app/config.h"
+#include "app/simulate.h"
 #include "app/verify.h"
 
 int main(int argc, char** argv) {
@@ -31,12 +32,20 @@ int main(int argc, char** argv) {
   CLI::App* verify = app.add_subcommand("verify", "check a captured delivery's signature (receiver side)");
   hookd::AddVerifyFlags(*verify, verify_flags);
 
+  hookd::SimulateFlags simulate_flags;
+  CLI::App* simulate =
+      app.add_subcommand("simulate", "send realistic HR activity to a running hookd (demos, load)");
+  hookd::AddSimulateFlags(*simulate, simulate_flags);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     // `hookd verify` documents exit 2 for any usage error (1 means "invalid signature").
-    return rc != 0 && verify->parsed() ? hookd::kVerifyExitUsage : rc;
+    if (rc != 0 && verify->parsed()) return hookd::kVerifyExitUsage;
+    // `hookd simulate` likewise: 1 means "some events were rejected".
+    if (rc != 0 && simulate->parsed()) return hookd::kSimulateExitUsage;
+    return rc;
   }
 
   std::string log_format = serve->parsed() ? serve_cfg.log_format : "text";
@@ -45,5 +54,6 @@ int main(int argc, char** argv) {
   if (migrate->parsed()) return hookd::RunMigrate(db);
   if (token_create->parsed()) return hookd::RunTokenCreate(db, company, scopes, description);
   if (verify->parsed()) return hookd::RunVerify(verify_flags);
+  if (simulate->parsed()) return hookd::RunSimulate(simulate_flags);
   return 2;
 }

@@ -14,5 +14,6 @@ struct EmbeddedFile {
 std::span<const EmbeddedFile> catalog_files();    // src/core/catalog/*.json
 std::span<const EmbeddedFile> migration_files();  // src/store/<backend>/migrations/*.sql
 std::span<const EmbeddedFile> api_files();        // src/api/*.json (openapi.json)
+std::span<const EmbeddedFile> web_files();        // src/web/** (the admin panel: index.html, assets/…)
 
 }  // namespace hookd

@@ -1,0 +1,93 @@
+// Data the views share, cached for the session: the event catalog (it rarely changes) and
+// the company's endpoints (refetched after any change to them).
+import { api } from './api.js';
+
+let catalog = null;
+let endpoints = null;
+const eventTypes = new Map(); // event id → type, for delivery lists
+
+export function resetCache() {
+  catalog = null;
+  endpoints = null;
+  eventTypes.clear();
+}
+
+// [{name, family, description, schema, example, …}] sorted by family then name.
+export async function getCatalog() {
+  if (!catalog) {
+    catalog = api.eventTypes().then((r) => r.data.slice().sort((a, b) =>
+      a.family.localeCompare(b.family) || a.name.localeCompare(b.name)));
+    catalog.catch(() => { catalog = null; });
+  }
+  return catalog;
+}
+
+// Family name → [types], in catalog order. `webhook.test` is left out: it is sent only by
+// the "send test event" action and no subscription can select it.
+export async function getFamilies() {
+  const families = new Map();
+  for (const t of await getCatalog()) {
+    if (t.name === 'webhook.test') continue;
+    if (!families.has(t.family)) families.set(t.family, []);
+    families.get(t.family).push(t);
+  }
+  return families;
+}
+
+// Every endpoint of the company (all pages).
+export async function getEndpoints({ fresh = false } = {}) {
+  if (fresh || !endpoints) {
+    endpoints = (async () => {
+      const all = [];
+      let cursor;
+      do {
+        const page = await api.endpoints(cursor ? { cursor } : {});
+        all.push(...page.data);
+        cursor = page.next_cursor;
+      } while (cursor);
+      return all;
+    })();
+    endpoints.catch(() => { endpoints = null; });
+  }
+  return endpoints;
+}
+
+export function invalidateEndpoints() {
+  endpoints = null;
+}
+
+// The type of each event id, fetched at most 4 at a time; `onType(id, type)` is called as
+// they arrive (from the cache at once).
+export async function resolveEventTypes(ids, onType, signal) {
+  const todo = [];
+  for (const id of new Set(ids)) {
+    if (eventTypes.has(id)) onType(id, eventTypes.get(id));
+    else todo.push(id);
+  }
+  const worker = async () => {
+    while (todo.length && !signal?.aborted) {
+      const id = todo.shift();
+      try {
+        const ev = await api.event(id);
+        eventTypes.set(id, ev.type);
+        if (!signal?.aborted) onType(id, ev.type);
+      } catch {
+        // leave the cell as it is
+      }
+    }
+  };
+  await Promise.all([worker(), worker(), worker(), worker()]);
+}
+
+export function shortUrl(url) {
+  try {
+    const u = new URL(url);
+    return `${u.host}${u.pathname === '/' ? '' : u.pathname}`;
+  } catch {
+    return url;
+  }
+}
+
+export function endpointLabel(ep) {
+  return ep.description ? `${ep.description} (${shortUrl(ep.url)})` : shortUrl(ep.url);
+}

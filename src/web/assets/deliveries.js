@@ -1,0 +1,240 @@
+// Deliveries: the filtered, paginated list, and one delivery with every attempt.
+import { api } from './api.js';
+import { h, append, clear, badge, timeEl, formatMs, formatTime, prettyText } from './dom.js';
+import { getEndpoints, resolveEventTypes, endpointLabel, shortUrl } from './data.js';
+import { announce, actionButton } from './ui.js';
+
+const STATUSES = ['pending', 'succeeded', 'failed', 'held'];
+
+// Cursor stack per filter set, so "Newer" can go back (next_cursor only goes forward).
+let pager = { key: '', cursors: [] };
+
+export async function deliveriesList(ctx) {
+  ctx.setTitle('Deliveries');
+  const q = ctx.query;
+  const filters = {
+    status: STATUSES.includes(q.get('status')) ? q.get('status') : '',
+    endpoint_id: q.get('endpoint_id') || '',
+    event_id: q.get('event_id') || '',
+  };
+  const key = JSON.stringify(filters);
+  if (pager.key !== key) pager = { key, cursors: [] };
+  const cursor = pager.cursors[pager.cursors.length - 1];
+
+  const endpoints = await getEndpoints();
+  const byId = new Map(endpoints.map((e) => [e.id, e]));
+
+  const statusSel = h('select', { id: 'filter-status', name: 'status' },
+    h('option', { value: '' }, 'Any status'),
+    STATUSES.map((s) => h('option', { value: s, selected: filters.status === s }, s)));
+  const endpointSel = h('select', { id: 'filter-endpoint', name: 'endpoint_id' },
+    h('option', { value: '' }, 'Any endpoint'),
+    endpoints.map((e) => h('option', { value: e.id, selected: filters.endpoint_id === e.id }, endpointLabel(e))));
+  const eventIn = h('input', { id: 'filter-event', name: 'event_id', type: 'search', value: filters.event_id, placeholder: 'evt_…', spellcheck: 'false', autocomplete: 'off' });
+  const apply = () => {
+    const p = new URLSearchParams();
+    if (statusSel.value) p.set('status', statusSel.value);
+    if (endpointSel.value) p.set('endpoint_id', endpointSel.value);
+    if (eventIn.value.trim()) p.set('event_id', eventIn.value.trim());
+    const s = p.toString();
+    ctx.navigate(`#/deliveries${s ? `?${s}` : ''}`, { keepFocus: true });
+  };
+  statusSel.addEventListener('change', apply);
+  endpointSel.addEventListener('change', apply);
+  const filterForm = h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter deliveries' },
+    h('div', { class: 'field' }, h('label', { for: 'filter-status' }, 'Status'), statusSel),
+    h('div', { class: 'field' }, h('label', { for: 'filter-endpoint' }, 'Endpoint'), endpointSel),
+    h('div', { class: 'field' }, h('label', { for: 'filter-event' }, 'Event id'), eventIn),
+    h('div', { class: 'field filter-actions' }, h('button', { type: 'submit', class: 'secondary' }, 'Apply'),
+      (filters.status || filters.endpoint_id || filters.event_id) ? h('a', { href: '#/deliveries', class: 'button link' }, 'Clear') : null));
+  filterForm.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    apply();
+  });
+
+  const listBox = h('div', { 'aria-live': 'polite', 'aria-busy': 'true', id: 'deliveries-list' });
+  const pagerBox = h('nav', { class: 'pager', 'aria-label': 'Pages' });
+  ctx.main.append(
+    h('div', { class: 'page-head' },
+      h('h1', { tabindex: '-1' }, 'Deliveries'),
+      h('button', { type: 'button', class: 'secondary', onclick: () => load(true) }, 'Refresh')),
+    h('section', { class: 'card' }, filterForm),
+    listBox, pagerBox);
+
+  let timer = null;
+  ctx.onCleanup(() => clearTimeout(timer));
+
+  async function load(announceIt = false) {
+    clearTimeout(timer);
+    const params = { limit: 25, ...filters };
+    if (cursor) params.cursor = cursor;
+    let page;
+    try {
+      page = await api.deliveries(params);
+    } catch (e) {
+      clear(listBox).append(h('p', { class: 'form-errors', role: 'alert' }, e.message));
+      listBox.setAttribute('aria-busy', 'false');
+      return;
+    }
+    if (ctx.signal.aborted) return;
+    renderList(page.data);
+    renderPager(page.next_cursor);
+    listBox.setAttribute('aria-busy', 'false');
+    if (announceIt) announce(`${page.data.length} deliveries shown.`);
+    // Keep pending ones fresh (the first page only: older pages rarely change).
+    if (!cursor && page.data.some((d) => d.status === 'pending')) timer = setTimeout(() => load(), 2000);
+  }
+
+  function renderList(ds) {
+    clear(listBox);
+    if (!ds.length) {
+      listBox.append(h('section', { class: 'card empty' }, h('p', {}, cursor ? 'No more deliveries.' : 'No deliveries match.')));
+      return;
+    }
+    const typeCells = new Map();
+    listBox.append(h('div', { class: 'table-wrap' }, h('table', { class: 'table responsive', id: 'deliveries-table' },
+      h('caption', { class: 'visually-hidden' }, 'Deliveries, newest first'),
+      h('thead', {}, h('tr', {}, ['Delivery', 'Event', 'Endpoint', 'Status', 'Attempts', 'Last attempt', 'Created'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', {}, ds.map((d) => {
+        const ep = byId.get(d.endpoint_id);
+        const typeCell = h('td', { 'data-label': 'Event' }, h('span', { class: 'mono sub' }, d.event_id));
+        if (!typeCells.has(d.event_id)) typeCells.set(d.event_id, []);
+        typeCells.get(d.event_id).push({ cell: typeCell, id: d.event_id });
+        return h('tr', { dataset: { delivery: d.id, status: d.status } },
+          h('th', { scope: 'row', 'data-label': 'Delivery' }, h('a', { href: `#/deliveries/${encodeURIComponent(d.id)}`, class: 'mono' }, d.id)),
+          typeCell,
+          h('td', { 'data-label': 'Endpoint' }, ep
+            ? h('a', { href: `#/endpoints/${encodeURIComponent(ep.id)}` }, ep.description || shortUrl(ep.url))
+            : h('span', { class: 'mono sub' }, d.endpoint_id)),
+          h('td', { 'data-label': 'Status' }, badge(d.status), d.status === 'pending' && d.next_attempt_at
+            ? h('span', { class: 'sub' }, ' next ', timeEl(d.next_attempt_at)) : null),
+          h('td', { 'data-label': 'Attempts', class: 'num' }, d.attempts),
+          h('td', { 'data-label': 'Last attempt' }, timeEl(d.last_attempt_at)),
+          h('td', { 'data-label': 'Created' }, timeEl(d.created_at)));
+      })))));
+    resolveEventTypes([...typeCells.keys()], (id, type) => {
+      for (const { cell } of typeCells.get(id) || []) {
+        clear(cell).append(h('code', {}, type), h('div', { class: 'mono sub' }, id));
+      }
+    }, ctx.signal);
+  }
+
+  function renderPager(next) {
+    clear(pagerBox);
+    const pageNo = pager.cursors.length + 1;
+    const newer = h('button', { type: 'button', class: 'secondary', disabled: pageNo === 1 }, '← Newer');
+    const older = h('button', { type: 'button', class: 'secondary', disabled: !next }, 'Older →');
+    newer.addEventListener('click', () => {
+      pager.cursors.pop();
+      ctx.reload({ focus: 'pager-older' });
+    });
+    older.addEventListener('click', () => {
+      pager.cursors.push(next);
+      ctx.reload({ focus: 'pager-older' });
+    });
+    older.id = 'pager-older';
+    newer.id = 'pager-newer';
+    pagerBox.append(newer, h('span', { class: 'page-no' }, `Page ${pageNo}`), older);
+  }
+
+  await load();
+}
+
+// ---------------------------------------------------------------------------------------
+
+function attemptCard(a) {
+  const ok = !a.error;
+  const outcome = a.status_code ? `HTTP ${a.status_code}` : (a.error || 'no answer');
+  const headers = Object.entries(a.response_headers || {});
+  return h('li', { class: `attempt ${ok ? 'attempt-ok' : 'attempt-bad'}`, dataset: { number: a.number } },
+    h('div', { class: 'attempt-head' },
+      h('h3', {}, `Attempt ${a.number}`),
+      h('span', { class: `badge ${ok ? 'badge-succeeded' : 'badge-failed'}` }, outcome),
+      h('span', { class: 'sub' }, formatMs(a.duration_ms)),
+      h('span', { class: 'sub' }, timeEl(a.started_at, { relative: false }))),
+    a.error ? h('p', { class: 'sub' }, 'Error class: ', h('code', {}, a.error)) : null,
+    h('div', { class: 'attempt-body' },
+      h('p', { class: 'label' }, 'Response body'),
+      a.response_body
+        ? h('pre', { class: 'code response-body', tabindex: '0' }, prettyText(a.response_body))
+        : h('p', { class: 'muted' }, '(empty)')),
+    headers.length ? h('details', {}, h('summary', {}, `Response headers (${headers.length})`),
+      h('pre', { class: 'code', tabindex: '0' }, headers.map(([k, v]) => `${k}: ${v}`).join('\n'))) : null);
+}
+
+export async function deliveryDetail(ctx, id) {
+  ctx.setTitle(`Delivery ${id}`);
+  const statusP = h('p', { id: 'delivery-status' });
+  const head = h('div', { class: 'page-head' });
+  const info = h('section', { class: 'card', 'aria-labelledby': 'delivery-info' });
+  const attemptsBox = h('section', { class: 'card', 'aria-labelledby': 'attempts-title' });
+  const payloadBox = h('section', { class: 'card', 'aria-labelledby': 'payload-title' });
+  ctx.main.append(
+    h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/deliveries' }, 'Deliveries'), ' / ', h('span', { 'aria-current': 'page', class: 'mono' }, id)),
+    head, h('div', { class: 'columns' }, h('div', { class: 'col-main' }, attemptsBox), h('div', { class: 'col-side' }, info, payloadBox)));
+
+  let timer = null;
+  ctx.onCleanup(() => clearTimeout(timer));
+  let eventLoaded = false;
+  let lastSeen = null;
+
+  const retryBtn = actionButton('Retry now', async () => {
+    await api.retry(id);
+    announce('Retry queued: hookd attempts the delivery now.', 'success');
+    await refresh();
+  }, { class: 'primary' });
+
+  async function refresh() {
+    clearTimeout(timer);
+    const [d, at] = await Promise.all([api.delivery(id), api.attempts(id)]);
+    if (ctx.signal.aborted) return;
+    const endpoints = await getEndpoints();
+    const ep = endpoints.find((e) => e.id === d.endpoint_id);
+
+    append(clear(statusP), [badge(d.status), ' ', d.status === 'pending' && d.next_attempt_at
+      ? h('span', { class: 'sub' }, 'next attempt ', timeEl(d.next_attempt_at)) : null]);
+    const sig = `${d.status}/${d.attempts}/${at.data.length}`;
+    if (sig === lastSeen) {
+      if (d.status === 'pending') timer = setTimeout(() => refresh().catch(() => {}), 2000);
+      return;
+    }
+
+    clear(info).append(h('h2', { id: 'delivery-info' }, 'Details'),
+      h('dl', { class: 'props' },
+        h('dt', {}, 'Endpoint'), h('dd', {}, ep ? h('a', { href: `#/endpoints/${encodeURIComponent(ep.id)}` }, endpointLabel(ep)) : h('span', { class: 'mono' }, d.endpoint_id)),
+        h('dt', {}, 'Event'), h('dd', { id: 'delivery-event' }, h('span', { class: 'mono' }, d.event_id)),
+        h('dt', {}, 'Attempts'), h('dd', {}, String(d.attempts)),
+        h('dt', {}, 'Last attempt'), h('dd', {}, timeEl(d.last_attempt_at, { relative: false })),
+        h('dt', {}, 'Created'), h('dd', {}, timeEl(d.created_at, { relative: false }))));
+
+    clear(attemptsBox).append(h('h2', { id: 'attempts-title' }, `Attempts (${at.data.length})`),
+      at.data.length
+        ? h('ol', { class: 'attempts', reversed: true }, at.data.map(attemptCard))
+        : h('p', { class: 'muted' }, d.status === 'held' ? 'Held: the endpoint is disabled. Enable it to release this delivery.' : 'No attempt yet.'));
+
+    if (!eventLoaded) {
+      eventLoaded = true;
+      try {
+        const ev = await api.event(d.event_id);
+        clear(payloadBox).append(h('h2', { id: 'payload-title' }, 'Payload'),
+          h('p', {}, h('code', {}, ev.type), ' · ', h('span', { class: 'sub' }, formatTime(ev.created_at))),
+          h('pre', { class: 'code', tabindex: '0' }, prettyText(ev.payload)));
+        const evCell = document.getElementById('delivery-event');
+        if (evCell) evCell.append(' ', h('code', {}, ev.type));
+      } catch (e) {
+        clear(payloadBox).append(h('h2', { id: 'payload-title' }, 'Payload'), h('p', { class: 'muted' }, e.message));
+      }
+    } else if (payloadBox.querySelector('code')) {
+      const evCell = document.getElementById('delivery-event');
+      if (evCell) evCell.append(' ', h('code', {}, payloadBox.querySelector('code').textContent));
+    }
+
+    if (lastSeen) announce(`Delivery is now ${d.status} after ${d.attempts} attempt${d.attempts === 1 ? '' : 's'}.`);
+    lastSeen = sig;
+    if (d.status === 'pending') timer = setTimeout(() => refresh().catch(() => {}), 2000);
+  }
+  head.append(
+    h('div', {}, h('h1', { tabindex: '-1' }, 'Delivery'), h('p', { class: 'mono sub' }, id), statusP),
+    h('div', { class: 'actions' }, retryBtn));
+  await refresh();
+}
