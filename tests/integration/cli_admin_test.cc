@@ -13,43 +13,8 @@ namespace hookd::testing {
 namespace {
 namespace json = boost::json;
 
-struct CmdRun {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-CmdRun Hookd(std::vector<std::string> args) {
-  TempDir dir;
-  const auto out = dir.path() / "out", err = dir.path() / "err";
-  args.insert(args.begin(), HOOKD_BINARY);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = fork();
-  if (pid == 0) {
-    int fo = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int fe = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int fi = open("/dev/null", O_RDONLY);
-    dup2(fi, 0);
-    dup2(fo, 1);
-    dup2(fe, 2);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  CmdRun r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  auto slurp = [](const std::filesystem::path& p) {
-    std::ifstream f(p);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-  };
-  r.out = slurp(out);
-  r.err = slurp(err);
-  return r;
-}
+using CmdRun = CliResult;
+CmdRun Hookd(const std::vector<std::string>& args) { return RunHookdCli(args); }
 
 TEST(MigrateCliTest, CreatesTheSchemaAndIsIdempotent) {
   TempDir dir;

@@ -13,6 +13,8 @@
 
 #include <curl/curl.h>
 
+extern char** environ;
+
 namespace hookd::testing {
 namespace json = boost::json;
 
@@ -205,6 +207,59 @@ json::value HookdTest::HiredEvent(const std::string& employee_id) {
                      R"(","first_name":"Lucía","last_name":"García","email":"lucia.garcia@acme.example",)"
                      R"("start_date":"2026-12-01","job_title":"Backend Engineer",)"
                      R"("department":{"id":"dep_12","name":"Engineering"},"office":{"id":"off_3","name":"Valencia"}}}})");
+}
+
+CliResult RunHookdCli(const std::vector<std::string>& args, std::string_view stdin_text,
+                      const std::vector<std::string>& env, const std::vector<std::string>& unset,
+                      const std::function<void(pid_t)>& while_running) {
+  TempDir dir;
+  const auto in = dir.path() / "stdin", out = dir.path() / "stdout", err = dir.path() / "stderr";
+  {
+    std::ofstream f(in, std::ios::binary);
+    f << stdin_text;
+  }
+  std::vector<std::string> argv_s = {HOOKD_BINARY};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env_s;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string_view v(*e);
+    bool drop = false;
+    for (const auto& u : unset) drop = drop || v.starts_with(u);
+    if (!drop) env_s.emplace_back(v);
+  }
+  env_s.insert(env_s.end(), env.begin(), env.end());
+  std::vector<char*> envp;
+  for (auto& e : env_s) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd_in = open(in.c_str(), O_RDONLY);
+    int fd_out = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int fd_err = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(fd_in, 0);
+    dup2(fd_out, 1);
+    dup2(fd_err, 2);
+    execve(argv[0], argv.data(), envp.data());
+    _exit(127);
+  }
+  if (while_running) while_running(pid);
+  CliResult r;
+  int status = 0;
+  EXPECT_EQ(waitpid(pid, &status, 0), pid);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  auto slurp = [](const std::filesystem::path& p) {
+    std::ifstream f(p, std::ios::binary);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+  };
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
 }
 
 json::object ExpectProblem(const HttpResult& r, long status) {

@@ -5,6 +5,8 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <functional>
+#include <string_view>
 #include <map>
 #include <memory>
 #include <set>
@@ -122,6 +124,20 @@ class HookdTest : public ::testing::Test {
   std::string company_;
   std::string company_token_;
 };
+
+// One run of the hookd binary as a command-line tool.
+struct CliResult {
+  int exit_code = -1;  // -1 when it did not exit normally
+  std::string out;
+  std::string err;
+};
+// Runs `hookd <args>` with `stdin_text` on stdin and stdout/stderr captured (not a terminal).
+// The environment is ours minus variables whose "NAME=" starts with one of `unset`, plus
+// `env` ("NAME=value"). `while_running`, if given, gets the child's pid before the wait.
+CliResult RunHookdCli(const std::vector<std::string>& args, std::string_view stdin_text = "",
+                      const std::vector<std::string>& env = {},
+                      const std::vector<std::string>& unset = {},
+                      const std::function<void(pid_t)>& while_running = {});
 
 // Asserts a problem+json answer with `status`; returns the parsed body.
 boost::json::object ExpectProblem(const HttpResult& r, long status);

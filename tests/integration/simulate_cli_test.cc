@@ -29,63 +29,16 @@ using ::testing::StartsWith;
 
 constexpr std::string_view kSomeCompany = "co_01JD8Z6Q4W9X2B7C5N3M1K0PRS";
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using CliRun = CliResult;
 
-std::string Slurp(const std::filesystem::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-// Runs `hookd simulate <args>` with stdin from /dev/null and stdout/stderr in files (so not a
-// terminal). The child's environment is ours minus HOOKD_URL/TOKEN/COMPANY, plus `env`.
+// Runs `hookd simulate <args>` with stdin from nothing and stdout/stderr captured (so not a
+// terminal). The environment is ours minus HOOKD_URL/TOKEN/COMPANY, plus `env`.
 // `while_running`, if given, is called with the child's pid before waiting for it.
 CliRun Simulate(const std::vector<std::string>& args, const std::vector<std::string>& env = {},
                 const std::function<void(pid_t)>& while_running = {}) {
-  TempDir dir;
-  const auto out = dir.path() / "stdout", err = dir.path() / "stderr";
-  std::vector<std::string> argv_s = {HOOKD_BINARY, "simulate"};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_s;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string_view v(*e);
-    if (!v.starts_with("HOOKD_URL=") && !v.starts_with("HOOKD_TOKEN=") &&
-        !v.starts_with("HOOKD_COMPANY="))
-      env_s.emplace_back(v);
-  }
-  env_s.insert(env_s.end(), env.begin(), env.end());
-  std::vector<char*> envp;
-  for (auto& e : env_s) envp.push_back(e.data());
-  envp.push_back(nullptr);
-
-  pid_t pid = fork();
-  if (pid == 0) {
-    int fd_in = open("/dev/null", O_RDONLY);
-    int fd_out = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int fd_err = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(fd_in, 0);
-    dup2(fd_out, 1);
-    dup2(fd_err, 2);
-    execve(argv[0], argv.data(), envp.data());
-    _exit(127);
-  }
-  if (while_running) while_running(pid);
-  CliRun r;
-  int status = 0;
-  EXPECT_EQ(waitpid(pid, &status, 0), pid);
-  EXPECT_TRUE(WIFEXITED(status)) << "hookd simulate did not exit normally: " << status;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = Slurp(out);
-  r.err = Slurp(err);
-  return r;
+  std::vector<std::string> all = {"simulate"};
+  all.insert(all.end(), args.begin(), args.end());
+  return RunHookdCli(all, "", env, {"HOOKD_URL=", "HOOKD_TOKEN=", "HOOKD_COMPANY="}, while_running);
 }
 
 // "accepted by type: a 3, b 2" -> {a: 3, b: 2}

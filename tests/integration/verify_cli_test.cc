@@ -40,11 +40,7 @@ constexpr std::string_view kValidLine =
     "valid: signed by the given secret (webhook-id msg_p5jXN8AQM9LWM0D4loKWxJek, timestamp "
     "2021-02-25T15:02:10Z)\n";
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using CliRun = CliResult;
 
 std::string Slurp(const std::filesystem::path& p) {
   std::ifstream f(p, std::ios::binary);
@@ -58,46 +54,13 @@ void Write(const std::filesystem::path& p, std::string_view text) {
   f << text;
 }
 
-// Runs `hookd verify <args>` with `stdin_text` on stdin. The child's environment is ours
-// minus HOOKD_VERIFY_SECRET, plus `env` ("NAME=value").
+// Runs `hookd verify <args>` with `stdin_text` on stdin, without any HOOKD_VERIFY_SECRET of
+// ours in its environment, plus `env`.
 CliRun Verify(const std::vector<std::string>& args, std::string_view stdin_text = "",
               const std::vector<std::string>& env = {}) {
-  TempDir dir;
-  const auto in = dir.path() / "stdin", out = dir.path() / "stdout", err = dir.path() / "stderr";
-  Write(in, stdin_text);
-
-  std::vector<std::string> argv_s = {HOOKD_BINARY, "verify"};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_s;
-  for (char** e = environ; *e != nullptr; ++e)
-    if (!std::string_view(*e).starts_with("HOOKD_VERIFY_SECRET=")) env_s.emplace_back(*e);
-  env_s.insert(env_s.end(), env.begin(), env.end());
-  std::vector<char*> envp;
-  for (auto& e : env_s) envp.push_back(e.data());
-  envp.push_back(nullptr);
-
-  pid_t pid = fork();
-  if (pid == 0) {
-    int fd_in = open(in.c_str(), O_RDONLY);
-    int fd_out = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int fd_err = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(fd_in, 0);
-    dup2(fd_out, 1);
-    dup2(fd_err, 2);
-    execve(argv[0], argv.data(), envp.data());
-    _exit(127);
-  }
-  CliRun r;
-  int status = 0;
-  EXPECT_EQ(waitpid(pid, &status, 0), pid);
-  EXPECT_TRUE(WIFEXITED(status)) << "hookd verify did not exit normally: " << status;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = Slurp(out);
-  r.err = Slurp(err);
-  return r;
+  std::vector<std::string> all = {"verify"};
+  all.insert(all.end(), args.begin(), args.end());
+  return RunHookdCli(all, stdin_text, env, {"HOOKD_VERIFY_SECRET="});
 }
 
 std::string Tampered() {
