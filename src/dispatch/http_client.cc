@@ -1,6 +1,9 @@
 #include "dispatch/http_client.h"
 
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <curl/curl.h>
@@ -102,6 +105,39 @@ HttpClient::HttpClient(const DestinationPolicy& policy, std::string user_agent)
   CURLM* m = static_cast<CURLM*>(multi_);
   curl_multi_setopt(m, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
   curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, 2048L);
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = wake_fd_;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+  curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, &HttpClient::OnSocket);
+  curl_multi_setopt(m, CURLMOPT_SOCKETDATA, this);
+  curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, &HttpClient::OnTimer);
+  curl_multi_setopt(m, CURLMOPT_TIMERDATA, this);
+}
+
+// curl tells which sockets to watch for what; they go into our epoll set.
+int HttpClient::OnSocket(void*, int fd, int what, void* self, void*) {
+  auto* c = static_cast<HttpClient*>(self);
+  if (what == CURL_POLL_REMOVE) {
+    epoll_ctl(c->epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+    return 0;
+  }
+  epoll_event ev{};
+  ev.data.fd = fd;
+  if (what & CURL_POLL_IN) ev.events |= EPOLLIN;
+  if (what & CURL_POLL_OUT) ev.events |= EPOLLOUT;
+  if (epoll_ctl(c->epoll_fd_, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT)
+    epoll_ctl(c->epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+  return 0;
+}
+
+// curl asks to be called back after `timeout_ms` (-1: never; 0: at once).
+int HttpClient::OnTimer(void*, long timeout_ms, void* self) {
+  auto* c = static_cast<HttpClient*>(self);
+  c->timer_due_ms_ = timeout_ms < 0 ? -1 : NowMs() + timeout_ms;
+  return 0;
 }
 
 HttpClient::~HttpClient() {
@@ -122,6 +158,8 @@ HttpClient::~HttpClient() {
   }
   for (void* h : idle_handles_) curl_easy_cleanup(static_cast<CURL*>(h));
   curl_multi_cleanup(m);
+  close(epoll_fd_);
+  close(wake_fd_);
 }
 
 void HttpClient::Start(OutboundRequest req) {
@@ -171,12 +209,8 @@ void HttpClient::Start(OutboundRequest req) {
   ++in_flight_;
 }
 
-std::vector<OutboundResult> HttpClient::Poll(int timeout_ms) {
+void HttpClient::Harvest(std::vector<OutboundResult>& done) {
   CURLM* m = static_cast<CURLM*>(multi_);
-  int running = 0;
-  curl_multi_perform(m, &running);
-  std::vector<OutboundResult> done;
-  auto harvest = [&] {
     int left = 0;
     while (CURLMsg* msg = curl_multi_info_read(m, &left)) {
       if (msg->msg != CURLMSG_DONE) continue;
@@ -211,15 +245,51 @@ std::vector<OutboundResult> HttpClient::Poll(int timeout_ms) {
       if (idle_handles_.size() < 256) idle_handles_.push_back(h);
       else curl_easy_cleanup(h);
     }
+}
+
+std::vector<OutboundResult> HttpClient::Poll(int timeout_ms) {
+  CURLM* m = static_cast<CURLM*>(multi_);
+  std::vector<OutboundResult> done;
+  int running = 0;
+  // Due timer first (curl's timeouts, and "call me at once" after adding a handle).
+  auto run_timer = [&] {
+    if (timer_due_ms_ >= 0 && timer_due_ms_ <= NowMs()) {
+      timer_due_ms_ = -1;
+      curl_multi_socket_action(m, CURL_SOCKET_TIMEOUT, 0, &running);
+    }
   };
-  harvest();
+  run_timer();
+  Harvest(done);
   if (!done.empty()) return done;
-  curl_multi_poll(m, nullptr, 0, timeout_ms, nullptr);
-  curl_multi_perform(m, &running);
-  harvest();
+
+  int wait = timeout_ms;
+  if (timer_due_ms_ >= 0)
+    wait = static_cast<int>(std::clamp<int64_t>(timer_due_ms_ - NowMs(), 0, timeout_ms));
+  epoll_event events[256];
+  int n = epoll_wait(epoll_fd_, events, 256, wait);
+  for (int i = 0; i < n; ++i) {
+    const int fd = events[i].data.fd;
+    if (fd == wake_fd_) {
+      uint64_t v;
+      while (read(wake_fd_, &v, sizeof v) > 0) {
+      }
+      continue;
+    }
+    int flags = 0;
+    if (events[i].events & EPOLLIN) flags |= CURL_CSELECT_IN;
+    if (events[i].events & EPOLLOUT) flags |= CURL_CSELECT_OUT;
+    if (events[i].events & (EPOLLERR | EPOLLHUP)) flags |= CURL_CSELECT_ERR;
+    curl_multi_socket_action(m, fd, flags, &running);
+  }
+  run_timer();
+  Harvest(done);
   return done;
 }
 
-void HttpClient::Wakeup() { curl_multi_wakeup(static_cast<CURLM*>(multi_)); }
+void HttpClient::Wakeup() {
+  const uint64_t one = 1;
+  ssize_t w = write(wake_fd_, &one, sizeof one);
+  (void)w;
+}
 
 }  // namespace hookd

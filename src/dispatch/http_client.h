@@ -5,6 +5,11 @@
 // address checked against the SSRF guard when it is opened (so a DNS name that resolves to
 // 127.0.0.1 is refused at connect time — DNS rebinding included).
 //
+// It runs on curl's socket interface (curl_multi_socket_action) driven by its own epoll
+// set, so the work per wake-up is proportional to the sockets that are ready — not to the
+// number of requests in flight, as curl_multi_perform would be (O(n) per call, which made a
+// 50-endpoint fan-out quadratic).
+//
 // Threading: owned by one thread (the dispatcher's). Only Wakeup() may be called from
 // other threads.
 
@@ -65,6 +70,12 @@ class HttpClient {
 
  private:
   void* multi_;  // CURLM*
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;          // eventfd: Wakeup() writes, Poll() drains
+  int64_t timer_due_ms_ = -1;  // curl's requested timeout (absolute), -1: none
+  static int OnSocket(void* easy, int fd, int what, void* self, void* socket_data);
+  static int OnTimer(void* multi, long timeout_ms, void* self);
+  void Harvest(std::vector<OutboundResult>& done);
   const DestinationPolicy& policy_;
   std::string user_agent_;
   size_t in_flight_ = 0;

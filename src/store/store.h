@@ -216,10 +216,10 @@ class DispatchStore {
 class MaintenanceStore {
  public:
   virtual ~MaintenanceStore() = default;
-  // Deletes, at most `limit` rows of each kind per call: attempts started before
-  // `cutoff_ms`; finished (succeeded/failed) deliveries created before it; events created
-  // before it that have no delivery left; idempotency keys older than 24 h. Pending and
-  // held deliveries, and their events, are never deleted. Returns the rows deleted.
+  // Deletes, at most `limit` deliveries per call: finished (succeeded/failed) deliveries
+  // created before `cutoff_ms` with their attempts; events created before it that have no
+  // delivery left; idempotency keys older than 24 h. Pending and held deliveries, their
+  // attempts and events, are never deleted. Returns the rows deleted.
   [[nodiscard]] virtual Result<int64_t> PurgeExpired(int64_t cutoff_ms, int limit) = 0;
 };
 

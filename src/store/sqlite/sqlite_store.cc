@@ -966,8 +966,11 @@ Result<int64_t> SqliteStore::PurgeExpired(int64_t cutoff_ms, int limit) {
   const std::string bound = UlidLowerBound(cutoff_ms);
   return Write<int64_t>([bound, limit](Db& db) -> Result<int64_t> {
     int64_t n = 0;
-    PREPARE(a, db, "DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE id < ? LIMIT ?)");
-    a.Bind(1, "att_" + bound).Bind(2, limit);
+    // The attempts of the deliveries deleted next (the same rows: one writer, one snapshot).
+    PREPARE(a, db,
+            "DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE id < ? "
+            "AND status IN ('succeeded', 'failed') LIMIT ?)");
+    a.Bind(1, "dlv_" + bound).Bind(2, limit);
     TRY(a.Exec());
     n += db.Changes();
     PREPARE(d, db,

@@ -63,14 +63,16 @@ CREATE TABLE deliveries (
   last_attempt_at INTEGER,
   created_at      INTEGER NOT NULL
 ) WITHOUT ROWID;
+-- No index contains `status`: an outcome then rewrites only the row itself. Queries by
+-- endpoint seek deliveries_endpoint and filter on status.
 CREATE INDEX deliveries_company ON deliveries(company_id, id);
-CREATE INDEX deliveries_endpoint ON deliveries(endpoint_id, status, created_at);
+CREATE INDEX deliveries_endpoint ON deliveries(endpoint_id, id);
 CREATE INDEX deliveries_event ON deliveries(event_id);
-CREATE INDEX deliveries_due ON deliveries(next_attempt_at) WHERE status = 'pending';
 
+-- Clustered by delivery: one b-tree insert per attempt, and a delivery's attempts together.
 CREATE TABLE attempts (
-  id               TEXT PRIMARY KEY,
   delivery_id      TEXT NOT NULL,
+  id               TEXT NOT NULL,
   company_id       TEXT NOT NULL,
   number           INTEGER NOT NULL,
   started_at       INTEGER NOT NULL,
@@ -78,9 +80,9 @@ CREATE TABLE attempts (
   status_code      INTEGER,
   error            TEXT,
   response_headers TEXT NOT NULL DEFAULT '{}',
-  response_body    BLOB NOT NULL DEFAULT ''
+  response_body    BLOB NOT NULL DEFAULT '',
+  PRIMARY KEY (delivery_id, id)
 ) WITHOUT ROWID;
-CREATE INDEX attempts_delivery ON attempts(delivery_id, number);
 
 CREATE TABLE idempotency_keys (
   company_id   TEXT NOT NULL,
