@@ -1,5 +1,7 @@
 #include "dispatch/dispatcher.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <chrono>
 
@@ -14,6 +16,11 @@ namespace hookd {
 namespace {
 constexpr int kRecoveryPage = 5000;
 constexpr int kMaxWaitMs = 1000;
+// Back-pressure from the disk: at most this many outcome commits queued at the store, and no
+// new requests while this many outcomes wait to be written (memory stays bounded when the
+// writer is slower than the receivers).
+constexpr int kMaxOutcomeWrites = 2;
+constexpr size_t kMaxUnwrittenOutcomes = 20000;
 
 void Count(Metrics* metrics, Metrics::Outcome outcome) {
   if (metrics) metrics->Deliveries(outcome).Inc();
@@ -64,9 +71,16 @@ void Dispatcher::Run() {
       if (client_.InFlight() == 0 || now >= stop_deadline_ms_) break;
     } else {
       FireTimers(now);
-      Pump(now);
+      if (updates_.size() < kMaxUnwrittenOutcomes) Pump(now);
     }
-    Flush();
+    if (pending_writes_.load() < kMaxOutcomeWrites) Flush();
+    // Payloads freed while a backlog builds sit between long-lived scheduling entries; hand
+    // those pages back to the OS now and then (glibc keeps them otherwise).
+    if (payloads_dropped_ > 100000 && now - last_trim_ms_ > 5000) {
+      malloc_trim(0);
+      payloads_dropped_ = 0;
+      last_trim_ms_ = now;
+    }
     int wait = stopping_ ? 20 : NextWakeMs(now);
     for (auto& r : client_.Poll(wait)) Handle(std::move(r));
   }
@@ -123,7 +137,9 @@ void Dispatcher::DrainInbox() {
 }
 
 int Dispatcher::NextWakeMs(int64_t now) const {
-  if (!runnable_.empty() && client_.InFlight() < opts_.max_in_flight) return 0;
+  if (!runnable_.empty() && client_.InFlight() < opts_.max_in_flight &&
+      updates_.size() < kMaxUnwrittenOutcomes)
+    return 0;
   if (timers_.empty()) return kMaxWaitMs;
   return static_cast<int>(std::clamp<int64_t>(timers_.top().due_ms - now, 0, kMaxWaitMs));
 }
@@ -198,7 +214,10 @@ void Dispatcher::Schedule(const Key& key, Item& item, int64_t due_ms) {
   }
   item.state = ItemState::kWaiting;
   item.timer_gen = next_gen_++;
-  item.payload.reset();  // reloaded when due: a long backlog keeps only ids in memory
+  if (item.payload) {
+    item.payload.reset();  // reloaded when due: a long backlog keeps only ids in memory
+    ++payloads_dropped_;
+  }
   timers_.push(Timer{due_ms, item.timer_gen, key});
 }
 
@@ -553,6 +572,7 @@ void Dispatcher::Flush() {
   store_.ApplyDispatchUpdates(std::move(updates_), std::move(health), [this](Result<void> r) {
     if (!r) spdlog::error("dispatcher: cannot record outcomes: {}", r.error().message);
     --pending_writes_;
+    client_.Wakeup();  // the next batch of outcomes may go now
   });
   updates_.clear();
 }
