@@ -19,8 +19,8 @@ constexpr int kMaxWaitMs = 1000;
 // Back-pressure from the disk: at most this many outcome commits queued at the store, and no
 // new requests while this many outcomes wait to be written (memory stays bounded when the
 // writer is slower than the receivers).
-constexpr int kMaxOutcomeWrites = 2;
-constexpr size_t kMaxUnwrittenOutcomes = 20000;
+constexpr int kMaxOutcomeWrites = 8;
+constexpr size_t kMaxUnwrittenOutcomes = 200000;
 
 void Count(Metrics* metrics, Metrics::Outcome outcome) {
   if (metrics) metrics->Deliveries(outcome).Inc();
