@@ -208,7 +208,7 @@ cpu_end() {
   # single thread (e.g. the writer) is the limit.
   local top
   top="$(awk -v s="$secs" -v hz="$HZ" 'NR==FNR{a[$1]=$2; next} {d=$2-a[$1]; if (d>0) print d/hz/s*100}' \
-           "$tmp/threads0.txt" "$tmp/threads1.txt" | sort -rn | head -n4 | awk '{printf "%s%.0f", NR>1?"/":"", $1}')"
+           "$tmp/threads0.txt" "$tmp/threads1.txt" | sort -rn | head -n4 | awk '{printf "%s%.0f", (NR>1 ? "/" : ""), $1}')"
   C_txt="[cpu % of a core: hookd $C_hookd (busiest threads ${top:-?}), load generator $C_gen, others $C_others$flag; machine ${C_machine}% busy]"
 }
 

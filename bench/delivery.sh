@@ -1,0 +1,272 @@
+#!/usr/bin/env bash
+# Delivery benchmark (issue 3): events POSTed to hookd over HTTP, delivered to a fast local
+# receiver (nginx `return 204`), durable all the way (ingest commit + outcome commit), next
+# to a yardstick measured in the same run: wrk's raw POST rate against that nginx.
+#
+#   (0) yardstick  wrk POST → nginx directly (same body, -t2 -c64)
+#   (1) e2e        1 endpoint: wrk POSTs single events for DUR s; delivered/s = events ÷ time
+#                  from the first POST until the last delivery succeeded (drain included)
+#   (2) fan-out    50 endpoints: FANOUT_EVENTS events in batches; deliveries/s likewise
+#   (3) latency    1 endpoint, loadgen at LAT_RATE events/s: ingest-to-receiver latency =
+#                  nginx's receive time ($msec) − the event's created_at (set before commit)
+#   (4) backlog    receiver down: BACKLOG events ingested, first attempts fail (connection
+#                  refused) and wait for their retry; hookd's RSS is read with all of them in
+#                  memory. Then the receiver comes back and hookd restarts with the retries
+#                  due (next_attempt_at moved to now in the db: the clock fast-forwarded), and
+#                  the drain rate is measured from the restart (recovery load included).
+#
+# Usage: bench/delivery.sh   (loopback only; stops by itself; ~5 minutes with the defaults)
+# Knobs: DUR=15 LAT_RATE=1000 LAT_DUR=20 FANOUT_EVENTS=2000 BACKLOG=1000000
+#        RUNS="yardstick e2e fanout latency backlog"
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+DUR="${DUR:-15}"
+LAT_RATE="${LAT_RATE:-1000}"
+LAT_DUR="${LAT_DUR:-20}"
+FANOUT_EVENTS="${FANOUT_EVENTS:-2000}"
+BACKLOG="${BACKLOG:-1000000}"
+RUNS="${RUNS:-yardstick e2e fanout latency backlog}"
+want() { [[ " $RUNS " == *" $1 "* ]]; }
+HOOKD="${HOOKD:-$root/build/hookd}"
+for tool in wrk curl jq sqlite3 nginx python3; do
+  command -v "$tool" >/dev/null || { echo "delivery.sh: $tool is required" >&2; exit 2; }
+done
+[ -x "$HOOKD" ] || (cd "$root" && bash scripts/build.sh hookd)
+LOADGEN="$("$here/build.sh" | tail -n1)"
+
+stamp="$(date -u +%Y%m%dT%H%M%SZ)"
+RESULTS_DIR="${RESULTS_DIR:-$here/results/delivery-$stamp}"
+mkdir -p "$RESULTS_DIR"
+tmp="$(mktemp -d /tmp/hookd-dbench.XXXXXX)"
+hookd_pid=""
+nginx_up=0
+cleanup() {
+  if [ -n "$hookd_pid" ]; then kill -KILL "$hookd_pid" 2>/dev/null || true; fi
+  if [ "$nginx_up" = 1 ]; then nginx -c "$tmp/nginx.conf" -p "$tmp" -s stop 2>/dev/null || true; fi
+  sleep 0.3
+  [ -f "$tmp/hookd.err" ] && cp "$tmp/hookd.err" "$RESULTS_DIR/hookd.stderr.log" 2>/dev/null || true
+  case "$tmp" in /tmp/hookd-dbench.*) rm -rf "$tmp" ;; esac
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+log() { printf '%s\n' "$*" | tee -a "$RESULTS_DIR/summary.txt"; }
+now_ms() { date +%s%3N; }
+ratio() { python3 -c "import sys; print(f'{int(sys.argv[1]) / max(int(sys.argv[2]), 1):.3f}')" "$1" "$2"; }
+
+# ---------------------------------------------------------------- the receiver: nginx, return 204
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+mkdir -p "$tmp/logs"
+{
+  echo "worker_processes 1;"
+  echo "error_log $tmp/logs/error.log warn;"
+  echo "pid $tmp/nginx.pid;"
+  echo "events { worker_connections 4096; }"
+  echo "http {"
+  echo "  log_format hookd '\$msec \$http_webhook_id';"
+  echo "  access_log off;"
+  echo "  keepalive_requests 1000000;"
+  echo "  keepalive_timeout 120s;"
+  echo "  client_body_buffer_size 64k;"
+  echo "  client_body_temp_path $tmp/body; proxy_temp_path $tmp/proxy; fastcgi_temp_path $tmp/fcgi;"
+  echo "  uwsgi_temp_path $tmp/uwsgi; scgi_temp_path $tmp/scgi;"
+  echo "  server {"
+  echo "    listen 127.0.0.1:$port;"
+  echo "    location /lat { access_log $tmp/logs/lat.log hookd buffer=64k flush=1s; return 204; }"
+  echo "    location / { return 204; }"
+  echo "  }"
+  echo "}"
+} >"$tmp/nginx.conf"
+nginx_start() { nginx -c "$tmp/nginx.conf" -p "$tmp" -g 'daemon on;' && nginx_up=1; sleep 0.3; }
+nginx_stop() { nginx -c "$tmp/nginx.conf" -p "$tmp" -s stop 2>/dev/null || true; nginx_up=0; sleep 0.5; }
+nginx_start
+rx="http://127.0.0.1:$port"
+
+# ---------------------------------------------------------------- hookd
+cp "$HOOKD" "$tmp/hookd"
+TOK="hkd_bench_$(head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+HARGS=(--db "sqlite:$tmp/hookd.db" --admin-token "$TOK" --allow-http --allow-destination 127.0.0.1/32)
+base=""
+start_hookd() {  # start_hookd [extra args…]
+  : >"$tmp/hookd.out"
+  "$tmp/hookd" serve --listen 127.0.0.1:0 "${HARGS[@]}" "$@" >"$tmp/hookd.out" 2>>"$tmp/hookd.err" &
+  hookd_pid=$!
+  base=""
+  for _ in $(seq 600); do
+    line="$(head -n1 "$tmp/hookd.out" 2>/dev/null || true)"
+    if [[ "$line" =~ ^hookd\ listening\ on\ (http://127\.0\.0\.1:[0-9]+)$ ]]; then base="${BASH_REMATCH[1]}"; return; fi
+    kill -0 "$hookd_pid" 2>/dev/null || { cat "$tmp/hookd.err" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "hookd did not start" >&2; exit 1
+}
+stop_hookd() { kill -TERM "$hookd_pid"; wait "$hookd_pid" 2>/dev/null || true; hookd_pid=""; }
+api() {
+  local out code
+  out="$(curl -sS -X "$1" "$base$2" -H "authorization: Bearer $3" -H 'content-type: application/json' \
+         ${4:+--data-binary "$4"} -w '\n%{http_code}')"
+  code="${out##*$'\n'}"; out="${out%$'\n'*}"
+  [[ "$code" == 2* ]] || { echo "delivery.sh: $1 $2 → $code $out" >&2; return 1; }
+  printf '%s' "$out"
+}
+new_company() {  # new_company NAME → sets cid, ctok
+  cid="$(api POST /v1/companies "$TOK" "{\"name\":\"$1\"}" | jq -r .id)"
+  ctok="$(api POST "/v1/companies/$cid/tokens" "$TOK" '{"scopes":["manage","publish"]}' | jq -r .token)"
+}
+new_endpoint() {  # new_endpoint URL [MAX_CONCURRENCY] → endpoint id
+  api POST "/v1/companies/$cid/endpoints" "$ctok" \
+    "{\"url\":\"$1\",\"event_types\":[\"*\"],\"max_concurrency\":${2:-32}}" | jq -r .id
+}
+q() { sqlite3 "file:$tmp/hookd.db?mode=ro" "$1" 2>/dev/null || echo 0; }
+succeeded() { q "SELECT count(*) FROM deliveries WHERE company_id='$1' AND status='succeeded';"; }
+wait_delivered() {  # wait_delivered CID N TIMEOUT_S → prints the time (ms) when all are delivered
+  local deadline=$(( $(now_ms) + $3 * 1000 ))
+  while (( $(now_ms) < deadline )); do
+    if (( $(succeeded "$1") >= $2 )); then now_ms; return; fi
+    sleep 0.1
+  done
+  echo "timeout: $(succeeded "$1") of $2 delivered" >&2; return 1
+}
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+
+event_tpl='{"type":"employee.hired","data":{"employee":{"id":"emp_%s","first_name":"Lucía","last_name":"García","email":"lucia@acme.example","start_date":"2026-12-01"}}}'
+printf "$event_tpl" 1 >"$tmp/event1.json"
+printf "$event_tpl" '{{seq}}' >"$tmp/event.json"
+for i in $(seq 100); do printf "$event_tpl" "b$i"; done | jq -cs . >"$tmp/batch.json"
+
+wrk_lua() {  # wrk_lua TOKEN BODYFILE → path of a wrk script POSTing that body
+  local f="$tmp/wrk-$RANDOM.lua"
+  {
+    echo 'wrk.method = "POST"'
+    echo "wrk.body = io.open(\"$2\"):read(\"*a\")"
+    echo 'wrk.headers["content-type"] = "application/json"'
+    echo "wrk.headers[\"authorization\"] = \"Bearer $1\""
+    echo 'function done(summary, latency, requests)'
+    echo '  io.write(string.format("WRKRESULT requests=%d non2xx=%d\n", summary.requests, summary.errors.status))'
+    echo 'end'
+  } >"$f"
+  echo "$f"
+}
+field() { sed -n "s/.*$1=\([0-9]*\).*/\1/p" | head -n1; }
+
+log "hookd delivery benchmark — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, commit $(git -C "$root" rev-parse --short HEAD)"
+log "receiver: nginx (1 worker, return 204, keep-alive); hookd: SQLite WAL synchronous=FULL; all on loopback, one machine"
+start_hookd --retry-schedule 5s,5m
+
+# ---------------------------------------------------------------- (0) yardstick
+yard=0
+if want yardstick; then
+  out="$(wrk -t2 -c64 -d"${DUR}s" -s "$(wrk_lua none "$tmp/event1.json")" "$rx/yard")"
+  echo "$out" >"$RESULTS_DIR/yardstick.txt"
+  yard="$(echo "$out" | awk '/Requests\/sec/ {printf "%d", $2}')"
+  log "(0) yardstick  wrk POST → nginx  -t2 -c64: $yard req/s"
+fi
+
+# ---------------------------------------------------------------- (1) e2e, 1 endpoint
+steady=0
+if want e2e; then
+  new_company "E2E"
+  new_endpoint "$rx/e2e" 64 >/dev/null
+  t0="$(now_ms)"
+  out="$(wrk -t2 -c64 -d"${DUR}s" -s "$(wrk_lua "$ctok" "$tmp/event1.json")" "$base/v1/companies/$cid/events")"
+  echo "$out" >"$RESULTS_DIR/e2e_wrk.txt"
+  sent="$(echo "$out" | field requests)"
+  non2xx="$(echo "$out" | field non2xx)"
+  accepted=$(( sent - non2xx ))
+  t1="$(wait_delivered "$cid" "$accepted" 300)"
+  steady=$(( accepted * 1000 / (t1 - t0) ))
+  log "(1) e2e        1 endpoint: $accepted events accepted in ${DUR}s (non-2xx $non2xx), all delivered $((t1 - t0)) ms after the first POST → $steady events/s delivered end to end = $(ratio "$steady" "$yard") × yardstick (target ≥ 10000)"
+fi
+
+# ---------------------------------------------------------------- (2) fan-out to 50 endpoints
+if want fanout; then
+  new_company "Fanout"
+  for i in $(seq 50); do new_endpoint "$rx/f$i" 16 >/dev/null; done
+  batches=$(( FANOUT_EVENTS / 100 ))
+  t0="$(now_ms)"
+  for _ in $(seq "$batches"); do
+    curl -sS -o /dev/null -X POST "$base/v1/companies/$cid/events/batch" -H "authorization: Bearer $ctok" \
+      -H 'content-type: application/json' --data-binary @"$tmp/batch.json"
+  done
+  t_ing="$(now_ms)"
+  want_n=$(( batches * 100 * 50 ))
+  t1="$(wait_delivered "$cid" "$want_n" 600)"
+  fan=$(( want_n * 1000 / (t1 - t0) ))
+  log "(2) fan-out    $((batches * 100)) events × 50 endpoints = $want_n deliveries: ingested in $((t_ing - t0)) ms, all delivered after $((t1 - t0)) ms → $fan deliveries/s = $(ratio "$fan" "$yard") × yardstick (target ≥ 30000)"
+fi
+
+# ---------------------------------------------------------------- (3) latency at LAT_RATE/s
+if want latency; then
+  new_company "Latency"
+  new_endpoint "$rx/lat" 32 >/dev/null
+  : >"$tmp/logs/lat.log"
+  "$LOADGEN" --url "$base/v1/companies/$cid/events" --method POST --body-file "$tmp/event.json" \
+    --header "authorization: Bearer $ctok" --header 'content-type: application/json' \
+    --rate "$LAT_RATE" --duration "$LAT_DUR" --connections 16 >"$RESULTS_DIR/latency_loadgen.txt" 2>&1 || true
+  sleep 3  # last deliveries and nginx's log flush
+  q "SELECT id || ' ' || created_at FROM events WHERE company_id='$cid';" >"$tmp/created.txt"
+  python3 - "$tmp/created.txt" "$tmp/logs/lat.log" >"$RESULTS_DIR/latency.txt" <<'PY'
+import sys
+created = {}
+for line in open(sys.argv[1]):
+    i, t = line.split()
+    created[i] = int(t)
+lat = []
+for line in open(sys.argv[2]):
+    parts = line.split()
+    if len(parts) == 2 and parts[1] in created:
+        lat.append(float(parts[0]) * 1000 - created[parts[1]])
+lat.sort()
+def p(x):
+    return lat[min(len(lat) - 1, int(x / 100 * len(lat)))]
+print(f"events {len(created)} delivered {len(lat)}: p50 {p(50):.1f} p90 {p(90):.1f} p99 {p(99):.1f} p99.9 {p(99.9):.1f} max {lat[-1]:.1f} ms")
+PY
+  log "(3) latency    ingest-to-receiver at $LAT_RATE events/s for ${LAT_DUR}s: $(cat "$RESULTS_DIR/latency.txt") (target p99 < 10 ms)"
+fi
+
+# ---------------------------------------------------------------- (4) backlog
+if want backlog; then
+  stop_hookd
+  start_hookd --retry-schedule 1h
+  new_company "Backlog"
+  new_endpoint "$rx/backlog" 64 >/dev/null
+  nginx_stop  # the receiver is down
+  rss0="$(rss_kb "$hookd_pid")"
+  batches=$(( BACKLOG / 100 ))
+  t0="$(now_ms)"
+  url="$base/v1/companies/$cid/events/batch"
+  export url ctok tmp
+  # 8 clients, each POSTing its share of the batches on one keep-alive connection.
+  seq 8 | xargs -P 8 -I{} sh -c 'n='"$((batches / 8))"'; i=0; cfg=$(mktemp); while [ $i -lt $n ]; do printf "url = \"%s\"\noutput = /dev/null\n" "$url" >>"$cfg"; i=$((i+1)); done; curl -sS -X POST -H "authorization: Bearer $ctok" -H "content-type: application/json" --data-binary @"$tmp/batch.json" -K "$cfg"; rm -f "$cfg"'
+  t_ing="$(now_ms)"
+  total="$(q "SELECT count(*) FROM deliveries WHERE company_id='$cid';")"
+  n=0
+  for _ in $(seq 900); do  # every first attempt failed and waits for its retry
+    n="$(q "SELECT count(*) FROM deliveries WHERE company_id='$cid' AND attempts >= 1;")"
+    (( n >= total )) && break
+    sleep 1
+  done
+  rss1="$(rss_kb "$hookd_pid")"
+  log "(4) backlog    $total deliveries created in $((t_ing - t0)) ms with the receiver down; first attempts failed: $n"
+  log "               hookd RSS with all of them waiting in memory: $((rss1 / 1024)) MB (at start $((rss0 / 1024)) MB) (target < 300 MB)"
+  stop_hookd
+  sqlite3 "$tmp/hookd.db" "UPDATE deliveries SET next_attempt_at = 0 WHERE company_id='$cid' AND status='pending';"
+  nginx_start  # the receiver is back
+  before="$(succeeded "$cid")"
+  t0="$(now_ms)"
+  start_hookd --retry-schedule 1h
+  peak=0
+  deadline=$(( t0 + 900000 ))
+  while (( $(now_ms) < deadline )); do
+    r="$(rss_kb "$hookd_pid")"
+    (( r > peak )) && peak=$r
+    (( $(succeeded "$cid") >= total )) && break
+    sleep 1
+  done
+  t1="$(now_ms)"
+  drained=$(( $(succeeded "$cid") - before ))
+  drain=$(( drained * 1000 / (t1 - t0) ))
+  log "               receiver back, hookd restarted: $drained delivered in $((t1 - t0)) ms (recovery included) → $drain deliveries/s = $(ratio "$drain" "$steady") × the e2e rate (target ≥ 0.8); peak RSS while draining $((peak / 1024)) MB"
+fi
+log "raw outputs: $RESULTS_DIR"
