@@ -1,6 +1,11 @@
 // The delivery engine end to end: real hookd, real receivers on loopback, checking what
 // arrives (signatures included), retries, ordering, isolation, limits and crash safety.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
 
 #include "core/signing.h"
 #include "harness.h"
@@ -495,6 +500,55 @@ TEST_F(DeliveryTest, SsrfGuardBlocksPrivateDestinationsAtSaveAndConnectTime) {
     auto p = ExpectProblem(r, 422);
     EXPECT_EQ(p.at("errors").as_array()[0].at("pointer").as_string(), "/url") << url;
   }
+}
+
+}  // namespace
+}  // namespace hookd::testing
+
+namespace hookd::testing {
+namespace {
+
+// TLS certificates are verified: a receiver with a self-signed certificate is refused and
+// the attempt says why (error class "tls"). The server is `openssl s_server`.
+TEST_F(DeliveryTest, UntrustedTlsCertificateIsRefused) {
+  TempDir dir;
+  const std::string key = (dir.path() / "key.pem").string(), cert = (dir.path() / "cert.pem").string();
+  const std::string gen = "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + key + " -out " + cert +
+                          " -days 1 -subj /CN=127.0.0.1 >/dev/null 2>&1";
+  ASSERT_EQ(std::system(gen.c_str()), 0) << "openssl could not make a certificate";
+  int port = 0;
+  {
+    Receiver probe;  // borrow a free port number
+    port = probe.Port();
+  }
+  pid_t server = fork();
+  if (server == 0) {
+    int devnull = open("/dev/null", O_RDWR);
+    dup2(devnull, 0);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    std::string accept = "127.0.0.1:" + std::to_string(port);
+    execlp("openssl", "openssl", "s_server", "-accept", accept.c_str(), "-cert", cert.c_str(), "-key",
+           key.c_str(), "-www", "-quiet", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::this_thread::sleep_for(500ms);
+  CreateEndpoint({{"url", "https://127.0.0.1:" + std::to_string(port) + "/hook"}});
+  std::string evid = Publish(HiredEvent());
+  json::array atts;
+  auto until = std::chrono::steady_clock::now() + 10s;
+  while (atts.empty() && std::chrono::steady_clock::now() < until) {
+    auto ds = Deliveries("event_id=" + evid);
+    if (!ds.empty())
+      atts = co_->Get(Base() + "/deliveries/" + std::string(ds[0].at("id").as_string()) + "/attempts")
+                 .Json().at("data").as_array();
+    std::this_thread::sleep_for(100ms);
+  }
+  kill(server, SIGTERM);
+  waitpid(server, nullptr, 0);
+  ASSERT_FALSE(atts.empty()) << "no attempt was recorded";
+  EXPECT_EQ(atts.back().at("error").as_string(), "tls") << json::serialize(atts.back());
+  EXPECT_TRUE(atts.back().at("status_code").is_null());
 }
 
 }  // namespace
