@@ -141,6 +141,29 @@ Result<void> BindEndpoint(Stmt& s, const Endpoint& ep) {
 
 Error NotFound(std::string_view what) { return Error{ErrorCode::kNotFound, std::string(what) + " not found", {}}; }
 
+// Steps `s` once: the row as `read` maps it, or kNotFound("<what> not found").
+template <class T, class F>
+Result<T> One(Stmt& s, std::string_view what, F read) {
+  auto r = s.Step();
+  if (!r) return std::unexpected(r.error());
+  if (!*r) return std::unexpected(NotFound(what));
+  T v = read(s);
+  s.Reset();
+  return v;
+}
+
+// Every row, as `read` maps it.
+template <class T, class F>
+Result<std::vector<T>> All(Stmt& s, F read) {
+  std::vector<T> out;
+  while (true) {
+    auto r = s.Step();
+    if (!r) return std::unexpected(r.error());
+    if (!*r) return out;
+    out.push_back(read(s));
+  }
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- lifecycle
@@ -367,12 +390,7 @@ Result<Company> SqliteStore::GetCompany(const CompanyId& id) {
   return Read<Company>([&](Db& db) -> Result<Company> {
     PREPARE(s, db, "SELECT id, name, created_at FROM companies WHERE id = ?");
     s.Bind(1, id.str());
-    auto r = s.Step();
-    if (!r) return std::unexpected(r.error());
-    if (!*r) return std::unexpected(NotFound("company"));
-    Company c = ReadCompany(s);
-    s.Reset();
-    return c;
+    return One<Company>(s, "company", ReadCompany);
   });
 }
 
@@ -383,14 +401,9 @@ Result<Page<Company>> SqliteStore::ListCompanies(const PageRequest& page) {
             "ORDER BY id DESC LIMIT ?2");
     int limit = ClampLimit(page.limit);
     s.Bind(1, page.cursor).Bind(2, limit + 1);
-    std::vector<Company> out;
-    while (true) {
-      auto r = s.Step();
-      if (!r) return std::unexpected(r.error());
-      if (!*r) break;
-      out.push_back(ReadCompany(s));
-    }
-    return MakePage(std::move(out), limit, [](const Company& c) { return c.id.str(); });
+    auto out = All<Company>(s, ReadCompany);
+    if (!out) return std::unexpected(out.error());
+    return MakePage(std::move(*out), limit, [](const Company& c) { return c.id.str(); });
   });
 }
 
@@ -416,12 +429,7 @@ Result<ApiToken> SqliteStore::FindTokenByHash(std::string_view hash) {
             "SELECT id, company_id, hash, scopes, description, created_at, revoked_at "
             "FROM tokens WHERE hash = ?");
     s.Bind(1, hash);
-    auto r = s.Step();
-    if (!r) return std::unexpected(r.error());
-    if (!*r) return std::unexpected(NotFound("token"));
-    ApiToken t = ReadToken(s);
-    s.Reset();
-    return t;
+    return One<ApiToken>(s, "token", ReadToken);
   });
 }
 
@@ -533,12 +541,7 @@ Result<Endpoint> SqliteStore::GetEndpoint(const CompanyId& company, const Endpoi
         std::string("SELECT ") + kEndpointCols + " FROM endpoints WHERE id = ? AND company_id = ?";
     PREPARE(s, db, sql.c_str());
     s.Bind(1, id.str()).Bind(2, company.str());
-    auto r = s.Step();
-    if (!r) return std::unexpected(r.error());
-    if (!*r) return std::unexpected(NotFound("endpoint"));
-    Endpoint ep = ReadEndpoint(s);
-    s.Reset();
-    return ep;
+    return One<Endpoint>(s, "endpoint", ReadEndpoint);
   });
 }
 
@@ -550,14 +553,9 @@ Result<Page<Endpoint>> SqliteStore::ListEndpoints(const CompanyId& company, cons
     PREPARE(s, db, sql.c_str());
     int limit = ClampLimit(page.limit);
     s.Bind(1, company.str()).Bind(2, page.cursor).Bind(3, limit + 1);
-    std::vector<Endpoint> out;
-    while (true) {
-      auto r = s.Step();
-      if (!r) return std::unexpected(r.error());
-      if (!*r) break;
-      out.push_back(ReadEndpoint(s));
-    }
-    return MakePage(std::move(out), limit, [](const Endpoint& e) { return e.id.str(); });
+    auto out = All<Endpoint>(s, ReadEndpoint);
+    if (!out) return std::unexpected(out.error());
+    return MakePage(std::move(*out), limit, [](const Endpoint& e) { return e.id.str(); });
   });
 }
 
@@ -567,14 +565,7 @@ Result<std::vector<Endpoint>> SqliteStore::AllEndpoints(const std::optional<Comp
                                    " FROM endpoints WHERE (?1 = '' OR company_id = ?1) ORDER BY id";
     PREPARE(s, db, sql.c_str());
     s.Bind(1, company ? company->str() : std::string());
-    std::vector<Endpoint> out;
-    while (true) {
-      auto r = s.Step();
-      if (!r) return std::unexpected(r.error());
-      if (!*r) break;
-      out.push_back(ReadEndpoint(s));
-    }
-    return out;
+    return All<Endpoint>(s, ReadEndpoint);
   });
 }
 
@@ -694,12 +685,7 @@ Result<Event> SqliteStore::GetEvent(const CompanyId& company, const EventId& id)
         std::string("SELECT ") + kEventCols + " FROM events WHERE id = ? AND company_id = ?";
     PREPARE(s, db, sql.c_str());
     s.Bind(1, id.str()).Bind(2, company.str());
-    auto r = s.Step();
-    if (!r) return std::unexpected(r.error());
-    if (!*r) return std::unexpected(NotFound("event"));
-    Event e = ReadEvent(s);
-    s.Reset();
-    return e;
+    return One<Event>(s, "event", ReadEvent);
   });
 }
 
@@ -715,14 +701,9 @@ Result<Page<Event>> SqliteStore::ListEvents(const CompanyId& company, const Even
     int limit = ClampLimit(page.limit);
     s.Bind(1, company.str()).Bind(2, page.cursor).Bind(3, q.type).Bind(4, q.after_ms)
         .Bind(5, q.before_ms).Bind(6, limit + 1);
-    std::vector<Event> out;
-    while (true) {
-      auto r = s.Step();
-      if (!r) return std::unexpected(r.error());
-      if (!*r) break;
-      out.push_back(ReadEvent(s));
-    }
-    return MakePage(std::move(out), limit, [](const Event& e) { return e.id.str(); });
+    auto out = All<Event>(s, ReadEvent);
+    if (!out) return std::unexpected(out.error());
+    return MakePage(std::move(*out), limit, [](const Event& e) { return e.id.str(); });
   });
 }
 
@@ -734,12 +715,7 @@ Result<Delivery> SqliteStore::GetDelivery(const CompanyId& company, const Delive
         std::string("SELECT ") + kDeliveryCols + " FROM deliveries WHERE id = ? AND company_id = ?";
     PREPARE(s, db, sql.c_str());
     s.Bind(1, id.str()).Bind(2, company.str());
-    auto r = s.Step();
-    if (!r) return std::unexpected(r.error());
-    if (!*r) return std::unexpected(NotFound("delivery"));
-    Delivery d = ReadDelivery(s);
-    s.Reset();
-    return d;
+    return One<Delivery>(s, "delivery", ReadDelivery);
   });
 }
 
@@ -761,14 +737,9 @@ Result<Page<Delivery>> SqliteStore::ListDeliveries(const CompanyId& company, con
     if (q.status) s.Bind(5, ToString(*q.status));
     else s.Bind(5, std::nullopt);
     s.Bind(6, limit + 1);
-    std::vector<Delivery> out;
-    while (true) {
-      auto r = s.Step();
-      if (!r) return std::unexpected(r.error());
-      if (!*r) break;
-      out.push_back(ReadDelivery(s));
-    }
-    return MakePage(std::move(out), limit, [](const Delivery& d) { return d.id.str(); });
+    auto out = All<Delivery>(s, ReadDelivery);
+    if (!out) return std::unexpected(out.error());
+    return MakePage(std::move(*out), limit, [](const Delivery& d) { return d.id.str(); });
   });
 }
 
