@@ -181,6 +181,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) 
 
 SqliteStore::SqliteStore(std::string path, std::unique_ptr<Db> writer)
     : path_(std::move(path)), writer_db_(std::move(writer)) {
+  (void)writer_db_->ExecScript("PRAGMA journal_size_limit = 67108864;");
   // Replaces SQLite's auto-checkpoint (which would run inside the writer's commits).
   sqlite3_wal_hook(
       writer_db_->raw(),
@@ -296,6 +297,25 @@ void SqliteStore::WriterLoop() {
     }
     if (failure) spdlog::error("store: group commit of {} jobs failed: {}", batch.size(), failure->message);
     for (Job& job : batch) job.finish(failure ? &*failure : nullptr);
+    // Under steady writes the passive checkpointer never reaches the WAL's end, so SQLite
+    // never starts the log over and the file grows without bound. Past kRestartPages the
+    // writer itself runs a RESTART checkpoint between two group commits (most frames are
+    // already copied by then) and the log starts over; journal_size_limit trims the file.
+    bool restart = false;
+    {
+      std::lock_guard lock(mu_);
+      restart = wal_pages_ >= kRestartPages;
+    }
+    if (restart) {
+      int log = 0, done = 0;
+      int rc = sqlite3_wal_checkpoint_v2(db.raw(), nullptr, SQLITE_CHECKPOINT_RESTART, &log, &done);
+      if (rc == SQLITE_OK) {
+        std::lock_guard lock(mu_);
+        wal_pages_ = 0;
+      } else if (rc != SQLITE_BUSY) {
+        spdlog::warn("store: restart checkpoint failed: {}", sqlite3_errmsg(db.raw()));
+      }
+    }
   }
 }
 

@@ -111,6 +111,7 @@ class SqliteStore final : public Store {
   // reports the WAL size; past kCheckpointPages the checkpointer copies it back (PASSIVE:
   // never blocks writers or readers).
   static constexpr int kCheckpointPages = 2000;
+  static constexpr int kRestartPages = 16000;  // ~64 MB of WAL: the writer starts it over
   void CheckpointLoop();
   std::unique_ptr<sqlite::Db> checkpoint_db_;
   std::condition_variable checkpoint_cv_;
