@@ -35,9 +35,7 @@ void AddCompanyRoutes(Router& r, ApiContext& ctx) {
   r.Add("GET", "/v1/companies", [&ctx](Call& call) {
     RequireOperator(ctx, call);
     auto page = Unwrap(ctx.store.ListCompanies(ParsePage(call)));
-    json::array data;
-    for (const auto& c : page.items) data.push_back(CompanyJson(c));
-    return JsonResponse(200, PageJson(std::move(data), page.next_cursor));
+    return PageResponse(page, CompanyJson);
   });
 
   r.Add("GET", "/v1/companies/{cid}", [&ctx](Call& call) {

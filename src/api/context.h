@@ -65,6 +65,13 @@ IdT PathId(const Call& call, std::string_view param, std::string_view what);
 
 // {"data":[…],"next_cursor":…}
 std::string PageJson(boost::json::array data, const std::optional<std::string>& next_cursor);
+// 200 with a page of items, each turned into JSON by `to_json`.
+template <class T, class F>
+HttpResponse PageResponse(const Page<T>& page, F to_json) {
+  boost::json::array data;
+  for (const auto& item : page.items) data.push_back(to_json(item));
+  return JsonResponse(200, PageJson(std::move(data), page.next_cursor));
+}
 
 // All the route groups, one file each.
 void AddHealthRoutes(Router& r, ApiContext& ctx);

@@ -61,9 +61,7 @@ void AddDeliveryRoutes(Router& r, ApiContext& ctx) {
                        {{"/query/status", "must be pending, succeeded, failed or held"}});
     }
     auto page = Unwrap(ctx.store.ListDeliveries(cid, q, ParsePage(call)));
-    json::array data;
-    for (const auto& d : page.items) data.push_back(DeliveryJson(d));
-    return JsonResponse(200, PageJson(std::move(data), page.next_cursor));
+    return PageResponse(page, DeliveryJson);
   });
 
   r.Add("GET", "/v1/companies/{cid}/deliveries/{did}", [&ctx](Call& call) {
@@ -77,9 +75,7 @@ void AddDeliveryRoutes(Router& r, ApiContext& ctx) {
     DeliveryId id = PathId<DeliveryId>(call, "did", "delivery");
     Unwrap(ctx.store.GetDelivery(cid, id));  // 404 for unknown or other company's
     auto page = Unwrap(ctx.store.ListAttempts(cid, id, ParsePage(call)));
-    json::array data;
-    for (const auto& a : page.items) data.push_back(AttemptJson(a));
-    return JsonResponse(200, PageJson(std::move(data), page.next_cursor));
+    return PageResponse(page, AttemptJson);
   });
 
   r.Add("POST", "/v1/companies/{cid}/deliveries/{did}/retry", [&ctx](Call& call) {

@@ -64,9 +64,7 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
   r.Add("GET", base, [&ctx](Call& call) {
     CompanyId cid = AuthorizeCompany(ctx, call, kScopeManage);
     auto page = Unwrap(ctx.store.ListEndpoints(cid, ParsePage(call)));
-    json::array data;
-    for (const auto& ep : page.items) data.push_back(EndpointToJson(ep));
-    return JsonResponse(200, PageJson(std::move(data), page.next_cursor));
+    return PageResponse(page, EndpointToJson);
   });
 
   r.Add("GET", one, [&ctx](Call& call) {

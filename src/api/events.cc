@@ -259,9 +259,7 @@ void AddEventRoutes(Router& r, ApiContext& ctx) {
       }
     }
     auto page = Unwrap(ctx.store.ListEvents(cid, q, ParsePage(call)));
-    json::array data;
-    for (const auto& e : page.items) data.push_back(EventJson(e));
-    return JsonResponse(200, PageJson(std::move(data), page.next_cursor));
+    return PageResponse(page, EventJson);
   });
 
   r.Add("GET", "/v1/companies/{cid}/events/{evid}", [&ctx](Call& call) {

@@ -105,17 +105,6 @@ bool LooksLikeRequestLine(std::string_view line) {
          line.find(' ', b + 1) == std::string_view::npos;
 }
 
-// Strict integer: optional '-', 1-18 digits.
-std::optional<int64_t> ParseInt(std::string_view s) {
-  std::string_view digits = s.starts_with('-') ? s.substr(1) : s;
-  if (digits.empty() || digits.size() > 18) return std::nullopt;
-  for (char c : digits)
-    if (c < '0' || c > '9') return std::nullopt;
-  int64_t v = 0;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || ptr != s.data() + s.size()) return std::nullopt;
-  return v;
-}
 
 // Unix seconds as "2026-11-26T10:00:00Z" (the raw number when out of calendar range).
 std::string FormatUnixSeconds(int64_t s) {
@@ -203,7 +192,7 @@ Result<CapturedRequest> ParseRawHttp(std::string_view input) {
     const std::string& first = it->second.front();
     for (const std::string& v : it->second)
       if (v != first) return Unreadable("content-length appears twice with different values");
-    std::optional<int64_t> n = ParseInt(first);
+    std::optional<int64_t> n = ParseStrictInt(first);
     if (!n || *n < 0)
       return Unreadable(fmt::format("content-length \"{}\" is not a number", first));
     const size_t want = static_cast<size_t>(*n);
@@ -384,7 +373,7 @@ Result<std::string> VerifyStandardCapture(const CapturedRequest& req, const Veri
   const StandardWebhookHeaders headers{*id, *ts, sig};
 
   Result<void> r = VerifyStandard(opts.secret, headers, req.body, opts.now_ms, opts.tolerance_ms);
-  const std::optional<int64_t> ts_s = ParseInt(*ts);
+  const std::optional<int64_t> ts_s = ParseStrictInt(*ts);
   if (r)
     return fmt::format("valid: signed by the given secret (webhook-id {}, timestamp {})", *id,
                        FormatUnixSeconds(*ts_s));
@@ -493,7 +482,7 @@ Result<VerifyOptions> ResolveVerifyFlags(const VerifyFlags& flags, int64_t clock
   o.tolerance_ms = *tol;
   if (flags.now.empty()) {
     o.now_ms = clock_now_ms;
-  } else if (std::optional<int64_t> s = ParseInt(flags.now);
+  } else if (std::optional<int64_t> s = ParseStrictInt(flags.now);
              s && *s > -(int64_t{1} << 40) && *s < (int64_t{1} << 40)) {
     o.now_ms = *s * 1000;
   } else if (std::optional<int64_t> t = ParseTime(flags.now)) {

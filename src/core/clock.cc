@@ -92,6 +92,17 @@ std::optional<int64_t> ParseTime(std::string_view s) {
          millis;
 }
 
+std::optional<int64_t> ParseStrictInt(std::string_view s) {
+  std::string_view digits = s.starts_with('-') ? s.substr(1) : s;
+  if (digits.empty() || digits.size() > 18) return std::nullopt;
+  int64_t v = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  return s.starts_with('-') ? -v : v;
+}
+
 std::optional<int64_t> ParseDurationMs(std::string_view s) {
   size_t i = 0;
   int64_t n = 0;

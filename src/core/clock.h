@@ -14,6 +14,9 @@ int64_t NowMs();
 std::string FormatTime(int64_t ms_since_epoch);
 // Accepts RFC 3339 date-times ("2026-11-26T10:00:00Z", fractions, "+01:00" offsets).
 std::optional<int64_t> ParseTime(std::string_view s);
+// Strict signed integer: optional '-', then 1-18 ASCII digits, nothing else (Unix seconds in
+// webhook-timestamp headers, CLI values). nullopt otherwise.
+std::optional<int64_t> ParseStrictInt(std::string_view s);
 // Durations like "5s", "5m", "2h", "5d", "250ms" (one number and unit). nullopt if malformed.
 std::optional<int64_t> ParseDurationMs(std::string_view s);
 

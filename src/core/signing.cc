@@ -1,3 +1,4 @@
+#include "core/clock.h"
 #include "core/signing.h"
 
 #include <fmt/format.h>
@@ -32,17 +33,6 @@ std::unexpected<Error> Unauthenticated(std::string message) {
   return MakeError(ErrorCode::kUnauthenticated, std::move(message));
 }
 
-// Strict: optional '-', then 1-18 ASCII digits (no spaces, no '+', no fraction).
-std::optional<int64_t> ParseUnixSeconds(std::string_view s) {
-  std::string_view digits = s.starts_with('-') ? s.substr(1) : s;
-  if (digits.empty() || digits.size() > 18) return std::nullopt;
-  for (char c : digits)
-    if (c < '0' || c > '9') return std::nullopt;
-  int64_t v = 0;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || ptr != s.data() + s.size()) return std::nullopt;
-  return v;
-}
 
 char ToLowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 
@@ -96,7 +86,7 @@ Result<void> VerifyStandard(std::string_view secret, const StandardWebhookHeader
   if (headers.timestamp.empty()) return Unauthenticated("missing webhook-timestamp header");
   if (headers.signature.empty()) return Unauthenticated("missing webhook-signature header");
 
-  std::optional<int64_t> ts = ParseUnixSeconds(headers.timestamp);
+  std::optional<int64_t> ts = ParseStrictInt(headers.timestamp);
   if (!ts)
     return Unauthenticated("invalid webhook-timestamp header: expected integer unix seconds");
   // Compare in seconds to stay far from overflow (|ts| < 10^18 after parsing).

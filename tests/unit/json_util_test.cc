@@ -17,3 +17,19 @@ TEST(JsonUtil, NumbersKeepTheirPlainShortestForm) {
 
 }  // namespace
 }  // namespace hookd
+
+#include "core/clock.h"
+
+namespace hookd {
+namespace {
+
+TEST(ClockParse, StrictIntAcceptsOnlyPlainDigits) {
+  EXPECT_EQ(ParseStrictInt("1614265330"), 1614265330);
+  EXPECT_EQ(ParseStrictInt("-42"), -42);
+  EXPECT_EQ(ParseStrictInt("0"), 0);
+  for (const char* bad : {"", "-", "+5", " 5", "5 ", "1.5", "0x10", "1234567890123456789"})
+    EXPECT_FALSE(ParseStrictInt(bad)) << bad;
+}
+
+}  // namespace
+}  // namespace hookd
