@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/problem.h"
+#include "core/clock.h"
 
 namespace hookd::api {
 namespace asio = boost::asio;
@@ -188,7 +189,10 @@ Result<uint16_t> HttpServer::Start() {
   uint16_t bound = acc.local_endpoint().port();
   asio::co_spawn(impl_->ioc, impl_->AcceptLoop(), asio::detached);
   for (int i = 0; i < std::max(1, impl_->opts.threads); ++i)
-    impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+    impl_->threads.emplace_back([this] {
+      NameThisThread("hookd-http");
+      impl_->ioc.run();
+    });
   return bound;
 }
 

@@ -1,5 +1,7 @@
 #include "core/clock.h"
 
+#include <pthread.h>
+
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -34,6 +36,12 @@ int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+void NameThisThread(const char* name) {
+  char buf[16] = {};
+  std::snprintf(buf, sizeof buf, "%s", name);
+  pthread_setname_np(pthread_self(), buf);
 }
 
 std::string FormatTime(int64_t ms) {

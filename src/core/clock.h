@@ -10,6 +10,8 @@
 namespace hookd {
 
 int64_t NowMs();
+// Names the calling thread (top -H, perf, gdb); at most 15 characters are kept.
+void NameThisThread(const char* name);
 // 2026-11-26T10:00:00.000Z
 std::string FormatTime(int64_t ms_since_epoch);
 // Accepts RFC 3339 date-times ("2026-11-26T10:00:00Z", fractions, "+01:00" offsets).

@@ -33,7 +33,10 @@ Dispatcher::Dispatcher(Store& store, const DestinationPolicy& policy, Dispatcher
 Dispatcher::~Dispatcher() { Stop(0); }
 
 void Dispatcher::Start() {
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    NameThisThread("hookd-dispatch");
+    Run();
+  });
 }
 
 void Dispatcher::Stop(int grace_ms) {

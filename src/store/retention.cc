@@ -32,6 +32,7 @@ int64_t Retention::RunOnce() {
 
 void Retention::Start() {
   thread_ = std::thread([this] {
+    NameThisThread("hookd-retention");
     std::unique_lock lock(mu_);
     while (!stop_) {
       lock.unlock();

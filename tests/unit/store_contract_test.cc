@@ -327,6 +327,70 @@ TEST_P(StoreContract, EndpointAttemptStatsBucketsOneEndpointsAttempts) {
             ErrorCode::kNotFound);
 }
 
+// The dispatcher hands over whatever piled up while the writer was busy: thousands of outcomes
+// in one call. They are all written, `done` runs once, and an outcome for a delivery that no
+// longer exists (its endpoint was deleted) leaves no attempt behind.
+TEST_P(StoreContract, LargeOutcomeBatchesAreWrittenWhole) {
+  Endpoint a = NewEndpoint(co_);
+  Endpoint gone = NewEndpoint(co_);
+  constexpr int kEvents = 700;
+  IngestRequest req;
+  req.company = co_;
+  for (int i = 0; i < kEvents; ++i) req.events.push_back(MakeEvent(co_, {a.id}));
+  req.events.push_back(MakeEvent(co_, {gone.id}));
+  std::vector<Delivery> deliveries;
+  for (const auto& ne : req.events) deliveries.push_back(ne.deliveries[0]);
+  ASSERT_TRUE(store_->IngestSync(std::move(req)));
+  ASSERT_TRUE(store_->DeleteEndpoint(co_, gone.id));
+
+  std::vector<DeliveryUpdate> updates;
+  for (const Delivery& d : deliveries) {
+    Attempt x;
+    x.id = AttemptId::New();
+    x.delivery_id = d.id;
+    x.number = 1;
+    x.started_at_ms = NowMs();
+    x.status_code = 204;
+    updates.push_back(DeliveryUpdate{d.id, co_, DeliveryStatus::kSucceeded, 1, std::nullopt,
+                                     NowMs(), std::move(x)});
+  }
+  std::atomic<int> calls{0};
+  std::promise<Result<void>> applied;
+  store_->ApplyDispatchUpdates(std::move(updates), {}, [&](Result<void> r) {
+    if (calls.fetch_add(1) == 0) applied.set_value(std::move(r));
+  });
+  auto r = applied.get_future().get();
+  ASSERT_TRUE(r) << r.error().message;
+  // A later write is finished after the earlier ones: nothing of the batch is still queued.
+  ASSERT_TRUE(store_->IngestSync([&] {
+    IngestRequest after;
+    after.company = other_;
+    after.events.push_back(MakeEvent(other_, {}));
+    return after;
+  }()));
+  EXPECT_EQ(calls.load(), 1);
+
+  int succeeded = 0;
+  PageRequest page{500, ""};
+  while (true) {
+    auto p = store_->ListDeliveries(co_, DeliveryQuery{a.id, std::nullopt, DeliveryStatus::kSucceeded}, page);
+    ASSERT_TRUE(p);
+    succeeded += static_cast<int>(p->items.size());
+    if (!p->next_cursor) break;
+    page.cursor = *p->next_cursor;
+  }
+  EXPECT_EQ(succeeded, kEvents);
+  for (int i : {0, 255, 256, 511, 512, kEvents - 1}) {
+    auto attempts = store_->ListAttempts(co_, deliveries[i].id, {});
+    ASSERT_TRUE(attempts);
+    ASSERT_EQ(attempts->items.size(), 1u) << i;
+    EXPECT_EQ(attempts->items[0].status_code, 204);
+  }
+  auto none = store_->ListAttempts(co_, deliveries[kEvents].id, {});
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->items.empty());
+}
+
 TEST_P(StoreContract, CustomEventTypesPersist) {
   EventTypeDef d;
   d.name = "payroll.closed";

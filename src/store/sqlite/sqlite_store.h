@@ -88,6 +88,9 @@ class SqliteStore final : public Store {
   };
 
   explicit SqliteStore(std::string path, std::unique_ptr<sqlite::Db> writer);
+  static constexpr size_t kOutcomesPerJob = 256;
+  static Result<void> WriteOutcomes(sqlite::Db& db, const std::vector<DeliveryUpdate>& updates,
+                                    const std::vector<EndpointHealth>& health);
   void WriterLoop();
   void Enqueue(Job job);
   // Runs `fn` on the writer thread in a transaction and waits for the durable result.
