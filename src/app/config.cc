@@ -35,6 +35,9 @@ void AddServeFlags(CLI::App& cmd, ServeConfig& c) {
       ->envname("HOOKD_ALLOW_PRIVATE_DESTINATIONS");
   cmd.add_option("--allow-destination", c.allow_destination, "CIDR allowed despite the SSRF guard (repeatable)")
       ->envname("HOOKD_ALLOW_DESTINATION")->delimiter(',');
+  cmd.add_option("--tls-ca-file", c.tls_ca_file,
+                 "PEM file of the CAs trusted for receivers' certificates (default: the system's)")
+      ->envname("HOOKD_TLS_CA_FILE")->check(CLI::ExistingFile);
   cmd.add_option("--log-format", c.log_format, "text or json")
       ->envname("HOOKD_LOG_FORMAT")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
   cmd.add_option("--threads", c.threads, "HTTP I/O threads (0: one per core)")->envname("HOOKD_THREADS");

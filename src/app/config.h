@@ -21,6 +21,7 @@ struct ServeConfig {
   bool allow_http = false;
   bool allow_private_destinations = false;
   std::vector<std::string> allow_destination;  // CIDRs
+  std::string tls_ca_file;  // PEM bundle trusted for receivers instead of the system's
   std::string log_format = "text";
   int threads = 0;  // HTTP I/O threads; 0 = number of cores
 

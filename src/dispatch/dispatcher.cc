@@ -28,7 +28,7 @@ void Count(Metrics* metrics, Metrics::Outcome outcome) {
 }  // namespace
 
 Dispatcher::Dispatcher(Store& store, const DestinationPolicy& policy, DispatcherOptions opts)
-    : store_(store), policy_(policy), opts_(std::move(opts)), client_(policy_, opts_.user_agent) {}
+    : store_(store), policy_(policy), opts_(std::move(opts)), client_(policy_, opts_.user_agent, opts_.tls_ca_file) {}
 
 Dispatcher::~Dispatcher() { Stop(0); }
 

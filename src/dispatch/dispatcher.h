@@ -41,6 +41,7 @@ struct DispatcherOptions {
   int disable_min_failures = 10;          // and at least this many failures in a row
   size_t max_in_flight = 4096;            // over all endpoints
   std::string user_agent = "hookd";
+  std::string tls_ca_file;  // PEM bundle of trusted CAs; empty: the system's
   // Called (on the dispatcher thread) after the dispatcher disabled or deleted an endpoint of
   // `company`, so the API's fan-out index follows (serve.cc wires it). May be empty.
   std::function<void(const CompanyId& company)> on_endpoints_changed;

@@ -16,7 +16,9 @@ struct HttpClient::Transfer {
   OutboundRequest req;
   OutboundResult result;
   curl_slist* headers = nullptr;
-  boost::json::object response_headers;
+  // Headers of the final response, lower-cased names (a later one replaces an earlier one of
+  // the same name); turned into JSON once, when the transfer is done.
+  std::vector<std::pair<std::string, std::string>> response_headers;
   const DestinationPolicy* policy = nullptr;
   std::string blocked_reason;
   size_t body_seen = 0;
@@ -51,8 +53,21 @@ size_t OnHeader(char* p, size_t size, size_t n, void* ud) {
   while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
     value.remove_suffix(1);
   if (value.size() > 1024) value = value.substr(0, 1024);
-  t->response_headers[name] = value;
+  for (auto& [k, v] : t->response_headers) {
+    if (k == name) {
+      v.assign(value);
+      return size * n;
+    }
+  }
+  t->response_headers.emplace_back(std::move(name), value);
   return size * n;
+}
+
+std::string HeadersJson(const std::vector<std::pair<std::string, std::string>>& headers) {
+  boost::json::object o;
+  o.reserve(headers.size());
+  for (const auto& [k, v] : headers) o.emplace(k, v);
+  return boost::json::serialize(o);
 }
 
 // Called by curl for every socket it is about to connect: the SSRF guard at connect time.
@@ -97,8 +112,8 @@ AttemptError Classify(CURLcode rc) {
 
 }  // namespace
 
-HttpClient::HttpClient(const DestinationPolicy& policy, std::string user_agent)
-    : policy_(policy), user_agent_(std::move(user_agent)) {
+HttpClient::HttpClient(const DestinationPolicy& policy, std::string user_agent, std::string ca_file)
+    : policy_(policy), user_agent_(std::move(user_agent)), ca_file_(std::move(ca_file)) {
   static const bool inited = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }();
   (void)inited;
   multi_ = curl_multi_init();
@@ -117,19 +132,31 @@ HttpClient::HttpClient(const DestinationPolicy& policy, std::string user_agent)
   curl_multi_setopt(m, CURLMOPT_TIMERDATA, this);
 }
 
-// curl tells which sockets to watch for what; they go into our epoll set.
+// curl tells which sockets to watch for what; they go into our epoll set. A connection is
+// re-announced for every request on it: epoll is only changed when the interest changes.
 int HttpClient::OnSocket(void*, int fd, int what, void* self, void*) {
   auto* c = static_cast<HttpClient*>(self);
+  if (fd < 0) return 0;
+  if (static_cast<size_t>(fd) >= c->watched_.size()) c->watched_.resize(static_cast<size_t>(fd) + 64, 0);
+  uint32_t& current = c->watched_[static_cast<size_t>(fd)];
   if (what == CURL_POLL_REMOVE) {
-    epoll_ctl(c->epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+    if (current != 0) epoll_ctl(c->epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+    current = 0;
     return 0;
   }
   epoll_event ev{};
   ev.data.fd = fd;
   if (what & CURL_POLL_IN) ev.events |= EPOLLIN;
   if (what & CURL_POLL_OUT) ev.events |= EPOLLOUT;
-  if (epoll_ctl(c->epoll_fd_, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT)
+  const uint32_t want = ev.events | 0x80000000u;  // the high bit: registered
+  if (current == want) return 0;
+  if (current == 0) {
+    if (epoll_ctl(c->epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0 && errno == EEXIST)
+      epoll_ctl(c->epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
+  } else if (epoll_ctl(c->epoll_fd_, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT) {
     epoll_ctl(c->epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+  }
+  current = want;
   return 0;
 }
 
@@ -162,14 +189,37 @@ HttpClient::~HttpClient() {
   close(wake_fd_);
 }
 
+// Options that are the same for every request are set once per handle; a handle is reused
+// without curl_easy_reset (which frees and re-allocates curl's buffers every time).
+void* HttpClient::NewHandle() {
+  CURL* h = curl_easy_init();
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_POST, 1L);
+  curl_easy_setopt(h, CURLOPT_USERAGENT, user_agent_.c_str());
+  curl_easy_setopt(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+  if (!ca_file_.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, ca_file_.c_str());
+  curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+  // Receive buffer: bodies beyond the first 4 KiB are read and dropped anyway.
+  curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 16384L);
+  curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
+  curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, OnOpenSocket);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, OnBody);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, OnHeader);
+  return h;
+}
+
 void HttpClient::Start(OutboundRequest req) {
   CURL* h;
   if (!idle_handles_.empty()) {
     h = static_cast<CURL*>(idle_handles_.back());
     idle_handles_.pop_back();
-    curl_easy_reset(h);
   } else {
-    h = curl_easy_init();
+    h = static_cast<CURL*>(NewHandle());
   }
   auto* t = new Transfer;
   t->req = std::move(req);
@@ -181,28 +231,19 @@ void HttpClient::Start(OutboundRequest req) {
 
   curl_easy_setopt(h, CURLOPT_PRIVATE, t);
   curl_easy_setopt(h, CURLOPT_URL, t->req.url.c_str());
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_POST, 1L);
+  // Over TLS, a request waits for a connection being set up to the same receiver rather than
+  // opening one more: if ALPN says HTTP/2, they all share it (multiplexed); if not, they open
+  // their own as before. Plain http:// is HTTP/1.1 only and never waits.
+  curl_easy_setopt(h, CURLOPT_PIPEWAIT, t->req.url.starts_with("https:") ? 1L : 0L);
   curl_easy_setopt(h, CURLOPT_POSTFIELDS, t->req.body ? t->req.body->data() : "");
   curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
                    static_cast<curl_off_t>(t->req.body ? t->req.body->size() : 0));
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, t->headers);
-  curl_easy_setopt(h, CURLOPT_USERAGENT, user_agent_.c_str());
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(t->req.timeout_ms));
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(std::min(t->req.connect_timeout_ms, t->req.timeout_ms)));
-  curl_easy_setopt(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
-  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-  curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
-  curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, OnOpenSocket);
   curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, t);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, OnBody);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
-  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, OnHeader);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, t);
   curl_multi_add_handle(static_cast<CURLM*>(multi_), h);
   live_handles_.insert(h);
@@ -233,16 +274,16 @@ void HttpClient::Harvest(std::vector<OutboundResult>& done) {
         r.error_detail = curl_easy_strerror(rc);
         if (code > 0) r.status_code = static_cast<int>(code);
       }
-      if (auto it = t->response_headers.find("retry-after"); it != t->response_headers.end())
-        r.retry_after = std::string(it->value().as_string());
-      r.response_headers_json = boost::json::serialize(t->response_headers);
+      for (const auto& [k, v] : t->response_headers)
+        if (k == "retry-after") r.retry_after = v;
+      r.response_headers_json = HeadersJson(t->response_headers);
       curl_multi_remove_handle(m, h);
       live_handles_.erase(h);
       curl_slist_free_all(t->headers);
       done.push_back(std::move(r));
       delete t;
       --in_flight_;
-      if (idle_handles_.size() < 256) idle_handles_.push_back(h);
+      if (idle_handles_.size() < 4096) idle_handles_.push_back(h);
       else curl_easy_cleanup(h);
     }
 }

@@ -51,7 +51,8 @@ class HttpClient {
   static constexpr size_t kMaxCapturedBody = 4096;
 
   // `policy` decides which addresses may be connected to; it must outlive the client.
-  HttpClient(const DestinationPolicy& policy, std::string user_agent);
+  // `ca_file`: PEM bundle of the CAs to trust instead of the system's (empty: the system's).
+  HttpClient(const DestinationPolicy& policy, std::string user_agent, std::string ca_file = {});
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
@@ -76,8 +77,11 @@ class HttpClient {
   static int OnSocket(void* easy, int fd, int what, void* self, void* socket_data);
   static int OnTimer(void* multi, long timeout_ms, void* self);
   void Harvest(std::vector<OutboundResult>& done);
+  void* NewHandle();  // CURL* with the options every request shares
   const DestinationPolicy& policy_;
   std::string user_agent_;
+  std::string ca_file_;
+  std::vector<uint32_t> watched_;  // by fd: the epoll events registered (0: none)
   size_t in_flight_ = 0;
   std::vector<void*> idle_handles_;  // CURL* kept for reuse
   std::unordered_set<void*> live_handles_;  // CURL* in flight
