@@ -192,13 +192,13 @@ void Dispatcher::Add(PendingDelivery d) {
   Item& item = items_[key];
   item.event = d.event_id.Packed();
   item.endpoint = d.endpoint_id.Packed();
-  item.subject = std::move(d.subject);
+
   item.attempts = d.attempts;
   item.payload = std::move(d.payload);
   ++stats_.queued;
-  if (es->cfg.ordering == Ordering::kSubject && !item.subject.empty()) {
-    item.ordered = true;
-    auto& q = es->subjects[item.subject];
+  if (es->cfg.ordering == Ordering::kSubject && !d.subject.empty()) {
+    auto& q = es->subjects[d.subject];
+    item.ordered_subject = std::make_unique<std::string>(std::move(d.subject));
     q.push_back(key);
     if (q.size() > 1) {
       item.state = ItemState::kBlocked;  // waits for the earlier deliveries of its subject
@@ -467,8 +467,8 @@ void Dispatcher::Handle(OutboundResult r) {
 void Dispatcher::Finish(EndpointState* es, const Key& key) {
   auto it = items_.find(key);
   if (it == items_.end()) return;
-  if (es && it->second.ordered) {
-    auto sit = es->subjects.find(it->second.subject);
+  if (es && it->second.ordered_subject) {
+    auto sit = es->subjects.find(*it->second.ordered_subject);
     if (sit != es->subjects.end()) {
       auto& q = sit->second;
       if (!q.empty() && q.front() == key) q.pop_front();

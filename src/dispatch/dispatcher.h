@@ -84,16 +84,17 @@ class Dispatcher final : public DeliverySink {
   // payloads are dropped while a delivery waits for a retry.
   using Key = PackedUlid;
   enum class ItemState : uint8_t { kReady, kWaiting, kInFlight, kBlocked };
+  // 80 bytes: a million waiting deliveries are ~110 MB with the map's node and bucket.
   struct Item {
     Key event;
     Key endpoint;
-    std::string subject;
     int64_t due_ms = 0;
     uint64_t timer_gen = 0;
     std::shared_ptr<const std::string> payload;  // null while waiting: loaded when due
+    // Set only with `ordering: "subject"`: the subject whose FIFO this delivery is in.
+    std::unique_ptr<std::string> ordered_subject;
     int32_t attempts = 0;
     ItemState state = ItemState::kReady;
-    bool ordered = false;  // queued behind earlier deliveries of its subject
   };
   struct EndpointState {
     Endpoint cfg;
@@ -159,7 +160,9 @@ class Dispatcher final : public DeliverySink {
   std::unordered_map<Key, Item, PackedUlidHash> items_;                 // by delivery
   std::unordered_map<Key, EndpointState, PackedUlidHash> endpoints_;    // by endpoint
   std::unordered_map<uint64_t, Key> in_flight_;                         // request tag -> delivery
-  std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
+  // On a deque: a million retry timers grow it in blocks, never by doubling (and copying) one
+  // big array, which would double the memory of a large backlog at the wrong moment.
+  std::priority_queue<Timer, std::deque<Timer>, std::greater<>> timers_;
   std::deque<Key> runnable_;                                            // endpoints with ready work
   std::vector<DeliveryUpdate> updates_;
   std::unordered_map<Key, EndpointHealth, PackedUlidHash> health_;
