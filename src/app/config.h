@@ -24,6 +24,7 @@ struct ServeConfig {
   std::string tls_ca_file;  // PEM bundle trusted for receivers instead of the system's
   std::string log_format = "text";
   int threads = 0;  // HTTP I/O threads; 0 = number of cores
+  int dispatch_threads = 0;  // dispatcher threads (endpoints spread over them); 0 = 2 per core
 
   // Filled by Validate().
   size_t max_payload_bytes = 0;

@@ -19,7 +19,7 @@
 #include "core/retry_policy.h"
 #include "core/ssrf_guard.h"
 #include "dispatch/destination_check.h"
-#include "dispatch/dispatcher.h"
+#include "dispatch/dispatcher_pool.h"
 #include "store/retention.h"
 #include "store/store.h"
 
@@ -125,13 +125,13 @@ int RunServe(ServeConfig& cfg) {
   dopts.on_endpoints_changed = [&index, &store](const CompanyId& company) {
     if (auto eps = store->AllEndpoints(company)) index.ReplaceCompany(company, *eps);
   };
-  Dispatcher dispatcher(*store, *policy, dopts);
+  DispatcherPool dispatcher(*store, *policy, dopts, cfg.dispatch_threads);
   metrics.registry.AddCallbackGauge(
       "hookd_queue_depth", "Deliveries held in the dispatcher's memory: ready, waiting for a retry, or in flight.",
-      [&dispatcher] { return static_cast<double>(dispatcher.Stats().queued.load(std::memory_order_relaxed)); });
+      [&dispatcher] { return static_cast<double>(dispatcher.Queued()); });
   metrics.registry.AddCallbackGauge(
       "hookd_in_flight_requests", "Delivery requests to receivers in flight now.",
-      [&dispatcher] { return static_cast<double>(dispatcher.Stats().in_flight.load(std::memory_order_relaxed)); });
+      [&dispatcher] { return static_cast<double>(dispatcher.InFlight()); });
   dispatcher.Start();
   Retention retention(*store, cfg.retention_ms);
   retention.Start();

@@ -39,11 +39,21 @@ void Dispatcher::Start() {
   });
 }
 
-void Dispatcher::Stop(int grace_ms) {
-  if (!thread_.joinable()) return;
-  stop_deadline_ms_ = NowMs() + grace_ms;
+int Dispatcher::ShardOf(const EndpointId& id, int shards) {
+  if (shards <= 1) return 0;
+  return static_cast<int>(PackedUlidHash{}(id.Packed()) % static_cast<size_t>(shards));
+}
+
+void Dispatcher::RequestStop(int grace_ms) {
+  if (stopping_.load()) return;
+  stop_deadline_ms_ = NowMs() + grace_ms;  // before stopping_: the loop reads it after
   stopping_ = true;
   client_.Wakeup();
+}
+
+void Dispatcher::Stop(int grace_ms) {
+  if (!thread_.joinable()) return;
+  RequestStop(grace_ms);
   thread_.join();
 }
 
@@ -100,6 +110,7 @@ void Dispatcher::Recover() {
     spdlog::error("dispatcher: cannot load endpoints: {}", eps.error().message);
   } else {
     for (auto& ep : *eps) {
+      if (ShardOf(ep.id, opts_.shards) != opts_.shard) continue;
       EndpointState& es = endpoints_[ep.id.Packed()];
       es.cfg = std::move(ep);
       PublishFailures(es);
@@ -115,6 +126,7 @@ void Dispatcher::Recover() {
     }
     for (auto& d : *page) {
       after = d.id.str();
+      if (ShardOf(d.endpoint_id, opts_.shards) != opts_.shard) continue;
       Add(std::move(d));
       ++n;
     }

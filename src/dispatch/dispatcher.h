@@ -39,7 +39,11 @@ struct DispatcherOptions {
   int64_t request_timeout_ms = 15000;     // caps each endpoint's timeout_ms
   int64_t disable_after_ms = 5LL * 86400 * 1000;
   int disable_min_failures = 10;          // and at least this many failures in a row
-  size_t max_in_flight = 4096;            // over all endpoints
+  size_t max_in_flight = 4096;            // over all endpoints (of this shard)
+  // Endpoints are spread over `shards` dispatchers (DispatcherPool), each with its own
+  // thread; this one owns the endpoints with ShardOf(id, shards) == shard.
+  int shard = 0;
+  int shards = 1;
   std::string user_agent = "hookd";
   std::string tls_ca_file;  // PEM bundle of trusted CAs; empty: the system's
   // Called (on the dispatcher thread) after the dispatcher disabled or deleted an endpoint of
@@ -66,8 +70,13 @@ class Dispatcher final : public DeliverySink {
   Dispatcher(Store& store, const DestinationPolicy& policy, DispatcherOptions opts);
   ~Dispatcher() override;
 
+  // Which of `shards` dispatchers owns endpoint `id`.
+  static int ShardOf(const EndpointId& id, int shards);
+
   // Starts the thread; it first loads endpoints and every pending delivery from the store.
   void Start();
+  // Stop() without waiting: the thread stops sending and exits within `grace_ms`.
+  void RequestStop(int grace_ms);
   // Stops sending new requests, lets in-flight ones finish for up to `grace_ms` (those that
   // don't stay pending in the store and are sent again after a restart), writes the
   // outcomes, and joins the thread.

@@ -274,22 +274,27 @@ TEST_F(DeliveryTest, SigtermLetsInFlightDeliveriesFinish) {
   EXPECT_EQ(rx.Count(), 1u) << "the finished delivery was sent again after the restart";
 }
 
+// Six endpoints, so they are spread over several dispatcher threads (--dispatch-threads
+// defaults to two per core): recovery after the kill must give each its own deliveries.
 TEST_F(DeliveryTest, EveryEventReachesTheReceiverAcrossSigkillUnderLoad) {
+  constexpr int kEndpoints = 6;
   std::mutex mu;
-  std::set<std::string> accepted_ids;  // webhook-ids the receiver answered 2xx
-  std::map<std::string, int> seen;     // requests per webhook-id
+  std::set<std::string> accepted_ids;  // "webhook-id endpoint": answered 2xx
+  std::map<std::string, int> seen;     // requests per "webhook-id endpoint"
   Receiver rx;                         // after what its callback uses: destroyed first
-  rx.SetFn("/hook", [&](int, const ReceivedRequest& req) {
-    auto id = req.headers.find("webhook-id");
-    if (id == req.headers.end()) return Behaviour{.status = 400};
-    std::lock_guard lock(mu);
-    // The first attempt of every third event fails, so retries are pending at the kill.
-    if (seen[id->second]++ == 0 && std::hash<std::string>{}(id->second) % 3 == 0)
-      return Behaviour{.status = 503};
-    accepted_ids.insert(id->second);
-    return Behaviour{.status = 204};
-  });
-  CreateEndpoint({{"url", rx.Url()}, {"max_concurrency", 8}});
+  for (int k = 0; k < kEndpoints; ++k) {
+    rx.SetFn("/hook" + std::to_string(k), [&, k](int, const ReceivedRequest& req) {
+      auto id = req.headers.find("webhook-id");
+      if (id == req.headers.end()) return Behaviour{.status = 400};
+      const std::string key = id->second + " " + std::to_string(k);
+      std::lock_guard lock(mu);
+      // The first attempt of every third one fails, so retries are pending at the kill.
+      if (seen[key]++ == 0 && std::hash<std::string>{}(key) % 3 == 0) return Behaviour{.status = 503};
+      accepted_ids.insert(key);
+      return Behaviour{.status = 204};
+    });
+    CreateEndpoint({{"url", rx.Url("/hook" + std::to_string(k))}, {"max_concurrency", 8}});
+  }
   std::set<std::string> events;
   for (int b = 0; b < 6; ++b) {
     json::array batch;
@@ -312,12 +317,14 @@ TEST_F(DeliveryTest, EveryEventReachesTheReceiverAcrossSigkillUnderLoad) {
       std::lock_guard lock(mu);
       got = accepted_ids.size();
     }
-    if (got >= events.size()) break;
+    if (got >= events.size() * kEndpoints) break;
     std::this_thread::sleep_for(100ms);
   }
   std::lock_guard lock(mu);
-  EXPECT_EQ(accepted_ids.size(), events.size());
-  for (const auto& e : events) EXPECT_TRUE(accepted_ids.count(e)) << e << " never reached the receiver";
+  EXPECT_EQ(accepted_ids.size(), events.size() * kEndpoints);
+  for (const auto& e : events)
+    for (int k = 0; k < kEndpoints; ++k)
+      EXPECT_TRUE(accepted_ids.count(e + " " + std::to_string(k))) << e << " never reached endpoint " << k;
   // Nothing is stuck: every delivery ends succeeded.
   EXPECT_TRUE(Deliveries("status=pending").empty());
 }

@@ -905,7 +905,7 @@ Result<std::vector<std::pair<EventId, std::string>>> SqliteStore::LoadPayloads(
 void SqliteStore::ApplyDispatchUpdates(std::vector<DeliveryUpdate> updates,
                                        std::vector<EndpointHealth> health,
                                        std::move_only_function<void(Result<void>)> done) {
-  // Written as jobs of at most kOutcomesPerJob updates. Each job runs in its own SAVEPOINT,
+  // Written as jobs of at most kOutcomesPerJob (32) updates. Each job runs in its own SAVEPOINT,
   // and every statement inside one opens a statement journal whose release walks the
   // savepoint's whole in-memory sub-journal: the cost of a job grows with the square of its
   // size. Unbounded jobs (the dispatcher hands over everything that piled up while the

@@ -88,7 +88,7 @@ class SqliteStore final : public Store {
   };
 
   explicit SqliteStore(std::string path, std::unique_ptr<sqlite::Db> writer);
-  static constexpr size_t kOutcomesPerJob = 256;
+  static constexpr size_t kOutcomesPerJob = 32;
   static Result<void> WriteOutcomes(sqlite::Db& db, const std::vector<DeliveryUpdate>& updates,
                                     const std::vector<EndpointHealth>& health);
   void WriterLoop();

@@ -1,0 +1,58 @@
+#include "dispatch/dispatcher_pool.h"
+
+#include <algorithm>
+
+namespace hookd {
+
+DispatcherPool::DispatcherPool(Store& store, const DestinationPolicy& policy, DispatcherOptions opts,
+                               int threads) {
+  const int n = std::max(1, threads);
+  opts.shards = n;
+  opts.max_in_flight = std::max<size_t>(1, opts.max_in_flight / static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    DispatcherOptions o = opts;
+    o.shard = i;
+    shards_.push_back(std::make_unique<Dispatcher>(store, policy, std::move(o)));
+  }
+}
+
+DispatcherPool::~DispatcherPool() { Stop(0); }
+
+void DispatcherPool::Start() {
+  for (auto& d : shards_) d->Start();
+}
+
+void DispatcherPool::Stop(int grace_ms) {
+  for (auto& d : shards_) d->RequestStop(grace_ms);
+  for (auto& d : shards_) d->Stop(grace_ms);
+}
+
+void DispatcherPool::OnDeliveriesReady(std::vector<PendingDelivery> deliveries) {
+  const int n = static_cast<int>(shards_.size());
+  if (n == 1) {
+    shards_[0]->OnDeliveriesReady(std::move(deliveries));
+    return;
+  }
+  std::vector<std::vector<PendingDelivery>> parts(static_cast<size_t>(n));
+  for (auto& d : deliveries) parts[static_cast<size_t>(Dispatcher::ShardOf(d.endpoint_id, n))].push_back(std::move(d));
+  for (int i = 0; i < n; ++i)
+    if (!parts[static_cast<size_t>(i)].empty()) shards_[static_cast<size_t>(i)]->OnDeliveriesReady(std::move(parts[static_cast<size_t>(i)]));
+}
+
+void DispatcherPool::OnEndpointChanged(const CompanyId& company, const EndpointId& id) {
+  shards_[static_cast<size_t>(Dispatcher::ShardOf(id, static_cast<int>(shards_.size())))]->OnEndpointChanged(company, id);
+}
+
+int64_t DispatcherPool::Queued() const {
+  int64_t n = 0;
+  for (const auto& d : shards_) n += d->Stats().queued.load(std::memory_order_relaxed);
+  return n;
+}
+
+int64_t DispatcherPool::InFlight() const {
+  int64_t n = 0;
+  for (const auto& d : shards_) n += d->Stats().in_flight.load(std::memory_order_relaxed);
+  return n;
+}
+
+}  // namespace hookd

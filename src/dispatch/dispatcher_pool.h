@@ -1,0 +1,37 @@
+#pragma once
+// Several dispatchers, one thread each, with the endpoints spread over them by id
+// (Dispatcher::ShardOf). An endpoint — its queue, concurrency, rate limit and subject
+// order — lives in exactly one of them, so every rule of a single dispatcher holds; the
+// pool only routes new work and sums the counters. `--dispatch-threads` sets how many.
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/delivery_sink.h"
+#include "dispatch/dispatcher.h"
+
+namespace hookd {
+
+class DispatcherPool final : public DeliverySink {
+ public:
+  // `opts.max_in_flight` is shared out between the `threads` (≥ 1) dispatchers.
+  DispatcherPool(Store& store, const DestinationPolicy& policy, DispatcherOptions opts, int threads);
+  ~DispatcherPool() override;
+
+  void Start();
+  // Every dispatcher stops at once; in-flight requests get `grace_ms` in all.
+  void Stop(int grace_ms);
+
+  void OnDeliveriesReady(std::vector<PendingDelivery> deliveries) override;
+  void OnEndpointChanged(const CompanyId& company, const EndpointId& id) override;
+
+  int64_t Queued() const;
+  int64_t InFlight() const;
+  size_t size() const { return shards_.size(); }
+
+ private:
+  std::vector<std::unique_ptr<Dispatcher>> shards_;
+};
+
+}  // namespace hookd
