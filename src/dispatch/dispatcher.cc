@@ -116,21 +116,32 @@ void Dispatcher::Recover() {
       PublishFailures(es);
     }
   }
-  std::string after;
+  // Pending deliveries: one scan of them all when this is the only dispatcher; else only
+  // this one's endpoints', each through the deliveries_endpoint index (not every dispatcher
+  // reading all of a million-delivery backlog to keep its share).
   size_t n = 0;
-  while (!stopping_) {
-    auto page = store_.LoadPending(std::nullopt, after, kRecoveryPage);
-    if (!page) {
-      spdlog::error("dispatcher: cannot load pending deliveries: {}", page.error().message);
-      break;
+  auto load = [&](const std::optional<EndpointId>& endpoint) {
+    std::string after;
+    while (!stopping_) {
+      auto page = store_.LoadPending(endpoint, after, kRecoveryPage);
+      if (!page) {
+        spdlog::error("dispatcher: cannot load pending deliveries: {}", page.error().message);
+        return;
+      }
+      for (auto& d : *page) {
+        after = d.id.str();
+        Add(std::move(d));
+        ++n;
+      }
+      if (page->size() < static_cast<size_t>(kRecoveryPage)) return;
     }
-    for (auto& d : *page) {
-      after = d.id.str();
-      if (ShardOf(d.endpoint_id, opts_.shards) != opts_.shard) continue;
-      Add(std::move(d));
-      ++n;
-    }
-    if (page->size() < static_cast<size_t>(kRecoveryPage)) break;
+  };
+  if (opts_.shards <= 1) {
+    load(std::nullopt);
+  } else {
+    std::vector<EndpointId> mine;
+    for (const auto& [key, es] : endpoints_) mine.push_back(es.cfg.id);
+    for (const auto& id : mine) load(id);
   }
   if (n > 0) spdlog::info("dispatcher: recovered {} pending deliveries", n);
 }
