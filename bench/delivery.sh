@@ -17,7 +17,7 @@
 #
 # Usage: bench/delivery.sh   (loopback only; stops by itself; ~5 minutes with the defaults)
 # Knobs: DUR=15 LAT_RATE=1000 LAT_DUR=20 FANOUT_EVENTS=2000 BACKLOG=1000000
-#        RUNS="yardstick e2e fanout latency backlog"
+#        RUNS="yardstick e2e fanout latency backlog" HOOKD_ARGS="--dispatch-threads 2" (extra flags)
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -53,7 +53,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 log() { printf '%s\n' "$*" | tee -a "$RESULTS_DIR/summary.txt"; }
 now_ms() { date +%s%3N; }
-ratio() { python3 -c "import sys; print(f'{int(sys.argv[1]) / max(int(sys.argv[2]), 1):.3f}')" "$1" "$2"; }
+ratio() {  # ratio A B → A/B with 3 decimals, or "n/a" when B (e.g. a yardstick not run) is 0
+  python3 -c "import sys; a, b = int(sys.argv[1]), int(sys.argv[2]); print(f'{a / b:.3f}' if b else 'n/a')" "$1" "$2"
+}
 
 # ---------------------------------------------------------------- the receiver: nginx, return 204
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
@@ -87,6 +89,8 @@ rx="http://127.0.0.1:$port"
 cp "$HOOKD" "$tmp/hookd"
 TOK="hkd_bench_$(head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
 HARGS=(--db "sqlite:$tmp/hookd.db" --admin-token "$TOK" --allow-http --allow-destination 127.0.0.1/32)
+# shellcheck disable=SC2206  # extra `hookd serve` flags, split on spaces on purpose
+[ -n "${HOOKD_ARGS:-}" ] && HARGS+=($HOOKD_ARGS)
 base=""
 start_hookd() {  # start_hookd [extra args…]
   : >"$tmp/hookd.out"
