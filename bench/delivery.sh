@@ -9,6 +9,10 @@
 #   (2) fan-out    50 endpoints: FANOUT_EVENTS events in batches; deliveries/s likewise
 #   (3) latency    1 endpoint, loadgen at LAT_RATE events/s: ingest-to-receiver latency =
 #                  nginx's receive time ($msec) − the event's created_at (set before commit)
+#   (5) isolation  1 healthy endpoint (nginx) + 3 bad ones on the same events — a receiver that
+#                  never answers, one that resets every connection, one that answers after
+#                  5 s — at LAT_RATE events/s: the healthy endpoint's ingest-to-receiver latency
+#                  percentiles under that load, and what the bad ones' attempts ended with
 #   (4) backlog    receiver down: BACKLOG events ingested, first attempts fail (connection
 #                  refused) and wait for their retry; hookd's RSS is read with all of them in
 #                  memory. Then the receiver comes back and hookd restarts with the retries
@@ -17,7 +21,7 @@
 #
 # Usage: bench/delivery.sh   (loopback only; stops by itself; ~5 minutes with the defaults)
 # Knobs: DUR=15 LAT_RATE=1000 LAT_DUR=20 FANOUT_EVENTS=2000 BACKLOG=1000000
-#        RUNS="yardstick e2e fanout latency backlog" HOOKD_ARGS="--dispatch-threads 2" (extra flags)
+#        RUNS="yardstick e2e fanout latency isolation backlog" KEEP_TMP=1 HOOKD_ARGS="--dispatch-threads 2" (extra flags)
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -27,7 +31,7 @@ LAT_RATE="${LAT_RATE:-1000}"
 LAT_DUR="${LAT_DUR:-20}"
 FANOUT_EVENTS="${FANOUT_EVENTS:-2000}"
 BACKLOG="${BACKLOG:-1000000}"
-RUNS="${RUNS:-yardstick e2e fanout latency backlog}"
+RUNS="${RUNS:-yardstick e2e fanout latency isolation backlog}"
 want() { [[ " $RUNS " == *" $1 "* ]]; }
 HOOKD="${HOOKD:-$root/build/hookd}"
 for tool in wrk curl jq sqlite3 nginx python3; do
@@ -41,13 +45,15 @@ RESULTS_DIR="${RESULTS_DIR:-$here/results/delivery-$stamp}"
 mkdir -p "$RESULTS_DIR"
 tmp="$(mktemp -d /tmp/hookd-dbench.XXXXXX)"
 hookd_pid=""
+bad_pid=""
 nginx_up=0
 cleanup() {
   if [ -n "$hookd_pid" ]; then kill -KILL "$hookd_pid" 2>/dev/null || true; fi
+  if [ -n "$bad_pid" ]; then kill "$bad_pid" 2>/dev/null || true; fi
   if [ "$nginx_up" = 1 ]; then nginx -c "$tmp/nginx.conf" -p "$tmp" -s stop 2>/dev/null || true; fi
   sleep 0.3
   [ -f "$tmp/hookd.err" ] && cp "$tmp/hookd.err" "$RESULTS_DIR/hookd.stderr.log" 2>/dev/null || true
-  case "$tmp" in /tmp/hookd-dbench.*) rm -rf "$tmp" ;; esac
+  if [ -n "${KEEP_TMP:-}" ]; then echo "kept $tmp" >&2; else case "$tmp" in /tmp/hookd-dbench.*) rm -rf "$tmp" ;; esac; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -76,6 +82,7 @@ mkdir -p "$tmp/logs"
   echo "  server {"
   echo "    listen 127.0.0.1:$port;"
   echo "    location /lat { access_log $tmp/logs/lat.log hookd buffer=64k flush=1s; return 204; }"
+  echo "    location /iso { access_log $tmp/logs/iso.log hookd buffer=64k flush=1s; return 204; }"
   echo "    location / { return 204; }"
   echo "  }"
   echo "}"
@@ -168,6 +175,26 @@ log "hookd delivery benchmark — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cor
 log "receiver: nginx (1 worker, return 204, keep-alive); hookd: SQLite WAL synchronous=FULL; all on loopback, one machine"
 start_hookd --retry-schedule 5s,5m
 
+latency_report() {  # latency_report NGINX_LOG → percentiles of (receive time − created_at) for $cid's events
+  q "SELECT id || ' ' || created_at FROM events WHERE company_id='$cid';" >"$tmp/created.txt"
+  python3 - "$tmp/created.txt" "$1" <<'PY'
+import sys
+created = {}
+for line in open(sys.argv[1]):
+    i, t = line.split()
+    created[i] = int(t)
+lat = []
+for line in open(sys.argv[2]):
+    parts = line.split()
+    if len(parts) == 2 and parts[1] in created:
+        lat.append(float(parts[0]) * 1000 - created[parts[1]])
+lat.sort()
+def p(x):
+    return lat[min(len(lat) - 1, int(x / 100 * len(lat)))]
+print(f"events {len(created)} delivered {len(lat)}: p50 {p(50):.1f} p90 {p(90):.1f} p99 {p(99):.1f} p99.9 {p(99.9):.1f} max {lat[-1]:.1f} ms")
+PY
+}
+
 # ---------------------------------------------------------------- (0) yardstick
 yard=0
 if want yardstick; then
@@ -221,24 +248,68 @@ if want latency; then
     --header "authorization: Bearer $ctok" --header 'content-type: application/json' \
     --rate "$LAT_RATE" --duration "$LAT_DUR" --connections 16 >"$RESULTS_DIR/latency_loadgen.txt" 2>&1 || true
   sleep 3  # last deliveries and nginx's log flush
-  q "SELECT id || ' ' || created_at FROM events WHERE company_id='$cid';" >"$tmp/created.txt"
-  python3 - "$tmp/created.txt" "$tmp/logs/lat.log" >"$RESULTS_DIR/latency.txt" <<'PY'
-import sys
-created = {}
-for line in open(sys.argv[1]):
-    i, t = line.split()
-    created[i] = int(t)
-lat = []
-for line in open(sys.argv[2]):
-    parts = line.split()
-    if len(parts) == 2 and parts[1] in created:
-        lat.append(float(parts[0]) * 1000 - created[parts[1]])
-lat.sort()
-def p(x):
-    return lat[min(len(lat) - 1, int(x / 100 * len(lat)))]
-print(f"events {len(created)} delivered {len(lat)}: p50 {p(50):.1f} p90 {p(90):.1f} p99 {p(99):.1f} p99.9 {p(99.9):.1f} max {lat[-1]:.1f} ms")
-PY
+  latency_report "$tmp/logs/lat.log" >"$RESULTS_DIR/latency.txt"
   log "(3) latency    ingest-to-receiver at $LAT_RATE events/s for ${LAT_DUR}s: $(cat "$RESULTS_DIR/latency.txt") (target p99 < 10 ms)"
+fi
+
+# ---------------------------------------------------------------- (5) isolation
+if want isolation; then
+  cat >"$tmp/bad.py" <<'PY'
+# Three bad receivers on one port: /hang reads the request and never answers, /reset resets
+# the connection (RST) once the request is read, /slow answers 200 after 5 s.
+import asyncio, socket, struct, sys
+
+async def handle(reader, writer):
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            path = head.split(b"\r\n", 1)[0].split(b" ")[1]
+            n = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    n = int(line.split(b":")[1])
+            await reader.readexactly(n)
+            if path.startswith(b"/hang"):
+                await asyncio.sleep(3600)
+            elif path.startswith(b"/reset"):
+                s = writer.get_extra_info("socket")
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                writer.transport.abort()
+                return
+            else:
+                await asyncio.sleep(5)
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                await writer.drain()
+    except Exception:
+        writer.close()
+
+async def main():
+    server = await asyncio.start_server(handle, "127.0.0.1", int(sys.argv[1]), backlog=1024)
+    async with server:
+        await server.serve_forever()
+
+asyncio.run(main())
+PY
+  bad_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  python3 "$tmp/bad.py" "$bad_port" & bad_pid=$!
+  sleep 0.5
+  new_company "Isolation"
+  new_endpoint "$rx/iso" 32 >/dev/null
+  for b in hang reset slow; do new_endpoint "http://127.0.0.1:$bad_port/$b" 16 >/dev/null; done
+  : >"$tmp/logs/iso.log"
+  "$LOADGEN" --url "$base/v1/companies/$cid/events" --method POST --body-file "$tmp/event.json" \
+    --header "authorization: Bearer $ctok" --header 'content-type: application/json' \
+    --rate "$LAT_RATE" --duration "$LAT_DUR" --connections 16 >"$RESULTS_DIR/isolation_loadgen.txt" 2>&1 || true
+  sleep 3  # last deliveries and nginx's log flush
+  q "SELECT u || ' ' || s || ' ' || n FROM (SELECT json_extract(e.config, '$.url') AS u, d.status AS s, count(*) AS n FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id WHERE d.company_id='$cid' GROUP BY u, s) ORDER BY 1;" \
+    | sed "s|http://127.0.0.1:$bad_port||; s|$rx||" | tr '\n' ';' >"$RESULTS_DIR/isolation_deliveries.txt"
+  latency_report "$tmp/logs/iso.log" >"$RESULTS_DIR/isolation.txt"
+  q "SELECT u || ' ' || x || ' ' || n FROM (SELECT json_extract(e.config, '$.url') AS u, coalesce(a.error, 'ok') AS x, count(*) AS n FROM attempts a JOIN deliveries d ON d.id = a.delivery_id JOIN endpoints e ON e.id = d.endpoint_id WHERE a.company_id='$cid' AND json_extract(e.config, '$.url') LIKE '%:$bad_port/%' GROUP BY u, x) ORDER BY 1;" \
+    | sed "s|http://127.0.0.1:$bad_port||" | tr '\n' ';' >"$RESULTS_DIR/isolation_bad.txt"
+  kill "$bad_pid" 2>/dev/null || true
+  log "(5) isolation  healthy endpoint beside hang/reset/slow receivers, $LAT_RATE events/s for ${LAT_DUR}s, ingest-to-receiver: $(cat "$RESULTS_DIR/isolation.txt")"
+  log "               attempts by the bad endpoints so far (path error count): $(cat "$RESULTS_DIR/isolation_bad.txt")"
+  log "               deliveries (endpoint status count): $(cat "$RESULTS_DIR/isolation_deliveries.txt")"
 fi
 
 # ---------------------------------------------------------------- (4) backlog
