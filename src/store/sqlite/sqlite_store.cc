@@ -231,6 +231,7 @@ void SqliteStore::CheckpointLoop() {
     int log = 0, done = 0;
     int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
                                        &log, &done);
+
     if (rc != SQLITE_OK && rc != SQLITE_BUSY)
       spdlog::warn("store: checkpoint failed: {}", sqlite3_errmsg(checkpoint_db_->raw()));
     lock.lock();
@@ -271,6 +272,7 @@ void SqliteStore::WriterLoop() {
       }
     }
     std::optional<Error> failure;
+    const auto commit_t0 = std::chrono::steady_clock::now();
     if (auto r = db.ExecScript("BEGIN IMMEDIATE"); !r) {
       failure = r.error();
     } else {
@@ -301,6 +303,15 @@ void SqliteStore::WriterLoop() {
       }
       if (failure) (void)db.ExecScript("ROLLBACK");
     }
+    {
+      // Every request in the batch waited this long: a slow disk shows up here first.
+      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - commit_t0).count();
+      const auto now = std::chrono::steady_clock::now();
+      if (ms >= 100 && now - last_slow_commit_log_ > std::chrono::minutes(1)) {
+        spdlog::warn("store: a group commit of {} requests took {} ms (write + fdatasync)", batch.size(), ms);
+        last_slow_commit_log_ = now;
+      }
+    }
     if (failure) spdlog::error("store: group commit of {} jobs failed: {}", batch.size(), failure->message);
     for (Job& job : batch) job.finish(failure ? &*failure : nullptr);
     // Under steady writes the passive checkpointer never reaches the WAL's end, so SQLite
@@ -314,7 +325,11 @@ void SqliteStore::WriterLoop() {
     }
     if (restart) {
       int log = 0, done = 0;
+      const auto t0 = std::chrono::steady_clock::now();
       int rc = sqlite3_wal_checkpoint_v2(db.raw(), nullptr, SQLITE_CHECKPOINT_RESTART, &log, &done);
+      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+      // Writes wait meanwhile: say so when it is long enough to be seen in their latency.
+      if (ms >= 50) spdlog::info("store: WAL restart checkpoint took {} ms ({} frames)", ms, log);
       if (rc == SQLITE_OK) {
         std::lock_guard lock(mu_);
         wal_pages_ = 0;

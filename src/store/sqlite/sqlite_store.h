@@ -3,6 +3,7 @@
 // transaction (group commit: one fsync for many requests, WAL + synchronous=FULL), and a
 // small pool of read-only connections for queries (WAL readers never block the writer).
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -108,6 +109,7 @@ class SqliteStore final : public Store {
   std::deque<Job> queue_;  // GUARDED_BY(mu_)
   bool closing_ = false;   // GUARDED_BY(mu_)
   std::thread writer_;
+  std::chrono::steady_clock::time_point last_slow_commit_log_{};  // writer thread only
 
   // WAL checkpoints run on their own thread and connection, so the writer never stalls
   // behind one (SQLite's auto-checkpoint would run inside a commit). The writer's WAL hook
