@@ -1,5 +1,8 @@
 // `hookd serve`: the composition root. Components are built from the config and started in
 // order; SIGINT/SIGTERM stops them in reverse order.
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 
@@ -50,6 +53,17 @@ Result<std::string> EnsureOperatorToken(Store& store, const std::string& configu
   return token;
 }
 
+// Every delivery in flight and every API connection is a file descriptor: raise the soft
+// limit (often 1024) to the hard one, as servers usually do, capped at 1M.
+void RaiseFileLimit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  const rlim_t want = lim.rlim_max == RLIM_INFINITY ? 1048576 : std::min<rlim_t>(lim.rlim_max, 1048576);
+  if (lim.rlim_cur >= want) return;
+  lim.rlim_cur = want;
+  if (setrlimit(RLIMIT_NOFILE, &lim) != 0) spdlog::warn("cannot raise the open-file limit to {}", want);
+}
+
 }  // namespace
 
 int RunServe(ServeConfig& cfg) {
@@ -64,6 +78,7 @@ int RunServe(ServeConfig& cfg) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+  RaiseFileLimit();
 
   auto retry = RetryPolicy::Parse(cfg.retry_schedule);
   if (!retry) {

@@ -8,7 +8,9 @@ DispatcherPool::DispatcherPool(Store& store, const DestinationPolicy& policy, Di
                                int threads) {
   const int n = std::max(1, threads);
   opts.shards = n;
-  opts.max_in_flight = std::max<size_t>(1, opts.max_in_flight / static_cast<size_t>(n));
+  // Shared out, but never below an endpoint's largest max_concurrency (1000): one busy
+  // endpoint can still use all its slots in its dispatcher.
+  opts.max_in_flight = std::max<size_t>(1000, opts.max_in_flight / static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) {
     DispatcherOptions o = opts;
     o.shard = i;

@@ -15,7 +15,8 @@ namespace hookd {
 
 class DispatcherPool final : public DeliverySink {
  public:
-  // `opts.max_in_flight` is shared out between the `threads` (≥ 1) dispatchers.
+  // `opts.max_in_flight` is shared out between the `threads` (≥ 1) dispatchers (each gets at
+  // least 1000, the largest max_concurrency an endpoint may have).
   DispatcherPool(Store& store, const DestinationPolicy& policy, DispatcherOptions opts, int threads);
   ~DispatcherPool() override;
 

@@ -2,10 +2,13 @@
 // arrives (signatures included), retries, ordering, isolation, limits and crash safety.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 
 #include "core/signing.h"
 #include "harness.h"
@@ -556,6 +559,41 @@ TEST_F(DeliveryTest, UntrustedTlsCertificateIsRefused) {
   ASSERT_FALSE(atts.empty()) << "no attempt was recorded";
   EXPECT_EQ(atts.back().at("error").as_string(), "tls") << json::serialize(atts.back());
   EXPECT_TRUE(atts.back().at("status_code").is_null());
+}
+
+}  // namespace
+}  // namespace hookd::testing
+
+namespace hookd::testing {
+namespace {
+
+// Every delivery in flight holds a socket: `hookd serve` raises its soft open-file limit to
+// the hard one (a 1024 soft limit would cap a 50-endpoint fan-out long before its limits).
+TEST(ServeLimitsTest, OpenFileLimitIsRaisedToTheHardLimit) {
+  rlimit ours{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &ours), 0);
+  if (ours.rlim_max <= 256) GTEST_SKIP() << "hard limit too low to lower the soft one";
+  rlimit low = ours;
+  low.rlim_cur = 256;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  TempDir dir;
+  HookdProcess hookd(dir.path());
+  hookd.Start();  // inherits the soft limit of 256
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &ours), 0);
+
+  std::ifstream limits("/proc/" + std::to_string(hookd.Pid()) + "/limits");
+  std::string line, soft, hard;
+  while (std::getline(limits, line)) {
+    if (!line.starts_with("Max open files")) continue;
+    std::istringstream fields(line.substr(std::string("Max open files").size()));
+    fields >> soft >> hard;
+  }
+  ASSERT_FALSE(soft.empty()) << "no 'Max open files' line";
+  const std::string want = ours.rlim_max == RLIM_INFINITY || ours.rlim_max > 1048576
+                               ? "1048576"
+                               : std::to_string(ours.rlim_max);
+  EXPECT_EQ(soft, want) << "hard limit " << hard;
+  hookd.Kill(SIGTERM);
 }
 
 }  // namespace

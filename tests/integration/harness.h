@@ -76,6 +76,7 @@ class HookdProcess {
 
   std::string BaseUrl() const { return "http://127.0.0.1:" + std::to_string(port_); }
   int Port() const { return port_; }
+  pid_t Pid() const { return pid_; }
   const std::string& AdminToken() const { return admin_token_; }
   const std::filesystem::path& Dir() const { return dir_; }
   std::string DbPath() const { return (dir_ / "hookd.db").string(); }
