@@ -1,7 +1,5 @@
 #include "dispatch/dispatcher.h"
 
-#include <malloc.h>
-
 #include <algorithm>
 #include <chrono>
 
@@ -87,13 +85,6 @@ void Dispatcher::Run() {
       if (updates_.size() < kMaxUnwrittenOutcomes) Pump(now);
     }
     if (pending_writes_.load() < kMaxOutcomeWrites) Flush();
-    // Payloads freed while a backlog builds sit between long-lived scheduling entries; hand
-    // those pages back to the OS now and then (glibc keeps them otherwise).
-    if (payloads_dropped_ > 100000 && now - last_trim_ms_ > 5000) {
-      malloc_trim(0);
-      payloads_dropped_ = 0;
-      last_trim_ms_ = now;
-    }
     int wait = stopping_ ? 20 : NextWakeMs(now);
     for (auto& r : client_.Poll(wait)) Handle(std::move(r));
   }
@@ -240,10 +231,9 @@ void Dispatcher::Schedule(const Key& key, Item& item, int64_t due_ms) {
   }
   item.state = ItemState::kWaiting;
   item.timer_gen = next_gen_++;
-  if (item.payload) {
-    item.payload.reset();  // reloaded when due: a long backlog keeps only ids in memory
-    ++payloads_dropped_;
-  }
+  // Reloaded when due: a long backlog keeps only ids in memory (jemalloc hands the freed
+  // payloads' pages back to the OS within a second — see malloc_conf in app/main.cc).
+  item.payload.reset();
   timers_.push(Timer{due_ms, item.timer_gen, key});
 }
 

@@ -177,8 +177,6 @@ class Dispatcher final : public DeliverySink {
   std::unordered_map<Key, EndpointHealth, PackedUlidHash> health_;
   uint64_t next_tag_ = 1;
   uint64_t next_gen_ = 1;
-  uint64_t payloads_dropped_ = 0;  // since the last malloc_trim
-  int64_t last_trim_ms_ = 0;
 };
 
 }  // namespace hookd
