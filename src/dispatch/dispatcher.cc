@@ -107,34 +107,33 @@ void Dispatcher::Recover() {
       PublishFailures(es);
     }
   }
-  // Pending deliveries: one scan of them all when this is the only dispatcher; else only
-  // this one's endpoints', each through the deliveries_endpoint index (not every dispatcher
-  // reading all of a million-delivery backlog to keep its share).
+  // Then the pending deliveries of this dispatcher's endpoints, each endpoint's through the
+  // deliveries_endpoint index (no dispatcher reads the others' share of a large backlog).
   size_t n = 0;
-  auto load = [&](const std::optional<EndpointId>& endpoint) {
-    std::string after;
-    while (!stopping_) {
-      auto page = store_.LoadPending(endpoint, after, kRecoveryPage);
-      if (!page) {
-        spdlog::error("dispatcher: cannot load pending deliveries: {}", page.error().message);
-        return;
-      }
-      for (auto& d : *page) {
-        after = d.id.str();
-        Add(std::move(d));
-        ++n;
-      }
-      if (page->size() < static_cast<size_t>(kRecoveryPage)) return;
-    }
-  };
-  if (opts_.shards <= 1) {
-    load(std::nullopt);
-  } else {
-    std::vector<EndpointId> mine;
-    for (const auto& [key, es] : endpoints_) mine.push_back(es.cfg.id);
-    for (const auto& id : mine) load(id);
-  }
+  std::vector<EndpointId> mine;
+  for (const auto& [key, es] : endpoints_) mine.push_back(es.cfg.id);
+  for (const auto& id : mine) n += LoadPendingOf(id);
   if (n > 0) spdlog::info("dispatcher: recovered {} pending deliveries", n);
+}
+
+size_t Dispatcher::LoadPendingOf(const EndpointId& endpoint) {
+  size_t n = 0;
+  std::string after;
+  while (!stopping_) {
+    auto page = store_.LoadPending(endpoint, after, kRecoveryPage);
+    if (!page) {
+      spdlog::error("dispatcher: cannot load pending deliveries of {}: {}", endpoint.str(),
+                    page.error().message);
+      break;
+    }
+    for (auto& d : *page) {
+      after = d.id.str();
+      Add(std::move(d));
+      ++n;
+    }
+    if (page->size() < static_cast<size_t>(kRecoveryPage)) break;
+  }
+  return n;
 }
 
 void Dispatcher::DrainInbox() {
@@ -552,16 +551,7 @@ void Dispatcher::Reload(const CompanyId& company, const EndpointId& id) {
     return;
   }
   // Enabled: pick up deliveries released from held or re-queued by recover.
-  std::string after;
-  while (true) {
-    auto page = store_.LoadPending(id, after, kRecoveryPage);
-    if (!page) break;
-    for (auto& d : *page) {
-      after = d.id.str();
-      Add(std::move(d));
-    }
-    if (page->size() < static_cast<size_t>(kRecoveryPage)) break;
-  }
+  LoadPendingOf(id);
   MarkRunnable(key, es);
 }
 

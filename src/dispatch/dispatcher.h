@@ -131,6 +131,8 @@ class Dispatcher final : public DeliverySink {
 
   void Run();
   void Recover();
+  // Adds every pending delivery of `endpoint` from the store; returns how many.
+  size_t LoadPendingOf(const EndpointId& endpoint);
   void DrainInbox();
   EndpointState* FindEndpoint(const CompanyId& company, const EndpointId& id);
   void Add(PendingDelivery d);

@@ -29,7 +29,6 @@ class DispatcherPool final : public DeliverySink {
 
   int64_t Queued() const;
   int64_t InFlight() const;
-  size_t size() const { return shards_.size(); }
 
  private:
   std::vector<std::unique_ptr<Dispatcher>> shards_;

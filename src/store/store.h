@@ -195,10 +195,10 @@ struct EndpointHealth {
 class DispatchStore {
  public:
   virtual ~DispatchStore() = default;
-  // Pending deliveries in id (acceptance) order, after id `after` ("" from the start), at
-  // most `limit`; of one endpoint when given. Payloads are not loaded.
+  // Pending deliveries of `endpoint` in id (acceptance) order, after id `after` ("" from the
+  // start), at most `limit`. Payloads are not loaded.
   [[nodiscard]] virtual Result<std::vector<PendingDelivery>> LoadPending(
-      const std::optional<EndpointId>& endpoint, const std::string& after, int limit) = 0;
+      const EndpointId& endpoint, const std::string& after, int limit) = 0;
   // Payloads of these events; unknown ids are left out.
   [[nodiscard]] virtual Result<std::vector<std::pair<EventId, std::string>>> LoadPayloads(
       const std::vector<EventId>& ids) = 0;

@@ -327,6 +327,46 @@ TEST_P(StoreContract, EndpointAttemptStatsBucketsOneEndpointsAttempts) {
             ErrorCode::kNotFound);
 }
 
+// What a dispatcher reloads on start: one endpoint's pending deliveries, in acceptance order,
+// in pages — not another endpoint's, not held or finished ones.
+TEST_P(StoreContract, LoadPendingPagesOneEndpointsPendingDeliveries) {
+  Endpoint a = NewEndpoint(co_);
+  Endpoint b = NewEndpoint(co_);
+  std::vector<DeliveryId> want;
+  for (int i = 0; i < 5; ++i) {
+    NewEvent ne = MakeEvent(co_, {a.id, b.id});
+    want.push_back(ne.deliveries[0].id);
+    ASSERT_TRUE(Ingest(std::move(ne)));
+  }
+  ASSERT_TRUE(Ingest(MakeEvent(co_, {a.id}, DeliveryStatus::kHeld)));
+  // The first one succeeds: no longer pending.
+  std::promise<Result<void>> applied;
+  store_->ApplyDispatchUpdates({DeliveryUpdate{want[0], co_, DeliveryStatus::kSucceeded, 1, std::nullopt,
+                                               NowMs(), std::nullopt}},
+                               {}, [&](Result<void> r) { applied.set_value(std::move(r)); });
+  ASSERT_TRUE(applied.get_future().get());
+  want.erase(want.begin());
+
+  std::vector<DeliveryId> got;
+  std::string after;
+  int pages = 0;
+  while (true) {
+    auto page = store_->LoadPending(a.id, after, 3);
+    ASSERT_TRUE(page) << page.error().message;
+    ++pages;
+    for (const auto& d : *page) {
+      EXPECT_EQ(d.endpoint_id, a.id);
+      EXPECT_EQ(d.subject, "emp_1");
+      got.push_back(d.id);
+      after = d.id.str();
+    }
+    if (page->size() < 3) break;
+  }
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(pages, 2);
+  EXPECT_TRUE(store_->LoadPending(NewEndpoint(co_).id, "", 10)->empty());
+}
+
 // The dispatcher hands over whatever piled up while the writer was busy: thousands of outcomes
 // in one call. They are all written, `done` runs once, and an outcome for a delivery that no
 // longer exists (its endpoint was deleted) leaves no attempt behind.

@@ -864,39 +864,26 @@ Result<Delivery> SqliteStore::RequeueDelivery(const CompanyId& company, const De
 
 // ---------------------------------------------------------------- dispatch
 
-Result<std::vector<PendingDelivery>> SqliteStore::LoadPending(const std::optional<EndpointId>& endpoint,
+Result<std::vector<PendingDelivery>> SqliteStore::LoadPending(const EndpointId& endpoint,
                                                               const std::string& after, int limit) {
   return Read<std::vector<PendingDelivery>>([&](Db& db) -> Result<std::vector<PendingDelivery>> {
-    // Two statements, so that the per-endpoint one can use deliveries_endpoint.
-    auto stmt = endpoint
-                    ? db.Prepare("SELECT d.id, d.company_id, d.event_id, d.endpoint_id, e.subject, "
-                                 "d.attempts, d.next_attempt_at FROM deliveries d "
-                                 "JOIN events e ON e.id = d.event_id WHERE d.endpoint_id = ?2 "
-                                 "AND d.status = 'pending' AND d.id > ?1 ORDER BY d.id LIMIT ?3")
-                    : db.Prepare("SELECT d.id, d.company_id, d.event_id, d.endpoint_id, e.subject, "
-                                 "d.attempts, d.next_attempt_at FROM deliveries d "
-                                 "JOIN events e ON e.id = d.event_id WHERE d.status = 'pending' "
-                                 "AND d.id > ?1 ORDER BY d.id LIMIT ?3");
-    if (!stmt) return std::unexpected(stmt.error());
-    Stmt& s = **stmt;
-    s.Bind(1, after).Bind(3, limit);
-    if (endpoint) s.Bind(2, endpoint->str());
-    std::vector<PendingDelivery> out;
-    while (true) {
-      auto r = s.Step();
-      if (!r) return std::unexpected(r.error());
-      if (!*r) break;
+    PREPARE(s, db,
+            "SELECT d.id, d.company_id, d.event_id, d.endpoint_id, e.subject, "
+            "d.attempts, d.next_attempt_at FROM deliveries d "
+            "JOIN events e ON e.id = d.event_id WHERE d.endpoint_id = ?2 "
+            "AND d.status = 'pending' AND d.id > ?1 ORDER BY d.id LIMIT ?3");
+    s.Bind(1, after).Bind(2, endpoint.str()).Bind(3, limit);
+    return All<PendingDelivery>(s, [](Stmt& row) {
       PendingDelivery p;
-      p.id = DeliveryId::FromTrusted(s.Text(0));
-      p.company_id = CompanyId::FromTrusted(s.Text(1));
-      p.event_id = EventId::FromTrusted(s.Text(2));
-      p.endpoint_id = EndpointId::FromTrusted(s.Text(3));
-      p.subject = s.Text(4);
-      p.attempts = static_cast<int>(s.Int(5));
-      p.next_attempt_at_ms = s.OptInt(6).value_or(0);
-      out.push_back(std::move(p));
-    }
-    return out;
+      p.id = DeliveryId::FromTrusted(row.Text(0));
+      p.company_id = CompanyId::FromTrusted(row.Text(1));
+      p.event_id = EventId::FromTrusted(row.Text(2));
+      p.endpoint_id = EndpointId::FromTrusted(row.Text(3));
+      p.subject = row.Text(4);
+      p.attempts = static_cast<int>(row.Int(5));
+      p.next_attempt_at_ms = row.OptInt(6).value_or(0);
+      return p;
+    });
   });
 }
 
