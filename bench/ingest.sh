@@ -129,7 +129,8 @@ end
 EOF
 lua_escape() { sed -e 's/\\/\\\\/g' -e 's/"/\\"/g'; }
 tpl_lua="$(printf '%s' "$event_tpl" | lua_escape)"
-cat >"$tmp/single.lua" <<EOF
+# What both POST scripts share: a per-thread id, the token and the event template.
+cat >"$tmp/post_common.lua" <<EOF
 local counter = 0
 tid = 0  -- global: setup() overwrites it per thread (thread:set)
 local threads = {}
@@ -140,23 +141,14 @@ function init(args)
   wrk.headers["content-type"] = "application/json"
 end
 local tpl = "$tpl_lua"
+EOF
+cat "$tmp/post_common.lua" - "$tmp/report.lua" >"$tmp/single.lua" <<'EOF'
 function request()
   counter = counter + 1
   return wrk.format(nil, nil, nil, string.format(tpl, tid .. "_" .. counter))
 end
 EOF
-cat "$tmp/report.lua" >>"$tmp/single.lua"
-cat >"$tmp/batch.lua" <<EOF
-local counter = 0
-tid = 0  -- global: setup() overwrites it per thread (thread:set)
-local threads = {}
-function setup(thread) thread:set("tid", #threads + 1); table.insert(threads, thread) end
-function init(args)
-  wrk.method = "POST"
-  wrk.headers["authorization"] = "Bearer $ctok"
-  wrk.headers["content-type"] = "application/json"
-end
-local tpl = "$tpl_lua"
+cat "$tmp/post_common.lua" - "$tmp/report.lua" >"$tmp/batch.lua" <<'EOF'
 local parts = {}
 function request()
   counter = counter + 1
@@ -164,7 +156,6 @@ function request()
   return wrk.format(nil, nil, nil, "[" .. table.concat(parts, ",") .. "]")
 end
 EOF
-cat "$tmp/report.lua" >>"$tmp/batch.lua"
 
 # CPU accounting around each measurement: cpu_begin … cpu_end sets
 #   C_hookd   hookd's CPU, % of one core (200% = both cores)
