@@ -38,6 +38,10 @@ void AddServeFlags(CLI::App& cmd, ServeConfig& c) {
   cmd.add_option("--tls-ca-file", c.tls_ca_file,
                  "PEM file of the CAs trusted for receivers' certificates (default: the system's)")
       ->envname("HOOKD_TLS_CA_FILE")->check(CLI::ExistingFile);
+  cmd.add_option("--plain-http", c.plain_http,
+                 "engine for http:// receivers: builtin (HTTP/1.1 keep-alive, connections opened by "
+                 "libcurl) or curl (everything through libcurl); https:// always uses libcurl")
+      ->envname("HOOKD_PLAIN_HTTP")->check(CLI::IsMember({"builtin", "curl"}))->capture_default_str();
   cmd.add_option("--log-format", c.log_format, "text or json")
       ->envname("HOOKD_LOG_FORMAT")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
   cmd.add_option("--threads", c.threads, "HTTP I/O threads (0: one per core)")->envname("HOOKD_THREADS");

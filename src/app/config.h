@@ -22,6 +22,7 @@ struct ServeConfig {
   bool allow_private_destinations = false;
   std::vector<std::string> allow_destination;  // CIDRs
   std::string tls_ca_file;  // PEM bundle trusted for receivers instead of the system's
+  std::string plain_http = "builtin";  // http:// receivers: "builtin" HTTP/1.1 path or "curl"
   std::string log_format = "text";
   int threads = 0;  // HTTP I/O threads; 0 = number of cores
   int dispatch_threads = 0;  // dispatcher threads (endpoints spread over them); 0 = 2 per core

@@ -46,6 +46,7 @@ struct DispatcherOptions {
   int shards = 1;
   std::string user_agent = "hookd";
   std::string tls_ca_file;  // PEM bundle of trusted CAs; empty: the system's
+  bool builtin_http1 = true;  // http:// through the built-in HTTP/1.1 path (false: libcurl)
   // Called (on the dispatcher thread) after the dispatcher disabled or deleted an endpoint of
   // `company`, so the API's fan-out index follows (serve.cc wires it). May be empty.
   std::function<void(const CompanyId& company)> on_endpoints_changed;

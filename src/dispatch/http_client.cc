@@ -1,14 +1,20 @@
 #include "dispatch/http_client.h"
 
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <boost/json.hpp>
+#include <cstdlib>
+#include <mutex>
+
 #include <curl/curl.h>
+#include <spdlog/spdlog.h>
 
 #include "core/clock.h"
+#include "dispatch/http1_pool.h"
+#include "dispatch/response_capture.h"
 
 namespace hookd {
 
@@ -16,58 +22,36 @@ struct HttpClient::Transfer {
   OutboundRequest req;
   OutboundResult result;
   curl_slist* headers = nullptr;
-  // Headers of the final response, lower-cased names (a later one replaces an earlier one of
-  // the same name); turned into JSON once, when the transfer is done.
-  std::vector<std::pair<std::string, std::string>> response_headers;
+  ResponseCapture capture;  // of the final response
   const DestinationPolicy* policy = nullptr;
   std::string blocked_reason;
-  size_t body_seen = 0;
+  bool connect_only = false;  // only opens a connection, for the built-in HTTP/1.1 path
 };
 
 namespace {
 
 size_t OnBody(char* p, size_t size, size_t n, void* ud) {
-  auto* t = static_cast<HttpClient::Transfer*>(ud);
-  size_t len = size * n;
-  if (t->result.response_body.size() < HttpClient::kMaxCapturedBody) {
-    size_t take = std::min(len, HttpClient::kMaxCapturedBody - t->result.response_body.size());
-    t->result.response_body.append(p, take);
-  }
-  t->body_seen += len;
-  return len;  // keep reading (and discard) so the connection can be reused
+  static_cast<HttpClient::Transfer*>(ud)->capture.AddBody(p, size * n);
+  return size * n;  // keep reading (and discard) so the connection can be reused
 }
 
 size_t OnHeader(char* p, size_t size, size_t n, void* ud) {
   auto* t = static_cast<HttpClient::Transfer*>(ud);
   std::string_view line(p, size * n);
   if (line.starts_with("HTTP/")) {
-    t->response_headers.clear();  // a new response (e.g. after 100 Continue)
+    t->capture.Clear();  // a new response (e.g. after 100 Continue)
     return size * n;
   }
   size_t colon = line.find(':');
-  if (colon == std::string_view::npos || t->response_headers.size() >= 100) return size * n;
-  std::string name(line.substr(0, colon));
-  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  std::string_view value = line.substr(colon + 1);
-  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-  while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
-    value.remove_suffix(1);
-  if (value.size() > 1024) value = value.substr(0, 1024);
-  for (auto& [k, v] : t->response_headers) {
-    if (k == name) {
-      v.assign(value);
-      return size * n;
-    }
-  }
-  t->response_headers.emplace_back(std::move(name), value);
+  if (colon != std::string_view::npos) t->capture.AddHeader(line.substr(0, colon), line.substr(colon + 1));
   return size * n;
 }
 
-std::string HeadersJson(const std::vector<std::pair<std::string, std::string>>& headers) {
-  boost::json::object o;
-  o.reserve(headers.size());
-  for (const auto& [k, v] : headers) o.emplace(k, v);
-  return boost::json::serialize(o);
+// A proxy curl would take from the environment for http:// URLs (the built-in path cannot).
+const char* EnvProxy() {
+  for (const char* name : {"http_proxy", "all_proxy", "ALL_PROXY"})
+    if (const char* v = std::getenv(name); v && *v) return name;
+  return nullptr;
 }
 
 // Called by curl for every socket it is about to connect: the SSRF guard at connect time.
@@ -112,8 +96,8 @@ AttemptError Classify(CURLcode rc) {
 
 }  // namespace
 
-HttpClient::HttpClient(const DestinationPolicy& policy, std::string user_agent, std::string ca_file)
-    : policy_(policy), user_agent_(std::move(user_agent)), ca_file_(std::move(ca_file)) {
+HttpClient::HttpClient(const DestinationPolicy& policy, HttpClientOptions opts)
+    : policy_(policy), opts_(std::move(opts)) {
   static const bool inited = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }();
   (void)inited;
   multi_ = curl_multi_init();
@@ -124,12 +108,25 @@ HttpClient::HttpClient(const DestinationPolicy& policy, std::string user_agent, 
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   epoll_event ev{};
   ev.events = EPOLLIN;
-  ev.data.fd = wake_fd_;
+  ev.data.u64 = static_cast<uint64_t>(wake_fd_);
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
   curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, &HttpClient::OnSocket);
   curl_multi_setopt(m, CURLMOPT_SOCKETDATA, this);
   curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, &HttpClient::OnTimer);
   curl_multi_setopt(m, CURLMOPT_TIMERDATA, this);
+  if (opts_.builtin_http1) {
+    if (const char* proxy = EnvProxy()) {
+      static std::once_flag logged;
+      std::call_once(logged, [&] {
+        spdlog::info("http:// deliveries go through libcurl: ${} is set (the built-in HTTP/1.1 path "
+                     "does not speak to proxies)", proxy);
+      });
+    } else {
+      h1_ = std::make_unique<Http1Pool>(epoll_fd_, opts_.user_agent, [this](OutboundRequest req, int64_t started) {
+        Connect(std::move(req), started);
+      });
+    }
+  }
 }
 
 // curl tells which sockets to watch for what; they go into our epoll set. A connection is
@@ -145,7 +142,7 @@ int HttpClient::OnSocket(void*, int fd, int what, void* self, void*) {
     return 0;
   }
   epoll_event ev{};
-  ev.data.fd = fd;
+  ev.data.u64 = static_cast<uint64_t>(fd);
   if (what & CURL_POLL_IN) ev.events |= EPOLLIN;
   if (what & CURL_POLL_OUT) ev.events |= EPOLLOUT;
   const uint32_t want = ev.events | 0x80000000u;  // the high bit: registered
@@ -185,6 +182,7 @@ HttpClient::~HttpClient() {
   }
   for (void* h : idle_handles_) curl_easy_cleanup(static_cast<CURL*>(h));
   curl_multi_cleanup(m);
+  h1_.reset();
   close(epoll_fd_);
   close(wake_fd_);
 }
@@ -197,11 +195,11 @@ void* HttpClient::NewHandle() {
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_POST, 1L);
-  curl_easy_setopt(h, CURLOPT_USERAGENT, user_agent_.c_str());
+  curl_easy_setopt(h, CURLOPT_USERAGENT, opts_.user_agent.c_str());
   curl_easy_setopt(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-  if (!ca_file_.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, ca_file_.c_str());
+  if (!opts_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, opts_.ca_file.c_str());
   curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
   // Receive buffer: bodies beyond the first 4 KiB are read and dropped anyway.
@@ -213,23 +211,42 @@ void* HttpClient::NewHandle() {
   return h;
 }
 
-void HttpClient::Start(OutboundRequest req) {
-  CURL* h;
-  if (!idle_handles_.empty()) {
-    h = static_cast<CURL*>(idle_handles_.back());
-    idle_handles_.pop_back();
-  } else {
-    h = static_cast<CURL*>(NewHandle());
-  }
-  auto* t = new Transfer;
+void* HttpClient::TakeHandle() {
+  if (idle_handles_.empty()) return NewHandle();
+  void* h = idle_handles_.back();
+  idle_handles_.pop_back();
+  return h;
+}
+
+size_t HttpClient::InFlight() const { return in_flight_ + (h1_ ? h1_->InFlight() : 0); }
+
+namespace {
+
+HttpClient::Transfer* NewTransfer(OutboundRequest req, int64_t started_at_ms, const DestinationPolicy& policy,
+                                  bool connect_only) {
+  auto* t = new HttpClient::Transfer;
   t->req = std::move(req);
-  t->policy = &policy_;
+  t->policy = &policy;
+  t->connect_only = connect_only;
   t->result.tag = t->req.tag;
-  t->result.started_at_ms = NowMs();
+  t->result.started_at_ms = started_at_ms;
+  return t;
+}
+
+}  // namespace
+
+void HttpClient::Start(OutboundRequest req) {
+  if (h1_ && req.url.starts_with("http://") && h1_->Accepts(req.url)) {
+    const int64_t now = NowMs();
+    if (!h1_->TryStart(req, now)) Connect(std::move(req), now);
+    return;
+  }
+  CURL* h = static_cast<CURL*>(TakeHandle());
+  Transfer* t = NewTransfer(std::move(req), NowMs(), policy_, false);
   for (const auto& hd : t->req.headers) t->headers = curl_slist_append(t->headers, hd.c_str());
   t->headers = curl_slist_append(t->headers, "Expect:");  // no 100-continue round trip
 
-  curl_easy_setopt(h, CURLOPT_PRIVATE, t);
+  curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 0L);
   curl_easy_setopt(h, CURLOPT_URL, t->req.url.c_str());
   // Over TLS, a request waits for a connection being set up to the same receiver rather than
   // opening one more: if ALPN says HTTP/2, they all share it (multiplexed); if not, they open
@@ -242,6 +259,27 @@ void HttpClient::Start(OutboundRequest req) {
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(t->req.timeout_ms));
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(std::min(t->req.connect_timeout_ms, t->req.timeout_ms)));
+  Launch(h, t);
+}
+
+void HttpClient::Connect(OutboundRequest req, int64_t started_at_ms) {
+  CURL* h = static_cast<CURL*>(TakeHandle());
+  Transfer* t = NewTransfer(std::move(req), started_at_ms, policy_, true);
+  // The request's whole timeout counts from its start (a request sent again may have used some).
+  const int64_t left = std::max<int64_t>(1, started_at_ms + t->req.timeout_ms - NowMs());
+  curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
+  curl_easy_setopt(h, CURLOPT_URL, t->req.url.c_str());
+  curl_easy_setopt(h, CURLOPT_PIPEWAIT, 0L);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(left));
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min(t->req.connect_timeout_ms, left)));
+  Launch(h, t);
+}
+
+// `t` goes to curl on handle `h`: the callbacks' data, the multi, the in-flight count.
+void HttpClient::Launch(void* handle, Transfer* t) {
+  CURL* h = static_cast<CURL*>(handle);
+  curl_easy_setopt(h, CURLOPT_PRIVATE, t);
   curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, t);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, t);
@@ -260,6 +298,28 @@ void HttpClient::Harvest(std::vector<OutboundResult>& done) {
       Transfer* t = nullptr;
       curl_easy_getinfo(h, CURLINFO_PRIVATE, &t);
       OutboundResult& r = t->result;
+      if (t->connect_only && rc == CURLE_OK && t->blocked_reason.empty()) {
+        // Connected: the socket goes to the built-in path (a copy of it — curl closes its
+        // own when the handle leaves the multi).
+        curl_socket_t sock = CURL_SOCKET_BAD;
+        curl_easy_getinfo(h, CURLINFO_ACTIVESOCKET, &sock);
+        const int fd = sock == CURL_SOCKET_BAD ? -1 : fcntl(sock, F_DUPFD_CLOEXEC, 0);
+        curl_multi_remove_handle(m, h);
+        live_handles_.erase(h);
+        --in_flight_;
+        if (idle_handles_.size() < 4096) idle_handles_.push_back(h);
+        else curl_easy_cleanup(h);
+        if (fd >= 0) {
+          h1_->Adopt(fd, std::move(t->req), r.started_at_ms);
+        } else {
+          r.duration_ms = NowMs() - r.started_at_ms;
+          r.error = AttemptError::kConnect;
+          r.error_detail = "the connection was lost as it was made";
+          done.push_back(std::move(r));
+        }
+        delete t;
+        continue;
+      }
       r.duration_ms = NowMs() - r.started_at_ms;
       long code = 0;
       curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
@@ -274,9 +334,9 @@ void HttpClient::Harvest(std::vector<OutboundResult>& done) {
         r.error_detail = curl_easy_strerror(rc);
         if (code > 0) r.status_code = static_cast<int>(code);
       }
-      for (const auto& [k, v] : t->response_headers)
-        if (k == "retry-after") r.retry_after = v;
-      r.response_headers_json = HeadersJson(t->response_headers);
+      r.retry_after = std::string(t->capture.Header("retry-after"));
+      r.response_headers_json = t->capture.HeadersJson();
+      r.response_body = std::move(t->capture.body);
       curl_multi_remove_handle(m, h);
       live_handles_.erase(h);
       curl_slist_free_all(t->headers);
@@ -292,24 +352,42 @@ std::vector<OutboundResult> HttpClient::Poll(int timeout_ms) {
   CURLM* m = static_cast<CURLM*>(multi_);
   std::vector<OutboundResult> done;
   int running = 0;
-  // Due timer first (curl's timeouts, and "call me at once" after adding a handle).
-  auto run_timer = [&] {
-    if (timer_due_ms_ >= 0 && timer_due_ms_ <= NowMs()) {
+  // Due timers first (curl's timeouts, and "call me at once" after adding a handle; the
+  // built-in path's request deadlines).
+  auto run_timers = [&] {
+    const int64_t now = NowMs();
+    if (timer_due_ms_ >= 0 && timer_due_ms_ <= now) {
       timer_due_ms_ = -1;
       curl_multi_socket_action(m, CURL_SOCKET_TIMEOUT, 0, &running);
     }
+    if (h1_) {
+      if (int64_t due = h1_->NextDueMs(); due >= 0 && due <= now) h1_->Expire(now);
+    }
   };
-  run_timer();
-  Harvest(done);
+  auto collect = [&] {
+    Harvest(done);
+    if (h1_) h1_->TakeDone(done);
+  };
+  run_timers();
+  collect();
   if (!done.empty()) return done;
 
+  int64_t due = timer_due_ms_;
+  if (h1_) {
+    const int64_t h1_due = h1_->NextDueMs();
+    if (h1_due >= 0 && (due < 0 || h1_due < due)) due = h1_due;
+  }
   int wait = timeout_ms;
-  if (timer_due_ms_ >= 0)
-    wait = static_cast<int>(std::clamp<int64_t>(timer_due_ms_ - NowMs(), 0, timeout_ms));
+  if (due >= 0) wait = static_cast<int>(std::clamp<int64_t>(due - NowMs(), 0, timeout_ms));
   epoll_event events[256];
   int n = epoll_wait(epoll_fd_, events, 256, wait);
   for (int i = 0; i < n; ++i) {
-    const int fd = events[i].data.fd;
+    const uint64_t data = events[i].data.u64;
+    if (data & Http1Pool::kEpollTag) {
+      if (h1_) h1_->OnEvent(data, events[i].events);
+      continue;
+    }
+    const int fd = static_cast<int>(data);
     if (fd == wake_fd_) {
       uint64_t v;
       while (read(wake_fd_, &v, sizeof v) > 0) {
@@ -322,8 +400,8 @@ std::vector<OutboundResult> HttpClient::Poll(int timeout_ms) {
     if (events[i].events & (EPOLLERR | EPOLLHUP)) flags |= CURL_CSELECT_ERR;
     curl_multi_socket_action(m, fd, flags, &running);
   }
-  run_timer();
-  Harvest(done);
+  run_timers();
+  collect();
   return done;
 }
 

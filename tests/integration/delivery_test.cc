@@ -561,6 +561,236 @@ TEST_F(DeliveryTest, UntrustedTlsCertificateIsRefused) {
   EXPECT_TRUE(atts.back().at("status_code").is_null());
 }
 
+// The two engines for http:// receivers — the built-in HTTP/1.1 path (default) and libcurl
+// (`--plain-http curl`) — must read every shape of answer alike and record the same attempt.
+class HttpEngineTest : public DeliveryTest, public ::testing::WithParamInterface<const char*> {
+ protected:
+  std::vector<std::string> ExtraArgs() override {
+    auto args = DeliveryTest::ExtraArgs();
+    args.insert(args.end(), {"--plain-http", GetParam()});
+    return args;
+  }
+  // The attempts of the delivery of `event`, once it is `status`.
+  json::array AttemptsOf(const std::string& event, const std::string& status) {
+    auto d = WaitDelivery(event, status);
+    if (!d.contains("id")) return {};
+    return co_->Get(Base() + "/deliveries/" + std::string(d.at("id").as_string()) + "/attempts")
+        .Json().at("data").as_array();
+  }
+};
+
+TEST_P(HttpEngineTest, SendsSignedRequestsOnOneKeptAliveConnection) {
+  Receiver rx;
+  auto [ep, secret] = CreateEndpoint({{"url", rx.Url("/hook?tenant=acme&x=1")}, {"headers", {{"x-tenant", "acme"}}}});
+  for (int i = 0; i < 5; ++i) {
+    std::string evid = Publish(HiredEvent("emp_" + std::to_string(i)));
+    ASSERT_TRUE(rx.WaitFor(i + 1, 5s));
+    auto req = rx.Requests().back();
+    EXPECT_EQ(req.method, "POST");
+    EXPECT_EQ(req.path, "/hook?tenant=acme&x=1");
+    EXPECT_EQ(req.headers["host"], "127.0.0.1:" + std::to_string(rx.Port()));
+    EXPECT_EQ(req.headers["content-length"], std::to_string(req.body.size()));
+    EXPECT_EQ(req.headers["x-tenant"], "acme");
+    EXPECT_EQ(req.headers["webhook-id"], evid);
+    int64_t ts = std::stoll(req.headers["webhook-timestamp"]);
+    EXPECT_TRUE(VerifyStandard(secret, {evid, req.headers["webhook-timestamp"], req.headers["webhook-signature"]},
+                               req.body, ts * 1000));
+    EXPECT_EQ(AttemptsOf(evid, "succeeded").size(), 1u);
+  }
+  EXPECT_EQ(rx.Connections(), 1);
+}
+
+TEST_P(HttpEngineTest, ReadsEveryShapeOfAnswer) {
+  Receiver rx;
+  rx.Set("/chunked", {.raw = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Trace: abc\r\n\r\n"
+                             "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"});
+  rx.Set("/interim", {.raw = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n"
+                             "HTTP/1.1 201 Created\r\nContent-Length: 7\r\n\r\ncreated"});
+  rx.Set("/until-close", {.raw = "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nread until the end",
+                          .close_after = true});
+  rx.Set("/big", {.raw = "HTTP/1.1 200 OK\r\nContent-Length: 10000\r\n\r\n" + std::string(10000, 'x')});
+  rx.Set("/repeated", {.raw = "HTTP/1.1 202 Accepted\r\nX-A: 1\r\nx-a: 2\r\nContent-Length: 0\r\n\r\n"});
+  rx.Set("/no-content", {.raw = "HTTP/1.1 204 No Content\r\nX-Empty: yes\r\n\r\n"});
+  struct Case {
+    std::string path;
+    int status;
+    std::string body;
+    std::string header, value;  // one expected response header
+  };
+  std::vector<Case> cases = {
+      {"/chunked", 200, "hello world", "x-trace", "abc"},
+      {"/interim", 201, "created", "content-length", "7"},
+      {"/until-close", 200, "read until the end", "content-type", "text/plain"},
+      {"/big", 200, std::string(4096, 'x'), "content-length", "10000"},
+      {"/repeated", 202, "", "x-a", "2"},
+      {"/no-content", 204, "", "x-empty", "yes"},
+  };
+  for (const auto& c : cases) {
+    CreateEndpoint({{"url", rx.Url(c.path)}, {"event_types", json::array{"employee.hired"}}});
+  }
+  // Twice: the second round goes over the connections the first one left open (if any).
+  for (int round = 0; round < 2; ++round) {
+    std::string evid = Publish(HiredEvent("emp_" + std::to_string(round)));
+    for (const auto& c : cases) ASSERT_TRUE(rx.WaitFor(static_cast<size_t>(round + 1), 5s, c.path)) << c.path;
+    std::map<std::string, json::object> by_path;  // the last attempt per endpoint URL path
+    auto until = std::chrono::steady_clock::now() + 10s;
+    while (by_path.size() < cases.size() && std::chrono::steady_clock::now() < until) {
+      by_path.clear();
+      for (auto& d : Deliveries("event_id=" + evid)) {
+        if (d.at("status").as_string() != "succeeded") continue;
+        auto ep = co_->Get(Base() + "/endpoints/" + std::string(d.at("endpoint_id").as_string())).Json();
+        std::string url(ep.at("url").as_string());
+        auto atts = co_->Get(Base() + "/deliveries/" + std::string(d.at("id").as_string()) + "/attempts")
+                        .Json().at("data").as_array();
+        if (!atts.empty()) by_path[url.substr(url.rfind('/'))] = atts.back().as_object();
+      }
+      if (by_path.size() < cases.size()) std::this_thread::sleep_for(100ms);
+    }
+    for (const auto& c : cases) {
+      SCOPED_TRACE(c.path + " round " + std::to_string(round));
+      ASSERT_TRUE(by_path.contains(c.path)) << "no succeeded delivery";
+      const auto& a = by_path[c.path];
+      EXPECT_EQ(a.at("status_code").to_number<int>(), c.status);
+      EXPECT_TRUE(a.at("error").is_null());
+      EXPECT_EQ(a.at("response_body").as_string(), c.body);
+      const auto& h = a.at("response_headers").as_object();
+      ASSERT_TRUE(h.contains(c.header)) << json::serialize(h);
+      EXPECT_EQ(h.at(c.header).as_string(), c.value);
+      if (c.path == "/interim") {
+        EXPECT_FALSE(h.contains("link")) << "headers of an interim answer kept";
+      }
+    }
+  }
+}
+
+TEST_P(HttpEngineTest, AConnectionTheReceiverClosesIsNotReusedAndNothingIsLostOrDoubled) {
+  Receiver rx;
+  rx.Set("/hook", {.close_after = true});  // a keep-alive answer, then the receiver hangs up
+  CreateEndpoint({{"url", rx.Url()}});
+  std::vector<std::string> events;
+  for (int i = 0; i < 8; ++i) {
+    events.push_back(Publish(HiredEvent("emp_" + std::to_string(i))));
+    ASSERT_TRUE(rx.WaitFor(static_cast<size_t>(i + 1), 5s));
+    if (i % 2) std::this_thread::sleep_for(50ms);  // some requests right after the close, some later
+  }
+  for (const auto& e : events) EXPECT_EQ(AttemptsOf(e, "succeeded").size(), 1u) << e;
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(rx.Count(), events.size());
+}
+
+// A receiver that drops a kept-alive connection just as the next request arrives (its idle
+// timeout): the request goes out again on a fresh connection — one attempt, delivered.
+TEST_P(HttpEngineTest, ARequestOnAConnectionDroppedUnderItIsSentAgainOnAFreshOne) {
+  // Two receivers (connections are pooled per host and port, so one each keeps the count
+  // exact): one closes (FIN), the other resets (RST) a reused connection.
+  std::map<std::string, std::unique_ptr<Receiver>> rx;
+  for (const char* how : {"close", "reset"}) {
+    rx[how] = std::make_unique<Receiver>();
+    rx[how]->Set("/hook", {.on_reuse = how});
+    CreateEndpoint({{"url", rx[how]->Url()}});
+  }
+  std::vector<std::string> events;
+  for (int i = 0; i < 4; ++i) {
+    events.push_back(Publish(HiredEvent("emp_" + std::to_string(i))));
+    for (auto& [how, r] : rx) {
+      // The first request opens a connection; each later one is dropped once, then answered
+      // on a fresh connection.
+      ASSERT_TRUE(r->WaitFor(static_cast<size_t>(i == 0 ? 1 : 2 * i + 1), 5s))
+          << how << " event " << i << ": " << r->Count() << " requests, connections " << r->Connections();
+    }
+    auto until = std::chrono::steady_clock::now() + 5s;
+    size_t ok = 0;
+    while (ok < 2 && std::chrono::steady_clock::now() < until) {
+      ok = 0;
+      for (auto& d : Deliveries("event_id=" + events.back())) {
+        if (d.at("status").as_string() == "succeeded") {
+          ++ok;
+          EXPECT_EQ(d.at("attempts").to_number<int>(), 1) << json::serialize(d);
+        }
+      }
+      if (ok < 2) std::this_thread::sleep_for(50ms);
+    }
+    EXPECT_EQ(ok, 2u) << "event " << i;
+  }
+}
+
+// With a proxy in the environment (`http_proxy`), http:// deliveries go through it whatever
+// `--plain-http` says: libcurl speaks to proxies, the built-in path steps aside.
+TEST_P(HttpEngineTest, AProxyInTheEnvironmentIsUsed) {
+  Receiver proxy;  // answers 200 to anything: it stands in for the proxy
+  hookd_->Kill(SIGKILL);
+  setenv("http_proxy", ("http://127.0.0.1:" + std::to_string(proxy.Port())).c_str(), 1);
+  hookd_->Start();  // the child inherits it
+  unsetenv("http_proxy");
+  co_ = ClientWith(company_token_);
+  CreateEndpoint({{"url", "http://127.0.0.1:9/hook"}});  // nothing listens there
+  std::string evid = Publish(HiredEvent());
+  ASSERT_TRUE(proxy.WaitFor(1, 5s));
+  auto req = proxy.Requests()[0];
+  EXPECT_EQ(req.path, "http://127.0.0.1:9/hook");  // the absolute form a proxy gets
+  EXPECT_EQ(req.headers["webhook-id"], evid);
+  WaitDelivery(evid, "succeeded");
+}
+
+TEST_P(HttpEngineTest, AnAnswerThatIsNotHttpIsAConnectError) {
+  Receiver rx;
+  rx.Set("/hook", {.raw = "SSH-2.0-OpenSSH_9.2\r\n\r\n", .close_after = true});
+  CreateEndpoint({{"url", rx.Url()}});
+  std::string evid = Publish(HiredEvent());
+  ASSERT_TRUE(rx.WaitFor(1, 5s));
+  json::array atts;
+  auto until = std::chrono::steady_clock::now() + 5s;
+  while (atts.empty() && std::chrono::steady_clock::now() < until) {
+    auto ds = Deliveries("event_id=" + evid);
+    if (!ds.empty())
+      atts = co_->Get(Base() + "/deliveries/" + std::string(ds[0].at("id").as_string()) + "/attempts")
+                 .Json().at("data").as_array();
+    if (atts.empty()) std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_FALSE(atts.empty());
+  EXPECT_EQ(atts[0].at("error").as_string(), "connect") << json::serialize(atts[0]);
+  EXPECT_TRUE(atts[0].at("status_code").is_null());
+}
+
+TEST_P(HttpEngineTest, HangingAndResettingReceiversEndInTimeoutAndConnect) {
+  Receiver rx;
+  rx.Set("/hang", {.hang = true});
+  rx.Set("/reset", {.reset = true});
+  rx.Set("/headers-then-hang", {.raw = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial"});
+  std::map<std::string, std::string> eps;
+  for (const char* p : {"/hang", "/reset", "/headers-then-hang"})
+    eps[p] = CreateEndpoint({{"url", rx.Url(p)}, {"timeout_ms", 1000}}).first;
+  std::string evid = Publish(HiredEvent());
+  auto first_attempt = [&](const std::string& ep) {
+    auto until = std::chrono::steady_clock::now() + 10s;
+    while (std::chrono::steady_clock::now() < until) {
+      auto ds = Deliveries("endpoint_id=" + ep + "&event_id=" + evid);
+      if (!ds.empty()) {
+        auto atts = co_->Get(Base() + "/deliveries/" + std::string(ds[0].at("id").as_string()) + "/attempts")
+                        .Json().at("data").as_array();
+        if (!atts.empty()) return atts[0].as_object();
+      }
+      std::this_thread::sleep_for(100ms);
+    }
+    return json::object();
+  };
+  auto hang = first_attempt(eps["/hang"]);
+  ASSERT_FALSE(hang.empty());
+  EXPECT_EQ(hang.at("error").as_string(), "timeout");
+  EXPECT_GE(hang.at("duration_ms").to_number<int>(), 950);
+  EXPECT_LT(hang.at("duration_ms").to_number<int>(), 1900);
+  auto partial = first_attempt(eps["/headers-then-hang"]);
+  ASSERT_FALSE(partial.empty());
+  EXPECT_EQ(partial.at("error").as_string(), "timeout");
+  EXPECT_EQ(partial.at("status_code").to_number<int>(), 200);
+  auto reset = first_attempt(eps["/reset"]);
+  ASSERT_FALSE(reset.empty());
+  EXPECT_EQ(reset.at("error").as_string(), "connect");
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, HttpEngineTest, ::testing::Values("builtin", "curl"),
+                         [](const auto& info) { return std::string(info.param); });
+
 }  // namespace
 }  // namespace hookd::testing
 

@@ -115,6 +115,7 @@ bool ReadMore(int fd, std::string& buf, const std::atomic<bool>& stop) {
 
 void Receiver::Serve(int fd) {
   std::string buf;
+  int on_this_connection = 0;
   while (!stop_) {
     size_t head_end;
     while ((head_end = buf.find("\r\n\r\n")) == std::string::npos)
@@ -167,6 +168,14 @@ void Receiver::Serve(int fd) {
         std::lock_guard lock(mu_);
         --concurrent_[req.path];
       };
+      if (on_this_connection++ > 0 && !b.on_reuse.empty()) {
+        if (b.on_reuse == "reset") {
+          b.reset = true;
+        } else {  // "close": no answer, FIN
+          leave();
+          goto done;
+        }
+      }
       if (b.reset) {
         leave();
         linger lg{1, 0};  // RST on close
@@ -189,12 +198,16 @@ void Receiver::Serve(int fd) {
         while (!stop_ && std::chrono::steady_clock::now() < until)
           std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
-      std::string resp = "HTTP/1.1 " + std::to_string(b.status) + " X\r\nContent-Length: " +
-                         std::to_string(b.body.size()) + "\r\n";
-      for (const auto& [k, v] : b.headers) resp += k + ": " + v + "\r\n";
-      resp += "\r\n" + b.body;
+      std::string resp = b.raw;
+      if (resp.empty()) {
+        resp = "HTTP/1.1 " + std::to_string(b.status) + " X\r\nContent-Length: " +
+               std::to_string(b.body.size()) + "\r\n";
+        for (const auto& [k, v] : b.headers) resp += k + ": " + v + "\r\n";
+        resp += "\r\n" + b.body;
+      }
       leave();
       if (send(fd, resp.data(), resp.size(), MSG_NOSIGNAL) < 0) goto done;
+      if (b.close_after) goto done;
     }
   }
 done:

@@ -30,6 +30,12 @@ struct Behaviour {
   int delay_ms = 0;     // answer after this long
   bool hang = false;    // never answer (until the client gives up)
   bool reset = false;   // close the connection without answering (RST)
+  std::string raw;      // when set: sent as the whole answer, byte for byte (status etc. unused)
+  bool close_after = false;  // close the connection once answered (no "Connection: close" said)
+  // A request that is not the first on its connection is not answered: the connection is
+  // closed ("close": FIN) or reset ("reset": RST) — a server whose keep-alive timeout ran out
+  // just as the request came.
+  std::string on_reuse;
 };
 
 class Receiver {
