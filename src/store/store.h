@@ -203,7 +203,9 @@ class DispatchStore {
   [[nodiscard]] virtual Result<std::vector<std::pair<EventId, std::string>>> LoadPayloads(
       const std::vector<EventId>& ids) = 0;
   // Writes outcomes (attempt rows, delivery states, endpoint health) in the group commit.
-  // `done` runs once on a store thread after they are durable; it must not block.
+  // `done` runs once on a store thread after they are committed — not necessarily fsynced: an
+  // outcome lost to a power cut only means that delivery is sent again (at least once), and
+  // the next durable commit (an ingest) makes it durable too. It must not block.
   virtual void ApplyDispatchUpdates(std::vector<DeliveryUpdate> updates,
                                     std::vector<EndpointHealth> health,
                                     std::move_only_function<void(Result<void>)> done) = 0;

@@ -273,7 +273,16 @@ void SqliteStore::WriterLoop() {
     }
     std::optional<Error> failure;
     const auto commit_t0 = std::chrono::steady_clock::now();
-    if (auto r = db.ExecScript("BEGIN IMMEDIATE"); !r) {
+    // synchronous=FULL (fsync at commit) unless every job in the group is a dispatch outcome.
+    // Set outside the transaction (SQLite refuses it inside one).
+    const bool full = std::any_of(batch.begin(), batch.end(), [](const Job& j) { return j.durable; });
+    if (full != writer_sync_full_) {
+      if (auto r = db.ExecScript(full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"); r)
+        writer_sync_full_ = full;
+    }
+    if (!writer_sync_full_ && full) {
+      failure = Error{ErrorCode::kInternal, "cannot make the commit durable", {}};
+    } else if (auto r = db.ExecScript("BEGIN IMMEDIATE"); !r) {
       failure = r.error();
     } else {
       auto sp = db.Prepare("SAVEPOINT job");
@@ -944,7 +953,8 @@ void SqliteStore::ApplyDispatchUpdates(std::vector<DeliveryUpdate> updates,
           if (--shared->jobs_left > 0) return;
           if (shared->error) shared->done(std::unexpected(*shared->error));
           else shared->done({});
-        }});
+        },
+        /*durable=*/false});
   }
 }
 

@@ -86,6 +86,10 @@ class SqliteStore final : public Store {
   struct Job {
     std::move_only_function<bool(sqlite::Db&)> apply;
     std::move_only_function<void(const Error* commit_error)> finish;
+    // false: the commit need not be fsynced (dispatch outcomes: losing one to a power cut
+    // only means the delivery is sent again). A group with any durable job is fsynced,
+    // which also makes every earlier WAL frame durable.
+    bool durable = true;
   };
 
   explicit SqliteStore(std::string path, std::unique_ptr<sqlite::Db> writer);
@@ -110,6 +114,7 @@ class SqliteStore final : public Store {
   bool closing_ = false;   // GUARDED_BY(mu_)
   std::thread writer_;
   std::chrono::steady_clock::time_point last_slow_commit_log_{};  // writer thread only
+  bool writer_sync_full_ = true;  // the writer connection's synchronous setting (writer thread only)
 
   // WAL checkpoints run on their own thread and connection, so the writer never stalls
   // behind one (SQLite's auto-checkpoint would run inside a commit). The writer's WAL hook
