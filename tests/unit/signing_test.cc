@@ -23,6 +23,19 @@ std::string SecretOfBytes(size_t n) { return "whsec_" + Base64Encode(std::string
 
 // --- secrets ---------------------------------------------------------------------------
 
+// RFC 4231 test cases 1, 2 and 6 (a key longer than SHA-256's 64-byte block is hashed first).
+TEST(HmacSha256Test, MatchesRfc4231) {
+  EXPECT_EQ(HexEncode(HmacSha256(std::string(20, '\x0b'), "Hi There")),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+  EXPECT_EQ(HexEncode(HmacSha256("Jefe", "what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_EQ(HexEncode(HmacSha256(std::string(131, '\xaa'), "Test Using Larger Than Block-Size Key - Hash Key First")),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+  // Exactly one block: used as it is, not hashed.
+  EXPECT_EQ(HexEncode(HmacSha256(std::string(64, 'k'), "m")),
+            "3b7a8d453e76edb519238a515105a57508d0f169f480ebeee120a9e7803289fa");
+}
+
 TEST(DecodeSigningSecretTest, DecodesPublishedSecret) {
   Result<std::string> key = DecodeSigningSecret(kSecret);
   ASSERT_TRUE(key.has_value()) << key.error().message;
