@@ -11,11 +11,16 @@ namespace {
 
 constexpr char kAlphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-int DecodeChar(char c) {
-  for (int i = 0; i < 32; ++i)
-    if (kAlphabet[i] == c) return i;
-  return -1;
-}
+// Crockford base32 value of each byte, -1 for bytes outside the alphabet (a table: the
+// dispatcher packs several ids per delivery).
+constexpr std::array<int8_t, 256> kDecode = [] {
+  std::array<int8_t, 256> t{};
+  t.fill(-1);
+  for (int i = 0; i < 32; ++i) t[static_cast<unsigned char>(kAlphabet[i])] = static_cast<int8_t>(i);
+  return t;
+}();
+
+int DecodeChar(char c) { return kDecode[static_cast<unsigned char>(c)]; }
 
 struct UlidState {
   std::mutex mu;
