@@ -120,12 +120,23 @@ bool Http1Pool::TryStart(OutboundRequest& req, int64_t started_at_ms) {
   Conn& c = *slots_[slot];
   c.reused = true;
   c.idle_since_ms = 0;
-  Begin(c, std::move(req), started_at_ms);
+  Begin(c, *t, std::move(req), started_at_ms);
   return true;
 }
 
 void Http1Pool::Adopt(int fd, OutboundRequest req, int64_t started_at_ms) {
   const Target* t = TargetOf(req.url);
+  if (!t) {  // cannot happen (HttpClient asked Accepts first); never send a request blind
+    close(fd);
+    OutboundResult r;
+    r.tag = req.tag;
+    r.started_at_ms = started_at_ms;
+    r.duration_ms = NowMs() - started_at_ms;
+    r.error = AttemptError::kConnect;
+    r.error_detail = "unsupported URL";
+    done_.push_back(std::move(r));
+    return;
+  }
   uint32_t slot;
   if (!free_slots_.empty()) {
     slot = free_slots_.back();
@@ -140,15 +151,14 @@ void Http1Pool::Adopt(int fd, OutboundRequest req, int64_t started_at_ms) {
   c.slot = slot;
   ++c.gen;
   c.watching = 0;
-  c.origin = t ? t->origin : std::string();
+  c.origin = t->origin;
   c.reused = false;
   ++open_;
   Watch(c, false);
-  Begin(c, std::move(req), started_at_ms);
+  Begin(c, *t, std::move(req), started_at_ms);
 }
 
-void Http1Pool::Begin(Conn& c, OutboundRequest req, int64_t started_at_ms) {
-  const Target* t = TargetOf(req.url);  // parsed by Accepts before
+void Http1Pool::Begin(Conn& c, const Target& t, OutboundRequest req, int64_t started_at_ms) {
   c.busy = true;
   ++in_flight_;
   c.req = std::move(req);
@@ -161,7 +171,7 @@ void Http1Pool::Begin(Conn& c, OutboundRequest req, int64_t started_at_ms) {
   Configure(*c.parser);
   const size_t body = c.req.body ? c.req.body->size() : 0;
   c.out.clear();
-  c.out += t->head;
+  c.out += t.head;
   for (const auto& h : c.req.headers) {
     c.out += h;
     c.out += "\r\n";

@@ -49,7 +49,7 @@ class Http1Pool {
   // Whether this pool can send to `url` (an http:// URL it could parse).
   bool Accepts(const std::string& url);
   // Sends `req` on an idle connection to its origin. False, with `req` untouched, when there
-  // is none (the caller then opens one).
+  // is none (the caller then opens one if Accepts the URL).
   bool TryStart(OutboundRequest& req, int64_t started_at_ms);
   // `fd` (now owned by the pool) was just connected for `req`: sends it.
   void Adopt(int fd, OutboundRequest req, int64_t started_at_ms);
@@ -69,7 +69,7 @@ class Http1Pool {
  private:
   struct Target;  // per URL: origin key and the request head's fixed part
   const Target* TargetOf(const std::string& url);  // null: unparsable
-  void Begin(Conn& c, OutboundRequest req, int64_t started_at_ms);
+  void Begin(Conn& c, const Target& t, OutboundRequest req, int64_t started_at_ms);
   bool Flush(Conn& c);
   void Read(Conn& c);
   bool Feed(Conn& c, const char* p, size_t n);

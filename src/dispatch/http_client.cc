@@ -236,10 +236,13 @@ HttpClient::Transfer* NewTransfer(OutboundRequest req, int64_t started_at_ms, co
 }  // namespace
 
 void HttpClient::Start(OutboundRequest req) {
-  if (h1_ && req.url.starts_with("http://") && h1_->Accepts(req.url)) {
+  if (h1_ && req.url.starts_with("http://")) {
     const int64_t now = NowMs();
-    if (!h1_->TryStart(req, now)) Connect(std::move(req), now);
-    return;
+    if (h1_->TryStart(req, now)) return;
+    if (h1_->Accepts(req.url)) {
+      Connect(std::move(req), now);
+      return;
+    }
   }
   CURL* h = static_cast<CURL*>(TakeHandle());
   Transfer* t = NewTransfer(std::move(req), NowMs(), policy_, false);
