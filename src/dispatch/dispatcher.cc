@@ -12,7 +12,9 @@
 namespace hookd {
 
 namespace {
-constexpr int kRecoveryPage = 5000;
+// Deliveries of one endpoint read per recovery step (any status: the step's cost is bounded
+// however long the endpoint's history is).
+constexpr int kRecoveryPage = 2000;
 constexpr int kMaxWaitMs = 1000;
 // Back-pressure from the disk: at most this many outcome commits queued at the store, and no
 // new requests while this many outcomes wait to be written (memory stays bounded when the
@@ -76,6 +78,7 @@ void Dispatcher::OnEndpointChanged(const CompanyId& company, const EndpointId& i
 void Dispatcher::Run() {
   Recover();
   while (true) {
+    if (!recover_queue_.empty() && !stopping_) RecoverStep();
     DrainInbox();
     const int64_t now = NowMs();
     if (stopping_) {
@@ -96,24 +99,83 @@ void Dispatcher::Run() {
 }
 
 void Dispatcher::Recover() {
+  recover_started_ms_ = NowMs();
+  // Deliveries created from now on reach this dispatcher through its inbox: the scan stops
+  // short of them (ULIDs from this process only grow).
+  recover_bound_ = DeliveryId::New().str();
   auto eps = store_.AllEndpoints(std::nullopt);
   if (!eps) {
     spdlog::error("dispatcher: cannot load endpoints: {}", eps.error().message);
+    return;
+  }
+  for (auto& ep : *eps) {
+    if (ShardOf(ep.id, opts_.shards) != opts_.shard) continue;
+    const Key key = ep.id.Packed();
+    EndpointState& es = endpoints_[key];
+    es.cfg = std::move(ep);
+    PublishFailures(es);
+    if (!es.cfg.Enabled()) continue;  // nothing of it is pending (held until enabled)
+    es.recovering = true;
+    recover_queue_.push_back(key);
+  }
+}
+
+// One page of the first queued endpoint's pending deliveries. The loop keeps delivering
+// between pages: reading them means walking every delivery the endpoint ever had (its index
+// has no status), which on a large history takes seconds — new deliveries must not wait.
+void Dispatcher::RecoverStep() {
+  const Key key = recover_queue_.front();
+  auto it = endpoints_.find(key);
+  if (it == endpoints_.end() || !it->second.recovering) {
+    recover_queue_.pop_front();
+    recover_after_.clear();
+  } else if (it->second.gone) {
+    EndRecovery(it->second);  // its parked deliveries are dropped with it
   } else {
-    for (auto& ep : *eps) {
-      if (ShardOf(ep.id, opts_.shards) != opts_.shard) continue;
-      EndpointState& es = endpoints_[ep.id.Packed()];
-      es.cfg = std::move(ep);
-      PublishFailures(es);
+    EndpointState& es = it->second;
+    auto page = store_.LoadPending(es.cfg.id, recover_after_, kRecoveryPage);
+    if (!page) {
+      spdlog::error("dispatcher: cannot load pending deliveries of {}: {}", es.cfg.id.str(),
+                    page.error().message);
+      EndRecovery(es);
+    } else {
+      for (auto& d : page->deliveries) {
+        if (d.id.str() >= recover_bound_) continue;  // new: it came through the inbox
+        Add(std::move(d));
+        ++recovered_;
+      }
+      if (page->next_after.empty() || page->next_after >= recover_bound_) EndRecovery(es);
+      else recover_after_ = std::move(page->next_after);
     }
   }
-  // Then the pending deliveries of this dispatcher's endpoints, each endpoint's through the
-  // deliveries_endpoint index (no dispatcher reads the others' share of a large backlog).
-  size_t n = 0;
-  std::vector<EndpointId> mine;
-  for (const auto& [key, es] : endpoints_) mine.push_back(es.cfg.id);
-  for (const auto& id : mine) n += LoadPendingOf(id);
-  if (n > 0) spdlog::info("dispatcher: recovered {} pending deliveries", n);
+  if (recover_queue_.empty() && recovered_ > 0)
+    spdlog::info("dispatcher: recovered {} pending deliveries in {} ms", recovered_, NowMs() - recover_started_ms_);
+}
+
+void Dispatcher::EndRecovery(EndpointState& es) {
+  const Key key = es.cfg.id.Packed();
+  std::erase(recover_queue_, key);
+  recover_after_.clear();
+  es.recovering = false;
+  std::vector<PendingDelivery> parked = std::move(es.parked);
+  es.parked.clear();
+  for (auto& d : parked) Add(std::move(d));
+  MarkRunnable(key, es);
+}
+
+void Dispatcher::AddNew(PendingDelivery d) {
+  auto it = endpoints_.find(d.endpoint_id.Packed());
+  if (it != endpoints_.end() && it->second.recovering && it->second.cfg.ordering == Ordering::kSubject) {
+    EndpointState& es = it->second;
+    if (es.parked.empty() && recover_queue_.front() != it->first) {
+      // Read this endpoint next (after the page in progress), so its deliveries wait little.
+      std::erase(recover_queue_, it->first);
+      recover_queue_.insert(recover_queue_.begin() + (recover_after_.empty() ? 0 : 1), it->first);
+    }
+    es.parked.push_back(std::move(d));
+    return;
+  }
+  Add(std::move(d));
 }
 
 size_t Dispatcher::LoadPendingOf(const EndpointId& endpoint) {
@@ -126,12 +188,12 @@ size_t Dispatcher::LoadPendingOf(const EndpointId& endpoint) {
                     page.error().message);
       break;
     }
-    for (auto& d : *page) {
-      after = d.id.str();
+    for (auto& d : page->deliveries) {
       Add(std::move(d));
       ++n;
     }
-    if (page->size() < static_cast<size_t>(kRecoveryPage)) break;
+    if (page->next_after.empty()) break;
+    after = std::move(page->next_after);
   }
   return n;
 }
@@ -144,7 +206,7 @@ void Dispatcher::DrainInbox() {
   }
   for (auto& c : cmds) {
     if (auto* ds = std::get_if<std::vector<PendingDelivery>>(&c)) {
-      for (auto& d : *ds) Add(std::move(d));
+      for (auto& d : *ds) AddNew(std::move(d));
     } else {
       auto& ch = std::get<EndpointChanged>(c);
       Reload(ch.company, ch.id);
@@ -153,6 +215,7 @@ void Dispatcher::DrainInbox() {
 }
 
 int Dispatcher::NextWakeMs(int64_t now) const {
+  if (!recover_queue_.empty()) return 0;  // more pages to read
   if (!runnable_.empty() && client_.InFlight() < opts_.max_in_flight &&
       updates_.size() < kMaxUnwrittenOutcomes)
     return 0;
@@ -550,8 +613,9 @@ void Dispatcher::Reload(const CompanyId& company, const EndpointId& id) {
     DropQueued(es);
     return;
   }
-  // Enabled: pick up deliveries released from held or re-queued by recover.
-  LoadPendingOf(id);
+  // Enabled: pick up deliveries released from held or re-queued by recover (unless the
+  // start-up recovery is still to read this endpoint: it will find them).
+  if (!es.recovering) LoadPendingOf(id);
   MarkRunnable(key, es);
 }
 

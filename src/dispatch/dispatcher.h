@@ -117,6 +117,10 @@ class Dispatcher final : public DeliverySink {
     bool rate_timer = false;
     bool failures_published = false;  // has a hookd_endpoint_consecutive_failures series
     std::unordered_map<std::string, std::deque<Key>> subjects;  // ordering: FIFO per subject
+    // Its pending deliveries from before the start are still being read (Recover); new ones
+    // for a subject-ordered endpoint wait in `parked` so they cannot overtake older ones.
+    bool recovering = false;
+    std::vector<PendingDelivery> parked;
   };
   struct Timer {
     int64_t due_ms;
@@ -131,7 +135,13 @@ class Dispatcher final : public DeliverySink {
   using Command = std::variant<std::vector<PendingDelivery>, EndpointChanged>;
 
   void Run();
+  // Loads the endpoints and queues them for recovery; RecoverStep then reads their pending
+  // deliveries a page at a time between the loop's other work.
   void Recover();
+  void RecoverStep();
+  void EndRecovery(EndpointState& es);
+  // A delivery announced by ingest or the API (not read back from the store).
+  void AddNew(PendingDelivery d);
   // Adds every pending delivery of `endpoint` from the store; returns how many.
   size_t LoadPendingOf(const EndpointId& endpoint);
   void DrainInbox();
@@ -178,6 +188,14 @@ class Dispatcher final : public DeliverySink {
   std::deque<Key> runnable_;                                            // endpoints with ready work
   std::vector<DeliveryUpdate> updates_;
   std::unordered_map<Key, EndpointHealth, PackedUlidHash> health_;
+  // Recovery at start: endpoints still to read (those with parked deliveries go first), the
+  // page cursor within the first, and the bound past which deliveries are new (they come
+  // through the inbox, so the scan skips them).
+  std::deque<Key> recover_queue_;
+  std::string recover_after_;
+  std::string recover_bound_;
+  size_t recovered_ = 0;
+  int64_t recover_started_ms_ = 0;
   uint64_t next_tag_ = 1;
   uint64_t next_gen_ = 1;
 };

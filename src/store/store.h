@@ -195,10 +195,16 @@ struct EndpointHealth {
 class DispatchStore {
  public:
   virtual ~DispatchStore() = default;
-  // Pending deliveries of `endpoint` in id (acceptance) order, after id `after` ("" from the
-  // start), at most `limit`. Payloads are not loaded.
-  [[nodiscard]] virtual Result<std::vector<PendingDelivery>> LoadPending(
-      const EndpointId& endpoint, const std::string& after, int limit) = 0;
+  // One page of `endpoint`'s pending deliveries, in id (acceptance) order: among its next
+  // `scan_limit` deliveries of any status after id `after` ("" from the start) — so a page
+  // costs the same however long the endpoint's history of finished deliveries is. Payloads
+  // are not loaded.
+  struct PendingPage {
+    std::vector<PendingDelivery> deliveries;
+    std::string next_after;  // where the next page starts; "" when the endpoint is done
+  };
+  [[nodiscard]] virtual Result<PendingPage> LoadPending(const EndpointId& endpoint, const std::string& after,
+                                                        int scan_limit) = 0;
   // Payloads of these events; unknown ids are left out.
   [[nodiscard]] virtual Result<std::vector<std::pair<EventId, std::string>>> LoadPayloads(
       const std::vector<EventId>& ids) = 0;

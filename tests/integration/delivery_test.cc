@@ -487,6 +487,57 @@ TEST_F(DeliveryTest, PendingRetriesSurviveSigkill) {
   EXPECT_EQ(delivered.size(), events.size());
 }
 
+// A restart on a long history: start-up recovery reads each endpoint's deliveries a bounded
+// page at a time between deliveries, so a new event goes out at once; a pending delivery
+// behind 400,000 finished ones is still found; and a subject-ordered endpoint's new event
+// waits for the older pending one of its subject.
+class RecoveryTest : public DeliveryTest {
+ protected:
+  std::vector<std::string> ExtraArgs() override {
+    auto args = DeliveryTest::ExtraArgs();
+    args.insert(args.end(), {"--dispatch-threads", "1"});  // every endpoint on one dispatcher
+    return args;
+  }
+};
+
+TEST_F(RecoveryTest, NewDeliveriesDoNotWaitForRecoveryOfALongHistory) {
+  Receiver rx;
+  rx.Set("/history", {.status = 500});
+  rx.Set("/ordered", {.status = 500});
+  const json::array time_off{"time_off.requested"};
+  auto history = CreateEndpoint({{"url", rx.Url("/history")}, {"event_types", time_off}}).first;
+  CreateEndpoint({{"url", rx.Url("/ordered")}, {"event_types", time_off}, {"ordering", "subject"}});
+  CreateEndpoint({{"url", rx.Url("/fresh")}, {"event_types", json::array{"employee.hired"}}});
+  Publish(TimeOff("emp_A", "R1"));  // fails once at both: pending, its retry 300 ms away
+  ASSERT_TRUE(rx.WaitFor(1, 5s, "/history"));
+  ASSERT_TRUE(rx.WaitFor(1, 5s, "/ordered"));
+  hookd_->Kill(SIGKILL);
+  // 400,000 finished deliveries of the history endpoint, all older (smaller ids) than R1's.
+  const std::string sql =
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400000) "
+      "INSERT INTO deliveries(id, company_id, event_id, endpoint_id, status, attempts, next_attempt_at, "
+      "last_attempt_at, created_at) SELECT 'dlv_00' || printf('%024d', i), '" + company_ + "', "
+      "'evt_00000000000000000000000000', '" + history + "', 'succeeded', 1, NULL, 0, 0 FROM n;";
+  ASSERT_EQ(std::system(("sqlite3 " + hookd_->DbPath() + " \"" + sql + "\"").c_str()), 0);
+  rx.Set("/history", {});
+  rx.Set("/ordered", {});
+  ASSERT_NO_FATAL_FAILURE(hookd_->Start());
+  co_ = ClientWith(company_token_);
+  const auto sent = std::chrono::steady_clock::now();
+  Publish(HiredEvent());
+  Publish(TimeOff("emp_A", "R2"));
+  ASSERT_TRUE(rx.WaitFor(1, 5s, "/fresh"));
+  EXPECT_LT(rx.Requests("/fresh")[0].at - sent, 300ms) << "the new delivery waited for the recovery";
+  // R1 found behind the history and sent again; R2 (not ordered there) whenever.
+  ASSERT_TRUE(rx.WaitFor(3, 15s, "/history"));
+  // The ordered endpoint: R1 (recovered) before R2 (new), though R2 was published first thing.
+  ASSERT_TRUE(rx.WaitFor(3, 15s, "/ordered"));
+  std::vector<std::string> order;
+  for (const auto& r : rx.Requests("/ordered"))
+    order.push_back(std::string(json::parse(r.body).at("data").at("request").at("id").as_string()));
+  EXPECT_EQ(order, (std::vector<std::string>{"R1", "R1", "R2"}));
+}
+
 TEST_F(DeliveryTest, SsrfGuardBlocksPrivateDestinationsAtSaveAndConnectTime) {
   Receiver rx;
   // Saved while private destinations are allowed...

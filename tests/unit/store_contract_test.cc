@@ -347,24 +347,62 @@ TEST_P(StoreContract, LoadPendingPagesOneEndpointsPendingDeliveries) {
   ASSERT_TRUE(applied.get_future().get());
   want.erase(want.begin());
 
+  // Pages scan 3 of a's deliveries each, whatever their status: [done, p, p] [p, p, held] [].
   std::vector<DeliveryId> got;
+  std::vector<size_t> sizes;
   std::string after;
-  int pages = 0;
   while (true) {
     auto page = store_->LoadPending(a.id, after, 3);
     ASSERT_TRUE(page) << page.error().message;
-    ++pages;
-    for (const auto& d : *page) {
+    sizes.push_back(page->deliveries.size());
+    for (const auto& d : page->deliveries) {
       EXPECT_EQ(d.endpoint_id, a.id);
       EXPECT_EQ(d.subject, "emp_1");
+      EXPECT_GT(d.id.str(), after);
       got.push_back(d.id);
-      after = d.id.str();
     }
-    if (page->size() < 3) break;
+    if (page->next_after.empty()) break;
+    EXPECT_GT(page->next_after, after);
+    after = page->next_after;
+    ASSERT_LT(sizes.size(), 10u) << "paging does not end";
   }
   EXPECT_EQ(got, want);
-  EXPECT_EQ(pages, 2);
-  EXPECT_TRUE(store_->LoadPending(NewEndpoint(co_).id, "", 10)->empty());
+  EXPECT_EQ(sizes, (std::vector<size_t>{2, 2, 0}));
+  auto none = store_->LoadPending(NewEndpoint(co_).id, "", 10);
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->deliveries.empty());
+  EXPECT_TRUE(none->next_after.empty());
+}
+
+// A long history of finished deliveries is walked a bounded page at a time (each page's cost
+// does not grow with it), and a pending delivery behind it is still found.
+TEST_P(StoreContract, LoadPendingWalksALongHistoryInBoundedPages) {
+  Endpoint a = NewEndpoint(co_);
+  std::vector<DeliveryUpdate> done;
+  for (int i = 0; i < 40; ++i) {
+    NewEvent ne = MakeEvent(co_, {a.id});
+    done.push_back(DeliveryUpdate{ne.deliveries[0].id, co_, DeliveryStatus::kSucceeded, 1, std::nullopt, NowMs(),
+                                  std::nullopt});
+    ASSERT_TRUE(Ingest(std::move(ne)));
+  }
+  std::promise<Result<void>> applied;
+  store_->ApplyDispatchUpdates(std::move(done), {}, [&](Result<void> r) { applied.set_value(std::move(r)); });
+  ASSERT_TRUE(applied.get_future().get());
+  NewEvent last = MakeEvent(co_, {a.id});
+  const DeliveryId pending = last.deliveries[0].id;
+  ASSERT_TRUE(Ingest(std::move(last)));
+  int pages = 0;
+  std::vector<DeliveryId> got;
+  std::string after;
+  do {
+    auto page = store_->LoadPending(a.id, after, 7);
+    ASSERT_TRUE(page) << page.error().message;
+    ++pages;
+    for (const auto& d : page->deliveries) got.push_back(d.id);
+    after = page->next_after;
+  } while (!after.empty() && pages < 20);
+  EXPECT_EQ(pages, 6);  // 41 deliveries, 7 a page: 5 full windows, then the rest
+  EXPECT_EQ(got, std::vector<DeliveryId>{pending});
 }
 
 // The dispatcher hands over whatever piled up while the writer was busy: thousands of outcomes

@@ -873,16 +873,34 @@ Result<Delivery> SqliteStore::RequeueDelivery(const CompanyId& company, const De
 
 // ---------------------------------------------------------------- dispatch
 
-Result<std::vector<PendingDelivery>> SqliteStore::LoadPending(const EndpointId& endpoint,
-                                                              const std::string& after, int limit) {
-  return Read<std::vector<PendingDelivery>>([&](Db& db) -> Result<std::vector<PendingDelivery>> {
-    PREPARE(s, db,
+Result<DispatchStore::PendingPage> SqliteStore::LoadPending(const EndpointId& endpoint, const std::string& after,
+                                                           int scan_limit) {
+  return Read<PendingPage>([&](Db& db) -> Result<PendingPage> {
+    PendingPage page;
+    // The window: the endpoint's next `scan_limit` deliveries, read off the index alone
+    // (deliveries_endpoint holds (endpoint_id, id); status needs the row).
+    PREPARE(w, db,
+            "SELECT id FROM deliveries WHERE endpoint_id = ?1 AND id > ?2 ORDER BY id LIMIT 1 OFFSET ?3");
+    w.Bind(1, endpoint.str()).Bind(2, after).Bind(3, std::max(1, scan_limit) - 1);
+    auto last = w.Step();
+    if (!last) return std::unexpected(last.error());
+    if (*last) page.next_after = w.Text(0);
+    // Its pending ones (two statements: an upper bound that may be absent would not bound the
+    // index range). Without a window end: the rest of the endpoint, under scan_limit rows.
+    PREPARE(bounded, db,
             "SELECT d.id, d.company_id, d.event_id, d.endpoint_id, e.subject, "
             "d.attempts, d.next_attempt_at FROM deliveries d "
             "JOIN events e ON e.id = d.event_id WHERE d.endpoint_id = ?2 "
-            "AND d.status = 'pending' AND d.id > ?1 ORDER BY d.id LIMIT ?3");
-    s.Bind(1, after).Bind(2, endpoint.str()).Bind(3, limit);
-    return All<PendingDelivery>(s, [](Stmt& row) {
+            "AND d.id > ?1 AND d.id <= ?3 AND d.status = 'pending' ORDER BY d.id");
+    PREPARE(rest, db,
+            "SELECT d.id, d.company_id, d.event_id, d.endpoint_id, e.subject, "
+            "d.attempts, d.next_attempt_at FROM deliveries d "
+            "JOIN events e ON e.id = d.event_id WHERE d.endpoint_id = ?2 "
+            "AND d.id > ?1 AND d.status = 'pending' ORDER BY d.id");
+    Stmt& s = page.next_after.empty() ? rest : bounded;
+    s.Bind(1, after).Bind(2, endpoint.str());
+    if (!page.next_after.empty()) s.Bind(3, page.next_after);
+    auto rows = All<PendingDelivery>(s, [](Stmt& row) {
       PendingDelivery p;
       p.id = DeliveryId::FromTrusted(row.Text(0));
       p.company_id = CompanyId::FromTrusted(row.Text(1));
@@ -893,6 +911,9 @@ Result<std::vector<PendingDelivery>> SqliteStore::LoadPending(const EndpointId& 
       p.next_attempt_at_ms = row.OptInt(6).value_or(0);
       return p;
     });
+    if (!rows) return std::unexpected(rows.error());
+    page.deliveries = std::move(*rows);
+    return page;
   });
 }
 

@@ -68,7 +68,7 @@ class SqliteStore final : public Store {
                                                                int64_t since_ms, int64_t until_ms,
                                                                int64_t bucket_ms) override;
 
-  Result<std::vector<PendingDelivery>> LoadPending(const EndpointId& endpoint,
+  Result<PendingPage> LoadPending(const EndpointId& endpoint,
                                                    const std::string& after, int limit) override;
   Result<std::vector<std::pair<EventId, std::string>>> LoadPayloads(
       const std::vector<EventId>& ids) override;
