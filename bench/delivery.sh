@@ -264,7 +264,7 @@ fanout() {  # fanout LABEL NOTE
   # gap between two batches.
   local args=()
   for _ in $(seq "$batches"); do args+=(-o /dev/null "$base/v1/companies/$cid/events/batch"); done
-  codes="$(curl -sS --parallel --parallel-max "${FANOUT_CLIENTS:-2}" -X POST -H "authorization: Bearer $ctok" \
+  codes="$(curl -sS --no-progress-meter --parallel --parallel-max "${FANOUT_CLIENTS:-2}" -X POST -H "authorization: Bearer $ctok" \
     -H 'content-type: application/json' --data-binary @"$tmp/batch.json" -w '%{http_code}\n' "${args[@]}")"
   t_ing="$(now_ms)"
   accepted_batches="$(grep -c '^202$' <<<"$codes" || true)"
@@ -278,15 +278,6 @@ fanout() {  # fanout LABEL NOTE
 }
 if want fanout; then
   fanout "(2) fan-out   " ""
-fi
-# The same through libcurl for every request (--plain-http curl): what the built-in HTTP/1.1
-# path saves, measured in the same run.
-if want fanout-curl; then
-  stop_hookd
-  start_hookd --retry-schedule 5s,5m --plain-http curl
-  fanout "(2b) fan-out  " " with --plain-http curl"
-  stop_hookd
-  start_hookd --retry-schedule 5s,5m
 fi
 
 # ---------------------------------------------------------------- (3) latency at LAT_RATE/s
@@ -360,6 +351,17 @@ PY
   log "(5) isolation  healthy endpoint beside hang/reset/slow receivers, $LAT_RATE events/s for ${LAT_DUR}s, ingest-to-receiver: $(cat "$RESULTS_DIR/isolation.txt")"
   log "               attempts by the bad endpoints so far (path error count): $(cat "$RESULTS_DIR/isolation_bad.txt")"
   log "               deliveries (endpoint status count): $(cat "$RESULTS_DIR/isolation_deliveries.txt")"
+fi
+
+# ---------------------------------------------------------------- (2b) fan-out through libcurl
+# The same through libcurl for every request (--plain-http curl): what the built-in HTTP/1.1
+# path saves, measured in the same run.
+if want fanout-curl; then
+  stop_hookd
+  start_hookd --retry-schedule 5s,5m --plain-http curl
+  fanout "(2b) fan-out  " " with --plain-http curl"
+  stop_hookd
+  start_hookd --retry-schedule 5s,5m
 fi
 
 # ---------------------------------------------------------------- (4) backlog

@@ -78,7 +78,7 @@ void Dispatcher::OnEndpointChanged(const CompanyId& company, const EndpointId& i
 void Dispatcher::Run() {
   Recover();
   while (true) {
-    if (!recover_queue_.empty() && !stopping_) RecoverStep();
+    if (!recover_queue_.empty() && !stopping_ && NowMs() >= recover_next_ms_) RecoverStep();
     DrainInbox();
     const int64_t now = NowMs();
     if (stopping_) {
@@ -123,7 +123,18 @@ void Dispatcher::Recover() {
 // One page of the first queued endpoint's pending deliveries. The loop keeps delivering
 // between pages: reading them means walking every delivery the endpoint ever had (its index
 // has no status), which on a large history takes seconds — new deliveries must not wait.
+//
+// Recovery takes at most half of one core, whatever the number of dispatchers: one of them
+// reads a page at a time (the others skip their turn), and after a page that took t ms, that
+// dispatcher waits t ms before its next one. Live traffic keeps the rest of the machine.
 void Dispatcher::RecoverStep() {
+  static std::mutex one_at_a_time;
+  std::unique_lock gate(one_at_a_time, std::try_to_lock);
+  const int64_t t0 = NowMs();
+  if (!gate.owns_lock()) {
+    recover_next_ms_ = t0 + 1;
+    return;
+  }
   const Key key = recover_queue_.front();
   auto it = endpoints_.find(key);
   if (it == endpoints_.end() || !it->second.recovering) {
@@ -148,8 +159,10 @@ void Dispatcher::RecoverStep() {
       else recover_after_ = std::move(page->next_after);
     }
   }
+  const int64_t t1 = NowMs();
+  recover_next_ms_ = t1 + (t1 - t0);
   if (recover_queue_.empty() && recovered_ > 0)
-    spdlog::info("dispatcher: recovered {} pending deliveries in {} ms", recovered_, NowMs() - recover_started_ms_);
+    spdlog::info("dispatcher: recovered {} pending deliveries in {} ms", recovered_, t1 - recover_started_ms_);
 }
 
 void Dispatcher::EndRecovery(EndpointState& es) {
@@ -215,12 +228,12 @@ void Dispatcher::DrainInbox() {
 }
 
 int Dispatcher::NextWakeMs(int64_t now) const {
-  if (!recover_queue_.empty()) return 0;  // more pages to read
   if (!runnable_.empty() && client_.InFlight() < opts_.max_in_flight &&
       updates_.size() < kMaxUnwrittenOutcomes)
     return 0;
-  if (timers_.empty()) return kMaxWaitMs;
-  return static_cast<int>(std::clamp<int64_t>(timers_.top().due_ms - now, 0, kMaxWaitMs));
+  int64_t due = timers_.empty() ? now + kMaxWaitMs : timers_.top().due_ms;
+  if (!recover_queue_.empty()) due = std::min(due, recover_next_ms_);  // the next page to read
+  return static_cast<int>(std::clamp<int64_t>(due - now, 0, kMaxWaitMs));
 }
 
 // ------------------------------------------------------------------ scheduling
