@@ -102,7 +102,7 @@ void Dispatcher::Recover() {
   recover_started_ms_ = NowMs();
   // Deliveries created from now on reach this dispatcher through its inbox: the scan stops
   // short of them (ULIDs from this process only grow).
-  recover_bound_ = DeliveryId::New().str();
+  const std::string bound = DeliveryId::New().str();
   auto eps = store_.AllEndpoints(std::nullopt);
   if (!eps) {
     spdlog::error("dispatcher: cannot load endpoints: {}", eps.error().message);
@@ -114,10 +114,19 @@ void Dispatcher::Recover() {
     EndpointState& es = endpoints_[key];
     es.cfg = std::move(ep);
     PublishFailures(es);
-    if (!es.cfg.Enabled()) continue;  // nothing of it is pending (held until enabled)
-    es.recovering = true;
-    recover_queue_.push_back(key);
+    StartRecovery(key, es, bound);
   }
+}
+
+void Dispatcher::StartRecovery(const Key& key, EndpointState& es, std::string bound) {
+  if (es.recovering) {  // queued already: read as far as the wider of the two bounds
+    if (!es.recover_bound.empty() && (bound.empty() || bound > es.recover_bound))
+      es.recover_bound = std::move(bound);
+    return;
+  }
+  es.recovering = true;
+  es.recover_bound = std::move(bound);
+  recover_queue_.push_back(key);
 }
 
 // One page of the first queued endpoint's pending deliveries. The loop keeps delivering
@@ -150,19 +159,23 @@ void Dispatcher::RecoverStep() {
                     page.error().message);
       EndRecovery(es);
     } else {
+      const std::string& bound = es.recover_bound;
       for (auto& d : page->deliveries) {
-        if (d.id.str() >= recover_bound_) continue;  // new: it came through the inbox
-        Add(std::move(d));
+        if (!bound.empty() && d.id.str() >= bound) continue;  // new: it came through the inbox
+        Add(std::move(d));  // known already (in memory): ignored
         ++recovered_;
       }
-      if (page->next_after.empty() || page->next_after >= recover_bound_) EndRecovery(es);
+      if (page->next_after.empty() || (!bound.empty() && page->next_after >= bound)) EndRecovery(es);
       else recover_after_ = std::move(page->next_after);
     }
   }
   const int64_t t1 = NowMs();
   recover_next_ms_ = t1 + (t1 - t0);
-  if (recover_queue_.empty() && recovered_ > 0)
-    spdlog::info("dispatcher: recovered {} pending deliveries in {} ms", recovered_, t1 - recover_started_ms_);
+  if (recover_queue_.empty() && recover_started_ms_ != 0) {  // the start-up recovery is done
+    if (recovered_ > 0)
+      spdlog::info("dispatcher: recovered {} pending deliveries in {} ms", recovered_, t1 - recover_started_ms_);
+    recover_started_ms_ = 0;
+  }
 }
 
 void Dispatcher::EndRecovery(EndpointState& es) {
@@ -189,26 +202,6 @@ void Dispatcher::AddNew(PendingDelivery d) {
     return;
   }
   Add(std::move(d));
-}
-
-size_t Dispatcher::LoadPendingOf(const EndpointId& endpoint) {
-  size_t n = 0;
-  std::string after;
-  while (!stopping_) {
-    auto page = store_.LoadPending(endpoint, after, kRecoveryPage);
-    if (!page) {
-      spdlog::error("dispatcher: cannot load pending deliveries of {}: {}", endpoint.str(),
-                    page.error().message);
-      break;
-    }
-    for (auto& d : page->deliveries) {
-      Add(std::move(d));
-      ++n;
-    }
-    if (page->next_after.empty()) break;
-    after = std::move(page->next_after);
-  }
-  return n;
 }
 
 void Dispatcher::DrainInbox() {
@@ -626,9 +619,9 @@ void Dispatcher::Reload(const CompanyId& company, const EndpointId& id) {
     DropQueued(es);
     return;
   }
-  // Enabled: pick up deliveries released from held or re-queued by recover (unless the
-  // start-up recovery is still to read this endpoint: it will find them).
-  if (!es.recovering) LoadPendingOf(id);
+  // Enabled: read its deliveries released from held or re-queued by recover, all of them
+  // (some may have been created since the start), the same way as at start.
+  StartRecovery(key, es, "");
   MarkRunnable(key, es);
 }
 

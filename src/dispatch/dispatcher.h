@@ -117,9 +117,12 @@ class Dispatcher final : public DeliverySink {
     bool rate_timer = false;
     bool failures_published = false;  // has a hookd_endpoint_consecutive_failures series
     std::unordered_map<std::string, std::deque<Key>> subjects;  // ordering: FIFO per subject
-    // Its pending deliveries from before the start are still being read (Recover); new ones
-    // for a subject-ordered endpoint wait in `parked` so they cannot overtake older ones.
+    // Its pending deliveries are still being read from the store (at start, or after it was
+    // enabled); new ones for a subject-ordered endpoint wait in `parked` so they cannot
+    // overtake older ones. Deliveries from `recover_bound` on are skipped ("": none): at start,
+    // those created since, which come through the inbox.
     bool recovering = false;
+    std::string recover_bound;
     std::vector<PendingDelivery> parked;
   };
   struct Timer {
@@ -138,12 +141,11 @@ class Dispatcher final : public DeliverySink {
   // Loads the endpoints and queues them for recovery; RecoverStep then reads their pending
   // deliveries a page at a time between the loop's other work.
   void Recover();
+  void StartRecovery(const Key& key, EndpointState& es, std::string bound);
   void RecoverStep();
   void EndRecovery(EndpointState& es);
   // A delivery announced by ingest or the API (not read back from the store).
   void AddNew(PendingDelivery d);
-  // Adds every pending delivery of `endpoint` from the store; returns how many.
-  size_t LoadPendingOf(const EndpointId& endpoint);
   void DrainInbox();
   EndpointState* FindEndpoint(const CompanyId& company, const EndpointId& id);
   void Add(PendingDelivery d);
@@ -188,12 +190,10 @@ class Dispatcher final : public DeliverySink {
   std::deque<Key> runnable_;                                            // endpoints with ready work
   std::vector<DeliveryUpdate> updates_;
   std::unordered_map<Key, EndpointHealth, PackedUlidHash> health_;
-  // Recovery at start: endpoints still to read (those with parked deliveries go first), the
-  // page cursor within the first, and the bound past which deliveries are new (they come
-  // through the inbox, so the scan skips them).
+  // Endpoints whose pending deliveries are still to be read (those with parked deliveries go
+  // first), and the page cursor within the first.
   std::deque<Key> recover_queue_;
   std::string recover_after_;
-  std::string recover_bound_;
   size_t recovered_ = 0;
   int64_t recover_started_ms_ = 0;
   int64_t recover_next_ms_ = 0;  // the next page waits until then (recovery's CPU share)

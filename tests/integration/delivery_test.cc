@@ -58,6 +58,23 @@ class DeliveryTest : public HookdTest {
     ADD_FAILURE() << "delivery of " << event << " never became " << status << "; last: " << json::serialize(last);
     return last;
   }
+  // Polls until the delivery of `event` (to `endpoint`, when given) has at least one attempt;
+  // returns its attempts (empty after `timeout`).
+  json::array WaitAttempts(const std::string& event, const std::string& endpoint = "",
+                           std::chrono::milliseconds timeout = 10s) {
+    const std::string query = (endpoint.empty() ? "" : "endpoint_id=" + endpoint + "&") + "event_id=" + event;
+    auto until = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < until) {
+      auto ds = Deliveries(query);
+      if (!ds.empty()) {
+        auto atts = co_->Get(Base() + "/deliveries/" + std::string(ds[0].at("id").as_string()) + "/attempts")
+                        .Json().at("data").as_array();
+        if (!atts.empty()) return atts;
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    return {};
+  }
   static json::value TimeOff(const std::string& employee, const std::string& request_id) {
     return json::parse(R"({"type":"time_off.requested","data":{"request":{"id":")" + request_id +
                        R"(","employee_id":")" + employee +
@@ -596,15 +613,7 @@ TEST_F(DeliveryTest, UntrustedTlsCertificateIsRefused) {
   std::this_thread::sleep_for(500ms);
   CreateEndpoint({{"url", "https://127.0.0.1:" + std::to_string(port) + "/hook"}});
   std::string evid = Publish(HiredEvent());
-  json::array atts;
-  auto until = std::chrono::steady_clock::now() + 10s;
-  while (atts.empty() && std::chrono::steady_clock::now() < until) {
-    auto ds = Deliveries("event_id=" + evid);
-    if (!ds.empty())
-      atts = co_->Get(Base() + "/deliveries/" + std::string(ds[0].at("id").as_string()) + "/attempts")
-                 .Json().at("data").as_array();
-    std::this_thread::sleep_for(100ms);
-  }
+  json::array atts = WaitAttempts(evid);
   kill(server, SIGTERM);
   waitpid(server, nullptr, 0);
   ASSERT_FALSE(atts.empty()) << "no attempt was recorded";
@@ -789,15 +798,7 @@ TEST_P(HttpEngineTest, AnAnswerThatIsNotHttpIsAConnectError) {
   CreateEndpoint({{"url", rx.Url()}});
   std::string evid = Publish(HiredEvent());
   ASSERT_TRUE(rx.WaitFor(1, 5s));
-  json::array atts;
-  auto until = std::chrono::steady_clock::now() + 5s;
-  while (atts.empty() && std::chrono::steady_clock::now() < until) {
-    auto ds = Deliveries("event_id=" + evid);
-    if (!ds.empty())
-      atts = co_->Get(Base() + "/deliveries/" + std::string(ds[0].at("id").as_string()) + "/attempts")
-                 .Json().at("data").as_array();
-    if (atts.empty()) std::this_thread::sleep_for(50ms);
-  }
+  json::array atts = WaitAttempts(evid);
   ASSERT_FALSE(atts.empty());
   EXPECT_EQ(atts[0].at("error").as_string(), "connect") << json::serialize(atts[0]);
   EXPECT_TRUE(atts[0].at("status_code").is_null());
@@ -813,17 +814,8 @@ TEST_P(HttpEngineTest, HangingAndResettingReceiversEndInTimeoutAndConnect) {
     eps[p] = CreateEndpoint({{"url", rx.Url(p)}, {"timeout_ms", 1000}}).first;
   std::string evid = Publish(HiredEvent());
   auto first_attempt = [&](const std::string& ep) {
-    auto until = std::chrono::steady_clock::now() + 10s;
-    while (std::chrono::steady_clock::now() < until) {
-      auto ds = Deliveries("endpoint_id=" + ep + "&event_id=" + evid);
-      if (!ds.empty()) {
-        auto atts = co_->Get(Base() + "/deliveries/" + std::string(ds[0].at("id").as_string()) + "/attempts")
-                        .Json().at("data").as_array();
-        if (!atts.empty()) return atts[0].as_object();
-      }
-      std::this_thread::sleep_for(100ms);
-    }
-    return json::object();
+    auto atts = WaitAttempts(evid, ep);
+    return atts.empty() ? json::object() : atts[0].as_object();
   };
   auto hang = first_attempt(eps["/hang"]);
   ASSERT_FALSE(hang.empty());
