@@ -153,7 +153,6 @@ void Http1Pool::Adopt(int fd, OutboundRequest req, int64_t started_at_ms) {
   c.watching = 0;
   c.origin = t->origin;
   c.reused = false;
-  ++open_;
   Watch(c, false);
   Begin(c, *t, std::move(req), started_at_ms);
 }
@@ -401,7 +400,6 @@ void Http1Pool::Close(Conn& c) {
   c.in.clear();
   c.parser.reset();
   ++c.gen;
-  --open_;
   free_slots_.push_back(c.slot);
 }
 

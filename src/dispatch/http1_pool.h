@@ -62,7 +62,6 @@ class Http1Pool {
   // Moves the finished requests' results to `out`.
   void TakeDone(std::vector<OutboundResult>& out);
   size_t InFlight() const { return in_flight_; }
-  size_t Connections() const { return open_; }
 
   struct Conn;  // http1_pool.cc
 
@@ -97,7 +96,6 @@ class Http1Pool {
   std::vector<uint32_t> heap_;  // busy connections' slots, earliest deadline first
   std::vector<OutboundResult> done_;
   size_t in_flight_ = 0;
-  size_t open_ = 0;
   size_t idle_count_ = 0;
   int64_t next_sweep_ms_ = 0;
   std::unique_ptr<char[]> scratch_;  // body bytes land here on their way to the capture

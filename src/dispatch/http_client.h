@@ -77,8 +77,6 @@ class HttpClient {
   // Interrupts a Poll() in progress. Thread-safe.
   void Wakeup();
   size_t InFlight() const;
-  // Whether http:// requests take the built-in HTTP/1.1 path.
-  bool BuiltinHttp1() const { return h1_ != nullptr; }
 
  // Per-request state handed to curl callbacks (http_client.cc).
   struct Transfer;
