@@ -885,21 +885,14 @@ Result<DispatchStore::PendingPage> SqliteStore::LoadPending(const EndpointId& en
     auto last = w.Step();
     if (!last) return std::unexpected(last.error());
     if (*last) page.next_after = w.Text(0);
-    // Its pending ones (two statements: an upper bound that may be absent would not bound the
-    // index range). Without a window end: the rest of the endpoint, under scan_limit rows.
-    PREPARE(bounded, db,
+    // Its pending ones; without a window end, the rest of the endpoint (under scan_limit rows):
+    // "dlv_~" sorts after every delivery id, so the index range is bounded either way.
+    PREPARE(s, db,
             "SELECT d.id, d.company_id, d.event_id, d.endpoint_id, e.subject, "
             "d.attempts, d.next_attempt_at FROM deliveries d "
             "JOIN events e ON e.id = d.event_id WHERE d.endpoint_id = ?2 "
             "AND d.id > ?1 AND d.id <= ?3 AND d.status = 'pending' ORDER BY d.id");
-    PREPARE(rest, db,
-            "SELECT d.id, d.company_id, d.event_id, d.endpoint_id, e.subject, "
-            "d.attempts, d.next_attempt_at FROM deliveries d "
-            "JOIN events e ON e.id = d.event_id WHERE d.endpoint_id = ?2 "
-            "AND d.id > ?1 AND d.status = 'pending' ORDER BY d.id");
-    Stmt& s = page.next_after.empty() ? rest : bounded;
-    s.Bind(1, after).Bind(2, endpoint.str());
-    if (!page.next_after.empty()) s.Bind(3, page.next_after);
+    s.Bind(1, after).Bind(2, endpoint.str()).Bind(3, page.next_after.empty() ? "dlv_~" : page.next_after);
     auto rows = All<PendingDelivery>(s, [](Stmt& row) {
       PendingDelivery p;
       p.id = DeliveryId::FromTrusted(row.Text(0));
