@@ -75,6 +75,13 @@ class DeliveryTest : public HookdTest {
     }
     return {};
   }
+  // The first (oldest) attempt of that delivery, once there is one; empty after `timeout`.
+  // (The attempts API lists the newest first.)
+  json::object FirstAttempt(const std::string& event, const std::string& endpoint = "",
+                            std::chrono::milliseconds timeout = 10s) {
+    auto atts = WaitAttempts(event, endpoint, timeout);
+    return atts.empty() ? json::object() : atts.back().as_object();
+  }
   static json::value TimeOff(const std::string& employee, const std::string& request_id) {
     return json::parse(R"({"type":"time_off.requested","data":{"request":{"id":")" + request_id +
                        R"(","employee_id":")" + employee +
@@ -234,21 +241,14 @@ TEST_F(DeliveryTest, BadReceiversDoNotHoldUpAHealthyOne) {
   std::sort(latencies.begin(), latencies.end());
   EXPECT_LT(latencies.back(), 1000ms);
   // The bad ones did get their requests and spent their full timeouts.
-  auto first_attempt = [&](const std::string& ep) {
-    auto ds = Deliveries("endpoint_id=" + ep + "&event_id=" + events[0]);
-    if (ds.empty()) return json::object();
-    auto atts = co_->Get(Base() + "/deliveries/" + std::string(ds[0].at("id").as_string()) + "/attempts")
-                    .Json().at("data").as_array();
-    return atts.empty() ? json::object() : atts.back().as_object();
-  };
-  auto hang = first_attempt(bad["/hang"]);
+  auto hang = FirstAttempt(events[0], bad["/hang"]);
   ASSERT_FALSE(hang.empty());
   EXPECT_EQ(hang.at("error").as_string(), "timeout");
   EXPECT_GE(hang.at("duration_ms").to_number<int>(), 1900);
-  auto slow = first_attempt(bad["/slow"]);
+  auto slow = FirstAttempt(events[0], bad["/slow"]);
   ASSERT_FALSE(slow.empty());
   EXPECT_EQ(slow.at("error").as_string(), "timeout");
-  auto reset = first_attempt(bad["/reset"]);
+  auto reset = FirstAttempt(events[0], bad["/reset"]);
   ASSERT_FALSE(reset.empty());
   EXPECT_EQ(reset.at("error").as_string(), "connect");
 }
@@ -798,10 +798,10 @@ TEST_P(HttpEngineTest, AnAnswerThatIsNotHttpIsAConnectError) {
   CreateEndpoint({{"url", rx.Url()}});
   std::string evid = Publish(HiredEvent());
   ASSERT_TRUE(rx.WaitFor(1, 5s));
-  json::array atts = WaitAttempts(evid);
-  ASSERT_FALSE(atts.empty());
-  EXPECT_EQ(atts[0].at("error").as_string(), "connect") << json::serialize(atts[0]);
-  EXPECT_TRUE(atts[0].at("status_code").is_null());
+  auto first = FirstAttempt(evid);
+  ASSERT_FALSE(first.empty());
+  EXPECT_EQ(first.at("error").as_string(), "connect") << json::serialize(first);
+  EXPECT_TRUE(first.at("status_code").is_null());
 }
 
 TEST_P(HttpEngineTest, HangingAndResettingReceiversEndInTimeoutAndConnect) {
@@ -813,20 +813,16 @@ TEST_P(HttpEngineTest, HangingAndResettingReceiversEndInTimeoutAndConnect) {
   for (const char* p : {"/hang", "/reset", "/headers-then-hang"})
     eps[p] = CreateEndpoint({{"url", rx.Url(p)}, {"timeout_ms", 1000}}).first;
   std::string evid = Publish(HiredEvent());
-  auto first_attempt = [&](const std::string& ep) {
-    auto atts = WaitAttempts(evid, ep);
-    return atts.empty() ? json::object() : atts[0].as_object();
-  };
-  auto hang = first_attempt(eps["/hang"]);
+  auto hang = FirstAttempt(evid, eps["/hang"]);
   ASSERT_FALSE(hang.empty());
   EXPECT_EQ(hang.at("error").as_string(), "timeout");
   EXPECT_GE(hang.at("duration_ms").to_number<int>(), 950);
   EXPECT_LT(hang.at("duration_ms").to_number<int>(), 1900);
-  auto partial = first_attempt(eps["/headers-then-hang"]);
+  auto partial = FirstAttempt(evid, eps["/headers-then-hang"]);
   ASSERT_FALSE(partial.empty());
   EXPECT_EQ(partial.at("error").as_string(), "timeout");
   EXPECT_EQ(partial.at("status_code").to_number<int>(), 200);
-  auto reset = first_attempt(eps["/reset"]);
+  auto reset = FirstAttempt(evid, eps["/reset"]);
   ASSERT_FALSE(reset.empty());
   EXPECT_EQ(reset.at("error").as_string(), "connect");
 }
