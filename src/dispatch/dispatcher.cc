@@ -190,6 +190,10 @@ void Dispatcher::EndRecovery(EndpointState& es) {
 }
 
 void Dispatcher::AddNew(PendingDelivery d) {
+  if (recover_queue_.empty()) {  // the usual case: nothing is being read back, no look-up here
+    Add(std::move(d));
+    return;
+  }
   auto it = endpoints_.find(d.endpoint_id.Packed());
   if (it != endpoints_.end() && it->second.recovering && it->second.cfg.ordering == Ordering::kSubject) {
     EndpointState& es = it->second;
