@@ -207,6 +207,42 @@ TEST_P(StoreContract, IngestIsAtomicAndIdempotent) {
   EXPECT_EQ(store_->ListEvents(co_, {}, {})->items.size(), 1u);
 }
 
+// Writes share group commits without a savepoint each: one that fails after it wrote a row
+// must be undone alone, and the others in its group must still land.
+TEST_P(StoreContract, AWriteFailingHalfwayIsUndoneAloneInItsGroup) {
+  Endpoint ep = NewEndpoint(co_);
+  auto request = [&](NewEvent ne) {
+    IngestRequest req;
+    req.company = co_;
+    req.events.push_back(std::move(ne));
+    return req;
+  };
+  // A large ingest keeps the writer busy while the next three queue up behind it, so that
+  // they share a group commit (whatever the grouping, the outcome below must hold).
+  NewEvent big = MakeEvent(co_, std::vector<EndpointId>(3000, ep.id));
+  NewEvent good1 = MakeEvent(co_, {ep.id});
+  NewEvent good2 = MakeEvent(co_, {ep.id});
+  // Its event row is written, then its second delivery collides with its first.
+  NewEvent bad = MakeEvent(co_, {ep.id, ep.id});
+  bad.deliveries[1].id = bad.deliveries[0].id;
+  const EventId bad_id = bad.event.id;
+  std::vector<std::promise<bool>> done(4);
+  int i = 0;
+  for (NewEvent* ne : {&big, &good1, &bad, &good2}) {
+    store_->Ingest(request(std::move(*ne)),
+                   [&p = done[i++]](Result<IngestResult> r) { p.set_value(r.has_value()); });
+  }
+  EXPECT_TRUE(done[0].get_future().get());
+  EXPECT_TRUE(done[1].get_future().get());
+  EXPECT_FALSE(done[2].get_future().get());
+  EXPECT_TRUE(done[3].get_future().get());
+  EXPECT_EQ(store_->GetEvent(co_, bad_id).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(store_->ListEvents(co_, {}, {})->items.size(), 3u);
+  DeliveryQuery q;
+  q.event_id = bad_id;
+  EXPECT_TRUE(store_->ListDeliveries(co_, q, {})->items.empty());
+}
+
 TEST_P(StoreContract, ConcurrentIngestsAllLand) {
   Endpoint ep = NewEndpoint(co_);
   constexpr int kThreads = 8, kPer = 50;

@@ -256,6 +256,60 @@ void SqliteStore::Enqueue(Job job) {
   job.finish(&e);
 }
 
+SqliteStore::GroupRun SqliteStore::CommitGroup(Db& db, std::vector<Job>& batch, bool isolated,
+                                               std::optional<Error>& failure) {
+  failure.reset();
+  if (auto r = db.ExecScript("BEGIN IMMEDIATE"); !r) {
+    failure = r.error();
+    return GroupRun::kDone;
+  }
+  Stmt* sp = nullptr;
+  Stmt* release = nullptr;
+  Stmt* rollback = nullptr;
+  if (isolated) {
+    auto a = db.Prepare("SAVEPOINT job");
+    auto b = db.Prepare("RELEASE job");
+    auto c = db.Prepare("ROLLBACK TO job");
+    if (!a || !b || !c) {
+      failure = Error{ErrorCode::kInternal, "cannot prepare savepoints", {}};
+      (void)db.ExecScript("ROLLBACK");
+      return GroupRun::kDone;
+    }
+    sp = *a, release = *b, rollback = *c;
+  }
+  for (Job& job : batch) {
+    if (isolated) {
+      sp->Reset();
+      if (auto r = sp->Exec(); !r) {
+        failure = r.error();
+        break;
+      }
+    }
+    const int64_t changes_before = sqlite3_total_changes64(db.raw());
+    const bool ok = job.apply(db);
+    db.ResetAll();
+    if (isolated) {
+      if (!ok) {
+        rollback->Reset();
+        (void)rollback->Exec();
+      }
+      release->Reset();
+      (void)release->Exec();
+    } else if (!ok && (sqlite3_get_autocommit(db.raw()) ||
+                       sqlite3_total_changes64(db.raw()) != changes_before)) {
+      // It left rows behind (or SQLite ended the transaction on an I/O error): no savepoint
+      // to undo just this job, so undo the group and let the caller run it isolated.
+      if (!sqlite3_get_autocommit(db.raw())) (void)db.ExecScript("ROLLBACK");
+      return GroupRun::kRedoIsolated;
+    }
+  }
+  if (!failure) {
+    if (auto r = db.ExecScript("COMMIT"); !r) failure = r.error();
+  }
+  if (failure && !sqlite3_get_autocommit(db.raw())) (void)db.ExecScript("ROLLBACK");
+  return GroupRun::kDone;
+}
+
 void SqliteStore::WriterLoop() {
   Db& db = *writer_db_;
   std::vector<Job> batch;
@@ -282,35 +336,12 @@ void SqliteStore::WriterLoop() {
     }
     if (!writer_sync_full_ && full) {
       failure = Error{ErrorCode::kInternal, "cannot make the commit durable", {}};
-    } else if (auto r = db.ExecScript("BEGIN IMMEDIATE"); !r) {
-      failure = r.error();
-    } else {
-      auto sp = db.Prepare("SAVEPOINT job");
-      auto release = db.Prepare("RELEASE job");
-      auto rollback = db.Prepare("ROLLBACK TO job");
-      if (!sp || !release || !rollback) {
-        failure = Error{ErrorCode::kInternal, "cannot prepare savepoints", {}};
-      } else {
-        for (Job& job : batch) {
-          (*sp)->Reset();
-          if (auto r = (*sp)->Exec(); !r) {
-            failure = r.error();
-            break;
-          }
-          bool ok = job.apply(db);
-          db.ResetAll();
-          if (!ok) {
-            (*rollback)->Reset();
-            (void)(*rollback)->Exec();
-          }
-          (*release)->Reset();
-          (void)(*release)->Exec();
-        }
-      }
-      if (!failure) {
-        if (auto r = db.ExecScript("COMMIT"); !r) failure = r.error();
-      }
-      if (failure) (void)db.ExecScript("ROLLBACK");
+    } else if (CommitGroup(db, batch, /*isolated=*/false, failure) == GroupRun::kRedoIsolated) {
+      // A job failed after it had written: run the group again with each job in its own
+      // savepoint, so that only the failed one is undone.
+      spdlog::warn("store: a write failed after it had changed rows; its group of {} is run again, each in a savepoint",
+                   batch.size());
+      (void)CommitGroup(db, batch, /*isolated=*/true, failure);
     }
     {
       // Every request in the batch waited this long: a slow disk shows up here first.
@@ -392,28 +423,37 @@ Result<T> SqliteStore::Read(const std::function<Result<T>(Db&)>& fn) {
 
 Result<void> SqliteStore::Migrate() {
   return Write<void>([](Db& db) -> Result<void> {
-    TRY(db.ExecScript(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)"));
-    std::vector<EmbeddedFile> files;
-    for (const auto& f : migration_files())
-      if (f.path.starts_with("sqlite/migrations/")) files.push_back(f);
-    std::sort(files.begin(), files.end(), [](auto& a, auto& b) { return a.path < b.path; });
-    for (const auto& f : files) {
-      std::string version(f.path.substr(f.path.rfind('/') + 1));
-      PREPARE(q, db, "SELECT 1 FROM schema_migrations WHERE version = ?");
-      q.Bind(1, version);
-      auto has = q.Step();
-      if (!has) return std::unexpected(has.error());
-      q.Reset();
-      if (*has) continue;
-      std::string sql(f.data);
-      TRY(db.ExecScript(sql.c_str()));
-      PREPARE(ins, db, "INSERT INTO schema_migrations(version, applied_at) VALUES (?, ?)");
-      ins.Bind(1, version).Bind(2, NowMs());
-      TRY(ins.Exec());
-      spdlog::info("store: applied migration {}", version);
-    }
-    return {};
+    // DDL is not counted by sqlite3_total_changes: a failed migration undoes itself (see Job).
+    TRY(db.ExecScript("SAVEPOINT migrate"));
+    auto run = [&]() -> Result<void> {
+      TRY(
+          db.ExecScript("CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, "
+                        "applied_at INTEGER NOT NULL)"));
+      std::vector<EmbeddedFile> files;
+      for (const auto& f : migration_files())
+        if (f.path.starts_with("sqlite/migrations/")) files.push_back(f);
+      std::sort(files.begin(), files.end(), [](auto& a, auto& b) { return a.path < b.path; });
+      for (const auto& f : files) {
+        std::string version(f.path.substr(f.path.rfind('/') + 1));
+        PREPARE(q, db, "SELECT 1 FROM schema_migrations WHERE version = ?");
+        q.Bind(1, version);
+        auto has = q.Step();
+        if (!has) return std::unexpected(has.error());
+        q.Reset();
+        if (*has) continue;
+        std::string sql(f.data);
+        TRY(db.ExecScript(sql.c_str()));
+        PREPARE(ins, db, "INSERT INTO schema_migrations(version, applied_at) VALUES (?, ?)");
+        ins.Bind(1, version).Bind(2, NowMs());
+        TRY(ins.Exec());
+        spdlog::info("store: applied migration {}", version);
+      }
+      return {};
+    };
+    auto r = run();
+    if (!r) (void)db.ExecScript("ROLLBACK TO migrate");
+    (void)db.ExecScript("RELEASE migrate");
+    return r;
   });
 }
 
