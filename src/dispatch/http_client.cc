@@ -395,6 +395,8 @@ std::vector<OutboundResult> HttpClient::Poll(int timeout_ms) {
       uint64_t v;
       while (read(wake_fd_, &v, sizeof v) > 0) {
       }
+      // After the read: a Wakeup() from now on writes again (see Wakeup()).
+      wake_pending_.exchange(false, std::memory_order_acq_rel);
       continue;
     }
     int flags = 0;
@@ -409,6 +411,11 @@ std::vector<OutboundResult> HttpClient::Poll(int timeout_ms) {
 }
 
 void HttpClient::Wakeup() {
+  // One write until Poll() reads it: the writer thread wakes the dispatcher once per group
+  // commit instead of once per request in it (a syscall each). The eventfd stays readable
+  // until Poll() reads it, and Poll() clears the flag only after that read, so a wakeup
+  // skipped here is never lost: its caller's work is picked up on that Poll's return.
+  if (wake_pending_.exchange(true, std::memory_order_acq_rel)) return;
   const uint64_t one = 1;
   ssize_t w = write(wake_fd_, &one, sizeof one);
   (void)w;

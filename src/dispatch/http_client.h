@@ -17,6 +17,7 @@
 // Threading: owned by one thread (the dispatcher's). Only Wakeup() may be called from
 // other threads.
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -85,6 +86,7 @@ class HttpClient {
   void* multi_;  // CURLM*
   int epoll_fd_ = -1;
   int wake_fd_ = -1;          // eventfd: Wakeup() writes, Poll() drains
+  std::atomic<bool> wake_pending_{false};  // written to wake_fd_ and not yet read
   int64_t timer_due_ms_ = -1;  // curl's requested timeout (absolute), -1: none
   static int OnSocket(void* easy, int fd, int what, void* self, void* socket_data);
   static int OnTimer(void* multi, long timeout_ms, void* self);

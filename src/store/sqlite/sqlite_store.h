@@ -94,9 +94,9 @@ class SqliteStore final : public Store {
   struct Job {
     std::move_only_function<bool(sqlite::Db&)> apply;
     std::move_only_function<void(const Error* commit_error)> finish;
-    // false: the commit need not be fsynced (dispatch outcomes: losing one to a power cut
-    // only means the delivery is sent again). A group with any durable job is fsynced,
-    // which also makes every earlier WAL frame durable.
+    // false: `finish` need not wait for an fdatasync (dispatch outcomes: losing one to a
+    // power cut only means the delivery is sent again). A group with any durable job is
+    // finished after one, which also makes every earlier WAL frame durable.
     bool durable = true;
   };
 
@@ -127,7 +127,23 @@ class SqliteStore final : public Store {
   bool closing_ = false;   // GUARDED_BY(mu_)
   std::thread writer_;
   std::chrono::steady_clock::time_point last_slow_commit_log_{};  // writer thread only
-  bool writer_sync_full_ = true;  // the writer connection's synchronous setting (writer thread only)
+
+  // Committed groups waiting for their fdatasync, finished in commit order by the syncer.
+  struct Group {
+    std::vector<Job> jobs;
+    std::optional<Error> failure;  // the commit's
+    bool durable = false;          // any job durable: finished after an fdatasync
+  };
+  void SyncLoop();
+  Result<void> SyncWal();  // syncer thread only
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  std::deque<Group> synced_queue_;  // GUARDED_BY(sync_mu_)
+  bool sync_closing_ = false;       // GUARDED_BY(sync_mu_)
+  std::thread syncer_;
+  int wal_fd_ = -1;                 // syncer thread only (then Close())
+  bool sync_failed_ = false;        // syncer thread only
+  std::chrono::steady_clock::time_point last_slow_sync_log_{};  // syncer thread only
 
   // WAL checkpoints run on their own thread and connection, so the writer never stalls
   // behind one (SQLite's auto-checkpoint would run inside a commit). The writer's WAL hook
