@@ -102,8 +102,21 @@ struct HttpServer::Impl {
           http::response<http::empty_body> cont{http::status::continue_, hdr.version()};
           co_await http::async_write(stream, cont, asio::use_awaitable);
         }
-        stream.expires_after(kReadTimeout);
-        auto [ec2, n2] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+        // Most requests arrive whole in the header's read: parse the body from the buffer
+        // here rather than through another asynchronous read (a composed operation, a timer
+        // and a trip through the scheduler per request).
+        beast::error_code ec2;
+        while (!parser.is_done() && buffer.size() > 0 && !ec2) {
+          const size_t used = parser.put(buffer.data(), ec2);
+          buffer.consume(used);
+          if (ec2 == http::error::need_more) ec2 = {};
+          if (used == 0) break;
+        }
+        if (!ec2 && !parser.is_done()) {
+          stream.expires_after(kReadTimeout);
+          auto [ec_read, n2] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+          ec2 = ec_read;
+        }
         if (ec2) {
           if (ec2 == http::error::body_limit)
             co_await Write(stream, Problem(413, "request body is larger than --max-payload"),

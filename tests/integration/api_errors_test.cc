@@ -666,6 +666,19 @@ TEST_F(ApiErrorsSmallPayloadTest, BodyOverMaxPayloadIs413AndJustUnderIsAccepted)
   ExpectProblem(e, 413);
   ExpectUnchanged(before, "oversized bodies");
 
+  // A chunked body has no length to check up front: it is refused while it is read.
+  const std::string big = EventOfSize(5 * 1024);
+  char size_hex[16];
+  std::snprintf(size_hex, sizeof size_hex, "%zx", big.size());
+  auto chunked = RawExchange(hookd_->Port(),
+                             {{0, "POST " + Events() + " HTTP/1.1\r\nHost: hookd\r\nAuthorization: Bearer " +
+                                      company_token_ + "\r\nContent-Type: application/json\r\n"
+                                      "Transfer-Encoding: chunked\r\n\r\n" + size_hex + "\r\n" + big + "\r\n0\r\n\r\n"}},
+                             1);
+  ASSERT_EQ(chunked.size(), 1u);
+  EXPECT_EQ(chunked[0].status_line, "HTTP/1.1 413 Payload Too Large");
+  ExpectUnchanged(before, "a chunked oversized body");
+
   auto ok = co_->Post(Events(), EventOfSize(4 * 1024 - 10));
   ASSERT_EQ(ok.status, 202) << ok.body;
   auto exact = co_->Post(Events(), EventOfSize(4 * 1024));

@@ -1,7 +1,10 @@
 #include "harness.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -260,6 +263,61 @@ CliResult RunHookdCli(const std::vector<std::string>& args, std::string_view std
   r.out = slurp(out);
   r.err = slurp(err);
   return r;
+}
+
+std::vector<RawAnswer> RawExchange(int port, const std::vector<std::pair<int, std::string>>& parts,
+                                   size_t responses) {
+  std::vector<RawAnswer> out;
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ADD_FAILURE() << "cannot connect to 127.0.0.1:" << port;
+    if (fd >= 0) ::close(fd);
+    return out;
+  }
+  timeval tv{0, 200 * 1000};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string in;
+  // Parses complete answers off the front of `in`.
+  auto harvest = [&] {
+    for (;;) {
+      size_t end = in.find("\r\n\r\n");
+      if (end == std::string::npos) return;
+      std::string head = in.substr(0, end);
+      size_t length = 0;
+      std::string lower = head;
+      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (size_t cl = lower.find("\r\ncontent-length:"); cl != std::string::npos)
+        length = std::stoul(lower.substr(cl + 18));
+      if (in.size() < end + 4 + length) return;
+      out.push_back({head.substr(0, head.find("\r\n")), in.substr(end + 4, length)});
+      in.erase(0, end + 4 + length);
+    }
+  };
+  auto read_some = [&] {
+    char buf[8192];
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n > 0) in.append(buf, static_cast<size_t>(n));
+    harvest();
+    return n != 0;  // 0: the server closed
+  };
+  for (const auto& [pause_ms, bytes] : parts) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(pause_ms);
+    while (std::chrono::steady_clock::now() < until) {  // answers may come meanwhile (100 Continue)
+      if (!read_some()) break;
+    }
+    if (::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(bytes.size()))
+      ADD_FAILURE() << "short send";
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (out.size() < responses && std::chrono::steady_clock::now() < deadline) {
+    if (!read_some()) break;
+  }
+  ::close(fd);
+  return out;
 }
 
 json::object ExpectProblem(const HttpResult& r, long status) {

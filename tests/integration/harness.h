@@ -140,6 +140,17 @@ CliResult RunHookdCli(const std::vector<std::string>& args, std::string_view std
                       const std::vector<std::string>& unset = {},
                       const std::function<void(pid_t)>& while_running = {});
 
+// HTTP/1.1 framing as a client library would not send it: `parts` are written to one TCP
+// connection to 127.0.0.1:`port` in order, each after its pause (ms); then the answers are
+// read until `responses` complete ones have arrived (Content-Length framed, interim 1xx
+// counted as answers too) or 5 s pass. Returns each answer's status line and body.
+struct RawAnswer {
+  std::string status_line;
+  std::string body;
+};
+std::vector<RawAnswer> RawExchange(int port, const std::vector<std::pair<int, std::string>>& parts,
+                                   size_t responses);
+
 // Asserts a problem+json answer with `status`; returns the parsed body.
 boost::json::object ExpectProblem(const HttpResult& r, long status);
 

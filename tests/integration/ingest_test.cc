@@ -49,6 +49,49 @@ TEST_F(IngestTest, AcceptedEventFansOutToMatchingEnabledEndpoints) {
   EXPECT_EQ(g.Json().at("subject").as_string(), "emp_1001");
 }
 
+// The server's own HTTP/1.1 framing, as clients send it: the body in the header's packet
+// or after it in pieces, chunked, two requests pipelined in one packet, Expect: 100-continue.
+TEST_F(IngestTest, RequestsAreReadHoweverTheyAreFramed) {
+  const std::string body = json::serialize(HiredEvent());
+  const std::string head = "POST " + Events() + " HTTP/1.1\r\nHost: hookd\r\nAuthorization: Bearer " +
+                           company_token_ + "\r\nContent-Type: application/json\r\n";
+  const std::string sized = head + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+  const int port = hookd_->Port();
+  auto accepted = [](const std::vector<RawAnswer>& a, size_t i) {
+    return a.size() > i && a[i].status_line == "HTTP/1.1 202 Accepted" &&
+           a[i].body.find("\"evt_") != std::string::npos;
+  };
+
+  auto whole = RawExchange(port, {{0, sized + body}}, 1);
+  EXPECT_TRUE(accepted(whole, 0)) << (whole.empty() ? "no answer" : whole[0].status_line);
+
+  auto pieces = RawExchange(port, {{0, sized}, {150, body.substr(0, 10)}, {150, body.substr(10)}}, 1);
+  EXPECT_TRUE(accepted(pieces, 0)) << (pieces.empty() ? "no answer" : pieces[0].status_line);
+
+  char hex[2][16];
+  std::snprintf(hex[0], sizeof hex[0], "%x", 10u);
+  std::snprintf(hex[1], sizeof hex[1], "%zx", body.size() - 10);
+  const std::string chunked = head + "Transfer-Encoding: chunked\r\n\r\n" + hex[0] + "\r\n" +
+                              body.substr(0, 10) + "\r\n" + hex[1] + "\r\n" + body.substr(10) + "\r\n0\r\n\r\n";
+  auto chunks = RawExchange(port, {{0, chunked}}, 1);
+  EXPECT_TRUE(accepted(chunks, 0)) << (chunks.empty() ? "no answer" : chunks[0].status_line);
+
+  auto pipelined = RawExchange(port, {{0, sized + body + sized + body}}, 2);
+  ASSERT_EQ(pipelined.size(), 2u);
+  EXPECT_TRUE(accepted(pipelined, 0) && accepted(pipelined, 1));
+  EXPECT_NE(pipelined[0].body, pipelined[1].body);  // two events, two ids
+
+  const std::string expect = head + "Expect: 100-continue\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+  auto continued = RawExchange(port, {{0, expect}, {300, body}}, 2);
+  ASSERT_EQ(continued.size(), 2u);
+  EXPECT_EQ(continued[0].status_line, "HTTP/1.1 100 Continue");
+  EXPECT_TRUE(accepted(continued, 1));
+
+  auto list = co_->Get(Events() + "?limit=100");
+  ASSERT_EQ(list.status, 200) << list.body;
+  EXPECT_EQ(list.Json().at("data").as_array().size(), 6u);
+}
+
 TEST_F(IngestTest, DisabledEndpointGetsHeldDeliveries) {
   std::string ep = CreateEndpoint(json::parse(R"({"url":"https://127.0.0.2:9/erp/hooks","event_types":["*"]})"));
   ASSERT_EQ(co_->Post("/v1/companies/" + company_ + "/endpoints/" + ep + "/disable", "").status, 200);
