@@ -199,7 +199,7 @@ wrk_lua() {  # wrk_lua TOKEN BODYFILE → path of a wrk script POSTing that body
 field() { sed -n "s/.*$1=\([0-9]*\).*/\1/p" | head -n1; }
 
 log "hookd delivery benchmark — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, commit $(git -C "$root" rev-parse --short HEAD)"
-log "receiver: nginx (1 worker, return 204, keep-alive); hookd: SQLite WAL synchronous=FULL; all on loopback, one machine"
+log "receiver: nginx (1 worker, return 204, keep-alive); hookd: SQLite WAL, fdatasync before every 202; all on loopback, one machine"
 start_hookd --retry-schedule 5s,5m
 
 latency_report() {  # latency_report NGINX_LOG → percentiles of (receive time − created_at) for $cid's events

@@ -1049,12 +1049,13 @@ Result<std::vector<std::pair<EventId, std::string>>> SqliteStore::LoadPayloads(
 void SqliteStore::ApplyDispatchUpdates(std::vector<DeliveryUpdate> updates,
                                        std::vector<EndpointHealth> health,
                                        std::move_only_function<void(Result<void>)> done) {
-  // Written as jobs of at most kOutcomesPerJob (32) updates. Each job runs in its own SAVEPOINT,
-  // and every statement inside one opens a statement journal whose release walks the
-  // savepoint's whole in-memory sub-journal: the cost of a job grows with the square of its
-  // size. Unbounded jobs (the dispatcher hands over everything that piled up while the
-  // writer was busy) made a slow writer slower still — fan-out throughput collapsed from
-  // 13,000 to 3,000 deliveries/s in some runs. `done` runs once, after the last job.
+  // Written as jobs of at most kOutcomesPerJob (32) updates. Should a group be run again with
+  // a SAVEPOINT per job (a job failed halfway: see Job), every statement inside one opens a
+  // statement journal whose release walks the savepoint's whole in-memory sub-journal: the
+  // cost of a job grows with the square of its size. When every job ran in a savepoint,
+  // unbounded jobs (the dispatcher hands over everything that piled up while the writer was
+  // busy) collapsed fan-out from 13,000 to 3,000 deliveries/s in some runs. `done` runs
+  // once, after the last job.
   struct Shared {
     size_t jobs_left = 0;
     std::optional<Error> error;

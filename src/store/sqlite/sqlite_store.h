@@ -1,7 +1,9 @@
 #pragma once
 // SQLite implementation of Store: one writer thread that commits everything queued in one
-// transaction (group commit: one fsync for many requests, WAL + synchronous=FULL), and a
-// small pool of read-only connections for queries (WAL readers never block the writer).
+// transaction (group commit), a syncer thread that fdatasyncs the WAL before any of those
+// writes is reported done (one fsync for many requests, and for every group committed while
+// the previous fsync ran), and a small pool of read-only connections for queries (WAL
+// readers never block the writer).
 
 #include <chrono>
 #include <condition_variable>
