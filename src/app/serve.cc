@@ -142,6 +142,7 @@ int RunServe(ServeConfig& cfg) {
     if (auto eps = store->AllEndpoints(company)) index.ReplaceCompany(company, *eps);
   };
   DispatcherPool dispatcher(*store, *policy, dopts, cfg.dispatch_threads);
+  store->Instrument(metrics.registry);
   metrics.registry.AddCallbackGauge(
       "hookd_queue_depth", "Deliveries held in the dispatcher's memory: ready, waiting for a retry, or in flight.",
       [&dispatcher] { return static_cast<double>(dispatcher.Queued()); });

@@ -20,6 +20,7 @@
 #include "core/error.h"
 #include "core/event_catalog.h"
 #include "core/ids.h"
+#include "core/metrics.h"
 #include "core/model.h"
 
 namespace hookd {
@@ -246,6 +247,9 @@ class Store : public CompanyStore,
   [[nodiscard]] virtual Result<void> Ping() = 0;
   // Stops background threads after finishing queued writes.
   virtual void Close() = 0;
+  // Registers the backend's own metrics (group commits, fsyncs) in `registry`, which must
+  // outlive the store. Optional; called once, at start-up.
+  virtual void Instrument(metrics::Registry& registry) { (void)registry; }
 };
 
 // Opens the store named by `url`: "sqlite:<path>" (e.g. sqlite:./hookd.db). Does not migrate.

@@ -243,7 +243,8 @@ TEST_F(MetricsLogsTest, MetricsCountExactlyWhatHappened) {
   for (const char* family : {"hookd_build_info", "hookd_events_accepted_total", "hookd_deliveries_total",
                              "hookd_attempt_duration_seconds", "hookd_endpoint_consecutive_failures",
                              "hookd_queue_depth", "hookd_in_flight_requests", "hookd_http_requests_total",
-                             "hookd_http_requests_in_flight"})
+                             "hookd_http_requests_in_flight", "hookd_store_commits_total",
+                             "hookd_store_writes_total", "hookd_store_syncs_total", "hookd_store_sync_seconds"})
     EXPECT_TRUE(before.types.contains(family)) << family << " is not exported";
   EXPECT_EQ(before.types.at("hookd_attempt_duration_seconds"), "histogram");
   EXPECT_EQ(before.types.at("hookd_deliveries_total"), "counter");
@@ -310,6 +311,13 @@ TEST_F(MetricsLogsTest, MetricsCountExactlyWhatHappened) {
   EXPECT_EQ(after.Get("hookd_http_requests_in_flight"), 1);
   EXPECT_EQ(delta("hookd_http_requests_total", {{"method", "POST"}, {"status", "202"}}), 5);
   EXPECT_EQ(delta("hookd_http_requests_total", {{"method", "POST"}, {"status", "200"}}), 1);
+  // The store: the 6 ingest writes (the replay too: it is read in the writer) and the outcomes
+  // were committed, in at most as many group commits, each 202 after an fsync.
+  EXPECT_GE(delta("hookd_store_writes_total", {}), 6);
+  EXPECT_GE(delta("hookd_store_commits_total", {}), 1);
+  EXPECT_LE(delta("hookd_store_commits_total", {}), delta("hookd_store_writes_total", {}));
+  EXPECT_GE(delta("hookd_store_syncs_total", {}), 1);
+  EXPECT_EQ(delta("hookd_store_sync_seconds_count", {}), delta("hookd_store_syncs_total", {}));
 
   // Recovery clears the series: the endpoint answers 200 again.
   rx.Set("/fail", {});

@@ -554,6 +554,53 @@ INSTANTIATE_TEST_SUITE_P(Backends, StoreContract,
                                                    }}),
                          [](const auto& info) { return info.param.name; });
 
+// SQLite only: the writer commits without syncing and a syncer thread fdatasyncs the WAL;
+// a durable write must be reported done only after a sync that came after its commit.
+TEST(SqliteStore, AWriteIsReportedDoneOnlyAfterAnFsyncThatCoversIt) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("hookd-sync-" + std::to_string(getpid()) + "-" + NewUlid());
+  std::filesystem::create_directories(dir);
+  {
+    auto opened = OpenStore("sqlite:" + (dir / "t.db").string());
+    ASSERT_TRUE(opened) << opened.error().message;
+    std::unique_ptr<Store> store = std::move(*opened);
+    ASSERT_TRUE(store->Migrate());
+    metrics::Registry registry;
+    store->Instrument(registry);
+    auto value = [&registry](std::string_view name) -> double {
+      const std::string text = registry.Render();
+      const std::string prefix = "\n" + std::string(name) + " ";
+      const size_t at = text.find(prefix);
+      return at == std::string::npos ? -1 : std::stod(text.substr(at + prefix.size()));
+    };
+    Company c{CompanyId::New(), "Acme", NowMs()};
+    ASSERT_TRUE(store->InsertCompany(c));
+    for (int i = 0; i < 20; ++i) {
+      const double syncs_before = value("hookd_store_syncs_total");
+      ASSERT_GE(syncs_before, 1);  // InsertCompany's (or the last round's)
+      IngestRequest req;
+      req.company = c.id;
+      NewEvent ne;
+      ne.event.id = EventId::New();
+      ne.event.company_id = c.id;
+      ne.event.type = "employee.hired";
+      ne.event.created_at_ms = NowMs();
+      ne.event.payload = "{}";
+      req.events.push_back(ne);
+      std::promise<double> at_done;
+      store->Ingest(std::move(req), [&](Result<IngestResult> r) {
+        EXPECT_TRUE(r);
+        at_done.set_value(value("hookd_store_syncs_total"));
+      });
+      EXPECT_GT(at_done.get_future().get(), syncs_before) << "round " << i;
+    }
+    EXPECT_GE(value("hookd_store_commits_total"), 21);
+    EXPECT_GE(value("hookd_store_writes_total"), value("hookd_store_commits_total"));
+    EXPECT_EQ(value("hookd_store_sync_seconds_count"), value("hookd_store_syncs_total"));
+  }
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace hookd
 

@@ -241,6 +241,20 @@ void SqliteStore::Close() {
   if (wal_fd_ >= 0) ::close(wal_fd_);
 }
 
+void SqliteStore::Instrument(metrics::Registry& registry) {
+  static constexpr double kSyncBuckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1};
+  m_commits_ = &registry.AddCounter("hookd_store_commits_total",
+                                    "Group commits: transactions written by the store's single writer.").Get();
+  m_writes_ = &registry.AddCounter("hookd_store_writes_total",
+                                   "Writes (an ingest request, a batch of delivery outcomes, an API change) "
+                                   "committed; divided by hookd_store_commits_total, the mean group size.").Get();
+  m_syncs_ = &registry.AddCounter("hookd_store_syncs_total",
+                                  "fdatasyncs of the WAL; each makes every group committed before it durable.").Get();
+  m_sync_seconds_ = &registry.AddHistogram("hookd_store_sync_seconds",
+                                           "How long each fdatasync of the WAL took (every 202 waits for one).",
+                                           {}, kSyncBuckets).Get();
+}
+
 void SqliteStore::SyncLoop() {
   std::vector<Group> groups;
   for (;;) {
@@ -282,12 +296,17 @@ Result<void> SqliteStore::SyncWal() {
     }
   }
   const auto t0 = std::chrono::steady_clock::now();
-  if (::fdatasync(wal_fd_) != 0) {
+  const int rc = ::fdatasync(wal_fd_);
+  const int err = errno;
+  if (auto* h = m_sync_seconds_.load(std::memory_order_relaxed))
+    h->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  if (auto* c = m_syncs_.load(std::memory_order_relaxed)) c->Inc();
+  if (rc != 0) {
     // After a failed fsync the kernel may have dropped the dirty pages and a later fsync
     // may "succeed" without them: nothing is acknowledged as durable from here on.
     sync_failed_ = true;
     spdlog::critical("store: fdatasync of the WAL failed ({}); no write is acknowledged until hookd restarts",
-                     std::strerror(errno));
+                     std::strerror(err));
     return MakeError(ErrorCode::kUnavailable, "the database's disk failed to sync; restart hookd");
   }
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
@@ -423,6 +442,8 @@ void SqliteStore::WriterLoop() {
       }
     }
     if (failure) spdlog::error("store: group commit of {} jobs failed: {}", batch.size(), failure->message);
+    if (auto* c = m_commits_.load(std::memory_order_relaxed); c && !failure) c->Inc();
+    if (auto* c = m_writes_.load(std::memory_order_relaxed); c && !failure) c->Inc(batch.size());
     // Finished by the syncer, after the fdatasync that makes the group durable, while this
     // thread goes on with the next group.
     {

@@ -5,6 +5,7 @@
 // the previous fsync ran), and a small pool of read-only connections for queries (WAL
 // readers never block the writer).
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -30,6 +31,9 @@ class SqliteStore final : public Store {
   Result<void> Migrate() override;
   Result<void> Ping() override;
   void Close() override;
+  // hookd_store_commits_total, hookd_store_writes_total, hookd_store_syncs_total,
+  // hookd_store_sync_seconds.
+  void Instrument(metrics::Registry& registry) override;
 
   Result<void> InsertCompany(const Company& c) override;
   Result<Company> GetCompany(const CompanyId& id) override;
@@ -146,6 +150,12 @@ class SqliteStore final : public Store {
   int wal_fd_ = -1;                 // syncer thread only (then Close())
   bool sync_failed_ = false;        // syncer thread only
   std::chrono::steady_clock::time_point last_slow_sync_log_{};  // syncer thread only
+
+  // Set once by Instrument() while the threads run; null until then.
+  std::atomic<metrics::Counter*> m_commits_{nullptr};
+  std::atomic<metrics::Counter*> m_writes_{nullptr};
+  std::atomic<metrics::Counter*> m_syncs_{nullptr};
+  std::atomic<metrics::Histogram*> m_sync_seconds_{nullptr};
 
   // WAL checkpoints run on their own thread and connection, so the writer never stalls
   // behind one (SQLite's auto-checkpoint would run inside a commit). The writer's WAL hook
