@@ -162,7 +162,7 @@ void Dispatcher::RecoverStep() {
       const std::string& bound = es.recover_bound;
       for (auto& d : page->deliveries) {
         if (!bound.empty() && d.id.str() >= bound) continue;  // new: it came through the inbox
-        Add(std::move(d));  // known already (in memory): ignored
+        Add(std::move(d), IfKnown::kIgnore);  // known already (in memory): ignored
         ++recovered_;
       }
       if (page->next_after.empty() || (!bound.empty() && page->next_after >= bound)) EndRecovery(es);
@@ -252,12 +252,13 @@ void Dispatcher::MarkRunnable(const Key& endpoint, EndpointState& es) {
   runnable_.push_back(endpoint);
 }
 
-void Dispatcher::Add(PendingDelivery d) {
+void Dispatcher::Add(PendingDelivery d, IfKnown if_known) {
   const Key key = d.id.Packed();
   auto existing = items_.find(key);
   if (existing != items_.end()) {
-    // Known already (e.g. a retry request): if it is waiting for its timer, it is due now.
-    if (existing->second.state == ItemState::kWaiting) MakeReady(key, existing->second);
+    // Known already: a retry request makes it due now if it is waiting for its timer.
+    if (if_known == IfKnown::kDueNow && existing->second.state == ItemState::kWaiting)
+      MakeReady(key, existing->second);
     return;
   }
   EndpointState* es = FindEndpoint(d.company_id, d.endpoint_id);

@@ -148,7 +148,13 @@ class Dispatcher final : public DeliverySink {
   void AddNew(PendingDelivery d);
   void DrainInbox();
   EndpointState* FindEndpoint(const CompanyId& company, const EndpointId& id);
-  void Add(PendingDelivery d);
+  // What Add does with a delivery that is in memory already: an announcement (a retry
+  // request) makes one that waits for its retry timer due now; a row read back from the
+  // store (recovery) is an older copy of what memory holds and is ignored — else every
+  // recovery (an endpoint edited, enabled, recovered) would retry all of the endpoint's
+  // waiting deliveries at once, spending their retries early.
+  enum class IfKnown { kDueNow, kIgnore };
+  void Add(PendingDelivery d, IfKnown if_known = IfKnown::kDueNow);
   void Schedule(const Key& key, Item& item, int64_t due_ms);
   void MakeReady(const Key& key, Item& item);
   void MarkRunnable(const Key& endpoint, EndpointState& es);
