@@ -160,7 +160,7 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
       throw ApiError(422, "since is required: an RFC 3339 date-time",
                      {{"/since", "must be an RFC 3339 date-time, e.g. 2026-11-25T00:00:00Z"}});
     int64_t n = Unwrap(ctx.store.RecoverDeliveries(cid, id, *since_ms, NowMs()));
-    if (ctx.sink && n > 0) ctx.sink->OnEndpointChanged(cid, id);
+    if (ctx.sink && n > 0) ctx.sink->OnDeliveriesRequeued(cid, id);
     return JsonResponse(200, json::serialize(json::object{{"requeued", n}}));
   });
 

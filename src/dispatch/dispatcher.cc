@@ -68,7 +68,15 @@ void Dispatcher::OnDeliveriesReady(std::vector<PendingDelivery> deliveries) {
 void Dispatcher::OnEndpointChanged(const CompanyId& company, const EndpointId& id) {
   {
     std::lock_guard lock(inbox_mu_);
-    inbox_.emplace_back(EndpointChanged{company, id});
+    inbox_.emplace_back(EndpointChanged{company, id, false});
+  }
+  client_.Wakeup();
+}
+
+void Dispatcher::OnDeliveriesRequeued(const CompanyId& company, const EndpointId& id) {
+  {
+    std::lock_guard lock(inbox_mu_);
+    inbox_.emplace_back(EndpointChanged{company, id, true});
   }
   client_.Wakeup();
 }
@@ -219,7 +227,7 @@ void Dispatcher::DrainInbox() {
       for (auto& d : *ds) AddNew(std::move(d));
     } else {
       auto& ch = std::get<EndpointChanged>(c);
-      Reload(ch.company, ch.id);
+      Reload(ch.company, ch.id, ch.requeued);
     }
   }
 }
@@ -599,10 +607,12 @@ void Dispatcher::Disable(EndpointState& es, DisabledReason reason) {
   if (opts_.on_endpoints_changed) opts_.on_endpoints_changed(es.cfg.company_id);
 }
 
-void Dispatcher::Reload(const CompanyId& company, const EndpointId& id) {
+void Dispatcher::Reload(const CompanyId& company, const EndpointId& id, bool requeued) {
   const Key key = id.Packed();
   auto ep = store_.GetEndpoint(company, id);
   auto eit = endpoints_.find(key);
+  const bool known = eit != endpoints_.end();
+  const bool was_enabled = known && !eit->second.gone && eit->second.cfg.Enabled();
   if (!ep) {
     if (ep.error().code != ErrorCode::kNotFound) {
       spdlog::error("dispatcher: cannot reload endpoint {}: {}", id.str(), ep.error().message);
@@ -624,9 +634,13 @@ void Dispatcher::Reload(const CompanyId& company, const EndpointId& id) {
     DropQueued(es);
     return;
   }
-  // Enabled: read its deliveries released from held or re-queued by recover, all of them
-  // (some may have been created since the start), the same way as at start.
-  StartRecovery(key, es, "");
+  // Enabled. Its rows are read back (all of them: some may have been created since the
+  // start) only when they changed behind memory's back: held ones released (it was disabled
+  // here) or failed ones re-queued. An edit of an enabled endpoint, or one created since the
+  // start (every delivery of it came through the inbox), leaves nothing in the store that
+  // memory does not hold — and reading rows back while their outcomes are still being
+  // written would send those deliveries again.
+  if ((known && !was_enabled) || requeued) StartRecovery(key, es, "");
   MarkRunnable(key, es);
 }
 

@@ -85,6 +85,7 @@ class Dispatcher final : public DeliverySink {
 
   void OnDeliveriesReady(std::vector<PendingDelivery> deliveries) override;
   void OnEndpointChanged(const CompanyId& company, const EndpointId& id) override;
+  void OnDeliveriesRequeued(const CompanyId& company, const EndpointId& id) override;
 
   const DispatcherStats& Stats() const { return stats_; }
 
@@ -134,6 +135,7 @@ class Dispatcher final : public DeliverySink {
   struct EndpointChanged {
     CompanyId company;
     EndpointId id;
+    bool requeued = false;  // failed deliveries were put back to pending
   };
   using Command = std::variant<std::vector<PendingDelivery>, EndpointChanged>;
 
@@ -166,7 +168,8 @@ class Dispatcher final : public DeliverySink {
   void Finish(EndpointState* es, const Key& key);
   void DropQueued(EndpointState& es);
   void Disable(EndpointState& es, DisabledReason reason);
-  void Reload(const CompanyId& company, const EndpointId& id);
+  // `requeued`: failed deliveries of it were put back to pending (read them back).
+  void Reload(const CompanyId& company, const EndpointId& id, bool requeued);
   void RecordHealth(EndpointState& es);
   void PublishFailures(EndpointState& es);
   void Flush();

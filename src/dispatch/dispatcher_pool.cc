@@ -45,6 +45,10 @@ void DispatcherPool::OnEndpointChanged(const CompanyId& company, const EndpointI
   shards_[static_cast<size_t>(Dispatcher::ShardOf(id, static_cast<int>(shards_.size())))]->OnEndpointChanged(company, id);
 }
 
+void DispatcherPool::OnDeliveriesRequeued(const CompanyId& company, const EndpointId& id) {
+  shards_[static_cast<size_t>(Dispatcher::ShardOf(id, static_cast<int>(shards_.size())))]->OnDeliveriesRequeued(company, id);
+}
+
 int64_t DispatcherPool::Queued() const {
   int64_t n = 0;
   for (const auto& d : shards_) n += d->Stats().queued.load(std::memory_order_relaxed);

@@ -26,6 +26,7 @@ class DispatcherPool final : public DeliverySink {
 
   void OnDeliveriesReady(std::vector<PendingDelivery> deliveries) override;
   void OnEndpointChanged(const CompanyId& company, const EndpointId& id) override;
+  void OnDeliveriesRequeued(const CompanyId& company, const EndpointId& id) override;
 
   int64_t Queued() const;
   int64_t InFlight() const;
