@@ -33,6 +33,9 @@ Dispatcher::Dispatcher(Store& store, const DestinationPolicy& policy, Dispatcher
 Dispatcher::~Dispatcher() { Stop(0); }
 
 void Dispatcher::Start() {
+  // Taken here, before the caller starts taking requests: every delivery created from now on
+  // reaches this dispatcher through its inbox, so the start-up scan stops short of them.
+  recover_bound_ = DeliveryId::New().str();
   thread_ = std::thread([this] {
     NameThisThread("hookd-dispatch");
     Run();
@@ -108,9 +111,9 @@ void Dispatcher::Run() {
 
 void Dispatcher::Recover() {
   recover_started_ms_ = NowMs();
-  // Deliveries created from now on reach this dispatcher through its inbox: the scan stops
+  // Deliveries created since Start() reach this dispatcher through its inbox: the scan stops
   // short of them (ULIDs from this process only grow).
-  const std::string bound = DeliveryId::New().str();
+  const std::string& bound = recover_bound_;
   auto eps = store_.AllEndpoints(std::nullopt);
   if (!eps) {
     spdlog::error("dispatcher: cannot load endpoints: {}", eps.error().message);

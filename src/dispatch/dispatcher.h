@@ -205,6 +205,7 @@ class Dispatcher final : public DeliverySink {
   std::string recover_after_;
   size_t recovered_ = 0;
   int64_t recover_started_ms_ = 0;
+  std::string recover_bound_;  // the start-up recovery's upper bound, set by Start()
   int64_t recover_next_ms_ = 0;  // the next page waits until then (recovery's CPU share)
   uint64_t next_tag_ = 1;
   uint64_t next_gen_ = 1;
