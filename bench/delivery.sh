@@ -166,16 +166,26 @@ cpu_ms_of() {  # cpu_ms_of PID… → summed utime + stime in ms
 }
 machine_cpu_ms() { awk '/^cpu / {print int(($2 + $3 + $4 + $7 + $8 + $9) * 1000 / '"$(getconf CLK_TCK)"')}' /proc/stat; }
 nginx_workers() { pgrep -P "$(cat "$tmp/nginx.pid")" | tr '\n' ' '; }
-cpu_sample() { echo "$(cpu_ms_of "$hookd_pid") $(cpu_ms_of $(nginx_workers)) $(machine_cpu_ms)"; }
+# hookd's CPU by thread name ("hookd-http=…,hookd-writer=…", ms), to see which part grew.
+thread_ms() {
+  local t f
+  for t in /proc/"$hookd_pid"/task/*; do
+    f="$(cut -d' ' -f14,15 "$t/stat" 2>/dev/null)" || continue
+    echo "$(cat "$t/comm" 2>/dev/null) $(( (${f% *} + ${f#* }) * 1000 / $(getconf CLK_TCK) ))"
+  done | awk '{ms[$1] += $2} END {for (k in ms) printf "%s=%d,", k, ms[k]}'
+}
+cpu_sample() { echo "$(cpu_ms_of "$hookd_pid") $(cpu_ms_of $(nginx_workers)) $(machine_cpu_ms) $(thread_ms)"; }
 cpu_report() {  # cpu_report "SAMPLE_BEFORE" "SAMPLE_AFTER" N ELAPSED_MS → "cpu per delivery: …"
-  local a b
-  read -r -a a <<<"$1"; read -r -a b <<<"$2"
   python3 -c "import sys
-v = [int(x) for x in sys.argv[1:]]
-h, n, m = (v[3 + i] - v[i] for i in range(3))
-k, ms = v[6], max(1, v[7])
-print(f'cpu per delivery: hookd {h * 1000 / k:.1f} µs, nginx {n * 1000 / k:.1f} µs, whole machine {m * 1000 / k:.1f} µs (machine {m * 100 / ms:.0f} % of one core)')" \
-    "${a[@]}" "${b[@]}" "$3" "$4"
+a, b = sys.argv[1].split(), sys.argv[2].split()
+h, n, m = (int(b[i]) - int(a[i]) for i in range(3))
+k, ms = int(sys.argv[3]), max(1, int(sys.argv[4]))
+threads = lambda x: dict((kv.split('=')[0], int(kv.split('=')[1])) for kv in (x[3] if len(x) > 3 else '').split(',') if '=' in kv)
+ta, tb = threads(a), threads(b)
+parts = sorted(((tb[t] - ta.get(t, 0)) * 1000 / k, t.removeprefix('hookd-')) for t in tb)
+by_thread = ', '.join(f'{name} {us:.1f}' for us, name in reversed(parts) if us >= 0.5)
+print(f'cpu per delivery: hookd {h * 1000 / k:.1f} µs ({by_thread}), nginx {n * 1000 / k:.1f} µs, whole machine {m * 1000 / k:.1f} µs (machine {m * 100 / ms:.0f} % of one core)')" \
+    "$1" "$2" "$3" "$4"
 }
 
 event_tpl='{"type":"employee.hired","data":{"employee":{"id":"emp_%s","first_name":"Lucía","last_name":"García","email":"lucia@acme.example","start_date":"2026-12-01"}}}'
