@@ -247,7 +247,7 @@ void SqliteStore::Instrument(metrics::Registry& registry) {
                                     "Group commits: transactions written by the store's single writer.").Get();
   m_writes_ = &registry.AddCounter("hookd_store_writes_total",
                                    "Writes (an ingest request, a batch of delivery outcomes, an API change) "
-                                   "committed; divided by hookd_store_commits_total, the mean group size.").Get();
+                                   "in committed groups; divided by hookd_store_commits_total, the mean group size.").Get();
   m_syncs_ = &registry.AddCounter("hookd_store_syncs_total",
                                   "fdatasyncs of the WAL; each makes every group committed before it durable.").Get();
   m_sync_seconds_ = &registry.AddHistogram("hookd_store_sync_seconds",
