@@ -88,6 +88,7 @@ void AddDeliveryRoutes(Router& r, ApiContext& ctx) {
       ready.push_back(PendingDelivery{d.id, d.company_id, d.event_id, d.endpoint_id, e.subject,
                                       d.attempts, d.next_attempt_at_ms.value_or(0),
                                       std::make_shared<const std::string>(std::move(e.payload))});
+      ready.back().retry_request = true;
       ctx.sink->OnDeliveriesReady(std::move(ready));
     }
     return JsonResponse(202, json::serialize(DeliveryJson(d)));

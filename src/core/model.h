@@ -72,6 +72,8 @@ struct PendingDelivery {
   int attempts = 0;
   int64_t next_attempt_at_ms = 0;
   std::shared_ptr<const std::string> payload;  // null: load it from the store when due
+  // Put back by POST …/retry: sent again even if the dispatcher has just finished it.
+  bool retry_request = false;
 };
 
 struct Attempt {

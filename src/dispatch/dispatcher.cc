@@ -89,6 +89,7 @@ void Dispatcher::OnDeliveriesRequeued(const CompanyId& company, const EndpointId
 void Dispatcher::Run() {
   Recover();
   while (true) {
+    RetireWrittenOutcomes();
     if (!recover_queue_.empty() && !stopping_ && NowMs() >= recover_next_ms_) RecoverStep();
     DrainInbox();
     const int64_t now = NowMs();
@@ -272,6 +273,10 @@ void Dispatcher::Add(PendingDelivery d, IfKnown if_known) {
       MakeReady(key, existing->second);
     return;
   }
+  // Finished here and its outcome not written yet: an older copy — read back from the store
+  // by a recovery, or announced by ingest after a recovery had read it from the committed
+  // rows and it was sent — unless a retry request.
+  if (!d.retry_request && unwritten_.contains(key)) return;
   EndpointState* es = FindEndpoint(d.company_id, d.endpoint_id);
   if (!es) {
     // The endpoint was deleted (a fan-out raced with the delete): drop the row too.
@@ -582,6 +587,8 @@ void Dispatcher::Finish(EndpointState* es, const Key& key) {
   }
   items_.erase(it);
   --stats_.queued;
+  unwritten_.insert(key);
+  finished_unflushed_.push_back(key);
 }
 
 // Forgets every delivery of `es` that is not in flight (the store keeps them).
@@ -667,12 +674,26 @@ void Dispatcher::Flush() {
   for (auto& [_, h] : health_) health.push_back(std::move(h));
   health_.clear();
   ++pending_writes_;
+  finished_in_writes_.push_back(std::move(finished_unflushed_));
+  finished_unflushed_.clear();
   store_.ApplyDispatchUpdates(std::move(updates_), std::move(health), [this](Result<void> r) {
     if (!r) spdlog::error("dispatcher: cannot record outcomes: {}", r.error().message);
+    ++writes_done_;
     --pending_writes_;
     client_.Wakeup();  // the next batch of outcomes may go now
   });
   updates_.clear();
+}
+
+// The store has (or, on an error, will not have) the outcomes of the writes finished since:
+// a recovery may read those deliveries back again (after an error, as still pending: sent
+// again, at least once).
+void Dispatcher::RetireWrittenOutcomes() {
+  const uint64_t done = writes_done_.load();
+  for (; writes_retired_ < done && !finished_in_writes_.empty(); ++writes_retired_) {
+    for (const Key& k : finished_in_writes_.front()) unwritten_.erase(k);
+    finished_in_writes_.pop_front();
+  }
 }
 
 }  // namespace hookd

@@ -20,6 +20,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <variant>
 #include <vector>
 
@@ -153,8 +154,9 @@ class Dispatcher final : public DeliverySink {
   // What Add does with a delivery that is in memory already: an announcement (a retry
   // request) makes one that waits for its retry timer due now; a row read back from the
   // store (recovery) is an older copy of what memory holds and is ignored — else every
-  // recovery (an endpoint edited, enabled, recovered) would retry all of the endpoint's
-  // waiting deliveries at once, spending their retries early.
+  // recovery (an endpoint enabled or recovered) would retry all of the endpoint's waiting
+  // deliveries at once, spending their retries early. One finished here whose outcome is
+  // not written yet is ignored either way, unless `d` is a retry request.
   enum class IfKnown { kDueNow, kIgnore };
   void Add(PendingDelivery d, IfKnown if_known = IfKnown::kDueNow);
   void Schedule(const Key& key, Item& item, int64_t due_ms);
@@ -187,6 +189,7 @@ class Dispatcher final : public DeliverySink {
   std::atomic<bool> stopping_{false};
   std::atomic<int64_t> stop_deadline_ms_{0};
   std::atomic<int> pending_writes_{0};
+  std::atomic<uint64_t> writes_done_{0};  // outcome writes finished (they finish in order)
   std::thread thread_;
 
   // Owned by the dispatcher thread.
@@ -199,6 +202,14 @@ class Dispatcher final : public DeliverySink {
   std::deque<Key> runnable_;                                            // endpoints with ready work
   std::vector<DeliveryUpdate> updates_;
   std::unordered_map<Key, EndpointHealth, PackedUlidHash> health_;
+  // Deliveries finished here whose outcome is not written yet: the store still says pending,
+  // so a recovery reading them back must not send them again. Their keys by outcome write
+  // (the one being filled first, then one per write in flight, oldest first).
+  std::unordered_set<Key, PackedUlidHash> unwritten_;
+  std::vector<Key> finished_unflushed_;
+  std::deque<std::vector<Key>> finished_in_writes_;
+  uint64_t writes_retired_ = 0;
+  void RetireWrittenOutcomes();
   // Endpoints whose pending deliveries are still to be read (those with parked deliveries go
   // first), and the page cursor within the first.
   std::deque<Key> recover_queue_;

@@ -339,6 +339,56 @@ TEST_F(DeliveryTest, EditingAnEndpointUnderLoadSendsNothingTwice) {
   EXPECT_EQ(rx.Count(), static_cast<size_t>(kBatches * kPer));
 }
 
+// `recover` while the endpoint's deliveries flow: the rows read back include deliveries that
+// have just been delivered but whose outcome is still being written — not sent again.
+TEST_F(DeliveryTest, RecoverUnderLoadSendsNothingTwice) {
+  Receiver rx;
+  std::atomic<bool> failing{true};
+  rx.SetFn("/hook", [&](int, const ReceivedRequest& req) {
+    Behaviour b;
+    if (failing && req.body.find("emp_fail_") != std::string::npos) b.status = 500;
+    return b;
+  });
+  auto [ep, secret] = CreateEndpoint({{"url", rx.Url()}, {"max_concurrency", 8}});
+  constexpr int kFailed = 8;
+  std::vector<std::string> failed;
+  for (int i = 0; i < kFailed; ++i) {
+    failed.push_back(Publish(HiredEvent("emp_fail_" + std::to_string(i))));
+    std::this_thread::sleep_for(5ms);
+  }
+  std::vector<std::string> since;  // each failed delivery's created_at
+  for (const auto& ev : failed) since.emplace_back(WaitDelivery(ev, "failed").at("created_at").as_string());
+  failing = false;
+
+  constexpr int kBatches = 6, kPer = 100;
+  std::thread publisher([&] {
+    auto client = ClientWith(company_token_);
+    for (int b = 0; b < kBatches; ++b) {
+      json::array batch;
+      for (int i = 0; i < kPer; ++i) batch.push_back(HiredEvent("emp_flow_" + std::to_string(b * kPer + i)));
+      EXPECT_EQ(client->Post(Base() + "/events/batch", json::value(batch)).status, 202);
+    }
+  });
+  // Newest first: each call re-queues at least one more failed delivery, so each one makes
+  // the dispatcher read the endpoint's pending rows back.
+  for (int i = kFailed - 1; i >= 0; --i) {
+    auto r = co_->Post(Base() + "/endpoints/" + ep + "/recover", json::value{{"since", since[i]}});
+    EXPECT_EQ(r.status, 200) << r.body;
+    std::this_thread::sleep_for(15ms);
+  }
+  publisher.join();
+  auto flow = [&] {
+    size_t n = 0;
+    for (const auto& req : rx.Requests("/hook"))
+      if (req.body.find("emp_flow_") != std::string::npos) ++n;
+    return n;
+  };
+  for (int i = 0; i < 200 && flow() < static_cast<size_t>(kBatches * kPer); ++i) std::this_thread::sleep_for(50ms);
+  for (const auto& ev : failed) WaitDelivery(ev, "succeeded");
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(flow(), static_cast<size_t>(kBatches * kPer));
+}
+
 TEST_F(DeliveryTest, SigtermLetsInFlightDeliveriesFinish) {
   Receiver rx;
   rx.Set("/hook", {.delay_ms = 1500});
