@@ -554,6 +554,24 @@ INSTANTIATE_TEST_SUITE_P(Backends, StoreContract,
                                                    }}),
                          [](const auto& info) { return info.param.name; });
 
+// SQLite only: the syncer finds the WAL under whatever name SQLite gave it — a "file:" URI
+// works like a path.
+TEST(SqliteStore, AFileUriDatabaseSyncsItsWal) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("hookd-uri-" + std::to_string(getpid()) + "-" + NewUlid());
+  std::filesystem::create_directories(dir);
+  {
+    auto opened = OpenStore("sqlite:file:" + (dir / "u.db").string() + "?cache=private");
+    ASSERT_TRUE(opened) << opened.error().message;
+    ASSERT_TRUE((*opened)->Migrate());
+    Company c{CompanyId::New(), "Acme", NowMs()};
+    auto r = (*opened)->InsertCompany(c);
+    EXPECT_TRUE(r) << r.error().message;
+    EXPECT_TRUE(std::filesystem::exists(dir / "u.db-wal"));
+  }
+  std::filesystem::remove_all(dir);
+}
+
 // SQLite only: the writer commits without syncing and a syncer thread fdatasyncs the WAL;
 // a durable write must be reported done only after a sync that came after its commit.
 TEST(SqliteStore, AWriteIsReportedDoneOnlyAfterAnFsyncThatCoversIt) {

@@ -195,6 +195,11 @@ SqliteStore::SqliteStore(std::string path, std::unique_ptr<Db> writer)
   // finishes the group's jobs (SyncLoop): the same durability as synchronous=FULL, without
   // the writer waiting on the disk between two groups.
   (void)writer_db_->ExecScript("PRAGMA synchronous = NORMAL;");
+  // The files as SQLite names them (absolute; a "file:" URI or a relative path resolved).
+  if (const char* db_file = sqlite3_db_filename(writer_db_->raw(), "main"); db_file && *db_file) {
+    wal_path_ = sqlite3_filename_wal(db_file);
+    db_dir_ = std::filesystem::path(db_file).parent_path().string();
+  }
   // Replaces SQLite's auto-checkpoint (which would run inside the writer's commits).
   sqlite3_wal_hook(
       writer_db_->raw(),
@@ -286,11 +291,11 @@ Result<void> SqliteStore::SyncWal() {
   if (wal_fd_ < 0) {
     // The WAL file lives as long as the writer's connection (SQLite deletes it only when
     // the last connection closes): one descriptor serves until Close().
-    wal_fd_ = ::open((path_ + "-wal").c_str(), O_RDONLY | O_CLOEXEC);
-    if (wal_fd_ < 0) return MakeError(ErrorCode::kInternal, std::string("cannot open the WAL to sync it: ") + std::strerror(errno));
+    wal_fd_ = wal_path_.empty() ? -1 : ::open(wal_path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (wal_fd_ < 0)
+      return MakeError(ErrorCode::kInternal, "cannot open the WAL (" + wal_path_ + ") to sync it: " + std::strerror(errno));
     // Its directory entry too, once (SQLite's own full sync does the same for a new journal).
-    const auto dir = std::filesystem::path(path_).parent_path();
-    if (int d = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); d >= 0) {
+    if (int d = ::open(db_dir_.empty() ? "." : db_dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); d >= 0) {
       (void)::fsync(d);
       ::close(d);
     }

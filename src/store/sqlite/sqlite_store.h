@@ -147,6 +147,7 @@ class SqliteStore final : public Store {
   std::deque<Group> synced_queue_;  // GUARDED_BY(sync_mu_)
   bool sync_closing_ = false;       // GUARDED_BY(sync_mu_)
   std::thread syncer_;
+  std::string wal_path_, db_dir_;   // set by the constructor
   int wal_fd_ = -1;                 // syncer thread only (then Close())
   bool sync_failed_ = false;        // syncer thread only
   std::chrono::steady_clock::time_point last_slow_sync_log_{};  // syncer thread only
