@@ -60,28 +60,22 @@ void Dispatcher::Stop(int grace_ms) {
   thread_.join();
 }
 
-void Dispatcher::OnDeliveriesReady(std::vector<PendingDelivery> deliveries) {
+void Dispatcher::Post(Command c) {
   {
     std::lock_guard lock(inbox_mu_);
-    inbox_.emplace_back(std::move(deliveries));
+    inbox_.push_back(std::move(c));
   }
   client_.Wakeup();
 }
 
+void Dispatcher::OnDeliveriesReady(std::vector<PendingDelivery> deliveries) { Post(std::move(deliveries)); }
+
 void Dispatcher::OnEndpointChanged(const CompanyId& company, const EndpointId& id) {
-  {
-    std::lock_guard lock(inbox_mu_);
-    inbox_.emplace_back(EndpointChanged{company, id, false});
-  }
-  client_.Wakeup();
+  Post(EndpointChanged{company, id, false});
 }
 
 void Dispatcher::OnDeliveriesRequeued(const CompanyId& company, const EndpointId& id) {
-  {
-    std::lock_guard lock(inbox_mu_);
-    inbox_.emplace_back(EndpointChanged{company, id, true});
-  }
-  client_.Wakeup();
+  Post(EndpointChanged{company, id, true});
 }
 
 // ------------------------------------------------------------------ the loop
@@ -174,7 +168,7 @@ void Dispatcher::RecoverStep() {
       const std::string& bound = es.recover_bound;
       for (auto& d : page->deliveries) {
         if (!bound.empty() && d.id.str() >= bound) continue;  // new: it came through the inbox
-        Add(std::move(d), IfKnown::kIgnore);  // known already (in memory): ignored
+        Add(std::move(d));  // known already (in memory): ignored
         ++recovered_;
       }
       if (page->next_after.empty() || (!bound.empty() && page->next_after >= bound)) EndRecovery(es);
@@ -264,18 +258,18 @@ void Dispatcher::MarkRunnable(const Key& endpoint, EndpointState& es) {
   runnable_.push_back(endpoint);
 }
 
-void Dispatcher::Add(PendingDelivery d, IfKnown if_known) {
+void Dispatcher::Add(PendingDelivery d) {
   const Key key = d.id.Packed();
+  // Anything but a retry request for a delivery memory holds, or has just finished (its
+  // outcome not written yet), is an older copy of it: a row read back by a recovery, or an
+  // ingest announcement that comes after a recovery read the committed row. Taking such a
+  // copy for new work sent deliveries twice, and taking it for a retry request retried
+  // waiting ones at once (spending their retries early).
   auto existing = items_.find(key);
   if (existing != items_.end()) {
-    // Known already: a retry request makes it due now if it is waiting for its timer.
-    if (if_known == IfKnown::kDueNow && existing->second.state == ItemState::kWaiting)
-      MakeReady(key, existing->second);
+    if (d.retry_request && existing->second.state == ItemState::kWaiting) MakeReady(key, existing->second);
     return;
   }
-  // Finished here and its outcome not written yet: an older copy — read back from the store
-  // by a recovery, or announced by ingest after a recovery had read it from the committed
-  // rows and it was sent — unless a retry request.
   if (!d.retry_request && unwritten_.contains(key)) return;
   EndpointState* es = FindEndpoint(d.company_id, d.endpoint_id);
   if (!es) {

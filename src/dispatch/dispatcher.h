@@ -151,14 +151,10 @@ class Dispatcher final : public DeliverySink {
   void AddNew(PendingDelivery d);
   void DrainInbox();
   EndpointState* FindEndpoint(const CompanyId& company, const EndpointId& id);
-  // What Add does with a delivery that is in memory already: an announcement (a retry
-  // request) makes one that waits for its retry timer due now; a row read back from the
-  // store (recovery) is an older copy of what memory holds and is ignored — else every
-  // recovery (an endpoint enabled or recovered) would retry all of the endpoint's waiting
-  // deliveries at once, spending their retries early. One finished here whose outcome is
-  // not written yet is ignored either way, unless `d` is a retry request.
-  enum class IfKnown { kDueNow, kIgnore };
-  void Add(PendingDelivery d, IfKnown if_known = IfKnown::kDueNow);
+  // Takes `d` into memory, unless memory holds it or has just finished it: then only a retry
+  // request does something (makes a delivery waiting for its retry due now).
+  void Add(PendingDelivery d);
+  void Post(Command c);  // to the inbox, and wakes the loop
   void Schedule(const Key& key, Item& item, int64_t due_ms);
   void MakeReady(const Key& key, Item& item);
   void MarkRunnable(const Key& endpoint, EndpointState& es);

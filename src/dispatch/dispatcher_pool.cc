@@ -41,12 +41,16 @@ void DispatcherPool::OnDeliveriesReady(std::vector<PendingDelivery> deliveries) 
     if (!parts[static_cast<size_t>(i)].empty()) shards_[static_cast<size_t>(i)]->OnDeliveriesReady(std::move(parts[static_cast<size_t>(i)]));
 }
 
+Dispatcher& DispatcherPool::ShardFor(const EndpointId& id) {
+  return *shards_[static_cast<size_t>(Dispatcher::ShardOf(id, static_cast<int>(shards_.size())))];
+}
+
 void DispatcherPool::OnEndpointChanged(const CompanyId& company, const EndpointId& id) {
-  shards_[static_cast<size_t>(Dispatcher::ShardOf(id, static_cast<int>(shards_.size())))]->OnEndpointChanged(company, id);
+  ShardFor(id).OnEndpointChanged(company, id);
 }
 
 void DispatcherPool::OnDeliveriesRequeued(const CompanyId& company, const EndpointId& id) {
-  shards_[static_cast<size_t>(Dispatcher::ShardOf(id, static_cast<int>(shards_.size())))]->OnDeliveriesRequeued(company, id);
+  ShardFor(id).OnDeliveriesRequeued(company, id);
 }
 
 int64_t DispatcherPool::Queued() const {

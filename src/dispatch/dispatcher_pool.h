@@ -32,6 +32,7 @@ class DispatcherPool final : public DeliverySink {
   int64_t InFlight() const;
 
  private:
+  Dispatcher& ShardFor(const EndpointId& id);  // the one that owns this endpoint
   std::vector<std::unique_ptr<Dispatcher>> shards_;
 };
 

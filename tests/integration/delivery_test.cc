@@ -311,6 +311,11 @@ TEST_F(DeliveryTest, ReadingPendingDeliveriesBackKeepsWaitingRetriesOnSchedule) 
   ASSERT_EQ(d.size(), 1u);
   EXPECT_EQ(d[0].at("status").as_string(), "pending");
   EXPECT_EQ(d[0].at("attempts").to_number<int>(), 1);
+  // A retry request does send B at once, an hour early.
+  rx.Set("/hook", {.status = 204});
+  ASSERT_EQ(co_->Post(Base() + "/deliveries/" + std::string(d[0].at("id").as_string()) + "/retry", "").status, 202);
+  WaitDelivery(b, "succeeded", 5s);
+  EXPECT_EQ(rx.Count(), 5u);
 }
 
 // Editing an endpoint while its deliveries flow sends none of them twice (the dispatcher used
