@@ -554,12 +554,19 @@ INSTANTIATE_TEST_SUITE_P(Backends, StoreContract,
                                                    }}),
                          [](const auto& info) { return info.param.name; });
 
+// A fresh directory, removed with everything in it at the end of the scope.
+struct ScratchDir {
+  const std::filesystem::path path = std::filesystem::temp_directory_path() /
+                                     ("hookd-store-" + std::to_string(getpid()) + "-" + NewUlid());
+  ScratchDir() { std::filesystem::create_directories(path); }
+  ~ScratchDir() { std::filesystem::remove_all(path); }
+};
+
 // SQLite only: the syncer finds the WAL under whatever name SQLite gave it — a "file:" URI
 // works like a path.
 TEST(SqliteStore, AFileUriDatabaseSyncsItsWal) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("hookd-uri-" + std::to_string(getpid()) + "-" + NewUlid());
-  std::filesystem::create_directories(dir);
+  ScratchDir scratch;
+  const auto& dir = scratch.path;
   {
     auto opened = OpenStore("sqlite:file:" + (dir / "u.db").string() + "?cache=private");
     ASSERT_TRUE(opened) << opened.error().message;
@@ -569,15 +576,13 @@ TEST(SqliteStore, AFileUriDatabaseSyncsItsWal) {
     EXPECT_TRUE(r) << r.error().message;
     EXPECT_TRUE(std::filesystem::exists(dir / "u.db-wal"));
   }
-  std::filesystem::remove_all(dir);
 }
 
 // SQLite only: the writer commits without syncing and a syncer thread fdatasyncs the WAL;
 // a durable write must be reported done only after a sync that came after its commit.
 TEST(SqliteStore, AWriteIsReportedDoneOnlyAfterAnFsyncThatCoversIt) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("hookd-sync-" + std::to_string(getpid()) + "-" + NewUlid());
-  std::filesystem::create_directories(dir);
+  ScratchDir scratch;
+  const auto& dir = scratch.path;
   {
     auto opened = OpenStore("sqlite:" + (dir / "t.db").string());
     ASSERT_TRUE(opened) << opened.error().message;
@@ -616,7 +621,6 @@ TEST(SqliteStore, AWriteIsReportedDoneOnlyAfterAnFsyncThatCoversIt) {
     EXPECT_GE(value("hookd_store_writes_total"), value("hookd_store_commits_total"));
     EXPECT_EQ(value("hookd_store_sync_seconds_count"), value("hookd_store_syncs_total"));
   }
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
