@@ -156,23 +156,22 @@ rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 # CPU time (ms, user + system) used so far by hookd, by nginx's workers, and by the whole machine
 # (all cores, from /proc/stat): sampled around a part, they give µs of CPU per delivery — a
 # steadier figure than the rate on a shared VM, where the same run moves by ±20 %.
+HZ="$(getconf CLK_TCK)"
 cpu_ms_of() {  # cpu_ms_of PID… → summed utime + stime in ms
   local t=0 p f
   for p in "$@"; do
     f="$(cut -d' ' -f14,15 "/proc/$p/stat" 2>/dev/null)" || continue
     t=$(( t + ${f% *} + ${f#* } ))
   done
-  echo $(( t * 1000 / $(getconf CLK_TCK) ))
+  echo $(( t * 1000 / HZ ))
 }
-machine_cpu_ms() { awk '/^cpu / {print int(($2 + $3 + $4 + $7 + $8 + $9) * 1000 / '"$(getconf CLK_TCK)"')}' /proc/stat; }
+machine_cpu_ms() { awk -v hz="$HZ" '/^cpu / {print int(($2 + $3 + $4 + $7 + $8 + $9) * 1000 / hz)}' /proc/stat; }
 nginx_workers() { pgrep -P "$(cat "$tmp/nginx.pid")" | tr '\n' ' '; }
 # hookd's CPU by thread name ("hookd-http=…,hookd-writer=…", ms), to see which part grew.
+# (hookd's thread names have no spaces, so stat's fields split plainly.)
 thread_ms() {
-  local t f
-  for t in /proc/"$hookd_pid"/task/*; do
-    f="$(cut -d' ' -f14,15 "$t/stat" 2>/dev/null)" || continue
-    echo "$(cat "$t/comm" 2>/dev/null) $(( (${f% *} + ${f#* }) * 1000 / $(getconf CLK_TCK) ))"
-  done | awk '{ms[$1] += $2} END {for (k in ms) printf "%s=%d,", k, ms[k]}'
+  awk -v hz="$HZ" '{gsub(/[()]/, "", $2); ms[$2] += ($14 + $15) * 1000 / hz}
+    END {for (k in ms) printf "%s=%d,", k, ms[k]}' /proc/"$hookd_pid"/task/*/stat 2>/dev/null || true
 }
 cpu_sample() { echo "$(cpu_ms_of "$hookd_pid") $(cpu_ms_of $(nginx_workers)) $(machine_cpu_ms) $(thread_ms)"; }
 cpu_report() {  # cpu_report "SAMPLE_BEFORE" "SAMPLE_AFTER" N ELAPSED_MS → "cpu per delivery: …"
