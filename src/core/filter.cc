@@ -1,5 +1,7 @@
 #include "core/filter.h"
 
+#include "core/regex.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -7,14 +9,9 @@
 #include <boost/json.hpp>
 #include <cmath>
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#ifndef __GLIBCXX__
-#error "filter.cc relies on libstdc++'s std::regex_constants::__polynomial (linear-time $regex)"
-#endif
 
 namespace hookd {
 
@@ -62,7 +59,7 @@ struct Filter::Node {
   json::value operand;                      // $eq $neq $gt $gte $lt $lte
   std::vector<json::value> values;          // $in $nin
   bool exists = true;                       // $exists
-  std::shared_ptr<const std::regex> regex;  // $regex (wrapped for a full-string match)
+  std::optional<Regex> regex;               // $regex
 };
 
 namespace {
@@ -192,12 +189,8 @@ bool Evaluate(const Node& node, const json::value& payload) {
     }
     case Op::kRegex: {
       if (v == nullptr || !v->is_string()) return false;
-      const json::string& s = v->get_string();
-      try {
-        return std::regex_match(s.begin(), s.end(), *node.regex);
-      } catch (const std::exception&) {
-        return false;  // resource limits inside std::regex: treat as no match
-      }
+      const std::string_view s = v->get_string();
+      return s.size() <= kMaxFilterRegexSubject && node.regex->Search(s);
     }
   }
   return false;
@@ -443,42 +436,31 @@ class Compiler {
           return;
         }
         const std::string_view pattern = operand.get_string();
-        if (pattern.size() > kMaxFilterRegexLength) {
-          Fail(op_pointer,
-               fmt::format("$regex pattern is longer than {} characters", kMaxFilterRegexLength));
+        auto re = Regex::Compile(pattern, {kMaxFilterRegexLength, kMaxFilterRegexProgram});
+        if (!re) {
+          Fail(op_pointer, fmt::format("invalid $regex: {}", re.error().message));
           return;
         }
-        std::shared_ptr<const std::regex> re = CompileRegex(pattern, op_pointer);
-        if (!re) return;
-        AddCompare(path, *op, op_pointer, parent).regex = std::move(re);
+        regex_program_size += re->ProgramSize();
+        ++regex_count;
+        if (regex_program_size > kMaxFilterRegexProgramTotal && !reported_too_complex_) {
+          reported_too_complex_ = true;
+          Fail(op_pointer, fmt::format("the filter's regular expressions are too complex together "
+                                       "(compiled size over {}); use fewer or simpler ones",
+                                       kMaxFilterRegexProgramTotal));
+        }
+        AddCompare(path, *op, op_pointer, parent).regex = std::move(*re);
         return;
       }
     }
   }
 
-  // Polynomial mode runs the Thompson-NFA executor: linear in the subject, no deep
-  // recursion, and it refuses back-references. It has no linear-time search, so a search
-  // for P is run as a full match of [\s\S]*(?:P)[\s\S]*. P is first compiled on its own so
-  // that a pattern like "a)|(b" cannot escape the wrapping group.
-  std::shared_ptr<const std::regex> CompileRegex(std::string_view pattern,
-                                                 const std::string& op_pointer) {
-    constexpr auto kFlags = std::regex::ECMAScript | std::regex_constants::__polynomial;
-    try {
-      std::regex alone(pattern.begin(), pattern.end(), kFlags);
-      std::string wrapped = "[\\s\\S]*(?:";
-      wrapped.append(pattern);
-      wrapped += ")[\\s\\S]*";
-      return std::make_shared<const std::regex>(wrapped, kFlags);
-    } catch (const std::regex_error& e) {
-      if (e.code() == std::regex_constants::error_complexity)
-        Fail(op_pointer, "invalid $regex: back-references (\\1...) are not supported");
-      else
-        Fail(op_pointer, fmt::format("invalid $regex: {}", e.what()));
-    } catch (const std::exception& e) {
-      Fail(op_pointer, fmt::format("invalid $regex: {}", e.what()));
-    }
-    return nullptr;
-  }
+ public:
+  int regex_program_size = 0;
+  int regex_count = 0;
+
+ private:
+  bool reported_too_complex_ = false;
 };
 
 }  // namespace
@@ -494,7 +476,8 @@ Result<Filter> Filter::Compile(const json::value& spec) {
       message += fmt::format(" (and {} more)", compiler.errors.size() - 1);
     return MakeError(ErrorCode::kInvalidArgument, std::move(message), std::move(compiler.errors));
   }
-  return Filter(std::make_shared<const Node>(std::move(root)), spec);
+  return Filter(std::make_shared<const Node>(std::move(root)), spec, compiler.regex_program_size,
+                compiler.regex_count);
 }
 
 bool Filter::Matches(const json::value& payload) const {

@@ -25,10 +25,13 @@
 //   $in, $nin   operand: array (at most 1000) of scalars; $in is "$eq one of them",
 //               $nin is "not $in" (true when missing).
 //   $exists     operand: true or false.
-//   $regex      operand: ECMAScript pattern, at most 256 characters, unanchored search
-//               (use ^ and $), case-sensitive, no back-references. Matches strings only.
-//               Runs in linear time in the subject (no catastrophic backtracking, no deep
-//               recursion): libstdc++'s polynomial (Thompson NFA) mode.
+//   $regex      operand: a regular expression (ECMAScript syntax, at most 256 characters),
+//               unanchored search (use ^ and $), case-sensitive ((?i) turns that off).
+//               Matches strings of at most 16 KiB only: a longer string never matches.
+//               Runs on RE2 (core/regex.h): linear time in the string, bounded memory; no
+//               back-references or lookaround. Each expression's compiled size is at most
+//               2,000 and a filter's expressions together at most 10,000, so the work of
+//               matching an event is bounded whatever the input.
 // Limits: at most 8 levels of nested filter objects (the top one is level 1, each
 // $and/$or element one deeper) and at most 50 conditions (operator applications) in all.
 //
@@ -48,6 +51,9 @@ namespace hookd {
 inline constexpr int kMaxFilterDepth = 8;
 inline constexpr int kMaxFilterConditions = 50;
 inline constexpr size_t kMaxFilterRegexLength = 256;
+inline constexpr int kMaxFilterRegexProgram = 2000;        // one $regex (RE2 program size)
+inline constexpr int kMaxFilterRegexProgramTotal = 10000;  // all of one filter's $regex
+inline constexpr size_t kMaxFilterRegexSubject = 16 * 1024;  // longer strings never match
 inline constexpr size_t kMaxFilterInValues = 1000;
 inline constexpr size_t kMaxFilterPathLength = 256;
 
@@ -64,13 +70,24 @@ class Filter {
   // The spec this filter was compiled from, unchanged (what the API returns and stores).
   const boost::json::value& ToJson() const { return spec_; }
 
+  // What its $regex conditions cost together (sum of RE2 program sizes) and how many there
+  // are: per-company budgets add these up over endpoints (EndpointIndex).
+  int RegexProgramSize() const { return regex_program_size_; }
+  int RegexCount() const { return regex_count_; }
+
   struct Node;  // compiled expression tree (filter.cc)
 
  private:
-  Filter(std::shared_ptr<const Node> root, boost::json::value spec)
-      : root_(std::move(root)), spec_(std::move(spec)) {}
+  Filter(std::shared_ptr<const Node> root, boost::json::value spec, int regex_program_size,
+         int regex_count)
+      : root_(std::move(root)),
+        spec_(std::move(spec)),
+        regex_program_size_(regex_program_size),
+        regex_count_(regex_count) {}
   std::shared_ptr<const Node> root_;  // null for the empty filter
   boost::json::value spec_;
+  int regex_program_size_ = 0;
+  int regex_count_ = 0;
 };
 
 }  // namespace hookd

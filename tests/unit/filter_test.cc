@@ -184,12 +184,31 @@ TEST(FilterMatchTest, RegexIsLinearTimeAndDoesNotBlowTheStack) {
   // Catastrophic for a backtracking engine, and deep recursion for libstdc++'s default one.
   Filter f = MustCompile(R"({"data.comment": {"$regex": "^(a+)+$"}})");
   json::object data;
-  data["comment"] = std::string(200'000, 'a') + "b";
+  data["comment"] = std::string(kMaxFilterRegexSubject - 1, 'a') + "b";
   json::object payload;
   payload["data"] = std::move(data);
   EXPECT_FALSE(f.Matches(payload));
-  payload["data"].as_object()["comment"] = std::string(200'000, 'a');
+  payload["data"].as_object()["comment"] = std::string(kMaxFilterRegexSubject, 'a');
   EXPECT_TRUE(f.Matches(payload));
+}
+
+TEST(FilterMatchTest, StringsLongerThanTheSubjectCapNeverMatchARegex) {
+  Filter f = MustCompile(R"({"data.comment": {"$regex": "urgent"}})");
+  json::object payload{{"data", json::object{{"comment", "urgent" + std::string(kMaxFilterRegexSubject - 6, ' ')}}}};
+  EXPECT_TRUE(f.Matches(payload));
+  payload["data"].as_object()["comment"] = "urgent" + std::string(kMaxFilterRegexSubject - 5, ' ');
+  EXPECT_FALSE(f.Matches(payload));
+  // Other operators still see the whole string.
+  Filter exists = MustCompile(R"({"data.comment": {"$exists": true}})");
+  EXPECT_TRUE(exists.Matches(payload));
+}
+
+TEST(FilterMatchTest, RegexSyntaxOfEcmaScriptThatRe2SpellsDifferently) {
+  json::object payload{{"data", json::object{{"name", "Jos\xc3\xa9"}}}};  // UTF-8 of "José"
+  EXPECT_TRUE(MustCompile(R"({"data.name": {"$regex": "^Jos\\u00e9$"}})").Matches(payload));
+  EXPECT_TRUE(MustCompile(R"({"data.name": {"$regex": "^(?<first>Jos).$"}})").Matches(payload));
+  EXPECT_TRUE(MustCompile(R"({"data.name": {"$regex": "^Jos[^]$"}})").Matches(payload));
+  EXPECT_TRUE(MustCompile(R"({"data.name": {"$regex": "(?i)^JOS"}})").Matches(payload));
 }
 
 TEST(FilterMatchTest, TypeMismatchIsFalse) {
@@ -410,7 +429,38 @@ TEST(FilterCompileTest, RegexLengthBound) {
   Result<Filter> f = Filter::Compile(too_long);
   ASSERT_FALSE(f.has_value());
   EXPECT_EQ(f.error().fields.at(0).pointer, "/data.x/$regex");
-  EXPECT_EQ(f.error().fields.at(0).message, "$regex pattern is longer than 256 characters");
+  EXPECT_EQ(f.error().fields.at(0).message, "invalid $regex: pattern is longer than 256 characters");
+}
+
+TEST(FilterCompileTest, RegexThatCannotRunInLinearTimeIsRefusedByName) {
+  EXPECT_EQ(CompileError(R"j({"data.x": {"$regex": "a(?=b)"}})j").message,
+            "invalid $regex: lookahead and lookbehind ((?=...), (?!...), (?<=...), (?<!...)) are not supported");
+  EXPECT_EQ(CompileError(R"({"data.x": {"$regex": "(?<n>a)\\k<n>"}})").message,
+            "invalid $regex: back-references (\\k<name>) are not supported");
+}
+
+TEST(FilterCompileTest, RegexCompiledSizeIsCappedPerExpressionAndPerFilter) {
+  // Issue 10: this passed the old compile-size check and took 9.5 s per publish.
+  FieldError nested = CompileError(R"({"data.x": {"$regex": "((a{40}){40}){40}"}})");
+  EXPECT_EQ(nested.pointer, "/data.x/$regex");
+  EXPECT_TRUE(nested.message.starts_with("invalid $regex: a repetition count is too large")) << nested.message;
+
+  FieldError big = CompileError(R"({"data.x": {"$regex": "[a-z]{900}[0-9]{900}x{400}"}})");
+  EXPECT_TRUE(big.message.starts_with("invalid $regex: pattern is too complex")) << big.message;
+
+  // Each under the per-expression cap, together over the filter's.
+  const std::string heavy = "[a-z]{600}[0-9]{600}";
+  Filter one = MustCompile(json::serialize(json::object{{"data.x", json::object{{"$regex", heavy}}}}));
+  ASSERT_GT(one.RegexProgramSize(), kMaxFilterRegexProgramTotal / 10);
+  ASSERT_LE(one.RegexProgramSize(), kMaxFilterRegexProgram);
+  json::array any;
+  for (int i = 0; i * one.RegexProgramSize() <= kMaxFilterRegexProgramTotal; ++i)
+    any.push_back(json::object{{"data.x" + std::to_string(i), json::object{{"$regex", heavy}}}});
+  Result<Filter> together = Filter::Compile(json::object{{"$or", any}});
+  ASSERT_FALSE(together.has_value());
+  EXPECT_NE(together.error().fields.at(0).message.find("too complex together"), std::string::npos)
+      << together.error().fields.at(0).message;
+  EXPECT_EQ(one.RegexCount(), 1);
 }
 
 TEST(FilterCompileTest, AndOrNeedNonEmptyArraysOfObjects) {
