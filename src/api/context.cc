@@ -1,6 +1,7 @@
 #include "api/context.h"
 
 #include <boost/json.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "api/problem.h"
@@ -18,8 +19,22 @@ void ApiContext::RefreshIndex(const CompanyId& company) {
   index.ReplaceCompany(company, *eps);
 }
 
-EndpointRules ApiContext::Rules() const {
-  return EndpointRules{&catalog, options.allow_http, options.check_destination};
+EndpointRules ApiContext::Rules(const CompanyId& company, const std::optional<EndpointId>& editing) const {
+  EndpointRules rules{&catalog, options.allow_http, options.check_destination, nullptr};
+  rules.check_filter_budget = [this, company, editing](const Filter& f) -> std::optional<std::string> {
+    if (f.RegexCount() == 0) return std::nullopt;
+    const EndpointIndex::RegexUse use = index.CompanyRegexUse(company, editing);
+    if (use.count + f.RegexCount() > kMaxCompanyFilterRegexes)
+      return fmt::format("the company's filters would hold {} $regex conditions; at most {} are allowed "
+                         "over all endpoints",
+                         use.count + f.RegexCount(), kMaxCompanyFilterRegexes);
+    if (use.program_size + f.RegexProgramSize() > kMaxCompanyFilterRegexProgram)
+      return fmt::format("the company's filters' regular expressions would be too complex together "
+                         "(compiled size {} over {}); use fewer or simpler ones",
+                         use.program_size + f.RegexProgramSize(), kMaxCompanyFilterRegexProgram);
+    return std::nullopt;
+  };
+  return rules;
 }
 
 Principal Authenticate(ApiContext& ctx, const Call& call) {

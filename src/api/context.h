@@ -43,7 +43,9 @@ struct ApiContext {
 
   // Re-reads one company's endpoints into the index (after a change on this node).
   void RefreshIndex(const CompanyId& company);
-  EndpointRules Rules() const;
+  // The rules for saving an endpoint of `company`; `editing`: the endpoint being changed
+  // (its current filter does not count against the company's regex budget).
+  EndpointRules Rules(const CompanyId& company, const std::optional<EndpointId>& editing) const;
 };
 
 // 401 unless the request carries a valid token.

@@ -49,7 +49,7 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
     CompanyId cid = AuthorizeCompany(ctx, call, kScopeManage);
     json::value body = ParseBody(call);
     Endpoint ep;
-    if (auto ok = ApplyEndpointInput(body, /*creating=*/true, ctx.Rules(), ep); !ok) Throw(ok.error());
+    if (auto ok = ApplyEndpointInput(body, /*creating=*/true, ctx.Rules(cid, std::nullopt), ep); !ok) Throw(ok.error());
     ep.id = EndpointId::New();
     ep.company_id = cid;
     ep.secret = NewSigningSecret();
@@ -79,7 +79,7 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
     json::value body = ParseBody(call);
     Endpoint ep = Unwrap(ctx.store.GetEndpoint(cid, id));
     Endpoint next = ep;
-    if (auto ok = ApplyEndpointInput(body, /*creating=*/false, ctx.Rules(), next); !ok) Throw(ok.error());
+    if (auto ok = ApplyEndpointInput(body, /*creating=*/false, ctx.Rules(cid, id), next); !ok) Throw(ok.error());
     next.updated_at_ms = NowMs();
     Unwrap(ctx.store.UpdateEndpoint(next));
     Changed(ctx, cid, id);

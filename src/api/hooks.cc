@@ -60,7 +60,7 @@ void AddHookRoutes(Router& r, ApiContext& ctx) {
     if (auto* url = o.if_contains("target_url")) {
       // The endpoint rules (absolute http(s), https unless --allow-http, no credentials,
       // length, SSRF guard), reported against /target_url.
-      auto ok = ApplyEndpointInput(json::object{{"url", *url}}, /*creating=*/false, ctx.Rules(), ep);
+      auto ok = ApplyEndpointInput(json::object{{"url", *url}}, /*creating=*/false, ctx.Rules(cid, std::nullopt), ep);
       if (!ok) {
         for (auto& fe : ok.error().fields)
           errs.push_back({fe.pointer == "/url" ? "/target_url" : "/target_url" + fe.pointer, fe.message});

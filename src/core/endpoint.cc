@@ -276,6 +276,8 @@ Result<void> ApplyEndpointInput(const json::value& body, bool creating, const En
     } else if (auto f = Filter::Compile(*v); !f) {
       if (f.error().fields.empty()) errs.push_back({"/filter", f.error().message});
       for (const auto& fe : f.error().fields) errs.push_back({"/filter" + fe.pointer, fe.message});
+    } else if (auto why = rules.check_filter_budget ? rules.check_filter_budget(*f) : std::nullopt) {
+      errs.push_back({"/filter", *why});
     } else {
       ep.filter = *v;
     }

@@ -19,6 +19,7 @@
 namespace hookd {
 
 class EventCatalog;
+class Filter;
 
 enum class SignatureScheme { kStandard, kGithub };
 enum class Ordering { kNone, kSubject };
@@ -76,6 +77,9 @@ struct EndpointRules {
   bool allow_http = false;
   // Optional extra check of the URL's destination (SSRF guard); returns a message on refusal.
   std::function<std::optional<std::string>(std::string_view url)> check_destination;
+  // Optional check of a valid filter against the company's budget (EndpointIndex); returns a
+  // message on refusal.
+  std::function<std::optional<std::string>(const Filter& filter)> check_filter_budget;
 };
 
 // Applies a create (`creating` = true: url and event_types required) or PATCH body to `ep`.
