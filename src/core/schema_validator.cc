@@ -8,12 +8,22 @@
 //   format   strict RFC 3339 date / date-time / time (leap years, offsets, leap seconds)
 //            without building a std::regex per check, plus a simple email check. Unknown
 //            formats are annotations (ignored), as the spec allows.
-//   pattern  compiled once here, at Compile(), in libstdc++'s polynomial (NFA) mode: the
-//            default backtracking mode recurses once per input character and overflows the
-//            stack on long strings (~100k chars), and it is exponential on patterns like
-//            (a+)+b. Back-references are not supported in that mode and are refused.
+//   pattern  compiled once, at Compile(), on RE2 (core/regex.h): linear time, bounded memory.
 // The schema is rewritten before valijson parses it: those keywords are renamed to private
-// keywords ("$hookd:type", ...) that valijson hands to our ConstraintBuilders.
+// keywords ("$hookd:type", ...) that valijson hands to our ConstraintBuilders. Every $ref is
+// pointed at a prepared copy of its target ("#/$hookd:refs/<n>"), so that a $ref into a
+// place the rewrite would not otherwise visit (an unknown keyword such as "x-defs") cannot
+// bring a raw keyword to valijson.
+//
+// valijson 1.0 runs std::regex (backtracking, recursive per character: a long string
+// overflows the stack) for `pattern`, `patternProperties` and its own `format` checks. No
+// input may reach that engine: the visitor's methods that use it are specialised below for
+// the one adapter hookd validates with, and run RE2 (patternProperties, from the table
+// Compile() built) or our format checks instead. The same specialisation bounds every
+// validation: at most kMaxValidationDepth nested subschemas and kMaxValidationSteps
+// subschema evaluations per instance (a schema whose anyOf/$ref chains multiply is refused
+// at validation time instead of running for ever), and strings longer than
+// kMaxPatternSubject / property names longer than kMaxPatternPropertyName are not matched.
 //
 // Compile() also refuses schemas that would crash or never finish in valijson: non-local
 // $ref (no fetching), unresolvable $ref, and cycles that do not consume the instance
@@ -28,7 +38,6 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
-#include <regex>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -47,6 +56,186 @@
 #include <valijson/validator.hpp>
 
 #include "core/json_util.h"
+#include "core/regex.h"
+
+namespace hookd {
+namespace {
+
+constexpr size_t kMaxPatternSubject = 16 * 1024;   // longer strings are not matched
+constexpr size_t kMaxPatternPropertyName = 1024;   // longer names are not matched
+constexpr int kMaxValidationDepth = 256;           // nested subschema evaluations
+constexpr uint64_t kMaxValidationSteps = 1000000;  // subschema evaluations per instance
+constexpr RegexLimits kSchemaRegexLimits{1024, 5000, 256 * 1024};
+
+using RegexTable = std::unordered_map<std::string, Regex>;
+
+// The validation running on this thread (SchemaValidator::Validate sets it).
+struct ValidationRun {
+  const RegexTable* regexes = nullptr;
+  uint64_t steps = 0;
+  int depth = 0;
+};
+thread_local ValidationRun* current_run = nullptr;
+
+// Thrown out of valijson when a validation exceeds its bounds; Validate() reports it.
+struct ValidationLimit : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+const Regex* FindRegex(std::string_view pattern) {
+  if (current_run == nullptr || current_run->regexes == nullptr) return nullptr;
+  auto it = current_run->regexes->find(std::string(pattern));
+  return it == current_run->regexes->end() ? nullptr : &it->second;
+}
+
+// "abc…" for messages about very long strings.
+std::string Abbreviated(std::string_view s) {
+  constexpr size_t kShown = 40;
+  return s.size() <= kShown ? std::string(s) : std::string(s.substr(0, kShown)) + "...";
+}
+
+bool IsFullDate(std::string_view s);
+bool IsDateTime(std::string_view s);
+bool IsFullTime(std::string_view s);
+bool IsEmail(std::string_view s);
+
+}  // namespace
+}  // namespace hookd
+
+namespace valijson {
+
+using HookdVisitor = ValidationVisitor<adapters::BoostJsonAdapter>;
+
+// Every subschema evaluation passes here: depth and step bounds.
+template <>
+bool HookdVisitor::validateSchema(const Subschema& subschema) {
+  hookd::ValidationRun* run = hookd::current_run;
+  if (run != nullptr) {
+    if (++run->steps > hookd::kMaxValidationSteps)
+      throw hookd::ValidationLimit("the schema needs too many steps to check this value");
+    if (run->depth >= hookd::kMaxValidationDepth)
+      throw hookd::ValidationLimit("the schema nests too deeply to check this value");
+  }
+  struct DepthGuard {
+    hookd::ValidationRun* run;
+    explicit DepthGuard(hookd::ValidationRun* r) : run(r) {
+      if (run) ++run->depth;
+    }
+    ~DepthGuard() {
+      if (run) --run->depth;
+    }
+  } guard(run);
+  if (subschema.getAlwaysInvalid()) return false;
+  Subschema::ApplyFunction fn(std::bind(validationCallback, std::placeholders::_1, std::ref(*this)));
+  return m_results == nullptr ? subschema.applyStrict(fn) : subschema.apply(fn);
+}
+
+// A raw `pattern` never reaches valijson (Compile() renames every one it can reach); should
+// one, it runs on RE2 like ours, or fails closed.
+template <>
+bool HookdVisitor::visit(const PatternConstraint& constraint) {
+  if (!m_target.isString()) return true;
+  const std::string pattern = constraint.getPattern<std::string::allocator_type>();
+  const std::string s = m_target.asString();
+  const hookd::Regex* re = hookd::FindRegex(pattern);
+  if (re != nullptr && s.size() <= hookd::kMaxPatternSubject && re->Search(s)) return true;
+  if (m_results) m_results->pushError(m_context, "must match the pattern " + pattern);
+  return false;
+}
+
+// A raw `format` never reaches valijson either; our checks, not valijson's std::regex ones.
+template <>
+bool HookdVisitor::visit(const FormatConstraint& constraint) {
+  if (!m_target.isString()) return true;
+  const std::string& format = constraint.getFormat();
+  const std::string s = m_target.asString();
+  bool ok = true;
+  if (format == "date") ok = hookd::IsFullDate(s);
+  else if (format == "date-time") ok = hookd::IsDateTime(s);
+  else if (format == "time") ok = hookd::IsFullTime(s);
+  else if (format == "email") ok = hookd::IsEmail(s);
+  if (!ok && m_results) m_results->pushError(m_context, "must be a valid " + format);
+  return ok;
+}
+
+// valijson's own, with patternProperties matched by RE2 (the table Compile() built) instead of
+// a std::regex built per call.
+template <>
+bool HookdVisitor::visit(const PropertiesConstraint& constraint) {
+  if (!m_target.isObject()) return true;
+  bool validated = true;
+  std::set<std::string> matched;
+  const adapters::BoostJsonAdapter::Object object = m_target.asObject();
+  constraint.applyToProperties(ValidatePropertySubschemas(object, m_context, true, m_results != nullptr, true,
+                                                          m_strictTypes, m_results, &matched, &validated,
+                                                          m_regexesCache));
+  if (!validated && !m_results) return false;
+
+  bool has_patterns = false;
+  constraint.applyToPatternProperties([&](const auto&, const Subschema*) {
+    has_patterns = true;
+    return false;
+  });
+  if (has_patterns) {
+    for (const adapters::BoostJsonAdapter::ObjectMember m : object) {
+      if (m.first.size() <= hookd::kMaxPatternPropertyName) continue;
+      if (m_results)
+        m_results->pushError(m_context, "property name \"" + hookd::Abbreviated(m.first) + "\" is longer than " +
+                                            std::to_string(hookd::kMaxPatternPropertyName) +
+                                            " characters, too long to check against 'patternProperties'");
+      validated = false;
+      if (!m_results) return false;
+      matched.insert(m.first);  // reported once, not again as an additional property
+    }
+  }
+  constraint.applyToPatternProperties([&](const auto& pattern_text, const Subschema* subschema) {
+    const std::string pattern(pattern_text.c_str());
+    const hookd::Regex* re = hookd::FindRegex(pattern);
+    for (const adapters::BoostJsonAdapter::ObjectMember m : object) {
+      if (m.first.size() > hookd::kMaxPatternPropertyName) continue;
+      if (re == nullptr || !re->Search(m.first)) continue;
+      matched.insert(m.first);
+      std::vector<std::string> context = m_context;
+      context.push_back("[" + m.first + "]");
+      HookdVisitor child(m.second, context, m_strictTypes, m_results, m_regexesCache);
+      if (child.validateSchema(*subschema)) continue;
+      if (m_results)
+        m_results->pushError(m_context, "Failed to validate against schema associated with pattern '" + pattern + "'.");
+      validated = false;
+      return false;  // as valijson: the first failing pattern ends the pattern checks
+    }
+    return true;
+  });
+
+  const Subschema* additional = constraint.getAdditionalPropertiesSubschema();
+  if (!additional) {
+    if (matched.size() != m_target.getObjectSize()) {
+      if (m_results) {
+        for (const adapters::BoostJsonAdapter::ObjectMember m : object) {
+          if (matched.count(m.first)) continue;
+          m_results->pushError(m_context, "Object contains a property that could not be validated using "
+                                          "'properties' or 'additionalProperties' constraints: '" + m.first + "'.");
+          break;
+        }
+      }
+      return false;
+    }
+    return validated;
+  }
+  for (const adapters::BoostJsonAdapter::ObjectMember m : object) {
+    if (matched.count(m.first)) continue;
+    std::vector<std::string> context = m_context;
+    context.push_back("[" + m.first + "]");
+    HookdVisitor child(m.second, context, m_strictTypes, m_results, m_regexesCache);
+    if (!child.validateSchema(*additional)) {
+      if (m_results) m_results->pushError(m_context, "Failed to validate against additional properties schema");
+      validated = false;
+    }
+  }
+  return validated;
+}
+
+}  // namespace valijson
 
 namespace hookd {
 
@@ -59,6 +248,7 @@ constexpr std::string_view kTypeKeyword = "$hookd:type";
 constexpr std::string_view kEnumKeyword = "$hookd:enum";
 constexpr std::string_view kFormatKeyword = "$hookd:format";
 constexpr std::string_view kPatternKeyword = "$hookd:pattern";
+constexpr std::string_view kRefsKeyword = "$hookd:refs";
 
 constexpr int kMaxSchemaDepth = 100;
 constexpr size_t kMaxSchemaNodes = 20000;
@@ -293,18 +483,21 @@ class FormatConstraint final : public PolyConstraint {
 
 class PatternConstraint final : public PolyConstraint {
  public:
-  struct Data {
-    std::string source;
-    std::regex regex;  // const after construction; std::regex_search on it is thread-safe
-  };
-  explicit PatternConstraint(std::shared_ptr<const Data> data) : data_(std::move(data)) {}
+  explicit PatternConstraint(const Regex* regex) : regex_(regex) {}
 
   bool validate(const Adapter& target, const std::vector<std::string>& context,
                 vj::ValidationResults* results) const override {
     if (!target.isString()) return true;
     const std::string s = target.getString();
-    if (std::regex_search(s, data_->regex)) return true;
-    Report(results, context, "must match the pattern " + json::serialize(json::string(data_->source)));
+    if (s.size() > kMaxPatternSubject) {
+      Report(results, context,
+             "is longer than " + std::to_string(kMaxPatternSubject) +
+                 " characters, too long to check against the pattern " +
+                 json::serialize(json::string(regex_->Pattern())));
+      return false;
+    }
+    if (regex_->Search(s)) return true;
+    Report(results, context, "must match the pattern " + json::serialize(json::string(regex_->Pattern())));
     return false;
   }
 
@@ -312,7 +505,7 @@ class PatternConstraint final : public PolyConstraint {
   Constraint* cloneInto(void* p) const override { return new (p) PatternConstraint(*this); }
   size_t sizeOf() const override { return sizeof(*this); }
 
-  std::shared_ptr<const Data> data_;
+  const Regex* regex_;  // owned by the SchemaValidator's regex table
 };
 
 class EnumConstraint final : public PolyConstraint {
@@ -386,20 +579,20 @@ class FormatBuilder final : public vj::ConstraintBuilder {
   }
 };
 
+// The keyword holds the pattern, compiled by Prepare() into the table.
 class PatternBuilder final : public vj::ConstraintBuilder {
  public:
+  explicit PatternBuilder(const RegexTable* regexes) : regexes_(regexes) {}
+
   Constraint* make(const Adapter& node) const override {
     if (!node.isString()) throw SchemaError("'pattern' must be a string");
-    const std::string source = node.getString();
-    try {
-      auto data = std::make_shared<PatternConstraint::Data>(PatternConstraint::Data{
-          source, std::regex(source, std::regex::ECMAScript | std::regex_constants::__polynomial)});
-      return new PatternConstraint(std::move(data));
-    } catch (const std::regex_error& e) {
-      throw SchemaError("invalid regular expression in 'pattern' " +
-                        json::serialize(json::string(source)) + ": " + e.what());
-    }
+    auto it = regexes_->find(node.getString());
+    if (it == regexes_->end()) throw SchemaError("unsupported use of a reserved $hookd: keyword");
+    return new PatternConstraint(&it->second);
   }
+
+ private:
+  const RegexTable* regexes_;
 };
 
 // enum values are kept aside by Prepare() (the keyword holds an index into `values`), so
@@ -462,11 +655,18 @@ class Preparer {
 
   json::value Run() {
     json::value out = Schema(root_, "", 0);
+    // Every $ref target, prepared like any schema, at "#/$hookd:refs/<n>". The list grows
+    // while it is prepared (targets hold $refs of their own); each target is prepared once.
+    json::array refs;
+    for (size_t i = 0; i < ref_targets_.size(); ++i)
+      refs.push_back(Schema(*ref_targets_[i], ref_paths_[i], 0));
+    if (!refs.empty()) out.as_object()[kRefsKeyword] = std::move(refs);
     CheckCycles();
     return out;
   }
 
   std::vector<json::array> TakeEnums() { return std::move(enums_); }
+  RegexTable TakeRegexes() { return std::move(regexes_); }
 
  private:
   // The schema at `node` ("path" is its JSON pointer inside the schema, for messages).
@@ -493,6 +693,8 @@ class Preparer {
         // Unknown formats are annotations only: dropped.
         if (FormatFromName(value.get_string())) out[kFormatKeyword] = value;
       } else if (key == "pattern") {
+        if (!value.is_string()) throw SchemaError("'pattern' at \"" + path + "\" must be a string");
+        CompilePattern(value.get_string(), sub);
         out[kPatternKeyword] = value;
       } else if (key == "enum") {
         if (!value.is_array()) throw SchemaError("'enum' at \"" + path + "\" must be an array");
@@ -500,14 +702,13 @@ class Preparer {
         out[kEnumKeyword] = static_cast<int64_t>(enums_.size() - 1);
       } else if (key == "$ref") {
         if (!value.is_string()) throw SchemaError("'$ref' at \"" + path + "\" must be a string");
-        Target(value.get_string(), path);  // checks that it resolves
-        out[key] = value;
+        out[key] = "#/" + std::string(kRefsKeyword) + "/" + std::to_string(RefIndex(value.get_string(), path));
       } else if (key == "properties" || key == "definitions" || key == "$defs") {
         out[key] = SchemaMap(value, sub, depth);
       } else if (key == "patternProperties") {
         if (value.is_object()) {
           for (const auto& [re, unused] : value.get_object()) {
-            CheckPropertyPattern(re, sub);
+            CompilePattern(re, sub);
           }
         }
         out[key] = SchemaMap(value, sub, depth);
@@ -557,13 +758,25 @@ class Preparer {
     return out;
   }
 
-  static void CheckPropertyPattern(std::string_view re, const std::string& path) {
-    try {
-      std::regex(re.begin(), re.end(), std::regex::ECMAScript | std::regex_constants::__polynomial);
-    } catch (const std::regex_error& e) {
-      throw SchemaError("invalid regular expression " + json::serialize(json::string(re)) +
-                        " in \"" + path + "\": " + e.what());
+  void CompilePattern(std::string_view pattern, const std::string& path) {
+    if (regexes_.count(std::string(pattern))) return;
+    auto re = Regex::Compile(pattern, kSchemaRegexLimits);
+    if (!re) {
+      throw SchemaError("invalid regular expression " + json::serialize(json::string(pattern)) +
+                        " in \"" + path + "\": " + re.error().message);
     }
+    regexes_.emplace(std::string(pattern), std::move(*re));
+  }
+
+  // The index in "$hookd:refs" of the prepared copy of `ref`'s target.
+  size_t RefIndex(std::string_view ref, const std::string& path) {
+    const json::value* target = Target(ref, path);
+    auto [it, added] = ref_index_.emplace(target, ref_targets_.size());
+    if (added) {
+      ref_targets_.push_back(target);
+      ref_paths_.push_back(std::string(ref));
+    }
+    return it->second;
   }
 
   // The node a local $ref points to; refuses remote and unresolvable references.
@@ -644,6 +857,10 @@ class Preparer {
 
   const json::value& root_;
   std::vector<json::array> enums_;
+  RegexTable regexes_;
+  std::unordered_map<const json::value*, size_t> ref_index_;
+  std::vector<const json::value*> ref_targets_;
+  std::vector<std::string> ref_paths_;
   std::vector<const json::value*> schema_nodes_;
   size_t nodes_ = 0;
 };
@@ -818,6 +1035,7 @@ std::vector<FieldError> Simplify(const vj::ValidationResults& results) {
 
 struct SchemaValidator::Impl {
   json::value prepared;  // the rewritten schema; valijson's Schema does not point into it
+  RegexTable regexes;    // every pattern and patternProperties key, compiled
   vj::Schema schema;
 };
 
@@ -832,11 +1050,12 @@ Result<SchemaValidator> SchemaValidator::Compile(const json::value& schema) {
     Preparer preparer(schema);
     impl->prepared = preparer.Run();
     std::vector<json::array> enums = preparer.TakeEnums();
+    impl->regexes = preparer.TakeRegexes();
 
     vj::SchemaParser parser(vj::SchemaParser::kDraft7);
     parser.addConstraintBuilder(std::string(kTypeKeyword), new TypeBuilder());
     parser.addConstraintBuilder(std::string(kFormatKeyword), new FormatBuilder());
-    parser.addConstraintBuilder(std::string(kPatternKeyword), new PatternBuilder());
+    parser.addConstraintBuilder(std::string(kPatternKeyword), new PatternBuilder(&impl->regexes));
     parser.addConstraintBuilder(std::string(kEnumKeyword), new EnumBuilder(&enums));
     parser.populateSchema(vj::adapters::BoostJsonAdapter(impl->prepared), impl->schema);
   } catch (const std::exception& e) {
@@ -850,15 +1069,23 @@ std::vector<FieldError> SchemaValidator::Validate(const json::value& instance) c
   // patterns are precompiled in PatternConstraint, so that cache stays small).
   thread_local vj::Validator validator(vj::Validator::kStrongTypes);
   const vj::adapters::BoostJsonAdapter target(instance);
+  ValidationRun run{&impl_->regexes};
+  struct RunScope {
+    explicit RunScope(ValidationRun* r) { current_run = r; }
+    ~RunScope() { current_run = nullptr; }
+  } scope(&run);
   try {
     // Fast path: stops at the first failure and collects nothing.
     if (validator.validate(impl_->schema, target, nullptr)) return {};
 
     vj::ValidationResults results;
+    run = ValidationRun{&impl_->regexes};
     validator.validate(impl_->schema, target, &results);
     std::vector<FieldError> errors = Simplify(results);
     if (errors.empty()) errors.push_back({"", "value does not match the schema"});
     return errors;
+  } catch (const ValidationLimit& e) {
+    return {{"", std::string("value is too complex to check against its schema: ") + e.what()}};
   } catch (const std::exception& e) {
     return {{"", std::string("value could not be checked against the schema: ") + e.what()}};
   }
