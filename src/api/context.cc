@@ -68,7 +68,11 @@ CompanyId AuthorizeCompany(ApiContext& ctx, const Call& call, unsigned scope) {
 
 json::value ParseBody(const Call& call) {
   auto v = ParseJson(call.req.body);
-  if (!v) throw ApiError(400, v.error().message);
+  if (!v) {
+    // Well-formed JSON with a number hookd cannot keep exactly: 422, with its pointer.
+    if (!v.error().fields.empty()) throw ApiError(422, v.error().message, v.error().fields);
+    throw ApiError(400, v.error().message);
+  }
   return std::move(*v);
 }
 

@@ -11,7 +11,10 @@
 
 namespace hookd {
 
-// Parses a request body. kInvalidArgument with the parser's reason when malformed.
+// Parses a request body. kInvalidArgument with the parser's reason when malformed (no
+// fields), or with one FieldError (pointer to the number) when a number would not survive
+// as written — non-finite (1e400) or with more precision than a double keeps (a 30-digit
+// integer): hookd never changes what a publisher sent inside a signed payload.
 Result<boost::json::value> ParseJson(std::string_view text);
 std::string ToJson(const boost::json::value& v);
 

@@ -33,3 +33,54 @@ TEST(ClockParse, StrictIntAcceptsOnlyPlainDigits) {
 
 }  // namespace
 }  // namespace hookd
+
+namespace hookd {
+namespace {
+
+TEST(ParseJson, BuildsTheSameValueAsBoost) {
+  const char* text =
+      R"({"lat":40.4468,"days":0.5,"n":5,"big":18446744073709551615,"neg":-3,"x":2.0,"e":1.5e300,)"
+      R"("tiny":1e-7,"s":"a\"b\u00e9","a":[1.25,true,null,{"k":[]}],"z":-0.0,"round":1e20,"zeros":0.000})";
+  auto v = ParseJson(text);
+  ASSERT_TRUE(v.has_value()) << v.error().message;
+  EXPECT_EQ(*v, boost::json::parse(text));
+}
+
+TEST(ParseJson, MalformedJsonHasNoFieldErrors) {
+  for (const char* bad : {"", "{", "[1,]", "{\"a\":1} x", "nul", "\"\\x\""}) {
+    auto v = ParseJson(bad);
+    ASSERT_FALSE(v.has_value()) << bad;
+    EXPECT_TRUE(v.error().message.starts_with("malformed JSON: ")) << v.error().message;
+    EXPECT_TRUE(v.error().fields.empty()) << bad;
+  }
+}
+
+// Issue 10: 1e400 became null and 30-digit integers lost digits inside a signed payload.
+TEST(ParseJson, NumbersThatWouldNotSurviveAreRefusedWithTheirPointer) {
+  auto inf = ParseJson(R"({"data":{"salary":{"amount":1e400}}})");
+  ASSERT_FALSE(inf.has_value());
+  ASSERT_EQ(inf.error().fields.size(), 1u);
+  EXPECT_EQ(inf.error().fields[0].pointer, "/data/salary/amount");
+  EXPECT_NE(inf.error().fields[0].message.find("1e400 is out of range"), std::string::npos)
+      << inf.error().fields[0].message;
+
+  auto big = ParseJson(R"({"a":[1,2,{"b/c":[0,123456789012345678901234567890]}]})");
+  ASSERT_FALSE(big.has_value());
+  ASSERT_EQ(big.error().fields.size(), 1u);
+  EXPECT_EQ(big.error().fields[0].pointer, "/a/2/b~1c/1");
+  EXPECT_NE(big.error().fields[0].message.find("more digits than can be kept"), std::string::npos);
+
+  for (const char* lossy : {"-1e400", "0.12345678901234567890", "18446744073709551617", "[1e-400]"}) {
+    auto v = ParseJson(lossy);
+    ASSERT_FALSE(v.has_value()) << lossy;
+    EXPECT_EQ(v.error().fields.size(), 1u) << lossy;
+  }
+  // Kept exactly (as a value): these pass.
+  for (const char* fine : {"1e20", "100000000000000000000", "0.1", "123.4500", "-0", "5e-324",
+                           "1.7976931348623157e308", "18446744073709551616", "-9223372036854775808"}) {
+    EXPECT_TRUE(ParseJson(fine).has_value()) << fine;
+  }
+}
+
+}  // namespace
+}  // namespace hookd
