@@ -4,6 +4,7 @@
 #include "api/context.h"
 #include "api/problem.h"
 #include "core/clock.h"
+#include "core/json_util.h"
 
 namespace hookd::api {
 namespace json = boost::json;
@@ -29,18 +30,18 @@ void AddCompanyRoutes(Router& r, ApiContext& ctx) {
       if (k != "name") throw ApiError(422, "unknown field '" + std::string(k) + "'", {{"/" + std::string(k), "unknown field"}});
     Company c{CompanyId::New(), std::string(name->get_string()), NowMs()};
     Unwrap(ctx.store.InsertCompany(c));
-    return JsonResponse(201, json::serialize(CompanyJson(c)));
+    return JsonResponse(201, ToJson(CompanyJson(c)));
   });
 
   r.Add("GET", "/v1/companies", [&ctx](Call& call) {
     RequireOperator(ctx, call);
-    auto page = Unwrap(ctx.store.ListCompanies(ParsePage(call)));
+    auto page = Unwrap(ctx.store.ListCompanies(ParsePage(call, CompanyTag::kPrefix)));
     return PageResponse(page, CompanyJson);
   });
 
   r.Add("GET", "/v1/companies/{cid}", [&ctx](Call& call) {
     CompanyId cid = AuthorizeCompany(ctx, call, 0);
-    return JsonResponse(200, json::serialize(CompanyJson(Unwrap(ctx.store.GetCompany(cid)))));
+    return JsonResponse(200, ToJson(CompanyJson(Unwrap(ctx.store.GetCompany(cid)))));
   });
 }
 

@@ -66,7 +66,26 @@ CompanyId AuthorizeCompany(ApiContext& ctx, const Call& call, unsigned scope) {
   return *cid;
 }
 
+namespace {
+
+// application/json, or any type with a +json suffix; parameters (charset) are ignored.
+bool IsJsonMediaType(std::string_view content_type) {
+  std::string_view type = content_type.substr(0, content_type.find(';'));
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
+  while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.remove_prefix(1);
+  std::string lower(type);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower == "application/json" || (lower.starts_with("application/") && lower.ends_with("+json"));
+}
+
+}  // namespace
+
 json::value ParseBody(const Call& call) {
+  // A body that says it is something else is refused before it is read as JSON; one that
+  // says nothing is taken as JSON (curl --data-binary, scripts).
+  if (call.req.HasHeader("content-type") && !IsJsonMediaType(call.req.Header("content-type")))
+    throw ApiError(415, "the body must be JSON: send it with Content-Type: application/json (got \"" +
+                            std::string(call.req.Header("content-type").substr(0, 100)) + "\")");
   auto v = ParseJson(call.req.body);
   if (!v) {
     // Well-formed JSON with a number hookd cannot keep exactly: 422, with its pointer.
@@ -76,7 +95,7 @@ json::value ParseBody(const Call& call) {
   return std::move(*v);
 }
 
-PageRequest ParsePage(const Call& call) {
+PageRequest ParsePage(const Call& call, std::string_view id_prefix) {
   PageRequest page;
   if (auto l = call.Query("limit")) {
     char* end = nullptr;
@@ -86,7 +105,9 @@ PageRequest ParsePage(const Call& call) {
     page.limit = static_cast<int>(n);
   }
   if (auto c = call.Query("cursor")) {
-    if (c->size() > 64) throw ApiError(422, "invalid cursor", {{"/query/cursor", "invalid cursor"}});
+    if (c->size() != id_prefix.size() + 26 || !c->starts_with(id_prefix) || !IsUlid(c->substr(id_prefix.size())))
+      throw ApiError(400, "invalid cursor: pass the next_cursor of the previous page unchanged",
+                     {{"/query/cursor", "is not a cursor of this list"}});
     page.cursor = *c;
   }
   return page;
@@ -97,7 +118,7 @@ std::string PageJson(json::array data, const std::optional<std::string>& next_cu
   o["data"] = std::move(data);
   if (next_cursor) o["next_cursor"] = *next_cursor;
   else o["next_cursor"] = nullptr;
-  return json::serialize(o);
+  return ToJson(o);
 }
 
 void AddAllRoutes(Router& r, ApiContext& ctx) {

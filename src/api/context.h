@@ -57,10 +57,12 @@ Principal RequireOperator(ApiContext& ctx, const Call& call);
 // lacks `scope`. Returns the company id.
 CompanyId AuthorizeCompany(ApiContext& ctx, const Call& call, unsigned scope);
 
-// 400 on malformed JSON.
+// 415 when the request's Content-Type is not JSON (application/json or */*+json; absent is
+// taken as JSON), 400 on malformed JSON, 422 on a number that cannot be kept exactly.
 boost::json::value ParseBody(const Call& call);
-// ?limit=&cursor=; 422 on a bad limit.
-PageRequest ParsePage(const Call& call);
+// ?limit=&cursor=; 422 on a bad limit, 400 on a cursor that is not the next_cursor of a page
+// of this list (an id with `id_prefix`, e.g. "dlv_").
+PageRequest ParsePage(const Call& call, std::string_view id_prefix);
 // Parses a path id ("{eid}" and the like); 404 when malformed (it cannot exist).
 template <class IdT>
 IdT PathId(const Call& call, std::string_view param, std::string_view what);

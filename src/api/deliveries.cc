@@ -4,6 +4,7 @@
 #include "api/context.h"
 #include "api/problem.h"
 #include "core/clock.h"
+#include "core/json_util.h"
 
 namespace hookd::api {
 namespace json = boost::json;
@@ -60,21 +61,21 @@ void AddDeliveryRoutes(Router& r, ApiContext& ctx) {
         throw ApiError(422, "status must be pending, succeeded, failed or held",
                        {{"/query/status", "must be pending, succeeded, failed or held"}});
     }
-    auto page = Unwrap(ctx.store.ListDeliveries(cid, q, ParsePage(call)));
+    auto page = Unwrap(ctx.store.ListDeliveries(cid, q, ParsePage(call, DeliveryTag::kPrefix)));
     return PageResponse(page, DeliveryJson);
   });
 
   r.Add("GET", "/v1/companies/{cid}/deliveries/{did}", [&ctx](Call& call) {
     CompanyId cid = AuthorizeCompany(ctx, call, kScopeManage);
     DeliveryId id = PathId<DeliveryId>(call, "did", "delivery");
-    return JsonResponse(200, json::serialize(DeliveryJson(Unwrap(ctx.store.GetDelivery(cid, id)))));
+    return JsonResponse(200, ToJson(DeliveryJson(Unwrap(ctx.store.GetDelivery(cid, id)))));
   });
 
   r.Add("GET", "/v1/companies/{cid}/deliveries/{did}/attempts", [&ctx](Call& call) {
     CompanyId cid = AuthorizeCompany(ctx, call, kScopeManage);
     DeliveryId id = PathId<DeliveryId>(call, "did", "delivery");
     Unwrap(ctx.store.GetDelivery(cid, id));  // 404 for unknown or other company's
-    auto page = Unwrap(ctx.store.ListAttempts(cid, id, ParsePage(call)));
+    auto page = Unwrap(ctx.store.ListAttempts(cid, id, ParsePage(call, AttemptTag::kPrefix)));
     return PageResponse(page, AttemptJson);
   });
 
@@ -91,7 +92,7 @@ void AddDeliveryRoutes(Router& r, ApiContext& ctx) {
       ready.back().retry_request = true;
       ctx.sink->OnDeliveriesReady(std::move(ready));
     }
-    return JsonResponse(202, json::serialize(DeliveryJson(d)));
+    return JsonResponse(202, ToJson(DeliveryJson(d)));
   });
 }
 

@@ -7,6 +7,7 @@
 #include "api/problem.h"
 #include "core/clock.h"
 #include "core/crypto.h"
+#include "core/json_util.h"
 
 namespace hookd::api {
 namespace json = boost::json;
@@ -36,7 +37,7 @@ HttpResponse SecretResponse(const Endpoint& ep) {
   json::object o{{"secret", ep.secret}};
   if (!ep.previous_secret.empty() && ep.previous_secret_expires_at_ms > NowMs())
     o["previous_secret_expires_at"] = FormatTime(ep.previous_secret_expires_at_ms);
-  return JsonResponse(200, json::serialize(o));
+  return JsonResponse(200, ToJson(o));
 }
 
 }  // namespace
@@ -58,19 +59,19 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
     Changed(ctx, cid, ep.id);
     json::object o = EndpointToJson(ep);
     o["secret"] = ep.secret;  // shown on create; later via GET …/secret
-    return JsonResponse(201, json::serialize(o));
+    return JsonResponse(201, ToJson(o));
   });
 
   r.Add("GET", base, [&ctx](Call& call) {
     CompanyId cid = AuthorizeCompany(ctx, call, kScopeManage);
-    auto page = Unwrap(ctx.store.ListEndpoints(cid, ParsePage(call)));
+    auto page = Unwrap(ctx.store.ListEndpoints(cid, ParsePage(call, EndpointTag::kPrefix)));
     return PageResponse(page, EndpointToJson);
   });
 
   r.Add("GET", one, [&ctx](Call& call) {
     CompanyId cid = AuthorizeCompany(ctx, call, kScopeManage);
     EndpointId id = PathId<EndpointId>(call, "eid", "endpoint");
-    return JsonResponse(200, json::serialize(EndpointToJson(Unwrap(ctx.store.GetEndpoint(cid, id)))));
+    return JsonResponse(200, ToJson(EndpointToJson(Unwrap(ctx.store.GetEndpoint(cid, id)))));
   });
 
   r.Add("PATCH", one, [&ctx](Call& call) {
@@ -83,7 +84,7 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
     next.updated_at_ms = NowMs();
     Unwrap(ctx.store.UpdateEndpoint(next));
     Changed(ctx, cid, id);
-    return JsonResponse(200, json::serialize(EndpointToJson(next)));
+    return JsonResponse(200, ToJson(EndpointToJson(next)));
   });
 
   r.Add("DELETE", one, [&ctx](Call& call) {
@@ -129,7 +130,7 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
     // Pending deliveries become held until the endpoint is enabled again.
     Unwrap(ctx.store.DisableEndpoint(cid, id, DisabledReason::kManual, NowMs()));
     Changed(ctx, cid, id);
-    return JsonResponse(200, json::serialize(EndpointToJson(Unwrap(ctx.store.GetEndpoint(cid, id)))));
+    return JsonResponse(200, ToJson(EndpointToJson(Unwrap(ctx.store.GetEndpoint(cid, id)))));
   });
 
   r.Add("POST", one + "/enable", [&ctx](Call& call) {
@@ -146,7 +147,7 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
     Changed(ctx, cid, id);
     json::object out = EndpointToJson(Unwrap(ctx.store.GetEndpoint(cid, id)));
     out["released"] = released;
-    return JsonResponse(200, json::serialize(out));
+    return JsonResponse(200, ToJson(out));
   });
 
   r.Add("POST", one + "/recover", [&ctx](Call& call) {
@@ -161,7 +162,7 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
                      {{"/since", "must be an RFC 3339 date-time, e.g. 2026-11-25T00:00:00Z"}});
     int64_t n = Unwrap(ctx.store.RecoverDeliveries(cid, id, *since_ms, NowMs()));
     if (ctx.sink && n > 0) ctx.sink->OnDeliveriesRequeued(cid, id);
-    return JsonResponse(200, json::serialize(json::object{{"requeued", n}}));
+    return JsonResponse(200, ToJson(json::object{{"requeued", n}}));
   });
 
   r.AddAsync("POST", one + "/test", [&ctx](Call& call, Responder respond) {
@@ -178,7 +179,7 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
     IngestRequest req;
     req.company = cid;
     req.events.push_back(std::move(ne));
-    CommitAndRespond(ctx, std::move(req), 202, json::serialize(out), std::move(respond));
+    CommitAndRespond(ctx, std::move(req), 202, ToJson(out), std::move(respond));
   });
 }
 

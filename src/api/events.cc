@@ -200,7 +200,7 @@ void AddEventRoutes(Router& r, ApiContext& ctx) {
     json::value body = ParseBody(call);
     auto ne = PrepareEvent(ctx, cid, body, NowMs());
     if (!ne) Throw(ne.error());
-    std::string resp = json::serialize(AcceptedJson(*ne));
+    std::string resp = ToJson(AcceptedJson(*ne));
     IngestRequest req;
     req.company = cid;
     req.idempotency_key = std::move(key);
@@ -239,7 +239,7 @@ void AddEventRoutes(Router& r, ApiContext& ctx) {
       throw ApiError(422, fmt::format("{} problems in the batch; nothing was accepted", errs.size()), errs);
     req.idempotency_key = std::move(key);
     if (req.idempotency_key) req.request_hash = Sha256Hex(call.req.body);
-    CommitAndRespond(ctx, std::move(req), 202, json::serialize(accepted), std::move(respond));
+    CommitAndRespond(ctx, std::move(req), 202, ToJson(accepted), std::move(respond));
   });
 
   r.Add("GET", "/v1/companies/{cid}/events", [&ctx](Call& call) {
@@ -258,14 +258,14 @@ void AddEventRoutes(Router& r, ApiContext& ctx) {
                          {{std::string("/query/") + name, "must be an RFC 3339 date-time"}});
       }
     }
-    auto page = Unwrap(ctx.store.ListEvents(cid, q, ParsePage(call)));
+    auto page = Unwrap(ctx.store.ListEvents(cid, q, ParsePage(call, EventTag::kPrefix)));
     return PageResponse(page, EventJson);
   });
 
   r.Add("GET", "/v1/companies/{cid}/events/{evid}", [&ctx](Call& call) {
     CompanyId cid = AuthorizeCompany(ctx, call, kScopeManage);
     EventId id = PathId<EventId>(call, "evid", "event");
-    return JsonResponse(200, json::serialize(EventJson(Unwrap(ctx.store.GetEvent(cid, id)))));
+    return JsonResponse(200, ToJson(EventJson(Unwrap(ctx.store.GetEvent(cid, id)))));
   });
 }
 
