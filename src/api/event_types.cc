@@ -4,6 +4,7 @@
 #include "api/context.h"
 #include "api/problem.h"
 #include "core/clock.h"
+#include "core/json_util.h"
 
 namespace hookd::api {
 namespace json = boost::json;
@@ -20,7 +21,7 @@ void AddEventTypeRoutes(Router& r, ApiContext& ctx) {
     Authenticate(ctx, call);
     auto e = ctx.catalog.Find(call.Param("type"));
     if (!e) throw ApiError(404, "unknown event type '" + std::string(call.Param("type")) + "'");
-    return JsonResponse(200, json::serialize(EventTypeToJson(e->def)));
+    return JsonResponse(200, ToJson(EventTypeToJson(e->def)));
   });
 
   r.Add("POST", "/v1/event-types", [&ctx](Call& call) {
@@ -34,7 +35,7 @@ void AddEventTypeRoutes(Router& r, ApiContext& ctx) {
       throw ApiError(409, "event type '" + def->name + "' already exists", {{"/name", "already exists"}});
     Unwrap(ctx.store.InsertEventType(*def));
     if (auto added = ctx.catalog.Add(*def); !added) Throw(added.error());
-    return JsonResponse(201, json::serialize(EventTypeToJson(*def)));
+    return JsonResponse(201, ToJson(EventTypeToJson(*def)));
   });
 }
 

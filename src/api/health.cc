@@ -2,6 +2,7 @@
 #include <boost/json.hpp>
 
 #include "api/context.h"
+#include "core/json_util.h"
 
 namespace hookd::api {
 
@@ -11,7 +12,7 @@ void AddHealthRoutes(Router& r, ApiContext& ctx) {
     auto ok = ctx.store.Ping();
     if (!ok) {
       boost::json::object o{{"status", "unavailable"}, {"detail", ok.error().message}};
-      return JsonResponse(503, boost::json::serialize(o));
+      return JsonResponse(503, ToJson(o));
     }
     return JsonResponse(200, R"({"status":"ready"})");
   });

@@ -9,6 +9,7 @@
 #include "api/problem.h"
 #include "core/clock.h"
 #include "core/crypto.h"
+#include "core/json_util.h"
 
 namespace hookd::api {
 namespace json = boost::json;
@@ -102,7 +103,7 @@ void AddHookRoutes(Router& r, ApiContext& ctx) {
     out["target_url"] = ep.url;
     out["event"] = event;
     out["secret"] = ep.secret;
-    return JsonResponse(201, json::serialize(out));
+    return JsonResponse(201, ToJson(out));
   });
 
   // Unsubscribe. Any body (Zapier may send the subscription back) is ignored. Only hooks:
@@ -153,7 +154,7 @@ void AddHookRoutes(Router& r, ApiContext& ctx) {
       sample["data"] = entry->def.example;
       out.push_back(std::move(sample));
     }
-    return JsonResponse(200, json::serialize(out));
+    return JsonResponse(200, ToJson(out));
   });
 }
 

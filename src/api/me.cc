@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "api/context.h"
+#include "core/json_util.h"
 
 namespace hookd::api {
 namespace json = boost::json;
@@ -17,7 +18,7 @@ void AddMeRoutes(Router& r, ApiContext& ctx) {
                    {"company_id", p.company ? json::value(p.company->str()) : json::value(nullptr)},
                    {"operator", p.IsOperator()},
                    {"scopes", std::move(scopes)}};
-    return JsonResponse(200, json::serialize(o));
+    return JsonResponse(200, ToJson(o));
   });
 }
 

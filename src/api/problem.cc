@@ -1,4 +1,5 @@
 #include "api/problem.h"
+#include "core/json_util.h"
 
 #include <boost/json.hpp>
 
@@ -79,7 +80,7 @@ HttpResponse Problem(int status, std::string_view detail, const std::vector<Fiel
   HttpResponse r;
   r.status = status;
   r.content_type = "application/problem+json";
-  r.body = json::serialize(o);
+  r.body = ToJson(o);
   if (status == 401) r.headers.emplace_back("www-authenticate", "Bearer realm=\"hookd\"");
   return r;
 }

@@ -6,6 +6,7 @@
 #include "api/context.h"
 #include "api/problem.h"
 #include "core/clock.h"
+#include "core/json_util.h"
 
 namespace hookd::api {
 namespace json = boost::json;
@@ -104,7 +105,7 @@ void AddStatsRoutes(Router& r, ApiContext& ctx) {
                    {"bucket_seconds", bucket_s}};
     PutCounts(o, attempts, succeeded, total_ms, max_ms);
     o["buckets"] = std::move(buckets);
-    return JsonResponse(200, json::serialize(o));
+    return JsonResponse(200, ToJson(o));
   });
 }
 

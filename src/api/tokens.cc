@@ -5,6 +5,7 @@
 #include "api/problem.h"
 #include "core/clock.h"
 #include "core/crypto.h"
+#include "core/json_util.h"
 
 namespace hookd::api {
 namespace json = boost::json;
@@ -49,7 +50,7 @@ void AddTokenRoutes(Router& r, ApiContext& ctx) {
     json::object out{{"id", t.id.str()},          {"token", token},
                      {"company_id", cid.str()},   {"scopes", std::move(sc)},
                      {"description", description}, {"created_at", FormatTime(t.created_at_ms)}};
-    return JsonResponse(201, json::serialize(out));
+    return JsonResponse(201, ToJson(out));
   });
 
   r.Add("DELETE", "/v1/companies/{cid}/tokens/{tid}", [&ctx](Call& call) {

@@ -214,32 +214,40 @@ namespace {
 
 // Boost.JSON 1.81 prints doubles as "4.04468E1"; receivers deserve "40.4468". Numbers are
 // written in their shortest round-trip form (std::to_chars), everything else as Boost does.
+void Write(const boost::json::value& v, std::string& out);
+
+void WriteObject(const boost::json::object& o, std::string& out) {
+  out += '{';
+  bool first = true;
+  for (const auto& [k, x] : o) {
+    if (!first) out += ',';
+    first = false;
+    out += boost::json::serialize(boost::json::string_view(k));
+    out += ':';
+    Write(x, out);
+  }
+  out += '}';
+}
+
+void WriteArray(const boost::json::array& a, std::string& out) {
+  out += '[';
+  bool first = true;
+  for (const auto& x : a) {
+    if (!first) out += ',';
+    first = false;
+    Write(x, out);
+  }
+  out += ']';
+}
+
 void Write(const boost::json::value& v, std::string& out) {
   switch (v.kind()) {
-    case boost::json::kind::object: {
-      out += '{';
-      bool first = true;
-      for (const auto& [k, x] : v.get_object()) {
-        if (!first) out += ',';
-        first = false;
-        out += boost::json::serialize(boost::json::string_view(k));
-        out += ':';
-        Write(x, out);
-      }
-      out += '}';
+    case boost::json::kind::object:
+      WriteObject(v.get_object(), out);
       return;
-    }
-    case boost::json::kind::array: {
-      out += '[';
-      bool first = true;
-      for (const auto& x : v.get_array()) {
-        if (!first) out += ',';
-        first = false;
-        Write(x, out);
-      }
-      out += ']';
+    case boost::json::kind::array:
+      WriteArray(v.get_array(), out);
       return;
-    }
     case boost::json::kind::double_: {
       const double d = v.get_double();
       if (!std::isfinite(d)) {  // not representable in JSON
@@ -265,6 +273,20 @@ std::string ToJson(const boost::json::value& v) {
   std::string out;
   out.reserve(256);
   Write(v, out);
+  return out;
+}
+
+std::string ToJson(const boost::json::object& o) {
+  std::string out;
+  out.reserve(256);
+  WriteObject(o, out);
+  return out;
+}
+
+std::string ToJson(const boost::json::array& a) {
+  std::string out;
+  out.reserve(256);
+  WriteArray(a, out);
   return out;
 }
 

@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
 #include "core/error.h"
@@ -16,7 +18,11 @@ namespace hookd {
 // as written — non-finite (1e400) or with more precision than a double keeps (a 30-digit
 // integer): hookd never changes what a publisher sent inside a signed payload.
 Result<boost::json::value> ParseJson(std::string_view text);
+// Serialises with numbers in their shortest round-trip form ("40.4468", not Boost 1.81's
+// "4.04468E1"): every JSON hookd writes (payloads, API responses) goes through these.
 std::string ToJson(const boost::json::value& v);
+std::string ToJson(const boost::json::object& o);
+std::string ToJson(const boost::json::array& a);
 
 // RFC 6901: escapes one reference token ("a/b" -> "a~1b").
 std::string EscapePointerToken(std::string_view token);
