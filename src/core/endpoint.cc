@@ -33,6 +33,15 @@ bool IsTokenChar(char c) {
          std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
+// RFC 9110 field-value: visible characters, spaces and tabs (obs-text bytes allowed, as
+// UTF-8); no control characters, which would split or end the header in transit.
+bool IsFieldValue(std::string_view v) {
+  return std::none_of(v.begin(), v.end(), [](char ch) {
+    const auto c = static_cast<unsigned char>(ch);
+    return (c < 0x20 && c != '\t') || c == 0x7F;
+  });
+}
+
 std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -309,9 +318,10 @@ Result<void> ApplyEndpointInput(const json::value& body, bool creating, const En
           errs.push_back({ptr, "is set by hookd and cannot be overridden"});
         } else if (!hv.is_string()) {
           errs.push_back({ptr, "must be a string"});
-        } else if (hv.get_string().size() > 4096 ||
-                   std::string_view(hv.get_string()).find_first_of("\r\n") != std::string_view::npos) {
-          errs.push_back({ptr, "must be at most 4096 characters without line breaks"});
+        } else if (hv.get_string().size() > 4096) {
+          errs.push_back({ptr, "must be at most 4096 characters"});
+        } else if (!IsFieldValue(hv.get_string())) {
+          errs.push_back({ptr, "must not contain control characters (line breaks, NUL, ...); tabs are allowed"});
         } else {
           headers.emplace_back(name, std::string(hv.get_string()));
         }

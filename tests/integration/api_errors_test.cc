@@ -348,6 +348,10 @@ TEST_F(ApiErrorsTest, ReservedCustomHeadersAre422) {
   ExpectEndpointRefused(head + R"({"bad header":"x"}})", "/headers/bad header");
   ExpectEndpointRefused(head + R"({"x-api-key":5}})", "/headers/x-api-key");
   ExpectEndpointRefused(head + R"({"x-api-key":"a\r\nInjected: 1"}})", "/headers/x-api-key");
+  // Any control character, not only line breaks (issue 10): NUL, ESC, DEL; a tab is fine.
+  ExpectEndpointRefused(head + R"({"x-api-key":"a\u0000b"}})", "/headers/x-api-key");
+  ExpectEndpointRefused(head + R"({"x-api-key":"a\u001bb"}})", "/headers/x-api-key");
+  ExpectEndpointRefused(head + R"({"x-api-key":"a\u007fb"}})", "/headers/x-api-key");
   // A fine custom header next to a reserved one does not save the endpoint.
   ExpectEndpointRefused(head + R"({"x-api-key":"k","webhook-signature":"v1,x"}})", "/headers/webhook-signature");
 }
