@@ -20,7 +20,7 @@ int RunMigrate(const std::string& db) {
     fmt::print(stderr, "hookd migrate: {}\n", r.error().message);
     return 1;
   }
-  fmt::print("schema of {} is up to date\n", db);
+  fmt::print("schema of {} is up to date\n", RedactStoreUrl(db));
   return 0;
 }
 

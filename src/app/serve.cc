@@ -93,7 +93,7 @@ int RunServe(ServeConfig& cfg) {
 
   auto opened = OpenStore(cfg.db);
   if (!opened) {
-    spdlog::critical("cannot open store {}: {}", cfg.db, opened.error().message);
+    spdlog::critical("cannot open store {}: {}", RedactStoreUrl(cfg.db), opened.error().message);
     return 1;
   }
   std::unique_ptr<Store> store = std::move(*opened);

@@ -255,4 +255,8 @@ class Store : public CompanyStore,
 // Opens the store named by `url`: "sqlite:<path>" (e.g. sqlite:./hookd.db). Does not migrate.
 [[nodiscard]] Result<std::unique_ptr<Store>> OpenStore(std::string_view url);
 
+// `url` as it may be logged or printed: a password in it (postgres://user:PASSWORD@host,
+// ?password=, libpq's password=) replaced by "***".
+std::string RedactStoreUrl(std::string_view url);
+
 }  // namespace hookd

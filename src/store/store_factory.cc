@@ -19,4 +19,35 @@ Result<std::unique_ptr<Store>> OpenStore(std::string_view url) {
                    "unknown --db URL (expected sqlite:<path>, e.g. sqlite:./hookd.db)");
 }
 
+std::string RedactStoreUrl(std::string_view url) {
+  std::string out(url);
+  // URL form: scheme://user:password@host/… → scheme://user:***@host/…
+  if (size_t scheme = out.find("://"); scheme != std::string::npos) {
+    const size_t start = scheme + 3;
+    const size_t end = out.find_first_of("/?#", start);
+    const size_t at = out.rfind('@', end == std::string::npos ? std::string::npos : end);
+    if (at != std::string::npos && at >= start) {
+      const size_t colon = out.find(':', start);
+      if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
+    }
+  }
+  // password=… as a URL query parameter or a libpq key=value setting.
+  for (size_t pos = 0; (pos = out.find("password=", pos)) != std::string::npos;) {
+    const bool starts_key = pos == 0 || out[pos - 1] == '?' || out[pos - 1] == '&' || out[pos - 1] == ' ';
+    pos += 9;
+    if (!starts_key) continue;
+    size_t end = pos;
+    if (end < out.size() && out[end] == '\'') {
+      end = out.find('\'', end + 1);
+      end = end == std::string::npos ? out.size() : end + 1;
+    } else {
+      end = out.find_first_of("& ", end);
+      if (end == std::string::npos) end = out.size();
+    }
+    out.replace(pos, end - pos, "***");
+    pos += 3;
+  }
+  return out;
+}
+
 }  // namespace hookd

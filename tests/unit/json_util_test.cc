@@ -84,3 +84,21 @@ TEST(ParseJson, NumbersThatWouldNotSurviveAreRefusedWithTheirPointer) {
 
 }  // namespace
 }  // namespace hookd
+
+#include "store/store.h"
+
+namespace hookd {
+namespace {
+
+TEST(RedactStoreUrl, PasswordsNeverSurvive) {
+  EXPECT_EQ(RedactStoreUrl("postgres://hookd:s3cret@db.internal:5432/hookd"), "postgres://hookd:***@db.internal:5432/hookd");
+  EXPECT_EQ(RedactStoreUrl("postgresql://hookd:p@ss:w@rd@db/h?sslmode=require"), "postgresql://hookd:***@db/h?sslmode=require");
+  EXPECT_EQ(RedactStoreUrl("postgres://db/h?user=hookd&password=s3cret&sslmode=require"),
+            "postgres://db/h?user=hookd&password=***&sslmode=require");
+  EXPECT_EQ(RedactStoreUrl("host=db user=hookd password='s3 cret' dbname=h"), "host=db user=hookd password=*** dbname=h");
+  EXPECT_EQ(RedactStoreUrl("postgres://hookd@db/h"), "postgres://hookd@db/h");
+  EXPECT_EQ(RedactStoreUrl("sqlite:./data/hookd.db"), "sqlite:./data/hookd.db");
+}
+
+}  // namespace
+}  // namespace hookd
