@@ -29,6 +29,21 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
+http::response<http::string_body> ToBeast(const HttpResponse& r, unsigned version, bool keep_alive,
+                                          bool head) {
+  http::response<http::string_body> res{static_cast<http::status>(r.status), version};
+  res.set(http::field::server, "hookd/" HOOKD_VERSION);
+  if (r.status != 204) res.set(http::field::content_type, r.content_type);
+  // Browsers take the Content-Type as given (the panel's scripts, JSON never read as HTML).
+  res.set("x-content-type-options", "nosniff");
+  for (const auto& [k, v] : r.headers) res.set(k, v);
+  if (r.status != 204 && !head) res.body() = r.body;
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  if (head) res.content_length(r.body.size());
+  return res;
+}
+
 }  // namespace
 
 struct HttpServer::Impl {
@@ -56,14 +71,7 @@ struct HttpServer::Impl {
 
   static asio::awaitable<void> Write(beast::tcp_stream& stream, const HttpResponse& r,
                                      unsigned version, bool keep_alive, bool head) {
-    http::response<http::string_body> res{static_cast<http::status>(r.status), version};
-    res.set(http::field::server, "hookd/" HOOKD_VERSION);
-    if (r.status != 204) res.set(http::field::content_type, r.content_type);
-    for (const auto& [k, v] : r.headers) res.set(k, v);
-    if (r.status != 204 && !head) res.body() = r.body;
-    res.keep_alive(keep_alive);
-    res.prepare_payload();
-    if (head) res.content_length(r.body.size());
+    auto res = ToBeast(r, version, keep_alive, head);
     auto [ec, n] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
     (void)n;
     if (ec) throw boost::system::system_error(ec);
