@@ -1,16 +1,23 @@
 #include "api/http_server.h"
 
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <sstream>
 #include <thread>
 #include <vector>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "api/problem.h"
 #include "core/clock.h"
+#include "core/log_throttle.h"
 
 namespace hookd::api {
 namespace asio = boost::asio;
@@ -22,6 +29,14 @@ namespace {
 
 constexpr auto kIdleTimeout = std::chrono::seconds(75);
 constexpr auto kReadTimeout = std::chrono::seconds(30);
+// After a failed accept, the next one waits this long, doubling up to the cap; a successful
+// accept starts again from the first.
+constexpr auto kAcceptBackoffFirst = std::chrono::milliseconds(10);
+constexpr auto kAcceptBackoffMax = std::chrono::milliseconds(1000);
+// At most one log line per kind of accept error (or of refusal) per interval.
+constexpr int64_t kAcceptLogIntervalMs = 10'000;
+// Connections answered 503 per round while out of descriptors.
+constexpr int kShedPerRound = 256;
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -44,19 +59,70 @@ http::response<http::string_body> ToBeast(const HttpResponse& r, unsigned versio
   return res;
 }
 
+// The bytes of a 503 problem+json that closes the connection.
+std::string RefusalBytes(std::string_view detail) {
+  HttpResponse r = Problem(503, detail);
+  r.headers.emplace_back("retry-after", "1");
+  std::ostringstream out;
+  out << ToBeast(r, 11, false, false);
+  return std::move(out).str();
+}
+
+// Answers a connection that will not be served: the whole answer in one non-blocking send
+// (a fresh socket's buffer takes it), then FIN, then whatever the client has sent so far read
+// and dropped (unread data makes close() send a reset, which can cost the client our answer).
+// The caller closes `fd`.
+void Refuse(int fd, const std::string& answer) {
+  (void)!::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  ::shutdown(fd, SHUT_WR);
+  char drain[4096];
+  for (int i = 0; i < 16 && ::recv(fd, drain, sizeof drain, MSG_DONTWAIT) > 0; ++i) {
+  }
+}
+
+// A descriptor held in reserve: given back when accept runs out, so that the connections
+// waiting in the backlog can still be accepted and answered.
+int OpenReserve() { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }
+
+bool OutOfDescriptors(const boost::system::error_code& ec) {
+  return ec == boost::system::errc::too_many_files_open ||
+         ec == boost::system::errc::too_many_files_open_in_system;
+}
+
 }  // namespace
 
 struct HttpServer::Impl {
   HttpServerOptions opts;
   RequestHandler handler;
   asio::io_context ioc;
+  // The accept loop, its back-off timer, the reserve descriptor and Stop()'s closing of the
+  // acceptor run on this strand.
+  asio::strand<asio::io_context::executor_type> accept_strand;
   std::optional<tcp::acceptor> acceptor;
+  std::optional<asio::steady_timer> accept_backoff;
+  int reserve_fd = -1;
+  // Accept errors: one line per kind per interval.
+  LogThrottle accept_log{kAcceptLogIntervalMs};
+  bool unreported = false;       // accept_log holds repeats not written yet
+  std::string no_fds_key;        // accept_log's key of the last out-of-descriptors error
+  uint64_t shed_unreported = 0;  // connections answered 503 for want of descriptors, not logged yet
+  // Prepared 503 answer.
+  std::string refuse_no_fds;
   std::vector<std::thread> threads;
   std::atomic<int> in_flight{0};
   std::atomic<bool> stopping{false};
 
   Impl(HttpServerOptions o, RequestHandler h)
-      : opts(std::move(o)), handler(std::move(h)), ioc(std::max(1, opts.threads)) {}
+      : opts(std::move(o)),
+        handler(std::move(h)),
+        ioc(std::max(1, opts.threads)),
+        accept_strand(asio::make_strand(ioc)) {
+    refuse_no_fds = RefusalBytes("hookd is out of file descriptors; try again shortly");
+  }
+
+  ~Impl() {
+    if (reserve_fd >= 0) ::close(reserve_fd);
+  }
 
   asio::awaitable<HttpResponse> Dispatch(HttpRequest req) {
     co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(HttpResponse)>(
@@ -163,15 +229,70 @@ struct HttpServer::Impl {
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
 
+  // Out of descriptors: gives the reserve one back, accepts what waits in the backlog and
+  // answers it 503, then takes the reserve again. Returns how many were answered.
+  uint64_t ShedWaiting() {
+    if (reserve_fd < 0) reserve_fd = OpenReserve();  // a descriptor may have come free
+    if (reserve_fd < 0) return 0;
+    ::close(reserve_fd);
+    reserve_fd = -1;
+    uint64_t shed = 0;
+    for (int i = 0; i < kShedPerRound; ++i) {
+      // The acceptor is non-blocking (Start): an empty backlog is EAGAIN, not a wait.
+      int fd = ::accept4(acceptor->native_handle(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      if (fd < 0) break;  // EAGAIN: none left; EMFILE: another thread took the descriptor
+      Refuse(fd, refuse_no_fds);
+      ::close(fd);
+      ++shed;
+    }
+    reserve_fd = OpenReserve();
+    return shed;
+  }
+
+  // One line of `key` ("accept failed: " + the error's text), with its repeats and, for running
+  // out of descriptors, what was done.
+  void WarnLine(std::string_view key, const LogThrottle::Verdict& v) {
+    std::string shed;
+    if (key == no_fds_key && shed_unreported > 0) {
+      shed = fmt::format("; {} waiting connection{} answered 503 for want of a descriptor (at the "
+                         "open-file limit: raise it)",
+                         shed_unreported, shed_unreported == 1 ? "" : "s");
+      shed_unreported = 0;
+    }
+    spdlog::warn("{}{}{}", key, v.Suffix(), shed);
+  }
+
+  // Runs on accept_strand.
   asio::awaitable<void> AcceptLoop() {
+    auto backoff = std::chrono::milliseconds(kAcceptBackoffFirst);
     for (;;) {
       auto [ec, socket] = co_await acceptor->async_accept(asio::as_tuple(asio::use_awaitable));
+      if (ec == asio::error::operation_aborted || !acceptor->is_open()) co_return;
       if (ec) {
-        if (ec == asio::error::operation_aborted || !acceptor->is_open()) co_return;
-        spdlog::warn("accept failed: {}", ec.message());
+        // Trying again at once would spin: out of descriptors, accept fails at once (on
+        // Linux even with nothing waiting). Wait, longer each time.
+        if (OutOfDescriptors(ec)) shed_unreported += ShedWaiting();
+        const std::string key = "accept failed: " + ec.message();
+        if (OutOfDescriptors(ec)) no_fds_key = key;
+        if (auto v = accept_log.Check(key, MonotonicMs()))
+          WarnLine(key, v);
+        else
+          unreported = true;
+        accept_backoff->expires_after(backoff);
+        co_await accept_backoff->async_wait(asio::as_tuple(asio::use_awaitable));  // Stop() cancels it
+        if (!acceptor->is_open()) co_return;
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(kAcceptBackoffMax));
         continue;
       }
-      socket.set_option(tcp::no_delay(true));
+      backoff = kAcceptBackoffFirst;
+      if (reserve_fd < 0) reserve_fd = OpenReserve();
+      if (unreported) {
+        // Once a burst has ended, its last repeats are written when their interval is up.
+        for (const auto& [key, v] : accept_log.Due(MonotonicMs())) WarnLine(key, v);
+        unreported = accept_log.Suppressed() > 0;
+      }
+      boost::system::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
       asio::co_spawn(asio::make_strand(ioc), Session(std::move(socket)), asio::detached);
     }
   }
@@ -206,9 +327,12 @@ Result<uint16_t> HttpServer::Start() {
   if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) acc.bind(ep, ec);
   if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
+  if (!ec) acc.non_blocking(true, ec);  // ShedWaiting() accepts on it directly
   if (ec) return MakeError(ErrorCode::kUnavailable, "cannot listen on " + std::string(listen) + ": " + ec.message());
   uint16_t bound = acc.local_endpoint().port();
-  asio::co_spawn(impl_->ioc, impl_->AcceptLoop(), asio::detached);
+  impl_->accept_backoff.emplace(impl_->accept_strand);
+  impl_->reserve_fd = OpenReserve();
+  asio::co_spawn(impl_->accept_strand, impl_->AcceptLoop(), asio::detached);
   for (int i = 0; i < std::max(1, impl_->opts.threads); ++i)
     impl_->threads.emplace_back([this] {
       NameThisThread("hookd-http");
@@ -220,9 +344,10 @@ Result<uint16_t> HttpServer::Start() {
 void HttpServer::Stop(int grace_ms) {
   if (!impl_ || impl_->threads.empty()) return;
   impl_->stopping = true;
-  asio::post(impl_->ioc, [this] {
+  asio::post(impl_->accept_strand, [this] {
     boost::system::error_code ec;
     if (impl_->acceptor) impl_->acceptor->close(ec);
+    if (impl_->accept_backoff) impl_->accept_backoff->cancel();
   });
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);
   while (impl_->in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline)

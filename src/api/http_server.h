@@ -2,6 +2,13 @@
 // The HTTP/1.1 server (Boost.Beast on Asio, C++20 coroutines): keep-alive, a body limit
 // answered with 413, and a pool of I/O threads. Requests are handed to a RequestHandler
 // as plain HttpRequest records (api/http.h); Beast stays inside http_server.cc.
+//
+// Overload: when accept fails for want of descriptors (EMFILE/ENFILE) the server answers the
+// connections waiting in the backlog with a 503 problem+json (Retry-After: 1, Connection:
+// close) and closes them, using a descriptor it keeps in reserve, and accepts again after a
+// back-off (10 ms doubling to 1 s); accept errors are logged at most once per 10 s per kind,
+// with a count.
+// Every response carries X-Content-Type-Options: nosniff.
 
 #include <cstdint>
 #include <memory>
@@ -23,7 +30,7 @@ class HttpServer {
   HttpServer(HttpServerOptions opts, RequestHandler handler);
   ~HttpServer();
 
-  // Binds and starts serving on background threads. Returns the bound port.
+  // Binds and starts serving on background threads. Returns the bound port. Call once.
   Result<uint16_t> Start();
   // Stops accepting, lets in-flight requests finish for up to `grace_ms`, then stops.
   void Stop(int grace_ms = 2000);
