@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <mutex>
 #include <sstream>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/asio.hpp>
@@ -89,11 +91,74 @@ bool OutOfDescriptors(const boost::system::error_code& ec) {
          ec == boost::system::errc::too_many_files_open_in_system;
 }
 
+// IPv4 clients of a dual-stack listener appear as ::ffff:a.b.c.d: count them as a.b.c.d.
+asio::ip::address ClientKey(const asio::ip::address& a) {
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+  return a;
+}
+
+// Open connections, in total and per client address. Thread-safe: the accept loop admits,
+// sessions release from whichever I/O thread they end on.
+class ConnectionTable {
+ public:
+  enum class Admission { kAdmitted, kOverTotal, kOverClient };
+
+  ConnectionTable(size_t max_total, size_t max_per_client)
+      : max_total_(std::max<size_t>(1, max_total)), max_per_client_(std::max<size_t>(1, max_per_client)) {}
+
+  Admission TryAdmit(const asio::ip::address& client) {
+    std::lock_guard lock(mu_);
+    if (total_ >= max_total_) return Admission::kOverTotal;
+    size_t& mine = per_client_[client];
+    if (mine >= max_per_client_) return Admission::kOverClient;
+    ++mine;
+    ++total_;
+    return Admission::kAdmitted;
+  }
+
+  void Release(const asio::ip::address& client) {
+    std::lock_guard lock(mu_);
+    auto it = per_client_.find(client);
+    if (it == per_client_.end() || it->second == 0) return;
+    --total_;
+    if (--it->second == 0) per_client_.erase(it);
+  }
+
+  size_t max_total() const { return max_total_; }
+  size_t max_per_client() const { return max_per_client_; }
+
+ private:
+  const size_t max_total_;
+  const size_t max_per_client_;
+  std::mutex mu_;
+  size_t total_ = 0;                                          // GUARDED_BY(mu_)
+  std::unordered_map<asio::ip::address, size_t> per_client_;  // GUARDED_BY(mu_), no zeros
+};
+
+// An admitted connection's place in the table, given back when this is destroyed: owned by
+// the session's coroutine frame, so every way a session ends (return, exception, or the
+// io_context destroying it suspended at shutdown) releases it exactly once.
+class ConnectionSlot {
+ public:
+  ConnectionSlot(ConnectionTable* table, asio::ip::address client) : table_(table), client_(client) {}
+  ConnectionSlot(ConnectionSlot&& o) noexcept : table_(std::exchange(o.table_, nullptr)), client_(o.client_) {}
+  ConnectionSlot& operator=(ConnectionSlot&&) = delete;
+  ~ConnectionSlot() {
+    if (table_) table_->Release(client_);
+  }
+
+ private:
+  ConnectionTable* table_;
+  asio::ip::address client_;
+};
+
 }  // namespace
 
 struct HttpServer::Impl {
   HttpServerOptions opts;
   RequestHandler handler;
+  // Declared before the io_context: sessions it destroys at shutdown release their slots here.
+  ConnectionTable conns;
   asio::io_context ioc;
   // The accept loop, its back-off timer, the reserve descriptor and Stop()'s closing of the
   // acceptor run on this strand.
@@ -101,13 +166,13 @@ struct HttpServer::Impl {
   std::optional<tcp::acceptor> acceptor;
   std::optional<asio::steady_timer> accept_backoff;
   int reserve_fd = -1;
-  // Accept errors: one line per kind per interval.
+  // Accept errors and refusals: one line per kind per interval.
   LogThrottle accept_log{kAcceptLogIntervalMs};
   bool unreported = false;       // accept_log holds repeats not written yet
   std::string no_fds_key;        // accept_log's key of the last out-of-descriptors error
   uint64_t shed_unreported = 0;  // connections answered 503 for want of descriptors, not logged yet
-  // Prepared 503 answer.
-  std::string refuse_no_fds;
+  // Prepared 503 answers.
+  std::string refuse_total, refuse_client, refuse_no_fds;
   std::vector<std::thread> threads;
   std::atomic<int> in_flight{0};
   std::atomic<bool> stopping{false};
@@ -115,8 +180,15 @@ struct HttpServer::Impl {
   Impl(HttpServerOptions o, RequestHandler h)
       : opts(std::move(o)),
         handler(std::move(h)),
+        conns(opts.max_connections, opts.max_connections_per_client),
         ioc(std::max(1, opts.threads)),
         accept_strand(asio::make_strand(ioc)) {
+    refuse_total = RefusalBytes(fmt::format(
+        "hookd has {} connections open, its limit (--max-connections); try again shortly", conns.max_total()));
+    refuse_client = RefusalBytes(
+        fmt::format("{} connections are open from your address, the limit per client "
+                    "(--max-connections-per-client); reuse or close one, or try again shortly",
+                    conns.max_per_client()));
     refuse_no_fds = RefusalBytes("hookd is out of file descriptors; try again shortly");
   }
 
@@ -143,7 +215,8 @@ struct HttpServer::Impl {
     if (ec) throw boost::system::system_error(ec);
   }
 
-  asio::awaitable<void> Session(tcp::socket socket) {
+  // `slot` is held for the whole session and released when it ends.
+  asio::awaitable<void> Session(tcp::socket socket, [[maybe_unused]] ConnectionSlot slot) {
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
     try {
@@ -249,17 +322,46 @@ struct HttpServer::Impl {
     return shed;
   }
 
-  // One line of `key` ("accept failed: " + the error's text), with its repeats and, for running
-  // out of descriptors, what was done.
-  void WarnLine(std::string_view key, const LogThrottle::Verdict& v) {
+  // Keys of accept_log, which are also the start of their lines. Accept errors use
+  // "accept failed: " + the error's text.
+  static constexpr std::string_view kRefusedTotal = "connection refused over --max-connections";
+  static constexpr std::string_view kRefusedClient = "connection refused over --max-connections-per-client";
+
+  // One line of `key`, with its repeats and, for running out of descriptors, what was done.
+  void WarnLine(std::string_view key, const LogThrottle::Verdict& v, std::string_view detail = "") {
     std::string shed;
     if (key == no_fds_key && shed_unreported > 0) {
       shed = fmt::format("; {} waiting connection{} answered 503 for want of a descriptor (at the "
-                         "open-file limit: raise it)",
+                         "open-file limit: raise it, or lower --max-connections)",
                          shed_unreported, shed_unreported == 1 ? "" : "s");
       shed_unreported = 0;
     }
-    spdlog::warn("{}{}{}", key, v.Suffix(), shed);
+    spdlog::warn("{}{}{}{}", key, detail, v.Suffix(), shed);
+  }
+
+  // Serves `socket`, or answers it 503 when its client or the server is at its cap.
+  void Admit(tcp::socket socket) {
+    boost::system::error_code ec;
+    auto remote = socket.remote_endpoint(ec);
+    if (ec) return;  // already gone
+    const asio::ip::address client = ClientKey(remote.address());
+    const auto admission = conns.TryAdmit(client);
+    if (admission == ConnectionTable::Admission::kAdmitted) {
+      socket.set_option(tcp::no_delay(true), ec);
+      asio::co_spawn(asio::make_strand(ioc), Session(std::move(socket), ConnectionSlot(&conns, client)),
+                     asio::detached);
+      return;
+    }
+    const bool total = admission == ConnectionTable::Admission::kOverTotal;
+    Refuse(socket.native_handle(), total ? refuse_total : refuse_client);
+    socket.close(ec);
+    const std::string_view key = total ? kRefusedTotal : kRefusedClient;
+    if (auto v = accept_log.Check(key, MonotonicMs()))
+      WarnLine(key, v, fmt::format(" ({} connections open{}; this one from {})",
+                                   total ? conns.max_total() : conns.max_per_client(),
+                                   total ? "" : " from that address", client.to_string()));
+    else
+      unreported = true;
   }
 
   // Runs on accept_strand.
@@ -291,9 +393,7 @@ struct HttpServer::Impl {
         for (const auto& [key, v] : accept_log.Due(MonotonicMs())) WarnLine(key, v);
         unreported = accept_log.Suppressed() > 0;
       }
-      boost::system::error_code ignored;
-      socket.set_option(tcp::no_delay(true), ignored);
-      asio::co_spawn(asio::make_strand(ioc), Session(std::move(socket)), asio::detached);
+      Admit(std::move(socket));
     }
   }
 };

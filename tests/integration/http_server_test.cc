@@ -1,9 +1,12 @@
-// The HTTP server: running out of file descriptors neither spins nor floods the log, and
-// connections waiting meanwhile are answered; the headers every answer carries.
+// The HTTP server under overload: a connection over the cap of its client or of the server
+// is answered 503 and closed, every way a connection ends gives its place back, /healthz
+// answers while one client floods, and running out of file descriptors neither spins nor
+// floods the log. Also: the headers every answer carries.
 #include <unistd.h>
 
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -82,9 +85,184 @@ class HttpServerTest : public ::testing::Test {
   }
   int Port() const { return hookd_->Port(); }
 
+  // A connection from `from` that got a 200 for GET /healthz, held open. A refused attempt is
+  // tried again until `within` has passed (the place of a connection the client closed comes
+  // free once the server has seen the close). nullptr when none was served.
+  std::unique_ptr<RawConnection> Hold(const std::string& from = "127.0.0.1", std::chrono::milliseconds within = 0ms) {
+    const auto deadline = Clock::now() + within;
+    for (;;) {
+      auto c = std::make_unique<RawConnection>(Port(), from);
+      if (c->Connected() && c->SendGet("/healthz")) {
+        auto r = c->Read();
+        if (r && r->status == 200) return c;
+      }
+      if (Clock::now() >= deadline) return nullptr;
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+
   TempDir tmp_;
   std::unique_ptr<HookdProcess> hookd_;
 };
+
+TEST_F(HttpServerTest, AClientOverItsCapIsAnswered503AndClosedWhileOthersAreServed) {
+  ASSERT_NO_FATAL_FAILURE(StartHookd({"--max-connections-per-client", "5"}));
+  std::vector<std::unique_ptr<RawConnection>> held;
+  for (int i = 0; i < 5; ++i) {
+    held.push_back(Hold());
+    ASSERT_TRUE(held.back()) << "connection " << i + 1 << " of 5 was not served";
+  }
+  {
+    RawConnection sixth(Port());
+    ASSERT_TRUE(sixth.SendGet("/healthz"));
+    ExpectRefused(sixth, "--max-connections-per-client");
+  }
+  // Another address has its own count.
+  auto other = Hold("127.0.0.2");
+  EXPECT_TRUE(other) << "a connection from another address was refused";
+  // The five still work.
+  for (auto& c : held) {
+    ASSERT_TRUE(c->SendGet("/healthz"));
+    auto r = c->Read();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+  }
+  // One closes: its place comes free.
+  held.pop_back();
+  held.push_back(Hold("127.0.0.1", 10s));
+  ASSERT_TRUE(held.back()) << "the place of a closed connection did not come free";
+  RawConnection again(Port());
+  ASSERT_TRUE(again.SendGet("/healthz"));
+  ExpectRefused(again, "--max-connections-per-client");
+}
+
+TEST_F(HttpServerTest, OverTheTotalCapAnyClientIsAnswered503AndClosed) {
+  ASSERT_NO_FATAL_FAILURE(StartHookd({"--max-connections", "4", "--max-connections-per-client", "100"}));
+  std::vector<std::unique_ptr<RawConnection>> held;
+  for (const char* from : {"127.0.0.1", "127.0.0.1", "127.0.0.2", "127.0.0.2"}) {
+    held.push_back(Hold(from));
+    ASSERT_TRUE(held.back()) << "a connection from " << from << " was not served";
+  }
+  {
+    RawConnection fifth(Port(), "127.0.0.3");
+    ASSERT_TRUE(fifth.SendGet("/healthz"));
+    ExpectRefused(fifth, "(--max-connections)");
+  }
+  held.erase(held.begin());
+  held.push_back(Hold("127.0.0.3", 10s));
+  ASSERT_TRUE(held.back()) << "the place of a closed connection did not come free";
+  RawConnection again(Port(), "127.0.0.4");
+  ASSERT_TRUE(again.SendGet("/healthz"));
+  ExpectRefused(again, "(--max-connections)");
+}
+
+// A place lost on any of these paths would fill the cap of 3: each runs 6 times, and then
+// three connections must be served at once.
+TEST_F(HttpServerTest, EveryWayAConnectionEndsGivesItsPlaceBack) {
+  ASSERT_NO_FATAL_FAILURE(StartHookd({"--max-connections-per-client", "3", "--max-payload", "1KiB"}));
+  struct Way {
+    std::string name;
+    int expect;  // the status the server answers on this path; 0: none to see
+    std::function<int(RawConnection&)> run;  // returns the status seen (0: none)
+  };
+  auto status = [](const std::optional<RawResponse>& r) { return r ? r->status : 0; };
+  const std::vector<Way> ways = {
+      {"a keep-alive request, then the client closes", 200,
+       [&](RawConnection& c) { return c.SendGet("/healthz") ? status(c.Read()) : 0; }},
+      {"Connection: close", 200,
+       [&](RawConnection& c) {
+         int s = c.SendGet("/healthz", "Connection: close\r\n") ? status(c.Read()) : 0;
+         EXPECT_TRUE(c.WaitClosed());
+         return s;
+       }},
+      {"a malformed request", 400,
+       [&](RawConnection& c) {
+         int s = c.Send("NOT HTTP AT ALL\r\n\r\n") ? status(c.Read()) : 0;
+         EXPECT_TRUE(c.WaitClosed());
+         return s;
+       }},
+      {"a body over --max-payload", 413,
+       [&](RawConnection& c) {
+         int s = c.Send("POST /v1/companies HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n") ? status(c.Read())
+                                                                                                   : 0;
+         EXPECT_TRUE(c.WaitClosed());
+         return s;
+       }},
+      {"a reset after a request", 200,
+       [&](RawConnection& c) {
+         int s = c.SendGet("/healthz") ? status(c.Read()) : 0;
+         c.Reset();
+         return s;
+       }},
+      {"a reset in the middle of a request", 0,
+       [&](RawConnection& c) {
+         c.Send("GET /healthz HTTP/1.1\r\nHo");
+         c.Reset();
+         return 0;
+       }},
+      {"the client gives up in the middle of a request", 0,
+       [&](RawConnection& c) {
+         c.Send("GET /healthz HTTP/1.1\r\nHo");
+         return 0;
+       }},
+      {"connected, nothing sent", 0, [&](RawConnection&) { return 0; }},
+  };
+  for (const auto& way : ways) {
+    SCOPED_TRACE(way.name);
+    for (int i = 0; i < 6; ++i) {
+      // A 503 means the server has not yet seen an earlier connection close: again.
+      const auto deadline = Clock::now() + 10s;
+      int seen = 0;
+      for (;;) {
+        RawConnection c(Port());
+        ASSERT_TRUE(c.Connected());
+        seen = way.run(c);
+        if (seen != 503 || Clock::now() >= deadline) break;
+        std::this_thread::sleep_for(20ms);
+      }
+      ASSERT_NE(seen, 503) << "refused for 10 s: places are not given back";
+      EXPECT_EQ(seen, way.expect);
+    }
+  }
+  std::vector<std::unique_ptr<RawConnection>> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(Hold("127.0.0.1", 15s));
+    ASSERT_TRUE(held.back()) << "only " << i << " of 3 places came back";
+  }
+  RawConnection fourth(Port());
+  ASSERT_TRUE(fourth.SendGet("/healthz"));
+  ExpectRefused(fourth, "--max-connections-per-client");
+}
+
+TEST_F(HttpServerTest, HealthzAnswersWhileOneClientHoldsAFloodOfConnections) {
+  // Few descriptors: 300 connections from one client would take them all, but for its cap.
+  ASSERT_NO_FATAL_FAILURE(StartHookd({"--max-connections-per-client", "10"}, /*open_file_limit=*/128));
+  std::vector<std::unique_ptr<RawConnection>> flood;
+  for (int i = 0; i < 300; ++i) {
+    flood.push_back(std::make_unique<RawConnection>(Port(), "127.0.0.3"));
+    ASSERT_TRUE(flood.back()->Connected()) << i;
+    ASSERT_TRUE(flood.back()->SendGet("/healthz")) << i;
+  }
+  auto health = RawGet(Port(), "/healthz", "127.0.0.1", 10000);
+  ASSERT_TRUE(health) << "/healthz did not answer while one client held 300 connections";
+  EXPECT_EQ(health->status, 200) << health->body;
+  // The flood: ten served (and still open), the others refused.
+  const auto deadline = Clock::now() + 20s;
+  int served = 0, refused = 0, silent = 0;
+  for (auto& c : flood) {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    auto r = c->Read(static_cast<int>(std::max<int64_t>(1, ms)));
+    if (!r) ++silent;
+    else if (r->status == 200) ++served;
+    else if (r->status == 503) ++refused;
+  }
+  EXPECT_EQ(served, 10);
+  EXPECT_EQ(refused, 290);
+  EXPECT_EQ(silent, 0);
+  auto again = RawGet(Port(), "/healthz", "127.0.0.1", 10000);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200);
+}
 
 TEST_F(HttpServerTest, OutOfDescriptorsItNeitherSpinsNorFloodsTheLogAndRecovers) {
   // Soft and hard limit: hookd raises its soft limit to the hard one at start.
