@@ -48,6 +48,13 @@ void AddServeFlags(CLI::App& cmd, ServeConfig& c) {
   cmd.add_option("--dispatch-threads", c.dispatch_threads,
                  "delivery threads; endpoints are spread over them (0: two per core)")
       ->envname("HOOKD_DISPATCH_THREADS")->check(CLI::Range(0, 64))->capture_default_str();
+  cmd.add_option("--max-connections", c.max_connections,
+                 "open API connections at most; one more is answered 503 and closed")
+      ->envname("HOOKD_MAX_CONNECTIONS")->check(CLI::Range(1, 10'000'000))->capture_default_str();
+  cmd.add_option("--max-connections-per-client", c.max_connections_per_client,
+                 "open API connections from one IP address at most; one more is answered 503 and closed "
+                 "(behind a reverse proxy every connection comes from the proxy: raise it)")
+      ->envname("HOOKD_MAX_CONNECTIONS_PER_CLIENT")->check(CLI::Range(1, 10'000'000))->capture_default_str();
 }
 
 size_t ParseSize(std::string_view s) {

@@ -26,6 +26,9 @@ struct ServeConfig {
   std::string log_format = "text";
   int threads = 0;  // HTTP I/O threads; 0 = number of cores
   int dispatch_threads = 0;  // dispatcher threads (endpoints spread over them); 0 = 2 per core
+  // Open API connections, in total and from one IP address; one more is answered 503.
+  int max_connections = 10000;
+  int max_connections_per_client = 1000;
 
   // Filled by Validate().
   size_t max_payload_bytes = 0;

@@ -54,14 +54,24 @@ Result<std::string> EnsureOperatorToken(Store& store, const std::string& configu
 }
 
 // Every delivery in flight and every API connection is a file descriptor: raise the soft
-// limit (often 1024) to the hard one, as servers usually do, capped at 1M.
-void RaiseFileLimit() {
+// limit (often 1024) to the hard one, as servers usually do, capped at 1M. Says so when the
+// limit leaves less room than --max-connections asks for.
+void RaiseFileLimit(int max_connections) {
   rlimit lim{};
   if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
   const rlim_t want = lim.rlim_max == RLIM_INFINITY ? 1048576 : std::min<rlim_t>(lim.rlim_max, 1048576);
-  if (lim.rlim_cur >= want) return;
-  lim.rlim_cur = want;
-  if (setrlimit(RLIMIT_NOFILE, &lim) != 0) spdlog::warn("cannot raise the open-file limit to {}", want);
+  if (lim.rlim_cur < want) {
+    const rlim_t was = lim.rlim_cur;
+    lim.rlim_cur = want;
+    if (setrlimit(RLIMIT_NOFILE, &lim) != 0) {
+      spdlog::warn("cannot raise the open-file limit to {}", want);
+      lim.rlim_cur = was;
+    }
+  }
+  if (lim.rlim_cur < static_cast<rlim_t>(max_connections) + 256)
+    spdlog::warn("the open-file limit ({}) is below --max-connections ({}) and the descriptors deliveries "
+                 "need: past it, new connections are answered 503 until some close",
+                 lim.rlim_cur, max_connections);
 }
 
 }  // namespace
@@ -78,7 +88,7 @@ int RunServe(ServeConfig& cfg) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
-  RaiseFileLimit();
+  RaiseFileLimit(cfg.max_connections);
 
   auto retry = RetryPolicy::Parse(cfg.retry_schedule);
   if (!retry) {
@@ -162,7 +172,11 @@ int RunServe(ServeConfig& cfg) {
   api::Router router;
   api::AddAllRoutes(router, ctx);
 
-  api::HttpServer server({cfg.listen, cfg.max_payload_bytes, cfg.threads},
+  api::HttpServer server({.listen = cfg.listen,
+                          .max_body = cfg.max_payload_bytes,
+                          .threads = cfg.threads,
+                          .max_connections = static_cast<size_t>(cfg.max_connections),
+                          .max_connections_per_client = static_cast<size_t>(cfg.max_connections_per_client)},
                          api::InstrumentedHandler(router, &metrics));
   auto port = server.Start();
   if (!port) {

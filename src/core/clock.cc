@@ -38,6 +38,12 @@ int64_t NowMs() {
       .count();
 }
 
+int64_t MonotonicMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 void NameThisThread(const char* name) {
   char buf[16] = {};
   std::snprintf(buf, sizeof buf, "%s", name);

@@ -10,6 +10,8 @@
 namespace hookd {
 
 int64_t NowMs();
+// Milliseconds on a monotonic clock (never jumps with the wall clock): for intervals only.
+int64_t MonotonicMs();
 // Names the calling thread (top -H, perf, gdb); at most 15 characters are kept.
 void NameThisThread(const char* name);
 // 2026-11-26T10:00:00.000Z

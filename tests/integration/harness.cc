@@ -3,11 +3,15 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -136,6 +140,10 @@ void HookdProcess::Start() {
     int fd_log = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     dup2(fd_out, 1);
     dup2(fd_log, 2);
+    if (open_file_limit_ > 0) {
+      const rlimit lim{static_cast<rlim_t>(open_file_limit_), static_cast<rlim_t>(open_file_limit_)};
+      if (setrlimit(RLIMIT_NOFILE, &lim) != 0) _exit(126);
+    }
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -318,6 +326,139 @@ std::vector<RawAnswer> RawExchange(int port, const std::vector<std::pair<int, st
   }
   ::close(fd);
   return out;
+}
+
+namespace {
+
+sockaddr_in Loopback(const std::string& ip, int port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  ::inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
+  return a;
+}
+
+int64_t MsLeft(std::chrono::steady_clock::time_point deadline) {
+  return std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  deadline - std::chrono::steady_clock::now())
+                                  .count());
+}
+
+// Waits until `fd` has `events` or the deadline passes.
+bool PollFor(int fd, short events, std::chrono::steady_clock::time_point deadline) {
+  pollfd p{fd, events, 0};
+  for (;;) {
+    int n = ::poll(&p, 1, static_cast<int>(MsLeft(deadline)));
+    if (n > 0) return true;
+    if (n == 0 || errno != EINTR) return false;
+  }
+}
+
+}  // namespace
+
+RawConnection::RawConnection(int port, const std::string& from, int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return;
+  sockaddr_in src = Loopback(from, 0), dst = Loopback("127.0.0.1", port);
+  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src) == 0;
+  if (ok && ::connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst) != 0) {
+    ok = errno == EINPROGRESS && PollFor(fd, POLLOUT, deadline);
+    int err = 0;
+    socklen_t len = sizeof err;
+    ok = ok && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
+  }
+  if (!ok) {
+    ::close(fd);
+    return;
+  }
+  fd_ = fd;
+}
+
+RawConnection::~RawConnection() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool RawConnection::Send(std::string_view bytes) {
+  if (fd_ < 0) return false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!bytes.empty()) {
+    ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      bytes.remove_prefix(static_cast<size_t>(n));
+    } else if (n < 0 && errno == EAGAIN) {
+      if (!PollFor(fd_, POLLOUT, deadline)) return false;
+    } else if (n < 0 && errno != EINTR) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool RawConnection::SendGet(const std::string& path, const std::string& extra) {
+  return Send("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra + "\r\n");
+}
+
+std::optional<RawResponse> RawConnection::Read(int timeout_ms) {
+  if (fd_ < 0) return std::nullopt;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    if (size_t end = in_.find("\r\n\r\n"); end != std::string::npos) {
+      RawResponse r;
+      std::istringstream head(in_.substr(0, end));
+      std::getline(head, r.status_line);
+      if (!r.status_line.empty() && r.status_line.back() == '\r') r.status_line.pop_back();
+      if (r.status_line.size() >= 12) r.status = std::atoi(r.status_line.c_str() + 9);
+      for (std::string line; std::getline(head, line);) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        size_t colon = line.find(':');
+        if (colon == std::string::npos) continue;
+        std::string k = line.substr(0, colon);
+        for (char& c : k) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        size_t v = line.find_first_not_of(' ', colon + 1);
+        r.headers[k] = v == std::string::npos ? "" : line.substr(v);
+      }
+      size_t length = r.headers.contains("content-length") ? std::stoul(r.headers["content-length"]) : 0;
+      if (in_.size() >= end + 4 + length) {
+        r.body = in_.substr(end + 4, length);
+        in_.erase(0, end + 4 + length);
+        return r;
+      }
+    }
+    if (!PollFor(fd_, POLLIN, deadline)) return std::nullopt;
+    char buf[8192];
+    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n > 0) {
+      in_.append(buf, static_cast<size_t>(n));
+    } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+      return std::nullopt;
+    }
+  }
+}
+
+bool RawConnection::WaitClosed(int timeout_ms) {
+  if (fd_ < 0) return true;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    if (!PollFor(fd_, POLLIN, deadline)) return false;
+    char buf[8192];
+    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return true;
+  }
+}
+
+void RawConnection::Reset() {
+  if (fd_ < 0) return;
+  linger l{1, 0};
+  ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+  ::close(fd_);
+  fd_ = -1;
+}
+
+std::optional<RawResponse> RawGet(int port, const std::string& path, const std::string& from, int timeout_ms) {
+  RawConnection c(port, from, timeout_ms);
+  if (!c.SendGet(path)) return std::nullopt;
+  return c.Read(timeout_ms);
 }
 
 json::object ExpectProblem(const HttpResult& r, long status) {

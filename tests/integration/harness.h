@@ -9,6 +9,7 @@
 #include <string_view>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -73,6 +74,9 @@ class HookdProcess {
   bool Running() const { return pid_ > 0; }
   // Arguments for the next Start().
   void SetExtraArgs(std::vector<std::string> args) { extra_args_ = std::move(args); }
+  // From the next Start(): the process runs with RLIMIT_NOFILE `n` (soft and hard, so that
+  // hookd cannot raise it); 0 leaves ours.
+  void SetOpenFileLimit(int n) { open_file_limit_ = n; }
 
   std::string BaseUrl() const { return "http://127.0.0.1:" + std::to_string(port_); }
   int Port() const { return port_; }
@@ -86,6 +90,7 @@ class HookdProcess {
  private:
   std::filesystem::path dir_;
   std::vector<std::string> extra_args_;
+  int open_file_limit_ = 0;
   std::string admin_token_ = "hkd_test_operator_token_0123456789abcdefghijklmn";
   pid_t pid_ = -1;
   int port_ = 0;
@@ -150,6 +155,44 @@ struct RawAnswer {
 };
 std::vector<RawAnswer> RawExchange(int port, const std::vector<std::pair<int, std::string>>& parts,
                                    size_t responses);
+
+// One TCP connection to 127.0.0.1:`port`, for tests that hold connections open or watch how
+// the server ends them. `from` binds the client side to another loopback address first
+// ("127.0.0.2"): to the server, another client. Closed at destruction. Not thread-safe.
+struct RawResponse {
+  int status = 0;
+  std::string status_line;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+};
+class RawConnection {
+ public:
+  explicit RawConnection(int port, const std::string& from = "127.0.0.1", int timeout_ms = 5000);
+  ~RawConnection();
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+
+  bool Connected() const { return fd_ >= 0; }
+  bool Send(std::string_view bytes);
+  // GET `path` (HTTP/1.1, keep-alive) with `extra` header lines ("Name: value\r\n" each).
+  bool SendGet(const std::string& path, const std::string& extra = "");
+  // The next complete answer (Content-Length framed); nullopt when the connection ended or
+  // `timeout_ms` passed first.
+  std::optional<RawResponse> Read(int timeout_ms = 5000);
+  // True when the server ends the connection (EOF or reset) within `timeout_ms`; what it sent
+  // before is dropped.
+  bool WaitClosed(int timeout_ms = 5000);
+  // Ends the connection with a reset instead of a FIN.
+  void Reset();
+
+ private:
+  int fd_ = -1;
+  std::string in_;
+};
+
+// One GET over a new connection from `from`: its answer, or nullopt (no answer in time).
+std::optional<RawResponse> RawGet(int port, const std::string& path, const std::string& from = "127.0.0.1",
+                                  int timeout_ms = 5000);
 
 // Asserts a problem+json answer with `status`; returns the parsed body.
 boost::json::object ExpectProblem(const HttpResult& r, long status);
