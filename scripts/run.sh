@@ -17,7 +17,7 @@ fi
 admin="$(cat data/admin-token)"
 
 : >data/serve.out
-./build/hookd serve --db sqlite:./data/hookd.db --admin-token "$admin" "$@" > >(tee -a data/serve.out) &
+./build/hookd serve --db sqlite:./data/hookd.db --admin-token-file data/admin-token "$@" > >(tee -a data/serve.out) &
 pid=$!
 trap 'kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; exit 0' INT TERM
 

@@ -70,4 +70,71 @@ int RunTokenCreate(const std::string& db, const std::string& company, const std:
   return 0;
 }
 
+namespace {
+
+// The store, migrated, for a command-line tool; null after printing why not.
+std::unique_ptr<Store> OpenForCli(const std::string& db, std::string_view command) {
+  auto store = OpenStore(db);
+  if (!store) {
+    fmt::print(stderr, "hookd {}: {}\n", command, store.error().message);
+    return nullptr;
+  }
+  if (auto r = (*store)->Migrate(); !r) {
+    fmt::print(stderr, "hookd {}: {}\n", command, r.error().message);
+    return nullptr;
+  }
+  return std::move(*store);
+}
+
+}  // namespace
+
+int RunTokenRevoke(const std::string& db, const std::string& id, bool all_operator) {
+  if (all_operator == !id.empty()) {
+    fmt::print(stderr, "hookd token revoke: give either --id tok_… or --operator\n");
+    return 2;
+  }
+  std::optional<TokenId> tid;
+  if (!all_operator && !(tid = TokenId::Parse(id))) {
+    fmt::print(stderr, "hookd token revoke: --id must be a token id (tok_…)\n");
+    return 2;
+  }
+  auto store = OpenForCli(db, "token revoke");
+  if (!store) return 1;
+  if (all_operator) {
+    auto n = store->RevokeOperatorTokens(std::nullopt, NowMs());
+    if (!n) {
+      fmt::print(stderr, "hookd token revoke: {}\n", n.error().message);
+      return 1;
+    }
+    fmt::print("revoked {} operator token{}; the next `hookd serve` generates a new one (printed once) "
+               "unless given --admin-token\n",
+               *n, *n == 1 ? "" : "s");
+    return 0;
+  }
+  auto t = store->RevokeAnyToken(*tid, NowMs());
+  if (!t) {
+    fmt::print(stderr, "hookd token revoke: {}\n",
+               t.error().code == ErrorCode::kNotFound ? "no such token, or already revoked: " + id : t.error().message);
+    return 1;
+  }
+  fmt::print("revoked {} ({})\n", t->id.str(), t->IsOperator() ? "operator" : "company " + t->company_id->str());
+  return 0;
+}
+
+int RunTokenList(const std::string& db) {
+  auto store = OpenForCli(db, "token list");
+  if (!store) return 1;
+  auto tokens = store->AllTokens();
+  if (!tokens) {
+    fmt::print(stderr, "hookd token list: {}\n", tokens.error().message);
+    return 1;
+  }
+  fmt::print("{:<30} {:<30} {:<15} {:<26} {}\n", "ID", "COMPANY", "SCOPES", "REVOKED", "DESCRIPTION");
+  for (const ApiToken& t : *tokens) {
+    fmt::print("{:<30} {:<30} {:<15} {:<26} {}\n", t.id.str(), t.IsOperator() ? "operator" : t.company_id->str(),
+               ScopesToString(t.scopes), t.revoked_at_ms ? FormatTime(*t.revoked_at_ms) : "-", t.description);
+  }
+  return 0;
+}
+
 }  // namespace hookd

@@ -14,5 +14,11 @@ int RunMigrate(const std::string& db);
 // `hookd token create`: issue a company token offline (prints it once).
 int RunTokenCreate(const std::string& db, const std::string& company, const std::string& scopes,
                    const std::string& description);
+// `hookd token revoke --id tok_…` (any token) or `--operator` (every operator token: the
+// next `hookd serve` generates a new one, or takes --admin-token). A running server stops
+// accepting a revoked token within its token cache's lifetime (5 s).
+int RunTokenRevoke(const std::string& db, const std::string& id, bool all_operator);
+// `hookd token list`: every token (id, company or "operator", scopes, state, description).
+int RunTokenList(const std::string& db);
 
 }  // namespace hookd

@@ -1,6 +1,8 @@
 #include "app/config.h"
 
+#include <cctype>
 #include <cstdlib>
+#include <fstream>
 #include <string_view>
 #include <thread>
 
@@ -17,8 +19,13 @@ void AddServeFlags(CLI::App& cmd, ServeConfig& c) {
       ->envname("HOOKD_LISTEN")->capture_default_str();
   cmd.add_option("--db", c.db, "store URL: sqlite:<path>")->envname("HOOKD_DB")->capture_default_str();
   cmd.add_option("--admin-token", c.admin_token,
-                 "operator token (else one is generated on first start and printed once)")
+                 "operator token; it revokes every other operator token at start (else one is generated "
+                 "on first start and printed once). Visible in ps: prefer --admin-token-file or "
+                 "HOOKD_ADMIN_TOKEN")
       ->envname("HOOKD_ADMIN_TOKEN");
+  cmd.add_option("--admin-token-file", c.admin_token_file,
+                 "file whose first line is the operator token (instead of --admin-token)")
+      ->envname("HOOKD_ADMIN_TOKEN_FILE");
   cmd.add_option("--retry-schedule", c.retry_schedule, "delays between attempts after the first")
       ->envname("HOOKD_RETRY_SCHEDULE")->capture_default_str();
   cmd.add_option("--request-timeout", c.request_timeout, "default timeout of one delivery request")
@@ -69,6 +76,15 @@ size_t ParseSize(std::string_view s) {
 }
 
 std::string ValidateServeConfig(ServeConfig& c) {
+  if (!c.admin_token_file.empty()) {
+    if (!c.admin_token.empty()) return "give the operator token once: --admin-token or --admin-token-file";
+    std::ifstream in(c.admin_token_file);
+    if (!in) return "--admin-token-file: cannot read " + c.admin_token_file;
+    std::getline(in, c.admin_token);
+    while (!c.admin_token.empty() && std::isspace(static_cast<unsigned char>(c.admin_token.back())))
+      c.admin_token.pop_back();
+    if (c.admin_token.empty()) return "--admin-token-file: " + c.admin_token_file + " has no token on its first line";
+  }
   c.max_payload_bytes = ParseSize(c.max_payload);
   if (c.max_payload_bytes < 1024 || c.max_payload_bytes > 64 * 1024 * 1024)
     return "--max-payload must be between 1KiB and 64MiB (e.g. 256KiB)";

@@ -13,6 +13,7 @@ struct ServeConfig {
   std::string listen = "127.0.0.1:8080";
   std::string db = "sqlite:./hookd.db";
   std::string admin_token;  // empty: generated on first start and printed once
+  std::string admin_token_file;  // read into admin_token by ValidateServeConfig
   std::string retry_schedule = "5s,5m,30m,2h,5h,10h,10h";
   std::string request_timeout = "15s";
   std::string disable_after = "5d";

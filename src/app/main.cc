@@ -35,6 +35,15 @@ int main(int argc, char** argv) {
   token_create->add_option("--scopes", scopes, "manage and/or publish, comma-separated")->capture_default_str();
   token_create->add_option("--description", description, "what the token is for");
   token_create->add_option("--db", db, "store URL")->envname("HOOKD_DB")->capture_default_str();
+  CLI::App* token_revoke = token->add_subcommand(
+      "revoke", "revoke a token (--id), or every operator token (--operator: the next serve makes a new one)");
+  std::string token_id;
+  bool all_operator = false;
+  token_revoke->add_option("--id", token_id, "token id (tok_…; see `hookd token list`)");
+  token_revoke->add_flag("--operator", all_operator, "revoke every operator token");
+  token_revoke->add_option("--db", db, "store URL")->envname("HOOKD_DB")->capture_default_str();
+  CLI::App* token_list = token->add_subcommand("list", "list every token (never the token itself)");
+  token_list->add_option("--db", db, "store URL")->envname("HOOKD_DB")->capture_default_str();
 
   hookd::VerifyFlags verify_flags;
   CLI::App* verify = app.add_subcommand("verify", "check a captured delivery's signature (receiver side)");
@@ -61,6 +70,8 @@ int main(int argc, char** argv) {
   if (serve->parsed()) return hookd::RunServe(serve_cfg);
   if (migrate->parsed()) return hookd::RunMigrate(db);
   if (token_create->parsed()) return hookd::RunTokenCreate(db, company, scopes, description);
+  if (token_revoke->parsed()) return hookd::RunTokenRevoke(db, token_id, all_operator);
+  if (token_list->parsed()) return hookd::RunTokenList(db);
   if (verify->parsed()) return hookd::RunVerify(verify_flags);
   if (simulate->parsed()) return hookd::RunSimulate(simulate_flags);
   return 2;

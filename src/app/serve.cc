@@ -30,17 +30,33 @@ namespace hookd {
 
 namespace {
 
-// Ensures an operator token exists. With --admin-token, that one (stored hashed). Without,
-// a new one on first start, printed once to stdout. Returns the token to show, or "".
+// Ensures an operator token exists. With a configured one (--admin-token, its file or the
+// environment), that one — stored hashed — and no other: earlier operator tokens (an older
+// --admin-token, or the one generated on a first start) are revoked, so that changing the
+// flag rotates the token. A configured token that was revoked (`hookd token revoke`) is
+// refused rather than brought back. Without one, a new token on first start, printed once
+// to stdout. Returns the token to show, or "".
 Result<std::string> EnsureOperatorToken(Store& store, const std::string& configured) {
   if (!configured.empty()) {
     std::string hash = HashToken(configured);
     auto found = store.FindTokenByHash(hash);
-    if (found) return std::string();
-    if (found.error().code != ErrorCode::kNotFound) return std::unexpected(found.error());
-    ApiToken t{TokenId::New(), std::nullopt, hash, kScopeManage | kScopePublish,
-               "operator (--admin-token)", NowMs(), std::nullopt};
-    if (auto r = store.InsertToken(t); !r) return std::unexpected(r.error());
+    if (found && found->revoked_at_ms)
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "the configured operator token was revoked (" + found->id.str() + "): configure a new one");
+    if (found && !found->IsOperator())
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "the configured operator token is a company's token (" + found->id.str() + ")");
+    if (!found && found.error().code != ErrorCode::kNotFound) return std::unexpected(found.error());
+    if (!found) {
+      ApiToken t{TokenId::New(), std::nullopt, hash, kScopeManage | kScopePublish,
+                 "operator (--admin-token)", NowMs(), std::nullopt};
+      if (auto r = store.InsertToken(t); !r) return std::unexpected(r.error());
+    }
+    auto revoked = store.RevokeOperatorTokens(hash, NowMs());
+    if (!revoked) return std::unexpected(revoked.error());
+    if (*revoked > 0)
+      spdlog::info("operator token: the configured one replaces {} earlier operator token{}, now revoked",
+                   *revoked, *revoked == 1 ? "" : "s");
     return std::string();
   }
   auto has = store.HasOperatorToken();
@@ -88,6 +104,9 @@ int RunServe(ServeConfig& cfg) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+  // A file-size limit (ulimit -f) makes writes past it fail with EFBIG, answered like a full
+  // disk, instead of killing the process.
+  std::signal(SIGXFSZ, SIG_IGN);
   RaiseFileLimit(cfg.max_connections);
 
   auto retry = RetryPolicy::Parse(cfg.retry_schedule);

@@ -55,6 +55,15 @@ class TokenStore {
   [[nodiscard]] virtual Result<void> RevokeToken(const CompanyId& company, const TokenId& id) = 0;
   // True when an unrevoked operator token exists.
   [[nodiscard]] virtual Result<bool> HasOperatorToken() = 0;
+  // Revokes every unrevoked operator token except the one whose hash is `keep` (none when
+  // nullopt). Returns how many were revoked.
+  [[nodiscard]] virtual Result<int64_t> RevokeOperatorTokens(const std::optional<std::string>& keep,
+                                                             int64_t now_ms) = 0;
+  // Revokes a token of any kind (operator or company), for the command line. kNotFound when
+  // there is no such unrevoked token.
+  [[nodiscard]] virtual Result<ApiToken> RevokeAnyToken(const TokenId& id, int64_t now_ms) = 0;
+  // Every token, revoked ones too, oldest first (`hookd token list`).
+  [[nodiscard]] virtual Result<std::vector<ApiToken>> AllTokens() = 0;
 };
 
 class EventTypeStore {

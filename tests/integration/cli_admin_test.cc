@@ -80,3 +80,113 @@ TEST_F(TokenCliTest, RefusesBadInputClearly) {
 
 }  // namespace
 }  // namespace hookd::testing
+
+namespace hookd::testing {
+namespace {
+
+// Issue 10: restarting with a new --admin-token left the old one valid.
+TEST(OperatorTokenTest, AConfiguredTokenRevokesEveryEarlierOperatorToken) {
+  TempDir dir;
+  HookdProcess hookd(dir.path());
+  // First start without one: a token is generated and printed once.
+  hookd.SetAdminToken("");
+  hookd.Start();
+  std::stringstream stdout_text;
+  stdout_text << std::ifstream(dir.path() / "hookd.out").rdbuf();
+  const std::string out = stdout_text.str();
+  const size_t at = out.find("operator token (shown once, store it now): ");
+  ASSERT_NE(at, std::string::npos) << out;
+  const std::string generated = out.substr(at + 43, out.find('\n', at) - at - 43);
+  HttpClient gen(hookd.BaseUrl());
+  gen.SetToken(generated);
+  EXPECT_EQ(gen.Get("/v1/companies").status, 200);
+
+  // Then with --admin-token A: the generated one is revoked, and says so in the log.
+  const std::string a = "hkd_operator_A_0123456789abcdefghijklmnopqrstu";
+  const std::string b = "hkd_operator_B_0123456789abcdefghijklmnopqrstu";
+  hookd.SetAdminToken(a);
+  hookd.Restart();
+  HttpClient with_a(hookd.BaseUrl());
+  with_a.SetToken(a);
+  EXPECT_EQ(with_a.Get("/v1/companies").status, 200);
+  HttpClient gen2(hookd.BaseUrl());
+  gen2.SetToken(generated);
+  ExpectProblem(gen2.Get("/v1/companies"), 401);
+  EXPECT_NE(hookd.Output().find("replaces 1 earlier operator token, now revoked"), std::string::npos);
+
+  // Rotation: from a file (not visible in ps), B replaces A.
+  const auto file = dir.path() / "admin-token";
+  std::ofstream(file) << b << "\n";
+  hookd.SetAdminToken("");
+  hookd.SetExtraArgs({"--admin-token-file", file.string()});
+  hookd.Restart();
+  HttpClient with_b(hookd.BaseUrl());
+  with_b.SetToken(b);
+  EXPECT_EQ(with_b.Get("/v1/companies").status, 200);
+  HttpClient old_a(hookd.BaseUrl());
+  old_a.SetToken(a);
+  ExpectProblem(old_a.Get("/v1/companies"), 401);
+  hookd.Kill(15);
+
+  // A token given twice, or a revoked one, is refused at start with the reason.
+  const std::string db = "sqlite:" + hookd.DbPath();
+  CliResult both = RunHookdCli({"serve", "--db", db, "--listen", "127.0.0.1:0", "--admin-token", b,
+                                "--admin-token-file", file.string()});
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_NE(both.err.find("--admin-token or --admin-token-file"), std::string::npos) << both.err;
+  CliResult revoked = RunHookdCli({"serve", "--db", db, "--listen", "127.0.0.1:0", "--admin-token", a});
+  EXPECT_EQ(revoked.exit_code, 1);
+  EXPECT_NE(revoked.err.find("the configured operator token was revoked"), std::string::npos) << revoked.err;
+  EXPECT_EQ(revoked.err.find(a), std::string::npos) << "never the token itself";
+}
+
+TEST_F(TokenCliTest, RevokeAndListFromTheCommandLine) {
+  const std::string db = "sqlite:" + hookd_->DbPath();
+  CmdRun created = Hookd({"token", "create", "--company", company_, "--scopes", "publish", "--db", db});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  const std::string token = created.out.substr(0, created.out.find('\n'));
+  const std::string id = created.err.substr(created.err.find("tok_"), 30);
+  auto c = ClientWith(token);
+  EXPECT_EQ(c->Post("/v1/companies/" + company_ + "/events", HiredEvent()).status, 202);
+
+  CmdRun list = Hookd({"token", "list", "--db", db});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find(id), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("operator"), std::string::npos) << list.out;
+  EXPECT_EQ(list.out.find("hkd_"), std::string::npos) << "tokens themselves are never listed";
+
+  CmdRun revoke = Hookd({"token", "revoke", "--id", id, "--db", db});
+  ASSERT_EQ(revoke.exit_code, 0) << revoke.err;
+  EXPECT_NE(revoke.out.find("revoked " + id + " (company " + company_ + ")"), std::string::npos) << revoke.out;
+  // The server's token cache lives 5 s: within 10 s the token is refused.
+  long status = 0;
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+       std::chrono::steady_clock::now() < deadline;
+       std::this_thread::sleep_for(std::chrono::milliseconds(200))) {
+    status = c->Post("/v1/companies/" + company_ + "/events", HiredEvent()).status;
+    if (status == 401) break;
+  }
+  EXPECT_EQ(status, 401);
+  CmdRun again = Hookd({"token", "revoke", "--id", id, "--db", db});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("already revoked"), std::string::npos) << again.err;
+  EXPECT_EQ(Hookd({"token", "revoke", "--db", db}).exit_code, 2);
+  EXPECT_EQ(Hookd({"token", "revoke", "--id", "nope", "--db", db}).exit_code, 2);
+
+  CmdRun ops = Hookd({"token", "revoke", "--operator", "--db", db});
+  ASSERT_EQ(ops.exit_code, 0) << ops.err;
+  EXPECT_NE(ops.out.find("revoked 1 operator token"), std::string::npos) << ops.out;
+}
+
+// Issue 10: a database URL's password was written to the log.
+TEST(DatabaseUrlTest, ItsPasswordIsNeverPrinted) {
+  CliResult serve = RunHookdCli({"serve", "--listen", "127.0.0.1:0", "--db", "postgres://hookd:S3cretPw@127.0.0.1:1/hookd"});
+  EXPECT_NE(serve.exit_code, 0);
+  EXPECT_EQ((serve.out + serve.err).find("S3cretPw"), std::string::npos) << serve.err;
+  EXPECT_NE(serve.err.find("hookd:***@"), std::string::npos) << serve.err;
+  CliResult migrate = RunHookdCli({"migrate", "--db", "postgres://hookd:S3cretPw@127.0.0.1:1/hookd"});
+  EXPECT_EQ((migrate.out + migrate.err).find("S3cretPw"), std::string::npos) << migrate.err;
+}
+
+}  // namespace
+}  // namespace hookd::testing

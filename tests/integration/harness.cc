@@ -128,11 +128,15 @@ void HookdProcess::Start() {
   const std::string out = (dir_ / "hookd.out").string();
   std::filesystem::remove(out);
   std::vector<std::string> args = {HOOKD_BINARY, "serve", "--listen", "127.0.0.1:0",
-                                   "--db", "sqlite:" + DbPath(), "--admin-token", admin_token_,
+                                   "--db", "sqlite:" + DbPath(),
                                    // Endpoints that must not receive anything point at
                                    // 127.0.0.2:9 (nothing listens): no DNS, no traffic
                                    // off the machine.
                                    "--allow-destination", "127.0.0.2/32"};
+  if (!admin_token_.empty()) {
+    args.push_back("--admin-token");
+    args.push_back(admin_token_);
+  }
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   pid_ = fork();
   if (pid_ == 0) {
@@ -143,6 +147,12 @@ void HookdProcess::Start() {
     if (open_file_limit_ > 0) {
       const rlimit lim{static_cast<rlim_t>(open_file_limit_), static_cast<rlim_t>(open_file_limit_)};
       if (setrlimit(RLIMIT_NOFILE, &lim) != 0) _exit(126);
+    }
+    if (file_size_limit_ > 0) {
+      rlimit lim{};
+      getrlimit(RLIMIT_FSIZE, &lim);
+      lim.rlim_cur = static_cast<rlim_t>(file_size_limit_);
+      if (setrlimit(RLIMIT_FSIZE, &lim) != 0) _exit(126);
     }
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());

@@ -77,6 +77,11 @@ class HookdProcess {
   // From the next Start(): the process runs with RLIMIT_NOFILE `n` (soft and hard, so that
   // hookd cannot raise it); 0 leaves ours.
   void SetOpenFileLimit(int n) { open_file_limit_ = n; }
+  // From the next Start(): RLIMIT_FSIZE's soft limit is `bytes` (the hard one stays, so a
+  // test can raise it again on the running process with prlimit); 0 leaves ours.
+  void SetFileSizeLimit(int64_t bytes) { file_size_limit_ = bytes; }
+  // From the next Start(): `--admin-token token`; "" passes no --admin-token at all.
+  void SetAdminToken(std::string token) { admin_token_ = std::move(token); }
 
   std::string BaseUrl() const { return "http://127.0.0.1:" + std::to_string(port_); }
   int Port() const { return port_; }
@@ -91,6 +96,7 @@ class HookdProcess {
   std::filesystem::path dir_;
   std::vector<std::string> extra_args_;
   int open_file_limit_ = 0;
+  int64_t file_size_limit_ = 0;
   std::string admin_token_ = "hkd_test_operator_token_0123456789abcdefghijklmn";
   pid_t pid_ = -1;
   int port_ = 0;

@@ -146,6 +146,35 @@ TEST_P(StoreContract, TokensAreFoundByHashAndRevokedPerCompany) {
   EXPECT_TRUE(*store_->HasOperatorToken());
 }
 
+TEST_P(StoreContract, OperatorTokensAreRevokedAllButOneAndAnyTokenById) {
+  ApiToken a{TokenId::New(), std::nullopt, HashToken("op-a"), 3, "a", NowMs(), std::nullopt};
+  ApiToken b{TokenId::New(), std::nullopt, HashToken("op-b"), 3, "b", NowMs(), std::nullopt};
+  ApiToken c{TokenId::New(), co_, HashToken("co-c"), kScopeManage, "c", NowMs(), std::nullopt};
+  ASSERT_TRUE(store_->InsertToken(a));
+  ASSERT_TRUE(store_->InsertToken(b));
+  ASSERT_TRUE(store_->InsertToken(c));
+  EXPECT_EQ(*store_->RevokeOperatorTokens(HashToken("op-b"), NowMs()), 1);
+  EXPECT_TRUE(store_->FindTokenByHash(HashToken("op-a"))->revoked_at_ms);
+  EXPECT_FALSE(store_->FindTokenByHash(HashToken("op-b"))->revoked_at_ms);
+  EXPECT_FALSE(store_->FindTokenByHash(HashToken("co-c"))->revoked_at_ms);  // companies' untouched
+  EXPECT_EQ(*store_->RevokeOperatorTokens(HashToken("op-b"), NowMs()), 0);
+  EXPECT_EQ(*store_->RevokeOperatorTokens(std::nullopt, NowMs()), 1);
+  EXPECT_FALSE(*store_->HasOperatorToken());
+
+  auto revoked = store_->RevokeAnyToken(c.id, NowMs());
+  ASSERT_TRUE(revoked);
+  EXPECT_EQ(revoked->company_id, co_);
+  EXPECT_TRUE(revoked->revoked_at_ms);
+  EXPECT_EQ(store_->RevokeAnyToken(c.id, NowMs()).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(store_->RevokeAnyToken(TokenId::New(), NowMs()).error().code, ErrorCode::kNotFound);
+
+  auto all = store_->AllTokens();
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].id, a.id);
+  EXPECT_EQ((*all)[2].id, c.id);
+}
+
 TEST_P(StoreContract, EndpointsRoundTripAndStayInTheirCompany) {
   Endpoint ep = NewEndpoint(co_);
   auto got = store_->GetEndpoint(co_, ep.id);

@@ -446,7 +446,13 @@ void SqliteStore::WriterLoop() {
         last_slow_commit_log_ = now;
       }
     }
-    if (failure) spdlog::error("store: group commit of {} jobs failed: {}", batch.size(), failure->message);
+    if (failure) {
+      if (failure->code == ErrorCode::kUnavailable) writes_failing_.store(true, std::memory_order_relaxed);
+      if (auto v = commit_error_log_.Check(failure->message, MonotonicMs()))
+        spdlog::error("store: group commit of {} jobs failed: {}{}", batch.size(), failure->message, v.Suffix());
+    } else {
+      writes_failing_.store(false, std::memory_order_relaxed);
+    }
     if (auto* c = m_commits_.load(std::memory_order_relaxed); c && !failure) c->Inc();
     if (auto* c = m_writes_.load(std::memory_order_relaxed); c && !failure) c->Inc(batch.size());
     // Finished by the syncer, after the fdatasync that makes the group durable, while this
@@ -563,6 +569,30 @@ Result<void> SqliteStore::Migrate() {
 }
 
 Result<void> SqliteStore::Ping() {
+  if (sync_failed_.load(std::memory_order_relaxed))
+    return MakeError(ErrorCode::kUnavailable, "the database's disk failed to sync; restart hookd");
+  if (writes_failing_.load(std::memory_order_relaxed)) {
+    // Writes failed and none has succeeded since: try one (at most once a second, however
+    // often readiness is asked). Its success clears the state; until then, not ready.
+    std::lock_guard lock(probe_mu_);
+    const int64_t now = MonotonicMs();
+    if (last_probe_ms_ == 0 || now - last_probe_ms_ >= 1000) {
+      last_probe_ms_ = now;
+      auto probe = Write<void>([](Db& db) -> Result<void> {
+        // Rewrites a row as it is: a page written to the WAL, as any real write needs.
+        PREPARE(u, db,
+                "UPDATE schema_migrations SET applied_at = applied_at "
+                "WHERE version = (SELECT max(version) FROM schema_migrations)");
+        return u.Exec();
+      });
+      last_probe_error_.reset();
+      if (!probe) last_probe_error_ = probe.error();
+    }
+    if (last_probe_error_)
+      return MakeError(ErrorCode::kUnavailable, "writes to the database fail: " + last_probe_error_->message);
+    if (writes_failing_.load(std::memory_order_relaxed))
+      return MakeError(ErrorCode::kUnavailable, "writes to the database failed recently");
+  }
   return Read<void>([](Db& db) -> Result<void> {
     PREPARE(q, db, "SELECT count(*) FROM schema_migrations");
     auto r = q.Step();
@@ -647,6 +677,38 @@ Result<bool> SqliteStore::HasOperatorToken() {
     bool has = *r;
     s.Reset();
     return has;
+  });
+}
+
+Result<int64_t> SqliteStore::RevokeOperatorTokens(const std::optional<std::string>& keep, int64_t now_ms) {
+  return Write<int64_t>([keep, now_ms](Db& db) -> Result<int64_t> {
+    PREPARE(s, db,
+            "UPDATE tokens SET revoked_at = ?1 WHERE company_id IS NULL AND revoked_at IS NULL "
+            "AND (?2 IS NULL OR hash <> ?2)");
+    s.Bind(1, now_ms).Bind(2, keep);
+    TRY(s.Exec());
+    return static_cast<int64_t>(db.Changes());
+  });
+}
+
+Result<ApiToken> SqliteStore::RevokeAnyToken(const TokenId& id, int64_t now_ms) {
+  return Write<ApiToken>([id, now_ms](Db& db) -> Result<ApiToken> {
+    PREPARE(u, db, "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL");
+    u.Bind(1, now_ms).Bind(2, id.str());
+    TRY(u.Exec());
+    if (db.Changes() == 0) return std::unexpected(NotFound("token"));
+    PREPARE(s, db,
+            "SELECT id, company_id, hash, scopes, description, created_at, revoked_at FROM tokens WHERE id = ?");
+    s.Bind(1, id.str());
+    return One<ApiToken>(s, "token", ReadToken);
+  });
+}
+
+Result<std::vector<ApiToken>> SqliteStore::AllTokens() {
+  return Read<std::vector<ApiToken>>([](Db& db) -> Result<std::vector<ApiToken>> {
+    PREPARE(s, db,
+            "SELECT id, company_id, hash, scopes, description, created_at, revoked_at FROM tokens ORDER BY id");
+    return All<ApiToken>(s, ReadToken);
   });
 }
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "store/sqlite/sqlite_db.h"
+#include "core/log_throttle.h"
 #include "store/store.h"
 
 namespace hookd {
@@ -43,6 +44,9 @@ class SqliteStore final : public Store {
   Result<ApiToken> FindTokenByHash(std::string_view hash) override;
   Result<void> RevokeToken(const CompanyId& company, const TokenId& id) override;
   Result<bool> HasOperatorToken() override;
+  Result<int64_t> RevokeOperatorTokens(const std::optional<std::string>& keep, int64_t now_ms) override;
+  Result<ApiToken> RevokeAnyToken(const TokenId& id, int64_t now_ms) override;
+  Result<std::vector<ApiToken>> AllTokens() override;
 
   Result<void> InsertEventType(const EventTypeDef& def) override;
   Result<std::vector<EventTypeDef>> ListEventTypes() override;
@@ -133,6 +137,14 @@ class SqliteStore final : public Store {
   bool closing_ = false;   // GUARDED_BY(mu_)
   std::thread writer_;
   std::chrono::steady_clock::time_point last_slow_commit_log_{};  // writer thread only
+  // Failed group commits (a full or failing disk) write one line per kind per 10 s, with a count.
+  LogThrottle commit_error_log_{10'000};
+  // The last group commit failed for want of I/O (SQLITE_FULL, SQLITE_IOERR…) and none has
+  // succeeded since: /readyz says so (Ping() then probes with a write of its own).
+  std::atomic<bool> writes_failing_{false};
+  std::mutex probe_mu_;
+  int64_t last_probe_ms_ = 0;                 // GUARDED_BY(probe_mu_)
+  std::optional<Error> last_probe_error_;     // GUARDED_BY(probe_mu_)
 
   // Committed groups waiting for their fdatasync, finished in commit order by the syncer.
   struct Group {
@@ -149,7 +161,7 @@ class SqliteStore final : public Store {
   std::thread syncer_;
   std::string wal_path_, db_dir_;   // set by the constructor
   int wal_fd_ = -1;                 // syncer thread only (then Close())
-  bool sync_failed_ = false;        // syncer thread only
+  std::atomic<bool> sync_failed_{false};  // set by the syncer, read by Ping()
   std::chrono::steady_clock::time_point last_slow_sync_log_{};  // syncer thread only
 
   // Set once by Instrument() while the threads run; null until then.
