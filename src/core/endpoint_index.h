@@ -24,9 +24,11 @@ namespace hookd {
 
 // Per-company budget of filter regular expressions (over all of its endpoints), on top of the
 // per-filter limits of core/filter.h: it bounds the memory a company's compiled filters take
-// (each RE2 program with its caches is capped at 256 KiB) and the work of matching one event.
-inline constexpr int kMaxCompanyFilterRegexes = 100;
-inline constexpr int kMaxCompanyFilterRegexProgram = 30000;
+// (each RE2 program with its caches is capped at 1 MiB: 50 MiB at most) and the work of
+// matching one event (at worst, RE2's NFA: ~5,000 × 4 KiB steps, tens of milliseconds; its
+// DFA, the usual case, well under one).
+inline constexpr int kMaxCompanyFilterRegexes = 50;
+inline constexpr int kMaxCompanyFilterRegexProgram = 5000;
 
 class EndpointIndex {
  public:

@@ -436,7 +436,7 @@ class Compiler {
           return;
         }
         const std::string_view pattern = operand.get_string();
-        auto re = Regex::Compile(pattern, {kMaxFilterRegexLength, kMaxFilterRegexProgram});
+        auto re = Regex::Compile(pattern, {kMaxFilterRegexLength, kMaxFilterRegexProgram, 1024 * 1024});
         if (!re) {
           Fail(op_pointer, fmt::format("invalid $regex: {}", re.error().message));
           return;

@@ -27,11 +27,12 @@
 //   $exists     operand: true or false.
 //   $regex      operand: a regular expression (ECMAScript syntax, at most 256 characters),
 //               unanchored search (use ^ and $), case-sensitive ((?i) turns that off).
-//               Matches strings of at most 16 KiB only: a longer string never matches.
+//               Matches strings of at most 4 KiB only: a longer string never matches.
 //               Runs on RE2 (core/regex.h): linear time in the string, bounded memory; no
 //               back-references or lookaround. Each expression's compiled size is at most
-//               2,000 and a filter's expressions together at most 10,000, so the work of
-//               matching an event is bounded whatever the input.
+//               500 (about a{480}; large counted repetitions cost the most) and a filter's
+//               expressions together at most 2,000, so the work of matching an event is
+//               bounded whatever the input (with the per-company budget of endpoint_index.h).
 // Limits: at most 8 levels of nested filter objects (the top one is level 1, each
 // $and/$or element one deeper) and at most 50 conditions (operator applications) in all.
 //
@@ -51,9 +52,9 @@ namespace hookd {
 inline constexpr int kMaxFilterDepth = 8;
 inline constexpr int kMaxFilterConditions = 50;
 inline constexpr size_t kMaxFilterRegexLength = 256;
-inline constexpr int kMaxFilterRegexProgram = 2000;        // one $regex (RE2 program size)
-inline constexpr int kMaxFilterRegexProgramTotal = 10000;  // all of one filter's $regex
-inline constexpr size_t kMaxFilterRegexSubject = 16 * 1024;  // longer strings never match
+inline constexpr int kMaxFilterRegexProgram = 500;        // one $regex (RE2 program size)
+inline constexpr int kMaxFilterRegexProgramTotal = 2000;  // all of one filter's $regex
+inline constexpr size_t kMaxFilterRegexSubject = 4 * 1024;  // longer strings never match
 inline constexpr size_t kMaxFilterInValues = 1000;
 inline constexpr size_t kMaxFilterPathLength = 256;
 

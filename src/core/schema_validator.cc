@@ -65,7 +65,7 @@ constexpr size_t kMaxPatternSubject = 16 * 1024;   // longer strings are not mat
 constexpr size_t kMaxPatternPropertyName = 1024;   // longer names are not matched
 constexpr int kMaxValidationDepth = 256;           // nested subschema evaluations
 constexpr uint64_t kMaxValidationSteps = 1000000;  // subschema evaluations per instance
-constexpr RegexLimits kSchemaRegexLimits{1024, 5000, 256 * 1024};
+constexpr RegexLimits kSchemaRegexLimits{1024, 5000, 1024 * 1024};
 
 using RegexTable = std::unordered_map<std::string, Regex>;
 

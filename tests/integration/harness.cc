@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <strings.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -79,7 +80,11 @@ HttpResult HttpClient::Request(const std::string& method, const std::string& pat
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
   }
   curl_slist* hs = nullptr;
-  hs = curl_slist_append(hs, "Content-Type: application/json");
+  // JSON unless the test sends a Content-Type of its own.
+  const bool own_type = std::any_of(extra_headers.begin(), extra_headers.end(), [](const std::string& h) {
+    return h.size() >= 13 && strncasecmp(h.c_str(), "content-type:", 13) == 0;
+  });
+  if (!own_type) hs = curl_slist_append(hs, "Content-Type: application/json");
   hs = curl_slist_append(hs, "Expect:");
   if (!token_.empty()) hs = curl_slist_append(hs, ("Authorization: Bearer " + token_).c_str());
   for (const auto& h : extra_headers) hs = curl_slist_append(hs, h.c_str());

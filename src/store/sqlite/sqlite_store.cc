@@ -360,7 +360,7 @@ void SqliteStore::Enqueue(Job job) {
 }
 
 SqliteStore::GroupRun SqliteStore::CommitGroup(Db& db, std::vector<Job>& batch, bool isolated,
-                                               std::optional<Error>& failure) {
+                                               std::optional<Error>& failure, bool& io_error) {
   failure.reset();
   if (auto r = db.ExecScript("BEGIN IMMEDIATE"); !r) {
     failure = r.error();
@@ -390,6 +390,10 @@ SqliteStore::GroupRun SqliteStore::CommitGroup(Db& db, std::vector<Job>& batch, 
     }
     const int64_t changes_before = sqlite3_total_changes64(db.raw());
     const bool ok = job.apply(db);
+    if (!ok) {
+      const int rc = sqlite3_errcode(db.raw()) & 0xff;
+      if (rc == SQLITE_IOERR || rc == SQLITE_FULL) io_error = true;
+    }
     db.ResetAll();
     if (isolated) {
       if (!ok) {
@@ -429,13 +433,15 @@ void SqliteStore::WriterLoop() {
       }
     }
     std::optional<Error> failure;
+    bool io_error = false;
+    const int64_t changes_before = sqlite3_total_changes64(db.raw());
     const auto commit_t0 = std::chrono::steady_clock::now();
-    if (CommitGroup(db, batch, /*isolated=*/false, failure) == GroupRun::kRedoIsolated) {
+    if (CommitGroup(db, batch, /*isolated=*/false, failure, io_error) == GroupRun::kRedoIsolated) {
       // A job failed after it had written: run the group again with each job in its own
       // savepoint, so that only the failed one is undone.
       spdlog::warn("store: a write failed after it had changed rows; its group of {} is run again, each in a savepoint",
                    batch.size());
-      (void)CommitGroup(db, batch, /*isolated=*/true, failure);
+      (void)CommitGroup(db, batch, /*isolated=*/true, failure, io_error);
     }
     {
       // Every request in the batch waited this long: a slow disk shows up here first.
@@ -446,12 +452,14 @@ void SqliteStore::WriterLoop() {
         last_slow_commit_log_ = now;
       }
     }
+    // Writes fail for want of I/O until a group commits that wrote something.
+    if ((failure && failure->code == ErrorCode::kUnavailable) || io_error)
+      writes_failing_.store(true, std::memory_order_relaxed);
+    else if (!failure && sqlite3_total_changes64(db.raw()) != changes_before)
+      writes_failing_.store(false, std::memory_order_relaxed);
     if (failure) {
-      if (failure->code == ErrorCode::kUnavailable) writes_failing_.store(true, std::memory_order_relaxed);
       if (auto v = commit_error_log_.Check(failure->message, MonotonicMs()))
         spdlog::error("store: group commit of {} jobs failed: {}{}", batch.size(), failure->message, v.Suffix());
-    } else {
-      writes_failing_.store(false, std::memory_order_relaxed);
     }
     if (auto* c = m_commits_.load(std::memory_order_relaxed); c && !failure) c->Inc();
     if (auto* c = m_writes_.load(std::memory_order_relaxed); c && !failure) c->Inc(batch.size());
@@ -579,11 +587,12 @@ Result<void> SqliteStore::Ping() {
     if (last_probe_ms_ == 0 || now - last_probe_ms_ >= 1000) {
       last_probe_ms_ = now;
       auto probe = Write<void>([](Db& db) -> Result<void> {
-        // Rewrites a row as it is: a page written to the WAL, as any real write needs.
-        PREPARE(u, db,
-                "UPDATE schema_migrations SET applied_at = applied_at "
-                "WHERE version = (SELECT max(version) FROM schema_migrations)");
-        return u.Exec();
+        // 64 KiB written to the WAL and taken back in the same transaction: about what a
+        // batch of events needs. A smaller write could fit where real ones do not.
+        PREPARE(ins, db, "INSERT INTO readiness_probe(data) VALUES (zeroblob(65536))");
+        TRY(ins.Exec());
+        PREPARE(del, db, "DELETE FROM readiness_probe");
+        return del.Exec();
       });
       last_probe_error_.reset();
       if (!probe) last_probe_error_ = probe.error();

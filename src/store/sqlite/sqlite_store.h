@@ -118,8 +118,9 @@ class SqliteStore final : public Store {
   // One group transaction over `batch`. kRedoIsolated: a job failed after writing and the
   // group was rolled back (not isolated runs only); else `failure` holds the commit's error.
   enum class GroupRun { kDone, kRedoIsolated };
+  // `io_error` is set when a job failed for want of I/O (SQLITE_IOERR, SQLITE_FULL).
   static GroupRun CommitGroup(sqlite::Db& db, std::vector<Job>& batch, bool isolated,
-                              std::optional<Error>& failure);
+                              std::optional<Error>& failure, bool& io_error);
   void Enqueue(Job job);
   // Runs `fn` on the writer thread in a transaction and waits for the durable result.
   template <class T>
