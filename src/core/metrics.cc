@@ -340,11 +340,10 @@ Metrics::Metrics()
           "Duration of delivery attempts, by outcome: succeeded, or the error class (http, timeout, "
           "connect, dns, tls, blocked).",
           {"outcome"}, metrics::kLatencyBuckets)),
-      endpoint_failures_(registry.AddGauge(
-          "hookd_endpoint_consecutive_failures",
-          "Failed attempts in a row of each endpoint that is failing now (endpoints whose last attempt "
-          "succeeded are not listed).",
-          {"endpoint_id"}, {.omit_zero = true})),
+      endpoints_failing_(registry.AddGauge(
+          "hookd_endpoints_failing",
+          "Endpoints whose last attempt failed (one failure or more in a row). Which ones is each "
+          "company's own business: GET /v1/companies/{cid}/endpoints/{eid}/stats, not /metrics.")),
       http_requests_(registry.AddCounter("hookd_http_requests_total", "API requests answered, by method and status.",
                                          {"method", "status"}, {.max_series = 1000})),
       http_in_flight_(registry.AddGauge("hookd_http_requests_in_flight", "API requests being handled now.")) {

@@ -218,8 +218,10 @@ class Metrics {
   metrics::Histogram& AttemptDuration(std::optional<AttemptError> error) {
     return *attempt_duration_[error ? static_cast<size_t>(*error) : kAttemptErrors];
   }
-  // hookd_endpoint_consecutive_failures{endpoint_id}; 0 (not rendered) once it succeeds.
-  metrics::Gauge& EndpointFailures(std::string_view endpoint_id) { return endpoint_failures_.With({endpoint_id}); }
+  // hookd_endpoints_failing: endpoints whose last attempt failed. No per-endpoint (or
+  // per-company) series: /metrics may be read without a token, and which endpoint of which
+  // company fails is that company's business.
+  metrics::Gauge& EndpointsFailing() { return endpoints_failing_.Get(); }
   // hookd_http_requests_total{method,status} of the API; `method` is folded to the known
   // verbs (else "other").
   metrics::Counter& HttpRequests(std::string_view method, int status);
@@ -235,7 +237,7 @@ class Metrics {
   metrics::Family<metrics::Counter>& events_accepted_;
   metrics::Family<metrics::Counter>& deliveries_family_;
   metrics::Family<metrics::Histogram>& attempt_duration_family_;
-  metrics::Family<metrics::Gauge>& endpoint_failures_;
+  metrics::Family<metrics::Gauge>& endpoints_failing_;
   metrics::Family<metrics::Counter>& http_requests_;
   metrics::Family<metrics::Gauge>& http_in_flight_;
   metrics::Counter* deliveries_[4];

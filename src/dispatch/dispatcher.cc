@@ -655,10 +655,10 @@ void Dispatcher::RecordHealth(EndpointState& es) {
 }
 
 void Dispatcher::PublishFailures(EndpointState& es) {
-  // Only endpoints that have failed get a series (kept at 0, which is not rendered, after).
-  if (!opts_.metrics || (es.cfg.consecutive_failures == 0 && !es.failures_published)) return;
-  opts_.metrics->EndpointFailures(es.cfg.id.str()).Set(es.cfg.consecutive_failures);
-  es.failures_published = true;
+  const bool failing = es.cfg.consecutive_failures > 0;
+  if (!opts_.metrics || failing == es.counted_failing) return;
+  opts_.metrics->EndpointsFailing().Add(failing ? 1 : -1);
+  es.counted_failing = failing;
 }
 
 void Dispatcher::Flush() {

@@ -117,7 +117,7 @@ class Dispatcher final : public DeliverySink {
     double tokens = 0;
     int64_t tokens_at_ms = 0;
     bool rate_timer = false;
-    bool failures_published = false;  // has a hookd_endpoint_consecutive_failures series
+    bool counted_failing = false;  // counted in hookd_endpoints_failing
     std::unordered_map<std::string, std::deque<Key>> subjects;  // ordering: FIFO per subject
     // Its pending deliveries are still being read from the store (at start, or after it was
     // enabled); new ones for a subject-ordered endpoint wait in `parked` so they cannot

@@ -168,13 +168,13 @@ TEST(MetricsHookd, ExportsItsFamiliesWithHelpAndType) {
   m.Deliveries(Metrics::Outcome::kRetried).Inc();
   m.AttemptDuration(std::nullopt).Observe(0.02);
   m.AttemptDuration(AttemptError::kTimeout).Observe(15);
-  m.EndpointFailures("ep_01").Set(4);
+  m.EndpointsFailing().Add(2);
   m.HttpRequests("POST", 202).Inc();
   m.HttpRequests("BREW", 405).Inc();
   const std::string text = m.registry.Render();
   EXPECT_TRUE(text.starts_with("# HELP hookd_build_info ")) << text;
   for (const char* family : {"hookd_build_info", "hookd_events_accepted_total", "hookd_deliveries_total",
-                             "hookd_attempt_duration_seconds", "hookd_endpoint_consecutive_failures",
+                             "hookd_attempt_duration_seconds", "hookd_endpoints_failing",
                              "hookd_http_requests_total", "hookd_http_requests_in_flight"}) {
     EXPECT_THAT("\n" + text, HasSubstr(std::string("\n# HELP ") + family + " ")) << family;
     EXPECT_THAT(text, HasSubstr(std::string("\n# TYPE ") + family + " ")) << family;
@@ -187,7 +187,7 @@ TEST(MetricsHookd, ExportsItsFamiliesWithHelpAndType) {
   EXPECT_THAT(text, HasSubstr("hookd_attempt_duration_seconds_bucket{outcome=\"timeout\",le=\"10\"} 0\n"));
   EXPECT_THAT(text, HasSubstr("hookd_attempt_duration_seconds_count{outcome=\"timeout\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("hookd_attempt_duration_seconds_count{outcome=\"dns\"} 0\n"));
-  EXPECT_THAT(text, HasSubstr("hookd_endpoint_consecutive_failures{endpoint_id=\"ep_01\"} 4\n"));
+  EXPECT_THAT(text, HasSubstr("hookd_endpoints_failing 2\n"));
   EXPECT_THAT(text, HasSubstr("hookd_http_requests_total{method=\"POST\",status=\"202\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("hookd_http_requests_total{method=\"other\",status=\"405\"} 1\n"));
   EXPECT_THAT(text, Not(HasSubstr("BREW")));
