@@ -38,7 +38,8 @@ json::object AttemptJson(const Attempt& a) {
           {"status_code", a.status_code ? json::value(*a.status_code) : json::value(nullptr)},
           {"error", a.error ? json::value(*a.error) : json::value(nullptr)},
           {"response_headers", std::move(headers)},
-          {"response_body", a.response_body}};
+          {"response_body", a.response_body},
+          {"error_detail", a.error.has_value() ? json::value(a.error_detail) : json::value(nullptr)}};
 }
 
 }  // namespace

@@ -85,7 +85,9 @@ struct Attempt {
   std::optional<int> status_code;
   std::optional<std::string> error;  // timeout, connect, dns, tls, blocked, http
   std::string response_headers;      // JSON object text
-  std::string response_body;         // first 4 KiB
+  std::string response_body;         // first 4 KiB of what the receiver sent (only that)
+  std::string error_detail;          // hookd's words when there is an error: curl's message, the
+                                     // SSRF guard's reason ("" without an error)
 };
 
 }  // namespace hookd

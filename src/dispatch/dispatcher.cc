@@ -478,8 +478,7 @@ void Dispatcher::Handle(OutboundResult r) {
   if (r.error) a.error = std::string(AttemptErrorName(*r.error));
   a.response_headers = std::move(r.response_headers_json);
   a.response_body = std::move(r.response_body);
-  if (r.error && *r.error != AttemptError::kHttp && a.response_body.empty())
-    a.response_body = r.error_detail;  // say why, for the panel and the API
+  if (r.error) a.error_detail = std::move(r.error_detail);
 
   DeliveryUpdate u{delivery_id, company, DeliveryStatus::kPending, item.attempts,
                    std::nullopt, now, std::move(a)};

@@ -120,6 +120,7 @@ TEST_F(DeliveryTest, DeliversSignedPayloadOnce) {
   auto a = atts.at("data").as_array()[0];
   EXPECT_EQ(a.at("status_code").to_number<int>(), 200);
   EXPECT_TRUE(a.at("error").is_null());
+  EXPECT_TRUE(a.at("error_detail").is_null());
   EXPECT_EQ(a.at("response_body").as_string(), "ok");
   std::this_thread::sleep_for(300ms);
   EXPECT_EQ(rx.Count(), 1u);
@@ -251,6 +252,8 @@ TEST_F(DeliveryTest, BadReceiversDoNotHoldUpAHealthyOne) {
   auto reset = FirstAttempt(events[0], bad["/reset"]);
   ASSERT_FALSE(reset.empty());
   EXPECT_EQ(reset.at("error").as_string(), "connect");
+  EXPECT_EQ(reset.at("response_body").as_string(), "");
+  EXPECT_NE(reset.at("error_detail").as_string(), "");
 }
 
 TEST_F(DeliveryTest, FailingEndpointIsDisabledAfterTheGracePeriod) {
@@ -686,6 +689,11 @@ TEST_F(DeliveryTest, SsrfGuardBlocksPrivateDestinationsAtSaveAndConnectTime) {
                   .Json().at("data").as_array();
   ASSERT_FALSE(atts.empty());
   EXPECT_EQ(atts[0].at("error").as_string(), "blocked");
+  // hookd's reason is its own field, never the receiver's words (issue 10).
+  EXPECT_NE(std::string(atts[0].at("error_detail").as_string()).find("destination refused"), std::string::npos)
+      << json::serialize(atts[0]);
+  EXPECT_EQ(atts[0].at("response_body").as_string(), "");
+  EXPECT_TRUE(atts[0].at("status_code").is_null());
   EXPECT_EQ(rx.Count(), 0u);
   // And at save time.
   for (std::string url : {"http://127.0.0.1:9/x", "http://169.254.169.254/latest/meta-data",

@@ -1014,7 +1014,7 @@ Result<Page<Attempt>> SqliteStore::ListAttempts(const CompanyId& company, const 
   return Read<Page<Attempt>>([&](Db& db) -> Result<Page<Attempt>> {
     PREPARE(s, db,
             "SELECT id, delivery_id, number, started_at, duration_ms, status_code, error, "
-            "response_headers, response_body FROM attempts WHERE delivery_id = ?1 AND company_id = ?2 "
+            "response_headers, response_body, error_detail FROM attempts WHERE delivery_id = ?1 AND company_id = ?2 "
             "AND (?3 = '' OR id < ?3) ORDER BY id DESC LIMIT ?4");
     int limit = ClampLimit(page.limit);
     s.Bind(1, id.str()).Bind(2, company.str()).Bind(3, page.cursor).Bind(4, limit + 1);
@@ -1033,6 +1033,7 @@ Result<Page<Attempt>> SqliteStore::ListAttempts(const CompanyId& company, const 
       if (!s.IsNull(6)) a.error = s.Text(6);
       a.response_headers = s.Text(7);
       a.response_body = s.Text(8);
+      a.error_detail = s.Text(9);
       out.push_back(std::move(a));
     }
     return MakePage(std::move(out), limit, [](const Attempt& a) { return a.id.str(); });
@@ -1196,8 +1197,8 @@ Result<void> SqliteStore::WriteOutcomes(Db& db, const std::vector<DeliveryUpdate
           "last_attempt_at = ? WHERE id = ?");
   PREPARE(a, db,
           "INSERT INTO attempts(id, delivery_id, company_id, number, started_at, duration_ms, "
-          "status_code, error, response_headers, response_body) "
-          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+          "status_code, error, response_headers, response_body, error_detail) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   PREPARE(del, db, "DELETE FROM deliveries WHERE id = ? AND status IN ('pending', 'held')");
   for (const DeliveryUpdate& d : updates) {
     if (d.drop) {
@@ -1218,7 +1219,7 @@ Result<void> SqliteStore::WriteOutcomes(Db& db, const std::vector<DeliveryUpdate
           .Bind(5, at.started_at_ms).Bind(6, at.duration_ms);
       if (at.status_code) a.Bind(7, *at.status_code);
       else a.Bind(7, std::nullopt);
-      a.Bind(8, at.error).Bind(9, at.response_headers).BindBlob(10, at.response_body);
+      a.Bind(8, at.error).Bind(9, at.response_headers).BindBlob(10, at.response_body).Bind(11, at.error_detail);
       TRY(a.Exec());
     }
   }

@@ -153,11 +153,12 @@ function attemptCard(a) {
       h('span', { class: 'sub' }, formatMs(a.duration_ms)),
       h('span', { class: 'sub' }, timeEl(a.started_at, { relative: false }))),
     a.error ? h('p', { class: 'sub' }, 'Error class: ', h('code', {}, a.error)) : null,
+    a.error_detail ? h('p', { class: 'error-detail' }, 'hookd: ', h('span', {}, a.error_detail)) : null,
     h('div', { class: 'attempt-body' },
       h('p', { class: 'label' }, 'Response body'),
       a.response_body
         ? h('pre', { class: 'code response-body', tabindex: '0' }, prettyText(a.response_body))
-        : h('p', { class: 'muted' }, '(empty)')),
+        : h('p', { class: 'muted' }, a.status_code ? '(empty)' : '(no response from the receiver)')),
     headers.length ? h('details', {}, h('summary', {}, `Response headers (${headers.length})`),
       h('pre', { class: 'code', tabindex: '0' }, headers.map(([k, v]) => `${k}: ${v}`).join('\n'))) : null);
 }
