@@ -45,6 +45,11 @@ void AddServeFlags(CLI::App& cmd, ServeConfig& c) {
   cmd.add_option("--tls-ca-file", c.tls_ca_file,
                  "PEM file of the CAs trusted for receivers' certificates (default: the system's)")
       ->envname("HOOKD_TLS_CA_FILE")->check(CLI::ExistingFile);
+  cmd.add_option("--proxy", c.proxy,
+                 "egress proxy for deliveries (http://host:port, socks5h://host:port). The environment's "
+                 "proxy variables are ignored. hookd checks each destination's addresses before the "
+                 "request; the proxy resolves the name again and must enforce the same egress rules")
+      ->envname("HOOKD_PROXY");
   cmd.add_option("--plain-http", c.plain_http,
                  "engine for http:// receivers: builtin (HTTP/1.1 keep-alive, connections opened by "
                  "libcurl) or curl (everything through libcurl); https:// always uses libcurl")
@@ -76,6 +81,13 @@ size_t ParseSize(std::string_view s) {
 }
 
 std::string ValidateServeConfig(ServeConfig& c) {
+  if (!c.proxy.empty()) {
+    const bool known = c.proxy.starts_with("http://") || c.proxy.starts_with("https://") ||
+                       c.proxy.starts_with("socks4://") || c.proxy.starts_with("socks4a://") ||
+                       c.proxy.starts_with("socks5://") || c.proxy.starts_with("socks5h://");
+    if (!known || c.proxy.find("://") + 3 >= c.proxy.size())
+      return "--proxy must be a URL like http://proxy.internal:3128 or socks5h://proxy.internal:1080";
+  }
   if (!c.admin_token_file.empty()) {
     if (!c.admin_token.empty()) return "give the operator token once: --admin-token or --admin-token-file";
     std::ifstream in(c.admin_token_file);

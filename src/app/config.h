@@ -23,6 +23,7 @@ struct ServeConfig {
   bool allow_private_destinations = false;
   std::vector<std::string> allow_destination;  // CIDRs
   std::string tls_ca_file;  // PEM bundle trusted for receivers instead of the system's
+  std::string proxy;  // egress proxy URL for deliveries; "" none (the environment's are ignored)
   std::string plain_http = "builtin";  // http:// receivers: "builtin" HTTP/1.1 path or "curl"
   std::string log_format = "text";
   int threads = 0;  // HTTP I/O threads; 0 = number of cores

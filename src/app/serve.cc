@@ -163,6 +163,7 @@ int RunServe(ServeConfig& cfg) {
   dopts.disable_after_ms = cfg.disable_after_ms;
   dopts.user_agent = "hookd/" HOOKD_VERSION;
   dopts.tls_ca_file = cfg.tls_ca_file;
+  dopts.proxy = cfg.proxy;
   dopts.builtin_http1 = cfg.plain_http == "builtin";
   dopts.metrics = &metrics;
   // When the dispatcher disables (gone/failing) or deletes (REST hook 410) an endpoint, the

@@ -28,7 +28,7 @@ void Count(Metrics* metrics, Metrics::Outcome outcome) {
 }  // namespace
 
 Dispatcher::Dispatcher(Store& store, const DestinationPolicy& policy, DispatcherOptions opts)
-    : store_(store), policy_(policy), opts_(std::move(opts)), client_(policy_, HttpClientOptions{opts_.user_agent, opts_.tls_ca_file, opts_.builtin_http1}) {}
+    : store_(store), policy_(policy), opts_(std::move(opts)), client_(policy_, HttpClientOptions{opts_.user_agent, opts_.tls_ca_file, opts_.builtin_http1, opts_.proxy}) {}
 
 Dispatcher::~Dispatcher() { Stop(0); }
 

@@ -48,6 +48,7 @@ struct DispatcherOptions {
   std::string user_agent = "hookd";
   std::string tls_ca_file;  // PEM bundle of trusted CAs; empty: the system's
   bool builtin_http1 = true;  // http:// through the built-in HTTP/1.1 path (false: libcurl)
+  std::string proxy;          // --proxy: every request through it ("": none; never the environment's)
   // Called (on the dispatcher thread) after the dispatcher disabled or deleted an endpoint of
   // `company`, so the API's fan-out index follows (serve.cc wires it). May be empty.
   std::function<void(const CompanyId& company)> on_endpoints_changed;

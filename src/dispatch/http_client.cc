@@ -26,6 +26,8 @@ struct HttpClient::Transfer {
   const DestinationPolicy* policy = nullptr;
   std::string blocked_reason;
   bool connect_only = false;  // only opens a connection, for the built-in HTTP/1.1 path
+  bool check_only = false;    // only resolves and checks the destination (with a proxy)
+  bool via_proxy = false;     // its sockets go to the configured proxy, not the destination
 };
 
 namespace {
@@ -47,17 +49,12 @@ size_t OnHeader(char* p, size_t size, size_t n, void* ud) {
   return size * n;
 }
 
-// A proxy curl would take from the environment for http:// URLs (the built-in path cannot).
-const char* EnvProxy() {
-  for (const char* name : {"http_proxy", "all_proxy", "ALL_PROXY"})
-    if (const char* v = std::getenv(name); v && *v) return name;
-  return nullptr;
-}
-
 // Called by curl for every socket it is about to connect: the SSRF guard at connect time.
 curl_socket_t OnOpenSocket(void* ud, curlsocktype purpose, curl_sockaddr* addr) {
   auto* t = static_cast<HttpClient::Transfer*>(ud);
-  if (purpose == CURLSOCKTYPE_IPCXN && t->policy) {
+  // Through a proxy the socket goes to the proxy, which the operator chose: the destination
+  // was checked before (CheckDestination).
+  if (purpose == CURLSOCKTYPE_IPCXN && t->policy && !t->via_proxy) {
     auto ip = IpAddress::FromSockaddr(&addr->addr);
     if (!ip) {
       t->blocked_reason = "unsupported address family";
@@ -67,6 +64,8 @@ curl_socket_t OnOpenSocket(void* ud, curlsocktype purpose, curl_sockaddr* addr) 
       t->blocked_reason = *why;
       return CURL_SOCKET_BAD;
     }
+    // A check only: every address curl would try passes through here; none is connected.
+    if (t->check_only) return CURL_SOCKET_BAD;
   }
   return socket(addr->family, addr->socktype, addr->protocol);
 }
@@ -114,18 +113,10 @@ HttpClient::HttpClient(const DestinationPolicy& policy, HttpClientOptions opts)
   curl_multi_setopt(m, CURLMOPT_SOCKETDATA, this);
   curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, &HttpClient::OnTimer);
   curl_multi_setopt(m, CURLMOPT_TIMERDATA, this);
-  if (opts_.builtin_http1) {
-    if (const char* proxy = EnvProxy()) {
-      static std::once_flag logged;
-      std::call_once(logged, [&] {
-        spdlog::info("http:// deliveries go through libcurl: ${} is set (the built-in HTTP/1.1 path "
-                     "does not speak to proxies)", proxy);
-      });
-    } else {
-      h1_ = std::make_unique<Http1Pool>(epoll_fd_, opts_.user_agent, [this](OutboundRequest req, int64_t started) {
-        Connect(std::move(req), started);
-      });
-    }
+  if (opts_.builtin_http1 && opts_.proxy.empty()) {
+    h1_ = std::make_unique<Http1Pool>(epoll_fd_, opts_.user_agent, [this](OutboundRequest req, int64_t started) {
+      Connect(std::move(req), started);
+    });
   }
 }
 
@@ -200,6 +191,8 @@ void* HttpClient::NewHandle() {
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
   if (!opts_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, opts_.ca_file.c_str());
+  // Never the environment's proxy variables ("" turns them off); only --proxy.
+  curl_easy_setopt(h, CURLOPT_PROXY, opts_.proxy.c_str());
   curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
   // Receive buffer: bodies beyond the first 4 KiB are read and dropped anyway.
@@ -244,8 +237,32 @@ void HttpClient::Start(OutboundRequest req) {
       return;
     }
   }
+  if (!opts_.proxy.empty()) {
+    CheckDestination(std::move(req));
+    return;
+  }
+  StartThroughCurl(std::move(req), NowMs());
+}
+
+void HttpClient::CheckDestination(OutboundRequest req) {
   CURL* h = static_cast<CURL*>(TakeHandle());
   Transfer* t = NewTransfer(std::move(req), NowMs(), policy_, false);
+  t->check_only = true;
+  curl_easy_setopt(h, CURLOPT_PROXY, "");  // resolve the destination itself
+  curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
+  curl_easy_setopt(h, CURLOPT_URL, t->req.url.c_str());
+  curl_easy_setopt(h, CURLOPT_PIPEWAIT, 0L);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(t->req.timeout_ms));
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min(t->req.connect_timeout_ms, t->req.timeout_ms)));
+  Launch(h, t);
+}
+
+void HttpClient::StartThroughCurl(OutboundRequest req, int64_t started_at_ms) {
+  CURL* h = static_cast<CURL*>(TakeHandle());
+  Transfer* t = NewTransfer(std::move(req), started_at_ms, policy_, false);
+  t->via_proxy = !opts_.proxy.empty();
+  curl_easy_setopt(h, CURLOPT_PROXY, opts_.proxy.c_str());
   for (const auto& hd : t->req.headers) t->headers = curl_slist_append(t->headers, hd.c_str());
   t->headers = curl_slist_append(t->headers, "Expect:");  // no 100-continue round trip
 
@@ -259,9 +276,10 @@ void HttpClient::Start(OutboundRequest req) {
   curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
                    static_cast<curl_off_t>(t->req.body ? t->req.body->size() : 0));
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, t->headers);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(t->req.timeout_ms));
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(std::min(t->req.connect_timeout_ms, t->req.timeout_ms)));
+  // The whole timeout counts from the request's start (a destination check may have used some).
+  const int64_t left = std::max<int64_t>(1, started_at_ms + t->req.timeout_ms - NowMs());
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(left));
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min(t->req.connect_timeout_ms, left)));
   Launch(h, t);
 }
 
@@ -270,6 +288,7 @@ void HttpClient::Connect(OutboundRequest req, int64_t started_at_ms) {
   Transfer* t = NewTransfer(std::move(req), started_at_ms, policy_, true);
   // The request's whole timeout counts from its start (a request sent again may have used some).
   const int64_t left = std::max<int64_t>(1, started_at_ms + t->req.timeout_ms - NowMs());
+  curl_easy_setopt(h, CURLOPT_PROXY, "");  // no proxy on this path (h1_ exists only without one)
   curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
   curl_easy_setopt(h, CURLOPT_URL, t->req.url.c_str());
   curl_easy_setopt(h, CURLOPT_PIPEWAIT, 0L);
@@ -301,6 +320,30 @@ void HttpClient::Harvest(std::vector<OutboundResult>& done) {
       Transfer* t = nullptr;
       curl_easy_getinfo(h, CURLINFO_PRIVATE, &t);
       OutboundResult& r = t->result;
+      if (t->check_only) {
+        curl_multi_remove_handle(m, h);
+        live_handles_.erase(h);
+        --in_flight_;
+        if (idle_handles_.size() < 4096) idle_handles_.push_back(h);
+        else curl_easy_cleanup(h);
+        // Every address was refused by us on purpose: the check passed unless one was blocked
+        // or the name did not resolve.
+        if (t->blocked_reason.empty() && rc != CURLE_COULDNT_RESOLVE_HOST && rc != CURLE_OPERATION_TIMEDOUT) {
+          StartThroughCurl(std::move(t->req), r.started_at_ms);
+        } else {
+          r.duration_ms = NowMs() - r.started_at_ms;
+          if (!t->blocked_reason.empty()) {
+            r.error = AttemptError::kBlocked;
+            r.error_detail = "destination refused: " + t->blocked_reason;
+          } else {
+            r.error = Classify(rc);
+            r.error_detail = curl_easy_strerror(rc);
+          }
+          done.push_back(std::move(r));
+        }
+        delete t;
+        continue;
+      }
       if (t->connect_only && rc == CURLE_OK && t->blocked_reason.empty()) {
         // Connected: the socket goes to the built-in path (a copy of it — curl closes its
         // own when the handle leaves the multi).

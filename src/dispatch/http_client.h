@@ -14,6 +14,12 @@
 // number of requests in flight, as curl_multi_perform would be (O(n) per call, which made a
 // 50-endpoint fan-out quadratic).
 //
+// With an egress proxy (HttpClientOptions::proxy) the socket goes to the proxy, so the
+// destination is checked before each request instead: libcurl resolves the receiver's name
+// (its asynchronous resolver and DNS cache) and every address is checked, without connecting;
+// only then does the request go to the proxy. The proxy resolves the name again, so it must
+// enforce the same egress rules itself (docs/security.md).
+//
 // Threading: owned by one thread (the dispatcher's). Only Wakeup() may be called from
 // other threads.
 
@@ -45,8 +51,12 @@ struct HttpClientOptions {
   std::string user_agent = "hookd";
   std::string ca_file;  // PEM bundle of the CAs to trust instead of the system's (empty: system's)
   // http:// requests through the built-in HTTP/1.1 path (false: all through libcurl). Off
-  // anyway when a proxy is configured in the environment (curl would use it; the pool can't).
+  // anyway when `proxy` is set (the pool does not speak to proxies).
   bool builtin_http1 = true;
+  // The egress proxy every request goes through (--proxy: "http://host:port", "socks5h://…");
+  // empty: none. The environment's proxy variables (http_proxy, ALL_PROXY, …) are never used:
+  // hookd's destination check would then see the proxy's address instead of the receiver's.
+  std::string proxy;
 };
 
 struct OutboundResult {
@@ -95,6 +105,10 @@ class HttpClient {
   void* TakeHandle();  // an idle CURL* or a new one
   // Has libcurl open a connection for `req` (CONNECT_ONLY), handed to h1_ once made.
   void Connect(OutboundRequest req, int64_t started_at_ms);
+  // With a proxy: resolves and checks `req`'s destination without connecting; the request
+  // itself starts (StartThroughCurl) once that passed.
+  void CheckDestination(OutboundRequest req);
+  void StartThroughCurl(OutboundRequest req, int64_t started_at_ms);
   void Launch(void* handle, Transfer* t);  // hands a prepared transfer to the multi
   const DestinationPolicy& policy_;
   HttpClientOptions opts_;

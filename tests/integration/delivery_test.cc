@@ -900,12 +900,31 @@ TEST_P(HttpEngineTest, ARequestOnAConnectionDroppedUnderItIsSentAgainOnAFreshOne
 
 // With a proxy in the environment (`http_proxy`), http:// deliveries go through it whatever
 // `--plain-http` says: libcurl speaks to proxies, the built-in path steps aside.
-TEST_P(HttpEngineTest, AProxyInTheEnvironmentIsUsed) {
-  Receiver proxy;  // answers 200 to anything: it stands in for the proxy
+// Issue 10: libcurl took http_proxy/ALL_PROXY from the environment, and the SSRF guard then
+// checked the proxy's socket instead of the destination.
+TEST_P(HttpEngineTest, TheEnvironmentsProxyIsIgnored) {
+  Receiver proxy;  // answers 200 to anything: it stands in for a proxy
+  Receiver rx;
   hookd_->Kill(SIGKILL);
-  setenv("http_proxy", ("http://127.0.0.1:" + std::to_string(proxy.Port())).c_str(), 1);
-  hookd_->Start();  // the child inherits it
-  unsetenv("http_proxy");
+  const std::string url = "http://127.0.0.1:" + std::to_string(proxy.Port());
+  for (const char* name : {"http_proxy", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"}) setenv(name, url.c_str(), 1);
+  hookd_->Start();  // the child inherits them
+  for (const char* name : {"http_proxy", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"}) unsetenv(name);
+  co_ = ClientWith(company_token_);
+  CreateEndpoint({{"url", rx.Url("/hook")}});
+  std::string evid = Publish(HiredEvent());
+  WaitDelivery(evid, "succeeded");
+  EXPECT_EQ(rx.Count(), 1u);
+  EXPECT_EQ(proxy.Count(), 0u);
+}
+
+TEST_P(HttpEngineTest, AConfiguredProxyIsUsed) {
+  Receiver proxy;
+  hookd_->Kill(SIGKILL);
+  auto args = ExtraArgs();
+  args.insert(args.end(), {"--proxy", "http://127.0.0.1:" + std::to_string(proxy.Port())});
+  hookd_->SetExtraArgs(args);
+  hookd_->Start();
   co_ = ClientWith(company_token_);
   CreateEndpoint({{"url", "http://127.0.0.1:9/hook"}});  // nothing listens there
   std::string evid = Publish(HiredEvent());
@@ -914,6 +933,44 @@ TEST_P(HttpEngineTest, AProxyInTheEnvironmentIsUsed) {
   EXPECT_EQ(req.path, "http://127.0.0.1:9/hook");  // the absolute form a proxy gets
   EXPECT_EQ(req.headers["webhook-id"], evid);
   WaitDelivery(evid, "succeeded");
+}
+
+// Through a proxy the destination is still checked (before the request; the proxy's own
+// address is the operator's choice). An endpoint saved while private destinations were
+// allowed is refused once they are not — what DNS rebinding would look like.
+TEST_P(HttpEngineTest, AProxyKeepsTheDestinationCheck) {
+  Receiver proxy;
+  CreateEndpoint({{"url", "http://localhost:9/admin"}});
+  CreateEndpoint({{"url", "http://LOCALHOST.:8080/admin"}});  // the issue's: the proxy resolved it
+  hookd_->Kill(SIGKILL);
+  hookd_->SetExtraArgs({"--allow-http", "--retry-schedule", "300ms", "--request-timeout", "2s", "--proxy",
+                        "http://127.0.0.1:" + std::to_string(proxy.Port()), "--plain-http", GetParam()});
+  hookd_->Start();
+  co_ = ClientWith(company_token_);
+  std::string evid = Publish(HiredEvent());
+  for (auto deadline = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < deadline;
+       std::this_thread::sleep_for(50ms)) {
+    auto list = co_->Get(Base() + "/deliveries?event_id=" + evid + "&status=failed").Json().at("data").as_array();
+    if (list.size() == 2) break;
+  }
+  const json::array deliveries = co_->Get(Base() + "/deliveries?event_id=" + evid).Json().at("data").as_array();
+  ASSERT_EQ(deliveries.size(), 2u);
+  for (const auto& delivery : deliveries) {
+    ASSERT_EQ(delivery.at("status").as_string(), "failed") << json::serialize(delivery);
+    auto atts = co_->Get(Base() + "/deliveries/" + std::string(delivery.at("id").as_string()) + "/attempts")
+                    .Json().at("data").as_array();
+    ASSERT_EQ(atts.size(), 2u);
+    for (const auto& a : atts) {
+      // "localhost" resolves to loopback: blocked; "LOCALHOST." does not resolve here: a
+      // DNS error. Neither reaches the proxy.
+      const std::string error(a.at("error").as_string());
+      EXPECT_TRUE(error == "blocked" || error == "dns") << json::serialize(a);
+      if (error == "blocked")
+        EXPECT_NE(std::string(a.at("error_detail").as_string()).find("(loopback)"), std::string::npos)
+            << json::serialize(a);
+    }
+  }
+  EXPECT_EQ(proxy.Count(), 0u);
 }
 
 TEST_P(HttpEngineTest, AnAnswerThatIsNotHttpIsAConnectError) {
