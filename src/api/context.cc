@@ -6,6 +6,7 @@
 
 #include "api/problem.h"
 #include "core/json_util.h"
+#include "dispatch/destination_check.h"
 
 namespace hookd::api {
 namespace json = boost::json;
@@ -119,6 +120,46 @@ std::string PageJson(json::array data, const std::optional<std::string>& next_cu
   if (next_cursor) o["next_cursor"] = *next_cursor;
   else o["next_cursor"] = nullptr;
   return ToJson(o);
+}
+
+void AfterDestinationCheck(ApiContext& ctx, const CompanyId& company, const std::string& url,
+                           std::string pointer, Responder respond,
+                           std::move_only_function<HttpResponse()> save) {
+  // Runs `save` and answers with what it returns or throws; never throws itself (it may run
+  // on a checker thread, outside the router).
+  auto run = [](Responder& respond, std::move_only_function<HttpResponse()>& save) {
+    try {
+      respond(save());
+    } catch (const ApiError& e) {
+      respond(Problem(e));
+    } catch (const std::exception& e) {
+      spdlog::error("saving an endpoint failed: {}", e.what());
+      respond(Problem(500, "internal error"));
+    }
+  };
+  if (!ctx.options.destinations) {
+    run(respond, save);
+    return;
+  }
+  ctx.options.destinations->Check(
+      company.str(), url,
+      [run, pointer = std::move(pointer), respond = std::move(respond), save = std::move(save)](
+          DestinationChecker::Verdict verdict, std::string why) mutable {
+        switch (verdict) {
+          case DestinationChecker::Verdict::kAllowed:
+            run(respond, save);
+            return;
+          case DestinationChecker::Verdict::kRefused:
+            respond(Problem(422, pointer.substr(1) + " " + why, {{pointer, why}}));
+            return;
+          case DestinationChecker::Verdict::kBusy: {
+            HttpResponse r = Problem(503, why);
+            r.headers.emplace_back("retry-after", "1");
+            respond(std::move(r));
+            return;
+          }
+        }
+      });
 }
 
 void AddAllRoutes(Router& r, ApiContext& ctx) {

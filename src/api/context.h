@@ -19,7 +19,8 @@
 #include "store/store.h"
 
 namespace hookd {
-class Metrics;  // core/metrics.h
+class Metrics;             // core/metrics.h
+class DestinationChecker;  // dispatch/destination_check.h
 }
 
 namespace hookd::api {
@@ -28,8 +29,11 @@ struct ApiOptions {
   size_t max_payload = 256 * 1024;
   size_t max_batch = 500;
   bool allow_http = false;
-  // SSRF check of an endpoint URL at save time; returns why it is refused, or nullopt.
+  // SSRF check of an endpoint URL at save time that needs no DNS (address literals); returns
+  // why it is refused, or nullopt. Host names are checked by `destinations`, off the request
+  // threads (AfterDestinationCheck).
   std::function<std::optional<std::string>(std::string_view url)> check_destination;
+  DestinationChecker* destinations = nullptr;  // may be null: names are not resolved at save
 };
 
 struct ApiContext {
@@ -56,6 +60,14 @@ Principal RequireOperator(ApiContext& ctx, const Call& call);
 // the token's company (never 403, never the data) or does not exist; 403 when the token
 // lacks `scope`. Returns the company id.
 CompanyId AuthorizeCompany(ApiContext& ctx, const Call& call, unsigned scope);
+
+// Saves an endpoint whose URL is `url` once its host's addresses passed the SSRF guard:
+// `save` runs (and its response is sent) at once when nothing needs resolving, else on a
+// DNS-check thread, so a slow DNS server never holds a request thread. A refused address
+// answers 422 at `pointer`; too many checks in flight, 503. `save` may throw ApiError.
+void AfterDestinationCheck(ApiContext& ctx, const CompanyId& company, const std::string& url,
+                           std::string pointer, Responder respond,
+                           std::move_only_function<HttpResponse()> save);
 
 // 415 when the request's Content-Type is not JSON (application/json or */*+json; absent is
 // taken as JSON), 400 on malformed JSON, 422 on a number that cannot be kept exactly.

@@ -46,7 +46,7 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
   const std::string base = "/v1/companies/{cid}/endpoints";
   const std::string one = base + "/{eid}";
 
-  r.Add("POST", base, [&ctx](Call& call) {
+  r.AddAsync("POST", base, [&ctx](Call& call, Responder respond) {
     CompanyId cid = AuthorizeCompany(ctx, call, kScopeManage);
     json::value body = ParseBody(call);
     Endpoint ep;
@@ -55,11 +55,14 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
     ep.company_id = cid;
     ep.secret = NewSigningSecret();
     ep.created_at_ms = ep.updated_at_ms = NowMs();
-    Unwrap(ctx.store.InsertEndpoint(ep));
-    Changed(ctx, cid, ep.id);
-    json::object o = EndpointToJson(ep);
-    o["secret"] = ep.secret;  // shown on create; later via GET …/secret
-    return JsonResponse(201, ToJson(o));
+    const std::string url = ep.url;
+    AfterDestinationCheck(ctx, cid, url, "/url", std::move(respond), [&ctx, cid, ep = std::move(ep)] {
+      Unwrap(ctx.store.InsertEndpoint(ep));
+      Changed(ctx, cid, ep.id);
+      json::object o = EndpointToJson(ep);
+      o["secret"] = ep.secret;  // shown on create; later via GET …/secret
+      return JsonResponse(201, ToJson(o));
+    });
   });
 
   r.Add("GET", base, [&ctx](Call& call) {
@@ -74,7 +77,7 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
     return JsonResponse(200, ToJson(EndpointToJson(Unwrap(ctx.store.GetEndpoint(cid, id)))));
   });
 
-  r.Add("PATCH", one, [&ctx](Call& call) {
+  r.AddAsync("PATCH", one, [&ctx](Call& call, Responder respond) {
     CompanyId cid = AuthorizeCompany(ctx, call, kScopeManage);
     EndpointId id = PathId<EndpointId>(call, "eid", "endpoint");
     json::value body = ParseBody(call);
@@ -82,9 +85,18 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
     Endpoint next = ep;
     if (auto ok = ApplyEndpointInput(body, /*creating=*/false, ctx.Rules(cid, id), next); !ok) Throw(ok.error());
     next.updated_at_ms = NowMs();
-    Unwrap(ctx.store.UpdateEndpoint(next));
-    Changed(ctx, cid, id);
-    return JsonResponse(200, ToJson(EndpointToJson(next)));
+    const bool url_changed = next.url != ep.url;
+    const std::string url = next.url;
+    auto save = [&ctx, cid, id, next = std::move(next)] {
+      Unwrap(ctx.store.UpdateEndpoint(next));
+      Changed(ctx, cid, id);
+      return JsonResponse(200, ToJson(EndpointToJson(next)));
+    };
+    if (!url_changed) {  // only a new URL is resolved again
+      respond(save());
+      return;
+    }
+    AfterDestinationCheck(ctx, cid, url, "/url", std::move(respond), std::move(save));
   });
 
   r.Add("DELETE", one, [&ctx](Call& call) {

@@ -48,7 +48,7 @@ void Changed(ApiContext& ctx, const CompanyId& cid, const EndpointId& id) {
 void AddHookRoutes(Router& r, ApiContext& ctx) {
   // Subscribe: {"target_url", "event"}. Other fields are ignored: Zapier sends extras
   // (the legacy duplicate "subscription_url", input fields of the Zap).
-  r.Add("POST", "/v1/hooks", [&ctx](Call& call) {
+  r.AddAsync("POST", "/v1/hooks", [&ctx](Call& call, Responder respond) {
     CompanyId cid = HookCompany(ctx, call);
     json::value body = ParseBody(call);
     if (!body.is_object())
@@ -94,16 +94,18 @@ void AddHookRoutes(Router& r, ApiContext& ctx) {
     ep.description = "REST hook for " + event;
     ep.secret = NewSigningSecret();
     ep.created_at_ms = ep.updated_at_ms = NowMs();
-    Unwrap(ctx.store.InsertEndpoint(ep));
-    Changed(ctx, cid, ep.id);
-
-    // The endpoint object plus Zapier's vocabulary; the secret is shown as on endpoint
-    // create (later via GET /v1/companies/{cid}/endpoints/{id}/secret).
-    json::object out = EndpointToJson(ep);
-    out["target_url"] = ep.url;
-    out["event"] = event;
-    out["secret"] = ep.secret;
-    return JsonResponse(201, ToJson(out));
+    const std::string url = ep.url;
+    AfterDestinationCheck(ctx, cid, url, "/target_url", std::move(respond), [&ctx, cid, ep = std::move(ep), event] {
+      Unwrap(ctx.store.InsertEndpoint(ep));
+      Changed(ctx, cid, ep.id);
+      // The endpoint object plus Zapier's vocabulary; the secret is shown as on endpoint
+      // create (later via GET /v1/companies/{cid}/endpoints/{id}/secret).
+      json::object out = EndpointToJson(ep);
+      out["target_url"] = ep.url;
+      out["event"] = event;
+      out["secret"] = ep.secret;
+      return JsonResponse(201, ToJson(out));
+    });
   });
 
   // Unsubscribe. Any body (Zapier may send the subscription back) is ignored. Only hooks:

@@ -187,7 +187,9 @@ int RunServe(ServeConfig& cfg) {
   api::ApiOptions api_opts;
   api_opts.max_payload = cfg.max_payload_bytes;
   api_opts.allow_http = cfg.allow_http;
-  api_opts.check_destination = [&policy](std::string_view url) { return CheckDestinationUrl(*policy, url); };
+  api_opts.check_destination = [&policy](std::string_view url) { return CheckDestinationLiteral(*policy, url); };
+  DestinationChecker destinations(*policy, {});
+  api_opts.destinations = &destinations;
   api::ApiContext ctx{*store, catalog, index, auth, api_opts, &dispatcher, &metrics};
   api::Router router;
   api::AddAllRoutes(router, ctx);
@@ -217,6 +219,7 @@ int RunServe(ServeConfig& cfg) {
   sigwait(&stop_signals, &sig);
   spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   server.Stop(5000);       // no new requests; in-flight API calls finish
+  destinations.Stop();     // endpoint saves waiting on DNS are answered 503
   dispatcher.Stop(10000);  // in-flight deliveries finish or stay pending for the next start
   retention.Stop();
   store->Close();
