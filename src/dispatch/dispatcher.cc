@@ -16,6 +16,11 @@ namespace {
 // however long the endpoint's history is).
 constexpr int kRecoveryPage = 2000;
 constexpr int kMaxWaitMs = 1000;
+// How long an ingest announcement may lag behind its commit (the commit, the fsync after it,
+// the callback, the inbox): a delivery read back by a recovery that was created less than this
+// long ago may still be announced, and that announcement must be ignored (see
+// taken_from_store_).
+constexpr int64_t kAnnouncementLagMs = 30000;
 // Back-pressure from the disk: at most this many outcome commits queued at the store, and no
 // new requests while this many outcomes wait to be written (memory stays bounded when the
 // writer is slower than the receivers).
@@ -84,6 +89,7 @@ void Dispatcher::Run() {
   Recover();
   while (true) {
     RetireWrittenOutcomes();
+    ForgetOldTakenFromStore(NowMs());
     if (!recover_queue_.empty() && !stopping_ && NowMs() >= recover_next_ms_) RecoverStep();
     DrainInbox();
     const int64_t now = NowMs();
@@ -166,10 +172,21 @@ void Dispatcher::RecoverStep() {
       EndRecovery(es);
     } else {
       const std::string& bound = es.recover_bound;
+      const int64_t recent = t0 - kAnnouncementLagMs;
       for (auto& d : page->deliveries) {
         if (!bound.empty() && d.id.str() >= bound) continue;  // new: it came through the inbox
+        const Key dk = d.id.Packed();
+        const bool known = items_.contains(dk);
+        const std::optional<int64_t> created = UlidTimeMs(std::string_view(d.id.str()).substr(4));
         Add(std::move(d));  // known already (in memory): ignored
         ++recovered_;
+        // Taken from the store before its ingest announcement was drained (a commit is visible
+        // before the fsync that the announcement waits for): that announcement, when it comes,
+        // must not send it again — even once it has finished and its outcome is written.
+        if (!known && items_.contains(dk) && created && *created >= recent) {
+          if (taken_from_store_.emplace(dk, t0 + kAnnouncementLagMs).second)
+            taken_expiry_.emplace_back(t0 + kAnnouncementLagMs, dk);
+        }
       }
       if (page->next_after.empty() || (!bound.empty() && page->next_after >= bound)) EndRecovery(es);
       else recover_after_ = std::move(page->next_after);
@@ -181,6 +198,14 @@ void Dispatcher::RecoverStep() {
     if (recovered_ > 0)
       spdlog::info("dispatcher: recovered {} pending deliveries in {} ms", recovered_, t1 - recover_started_ms_);
     recover_started_ms_ = 0;
+  }
+}
+
+void Dispatcher::ForgetOldTakenFromStore(int64_t now) {
+  while (!taken_expiry_.empty() && taken_expiry_.front().first <= now) {
+    auto it = taken_from_store_.find(taken_expiry_.front().second);
+    if (it != taken_from_store_.end() && it->second <= now) taken_from_store_.erase(it);
+    taken_expiry_.pop_front();
   }
 }
 
@@ -196,6 +221,10 @@ void Dispatcher::EndRecovery(EndpointState& es) {
 }
 
 void Dispatcher::AddNew(PendingDelivery d) {
+  if (!taken_from_store_.empty() && !d.retry_request) {
+    // Announced after a recovery had read it from the store: it is that same delivery.
+    if (taken_from_store_.erase(d.id.Packed()) > 0) return;
+  }
   if (recover_queue_.empty()) {  // the usual case: nothing is being read back, no look-up here
     Add(std::move(d));
     return;

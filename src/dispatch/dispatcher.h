@@ -207,6 +207,14 @@ class Dispatcher final : public DeliverySink {
   std::deque<std::vector<Key>> finished_in_writes_;
   uint64_t writes_retired_ = 0;
   void RetireWrittenOutcomes();
+  // Deliveries a recovery took from the store that were created recently enough for their
+  // ingest announcement to be still on its way (a row is visible once committed; the
+  // announcement follows its fsync): that announcement is dropped, whenever it comes — once the
+  // delivery has finished and its outcome is written, nothing else would recognise it. Entries
+  // expire after kAnnouncementLagMs (dispatcher.cc), oldest first.
+  std::unordered_map<Key, int64_t, PackedUlidHash> taken_from_store_;
+  std::deque<std::pair<int64_t, Key>> taken_expiry_;
+  void ForgetOldTakenFromStore(int64_t now);
   // Endpoints whose pending deliveries are still to be read (those with parked deliveries go
   // first), and the page cursor within the first.
   std::deque<Key> recover_queue_;
