@@ -168,6 +168,7 @@ int RunServe(ServeConfig& cfg) {
   dopts.metrics = &metrics;
   // When the dispatcher disables (gone/failing) or deletes (REST hook 410) an endpoint, the
   // fan-out index follows at once.
+  dopts.on_endpoint_deleting = [&index](const CompanyId& company, const EndpointId& id) { index.Remove(company, id); };
   dopts.on_endpoints_changed = [&index, &store](const CompanyId& company) {
     if (auto eps = store->AllEndpoints(company)) index.ReplaceCompany(company, *eps);
   };

@@ -75,6 +75,16 @@ void EndpointIndex::ReplaceCompany(const CompanyId& company, const std::vector<E
   companies_[company] = std::move(entries);
 }
 
+void EndpointIndex::Remove(const CompanyId& company, const EndpointId& id) {
+  std::lock_guard lock(mu_);
+  auto it = companies_.find(company);
+  if (it == companies_.end()) return;
+  auto next = std::make_shared<Entries>();
+  for (const Entry& e : *it->second)
+    if (e.target.id != id) next->push_back(e);
+  it->second = std::move(next);
+}
+
 void EndpointIndex::ReplaceAll(const std::vector<Endpoint>& endpoints) {
   std::unordered_map<CompanyId, std::vector<const Endpoint*>> by_company;
   for (const auto& ep : endpoints) by_company[ep.company_id].push_back(&ep);

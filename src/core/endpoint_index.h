@@ -47,6 +47,9 @@ class EndpointIndex {
   void ReplaceCompany(const CompanyId& company, const std::vector<Endpoint>& endpoints);
   // Replaces the whole index (start-up).
   void ReplaceAll(const std::vector<Endpoint>& endpoints);
+  // Takes one endpoint out at once (before it is deleted from the store, so that no event
+  // fans out to it once the store says it is gone).
+  void Remove(const CompanyId& company, const EndpointId& id);
 
   // What `company`'s filters spend on $regex now, leaving out endpoint `except` (the one being
   // edited): the per-company budget (kMaxCompanyFilterRegexes, kMaxCompanyFilterRegexProgram)

@@ -536,6 +536,7 @@ void Dispatcher::Handle(OutboundResult r) {
       // A REST hook whose target answers 410 is unsubscribed: deleted, not disabled (SPEC §6).
       spdlog::info("dispatcher: deleting REST hook {} (its target answered 410)", es->cfg.id.str());
       Flush();  // this outcome first, so the failed delivery stays as history
+      if (opts_.on_endpoint_deleting) opts_.on_endpoint_deleting(es->cfg.company_id, es->cfg.id);
       auto d = store_.DeleteEndpoint(es->cfg.company_id, es->cfg.id);
       if (d || d.error().code == ErrorCode::kNotFound) {
         DropQueued(*es);

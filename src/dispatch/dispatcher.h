@@ -52,6 +52,10 @@ struct DispatcherOptions {
   // Called (on the dispatcher thread) after the dispatcher disabled or deleted an endpoint of
   // `company`, so the API's fan-out index follows (serve.cc wires it). May be empty.
   std::function<void(const CompanyId& company)> on_endpoints_changed;
+  // Called (on the dispatcher thread) just before the dispatcher deletes an endpoint (a REST
+  // hook answered 410), so that the fan-out stops before the store says it is gone; a failed
+  // delete is followed by on_endpoints_changed. May be empty.
+  std::function<void(const CompanyId& company, const EndpointId& id)> on_endpoint_deleting;
   // Attempt durations, outcomes and per-endpoint failures go here (atomics, from the
   // dispatcher thread). May be null; must outlive the dispatcher.
   Metrics* metrics = nullptr;
