@@ -11,7 +11,7 @@
 namespace hookd {
 
 int RunMigrate(const std::string& db) {
-  auto store = OpenStore(db);
+  auto store = OpenStore(db, {.exclusive = true});
   if (!store) {
     fmt::print(stderr, "hookd migrate: {}\n", store.error().message);
     return 1;

@@ -120,7 +120,7 @@ int RunServe(ServeConfig& cfg) {
     return 2;
   }
 
-  auto opened = OpenStore(cfg.db);
+  auto opened = OpenStore(cfg.db, {.exclusive = true});
   if (!opened) {
     spdlog::critical("cannot open store {}: {}", RedactStoreUrl(cfg.db), opened.error().message);
     return 1;

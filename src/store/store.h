@@ -261,8 +261,17 @@ class Store : public CompanyStore,
   virtual void Instrument(metrics::Registry& registry) { (void)registry; }
 };
 
+struct OpenOptions {
+  // This process serves or migrates the database alone. SQLite: an exclusive lock on
+  // "<file>.lock" held until the store is destroyed; a second `hookd serve` or `hookd migrate`
+  // on the same file is refused (kUnavailable, naming the file and the holder's pid) — two
+  // dispatchers on one file would send every delivery twice. The token commands do not ask
+  // for it (they may run beside a server).
+  bool exclusive = false;
+};
+
 // Opens the store named by `url`: "sqlite:<path>" (e.g. sqlite:./hookd.db). Does not migrate.
-[[nodiscard]] Result<std::unique_ptr<Store>> OpenStore(std::string_view url);
+[[nodiscard]] Result<std::unique_ptr<Store>> OpenStore(std::string_view url, OpenOptions options = {});
 
 // `url` as it may be logged or printed: a password in it (postgres://user:PASSWORD@host,
 // ?password=, libpq's password=) replaced by "***".

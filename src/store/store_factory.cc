@@ -3,12 +3,12 @@
 
 namespace hookd {
 
-Result<std::unique_ptr<Store>> OpenStore(std::string_view url) {
+Result<std::unique_ptr<Store>> OpenStore(std::string_view url, OpenOptions options) {
   if (url.starts_with("sqlite:")) {
     std::string path(url.substr(7));
     if (path.starts_with("//")) path = path.substr(2);  // sqlite:///abs/path
     if (path.empty()) return MakeError(ErrorCode::kInvalidArgument, "--db sqlite: needs a file path");
-    auto s = SqliteStore::Open(path);
+    auto s = SqliteStore::Open(path, options.exclusive);
     if (!s) return std::unexpected(s.error());
     return std::unique_ptr<Store>(std::move(*s));
   }

@@ -190,3 +190,27 @@ TEST(DatabaseUrlTest, ItsPasswordIsNeverPrinted) {
 
 }  // namespace
 }  // namespace hookd::testing
+
+namespace hookd::testing {
+namespace {
+
+// Issue 11: a second process on one SQLite file would send every delivery twice.
+TEST_F(TokenCliTest, ASecondServerOrMigrateOnTheSameFileIsRefused) {
+  const std::string db = "sqlite:" + hookd_->DbPath();
+  CliResult second = RunHookdCli({"serve", "--listen", "127.0.0.1:0", "--db", db});
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_NE(second.err.find(hookd_->DbPath() + " is in use by another hookd (pid " + std::to_string(hookd_->Pid()) + ")"),
+            std::string::npos) << second.err;
+  CliResult migrate = RunHookdCli({"migrate", "--db", db});
+  EXPECT_EQ(migrate.exit_code, 1);
+  EXPECT_NE(migrate.err.find("is in use by another hookd"), std::string::npos) << migrate.err;
+  // The token commands still work beside the server.
+  EXPECT_EQ(RunHookdCli({"token", "list", "--db", db}).exit_code, 0);
+  // The lock dies with the process, however it ends.
+  hookd_->Kill(SIGKILL);
+  CliResult after = RunHookdCli({"migrate", "--db", db});
+  EXPECT_EQ(after.exit_code, 0) << after.err;
+}
+
+}  // namespace
+}  // namespace hookd::testing

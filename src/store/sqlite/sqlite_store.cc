@@ -1,6 +1,7 @@
 #include "store/sqlite/sqlite_store.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -174,12 +175,52 @@ Result<std::vector<T>> All(Stmt& s, F read) {
 
 // ---------------------------------------------------------------- lifecycle
 
-Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {
+namespace {
+
+// An exclusive lock on "<db_file>.lock" (flock: released when the process dies, whatever way),
+// with this process's pid in it for the message another one gets. -1 and an error when held.
+Result<int> LockDatabase(const std::string& db_file) {
+  const std::string lock_path = db_file + ".lock";
+  const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return MakeError(ErrorCode::kUnavailable, "cannot open " + lock_path + ": " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    char buf[32] = {};
+    const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+    ::close(fd);
+    std::string holder = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+    if (err != EWOULDBLOCK)
+      return MakeError(ErrorCode::kUnavailable, "cannot lock " + lock_path + ": " + std::strerror(err));
+    return MakeError(ErrorCode::kUnavailable,
+                     db_file + " is in use by another hookd" + (holder.empty() ? "" : " (pid " + holder + ")") +
+                         ": stop it first (two processes on one SQLite file would send every delivery twice)");
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) == 0) (void)!::pwrite(fd, pid.data(), pid.size(), 0);
+  return fd;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, bool exclusive) {
   auto db = Db::Open(path);
   if (!db) return std::unexpected(db.error());
+  int lock_fd = -1;
+  if (exclusive) {
+    const char* db_file = sqlite3_db_filename((*db)->raw(), "main");
+    auto locked = LockDatabase(db_file && *db_file ? std::string(db_file) : path);
+    if (!locked) return std::unexpected(locked.error());
+    lock_fd = *locked;
+  }
   auto cp = Db::Open(path);
-  if (!cp) return std::unexpected(cp.error());
+  if (!cp) {
+    if (lock_fd >= 0) ::close(lock_fd);
+    return std::unexpected(cp.error());
+  }
   auto store = std::unique_ptr<SqliteStore>(new SqliteStore(path, std::move(*db)));
+  store->lock_fd_ = lock_fd;
   store->checkpoint_db_ = std::move(*cp);
   store->checkpointer_ = std::thread([s = store.get()] {
     NameThisThread("hookd-checkpoint");
@@ -225,7 +266,10 @@ SqliteStore::SqliteStore(std::string path, std::unique_ptr<Db> writer)
   });
 }
 
-SqliteStore::~SqliteStore() { Close(); }
+SqliteStore::~SqliteStore() {
+  Close();
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // the lock goes with it
+}
 
 void SqliteStore::Close() {
   {

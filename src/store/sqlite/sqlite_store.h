@@ -26,7 +26,8 @@ namespace hookd {
 class SqliteStore final : public Store {
  public:
   // `path`: a file name. Opens the writer connection and starts the writer thread.
-  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path);
+  // `exclusive`: see OpenOptions (store.h).
+  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path, bool exclusive = false);
   ~SqliteStore() override;
 
   Result<void> Migrate() override;
@@ -130,6 +131,7 @@ class SqliteStore final : public Store {
   Result<T> Read(const std::function<Result<T>(sqlite::Db&)>& fn);
 
   const std::string path_;
+  int lock_fd_ = -1;  // flock'ed "<file>.lock" when opened exclusive; closed by the destructor
   std::unique_ptr<sqlite::Db> writer_db_;  // owned by the writer thread once started
 
   std::mutex mu_;
