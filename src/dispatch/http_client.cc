@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/clock.h"
+#include "dispatch/curl_outcome.h"
 #include "dispatch/http1_pool.h"
 #include "dispatch/response_capture.h"
 
@@ -324,9 +325,17 @@ void HttpClient::Harvest(std::vector<OutboundResult>& done) {
         continue;
       }
       r.duration_ms = NowMs() - r.started_at_ms;
-      long code = 0;
-      curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-      if (rc == CURLE_OK && code > 0) {
+      ReceivedResponse received;
+      curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &received.status);
+      if (rc != CURLE_OK && received.status > 0) {
+        curl_off_t length = -1, bytes = 0;
+        curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+        curl_easy_getinfo(h, CURLINFO_SIZE_DOWNLOAD_T, &bytes);
+        received.content_length = length;
+        received.body_bytes = bytes;
+      }
+      const long code = received.status;
+      if (OutcomeIsResponse(rc, received)) {
         r.status_code = static_cast<int>(code);
         if (code < 200 || code >= 300) r.error = AttemptError::kHttp;
       } else if (!t->blocked_reason.empty()) {
