@@ -7,7 +7,10 @@
 // HTTP/2 it then ends the stream with RST_STREAM(NO_ERROR), which must not make the client
 // discard the response (RFC 9113 §8.1), yet libcurl 7.88.1 ends the transfer with
 // CURLE_HTTP2_STREAM while it is still sending the body. That response is the receiver's
-// answer: taking the attempt for failed would deliver the event again.
+// answer: taking the attempt for failed would deliver the event again. (HttpClient now
+// speaks HTTP/1.1 only, because 7.88.1 can also lose such an answer before it is seen — see
+// NewHandle; over HTTP/1.1 the same rule covers a receiver that answers, then closes or
+// resets the connection while the body is being sent.)
 
 #include <curl/curl.h>
 
