@@ -1,16 +1,17 @@
 // A receiver that answers before it has read the request body — nginx's `return 204` — over
-// TLS, with HTTP/2 and with HTTP/1.1. Over HTTP/2 nginx then ends the stream with
-// RST_STREAM(NO_ERROR) while hookd may still be sending the body; RFC 9113 §8.1 says the
-// client must not discard the response for that, yet libcurl 7.88.1 often ends the transfer
-// with an error (CURLE_HTTP2_STREAM) after the 204. The complete response is the receiver's
-// answer: every delivery must reach nginx exactly once and be recorded as one successful
-// attempt.
+// TLS, under load: 1,000 deliveries of ~20 KiB, 200 in flight, to nginx offering HTTP/2
+// (`listen … ssl http2`) and to nginx speaking HTTP/1.1 only. Every delivery must reach
+// nginx exactly once and be recorded as one successful attempt.
 //
-// One request at a time (max_concurrency 1). With several streams in flight on a connection,
-// libcurl 7.88.1 can also lose the response before its headers reach hookd (the error then
-// comes without a status, and the delivery is retried: hookd cannot tell it was answered);
-// hookd therefore speaks HTTP/1.1 over TLS (src/dispatch/http_client.cc, NewHandle), and
-// nginx offering HTTP/2 gets HTTP/1.1 here too.
+// Over HTTP/2 such a receiver ends the stream with RST_STREAM(NO_ERROR) right after its
+// answer, while the body is still being sent (RFC 9113 §8.1: the client must keep the
+// response). With many streams on one connection libcurl 7.88.1 often loses that answer: the
+// transfer ends with CURLE_HTTP2_STREAM and no status (hookd retries it: it cannot know the
+// receiver answered), or curl sends the request again itself on a fresh connection. When
+// hookd spoke HTTP/2, 145-677 of the 1,000 deliveries reached nginx twice in each of 10
+// runs of this test. hookd therefore speaks HTTP/1.1 over TLS (src/dispatch/http_client.cc,
+// NewHandle): the receiver that offers HTTP/2 gets HTTP/1.1, on at most max_concurrency
+// kept-alive connections.
 //
 // Needs nginx with the http_v2 module (Debian's nginx-light; scripts/setup.sh --test). The
 // test starts its own nginx, as the current user, on a free loopback port, with every path
@@ -27,11 +28,13 @@ import { after, before, describe, test } from 'node:test';
 
 import { Company, Hookd, hired, makeTempDir, removeDir, stopProcess, track, waitFor } from './helpers.mjs';
 
-const EVENTS = 1000;  // per receiver
-const BATCH = 500;    // events per POST …/events/batch
-// Events of ~6 KiB, as HR events with notes attached are.
+const EVENTS = 1000;          // per receiver
+const MAX_CONCURRENCY = 200;  // deliveries in flight to the endpoint
+const BATCH = 250;            // events per POST …/events/batch
+// Events of ~20 KiB, as HR events with notes and a document summary attached are: more than
+// one 16 KiB upload buffer, so nginx answers while most of the body is still to be sent.
 const NOTES = 'Bring the signed contract, a photo ID and the bank details form on the first day. '
-  .repeat(72);
+  .repeat(240);
 
 // A CA and a certificate for 127.0.0.1 that it signed (openssl, P-256 keys: fast to make).
 function makeCertificates(dir) {
@@ -76,7 +79,8 @@ function accepting(port) {
 }
 
 // nginx answering every request with 204 at once (`return 204`: it reads no body), over TLS,
-// with HTTP/2 or HTTP/1.1 only; one access-log line per request it answered.
+// offering HTTP/2 and HTTP/1.1 (ALPN) or HTTP/1.1 only; one access-log line per request it
+// answered.
 class Nginx {
   constructor(dir, certs, { http2 }) {
     this.dir = dir;
@@ -101,7 +105,7 @@ http {
   fastcgi_temp_path ${d('fastcgi_temp')};
   uwsgi_temp_path ${d('uwsgi_temp')};
   scgi_temp_path ${d('scgi_temp')};
-  log_format hookd '$http_webhook_id $status $server_protocol';
+  log_format hookd '$http_webhook_id $status $server_protocol $connection';
   access_log ${this.accessLog} hookd;
   keepalive_requests 100000;
   server {
@@ -143,15 +147,16 @@ http {
     return read(path.join(this.dir, 'stderr.log')) + read(this.errorLog);
   }
 
-  // [{id, status, protocol}] of every request answered so far.
+  // [{id, status, protocol, connection}] of every request answered so far (connection: nginx's
+  // serial number of the connection it came on).
   requests() {
     let text = '';
     try {
       text = fs.readFileSync(this.accessLog, 'utf8');
     } catch {}
     return text.split('\n').filter(Boolean).map((line) => {
-      const [id, status, protocol] = line.split(' ');
-      return { id, status, protocol };
+      const [id, status, protocol, connection] = line.split(' ');
+      return { id, status, protocol, connection };
     });
   }
 
@@ -167,7 +172,7 @@ async function metric(hookd, name) {
   return line ? Number(line.slice(name.length + 1)) : 0;
 }
 
-describe('a TLS receiver that answers 204 without reading the body gets each delivery once', () => {
+describe('a TLS receiver that answers 204 without reading the body gets each delivery once, 200 in flight', () => {
   let dir;
   let certs;
 
@@ -184,7 +189,7 @@ describe('a TLS receiver that answers 204 without reading the body gets each del
     fs.mkdirSync(ngDir);
     const nginx = new Nginx(ngDir, certs, { http2 });
     // Retries come quickly, so that a delivery taken for failed is sent again within the test;
-    // batches of 500 events of ~6 KiB are larger than the default --max-payload.
+    // batches of 250 events of ~20 KiB are larger than the default --max-payload.
     const hookd = new Hookd(['--tls-ca-file', certs.caFile, '--retry-schedule', '1s,1s',
       '--max-payload', '8MiB']);
     try {
@@ -192,7 +197,7 @@ describe('a TLS receiver that answers 204 without reading the body gets each del
       await hookd.start();
       const co = new Company(await hookd.createCompany('Acme Early Answers'));
       const endpoint = await co.createEndpoint({
-        url: nginx.url, event_types: ['employee.hired'], max_concurrency: 1,
+        url: nginx.url, event_types: ['employee.hired'], max_concurrency: MAX_CONCURRENCY,
       });
       const events = Array.from({ length: EVENTS }, (_, i) => hired({
         id: `emp_${20000 + i}`, first: 'Nerea', last: `Goikoetxea ${i}`,
@@ -221,8 +226,6 @@ describe('a TLS receiver that answers 204 without reading the body gets each del
       }, 10_000);
 
       const requests = nginx.requests();
-      // HTTP/1.1 also where nginx offers HTTP/2.
-      assert.deepEqual(new Set(requests.map((r) => `${r.protocol} ${r.status}`)), new Set(['HTTP/1.1 204']));
       const perId = new Map();
       for (const r of requests) perId.set(r.id, (perId.get(r.id) ?? 0) + 1);
       assert.deepEqual(new Set(perId.keys()), new Set(ids));
@@ -234,8 +237,10 @@ describe('a TLS receiver that answers 204 without reading the body gets each del
         repeatedAttempts = (await co.attempts(d.id)).map((a) =>
           ({ status_code: a.status_code, error: a.error, detail: a.response_body }));
       }
-      // nginx got each delivery exactly once; hookd made one attempt per delivery, without error.
+      // nginx got each delivery exactly once, over HTTP/1.1 also where HTTP/2 was offered; hookd
+      // made one attempt per delivery, without error.
       assert.deepEqual({
+        protocols_and_statuses: [...new Set(requests.map((r) => `${r.protocol} ${r.status}`))],
         nginx_requests: requests.length,
         deliveries_received_more_than_once: repeated.length,
         attempts: stats.attempts,
@@ -243,6 +248,7 @@ describe('a TLS receiver that answers 204 without reading the body gets each del
         deliveries_succeeded: await metric(hookd, 'hookd_deliveries_total{outcome="succeeded"}'),
         attempts_of_a_repeated_delivery: repeatedAttempts,
       }, {
+        protocols_and_statuses: ['HTTP/1.1 204'],
         nginx_requests: EVENTS,
         deliveries_received_more_than_once: 0,
         attempts: EVENTS,
@@ -250,6 +256,9 @@ describe('a TLS receiver that answers 204 without reading the body gets each del
         deliveries_succeeded: EVENTS,
         attempts_of_a_repeated_delivery: [],
       });
+      // Kept-alive connections: at most one per delivery in flight.
+      const connections = new Set(requests.map((r) => r.connection)).size;
+      assert.ok(connections <= MAX_CONCURRENCY, `${connections} connections for ${EVENTS} requests`);
       const d = await co.waitDelivery(ids[ids.length - 1], 'succeeded');
       const [attempt] = await co.attempts(d.id);
       assert.deepEqual({ status_code: attempt.status_code, error: attempt.error }, { status_code: 204, error: null });
@@ -259,11 +268,11 @@ describe('a TLS receiver that answers 204 without reading the body gets each del
     }
   }
 
-  test('HTTP/2 (nginx `listen … ssl http2`): RST_STREAM(NO_ERROR) after the 204 is not an error', async () => {
+  test('nginx offering HTTP/2 (`listen … ssl http2`), which resets the stream after its 204', async () => {
     await deliverMany(true);
   });
 
-  test('HTTP/1.1 (nginx `listen … ssl`)', async () => {
+  test('nginx with HTTP/1.1 only (`listen … ssl`)', async () => {
     await deliverMany(false);
   });
 });
