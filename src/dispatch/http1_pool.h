@@ -3,8 +3,8 @@
 // builtin`, the default): keep-alive connections pooled per origin, a request written with
 // one send(), the response read with Boost.Beast's parser. Every connection is opened by
 // libcurl (CONNECT_ONLY: DNS, the SSRF guard at connect time, the connect timeout and its
-// error classes stay curl's) and then handed over here; https:// never comes here — TLS and
-// HTTP/2 stay on libcurl.
+// error classes stay curl's) and then handed over here; https:// never comes here — TLS
+// stays on libcurl.
 //
 // Why it exists: per request, libcurl's own bookkeeping (URL parsing, connection-cache walk,
 // header building and parsing, two poll() liveness checks, socket re-registration) cost about

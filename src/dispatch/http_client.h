@@ -1,9 +1,11 @@
 #pragma once
 // Outbound HTTP for deliveries, on the libcurl multi interface: many requests in flight on
-// one thread, connections kept alive and reused per host (HTTP/2 multiplexing when the
-// receiver offers it over TLS), redirects never followed, TLS verified, and every socket's
-// address checked against the SSRF guard when it is opened (so a DNS name that resolves to
-// 127.0.0.1 is refused at connect time — DNS rebinding included).
+// one thread, connections kept alive and reused per host (HTTP/1.1, also over TLS: libcurl
+// 7.88.1's HTTP/2 can lose a receiver's answer, see NewHandle), redirects never followed, TLS
+// verified, and every socket's address checked against the SSRF guard when it is opened (so
+// a DNS name that resolves to 127.0.0.1 is refused at connect time — DNS rebinding
+// included). A transfer that libcurl ends with an error after a complete response has
+// arrived counts as that response (dispatch/curl_outcome.h).
 //
 // Plain http:// requests go, by default, through the built-in HTTP/1.1 path (Http1Pool):
 // libcurl still opens each connection (DNS, SSRF guard, connect timeout), the pool then

@@ -1,7 +1,10 @@
-// HTTPS receivers, with a private CA (`hookd serve --tls-ca-file`): HTTP/2 when the receiver
-// offers it (ALPN), with every request multiplexed on one connection, and HTTP/1.1 with
-// keep-alive when it does not. Receivers are Node's own http2/https servers; every request
-// that arrives is checked by the standardwebhooks package.
+// HTTPS receivers, with a private CA (`hookd serve --tls-ca-file`): hookd speaks HTTP/1.1
+// over TLS, with keep-alive, also to a receiver that offers HTTP/2 (ALPN) — libcurl 7.88.1's
+// HTTP/2 can lose the answer of a receiver that resets the stream after answering, and the
+// receiver then gets the delivery twice (src/dispatch/http_client.cc, NewHandle;
+// early_response.test.mjs). A receiver that speaks nothing but HTTP/2 cannot be reached.
+// Receivers are Node's own http2/https servers; every request that arrives is checked by the
+// standardwebhooks package.
 //
 //   cd tests/e2e && npm ci && node --test http2.test.mjs
 import assert from 'node:assert/strict';
@@ -54,9 +57,10 @@ class TlsReceiver {
         res.end();
       });
     };
-    this.server = kind === 'h2'
-      ? http2.createSecureServer({ ...tls, allowHTTP1: true }, onRequest)
-      : https.createServer({ ...tls, ALPNProtocols: ['http/1.1'] }, onRequest);
+    // 'h2': HTTP/2 offered first, HTTP/1.1 too; 'h2-only': HTTP/2 and nothing else.
+    this.server = kind === 'h1'
+      ? https.createServer({ ...tls, ALPNProtocols: ['http/1.1'] }, onRequest)
+      : http2.createSecureServer({ ...tls, allowHTTP1: kind === 'h2' }, onRequest);
     this.sockets = new Set();
     this.server.on('secureConnection', (socket) => {
       this.connections += 1;
@@ -78,7 +82,7 @@ class TlsReceiver {
   }
 }
 
-describe('HTTPS receivers: HTTP/2 when offered, HTTP/1.1 otherwise, certificates from --tls-ca-file', () => {
+describe('HTTPS receivers: HTTP/1.1 with keep-alive, also when HTTP/2 is offered; certificates from --tls-ca-file', () => {
   let dir;
   let certs;
   let hookd;
@@ -118,13 +122,14 @@ describe('HTTPS receivers: HTTP/2 when offered, HTTP/1.1 otherwise, certificates
     return endpoint;
   }
 
-  test('an HTTP/2 receiver gets every delivery over HTTP/2, multiplexed on one connection', async () => {
+  test('a receiver that offers HTTP/2 and HTTP/1.1 gets HTTP/1.1, on reused keep-alive connections', async () => {
     const rx = new TlsReceiver('h2', certs);
     await rx.start();
     try {
       await deliverTo(rx, 24);
-      assert.deepEqual(new Set(rx.requests.map((r) => r.version)), new Set(['2.0']));
-      assert.equal(rx.connections, 1, 'one TLS connection carried all 24 requests');
+      assert.deepEqual(new Set(rx.requests.map((r) => r.version)), new Set(['1.1']));
+      // At most max_concurrency (8) connections for 24 requests: they were reused.
+      assert.ok(rx.connections >= 1 && rx.connections <= 8, `${rx.connections} connections`);
     } finally {
       await rx.stop();
     }
@@ -138,6 +143,28 @@ describe('HTTPS receivers: HTTP/2 when offered, HTTP/1.1 otherwise, certificates
       assert.deepEqual(new Set(rx.requests.map((r) => r.version)), new Set(['1.1']));
       // At most max_concurrency (8) connections for 24 requests: they were reused.
       assert.ok(rx.connections >= 1 && rx.connections <= 8, `${rx.connections} connections`);
+    } finally {
+      await rx.stop();
+    }
+  });
+
+  // The price of HTTP/1.1 only: the TLS handshake finds no protocol in common (ALPN), the
+  // attempt fails as a TLS error and the delivery is retried like any other failure.
+  test('a receiver that speaks only HTTP/2 cannot be reached: the attempt is a TLS error', async () => {
+    const rx = new TlsReceiver('h2-only', certs);
+    await rx.start();
+    try {
+      co = new Company(await hookd.createCompany(`Acme ${rx.url}`));
+      await co.createEndpoint({ url: rx.url, event_types: ['employee.hired'], max_concurrency: 8 });
+      const id = await co.publish(hired({
+        id: 'emp_9100', first: 'Aitana', last: 'Ferrer', email: 'aitana@acme.example', department: 'People',
+      }));
+      const attempt = await waitFor('the first attempt', async () => {
+        const [d] = await co.deliveriesOf(id);
+        return d ? (await co.attempts(d.id)).at(-1) : null;
+      });
+      assert.deepEqual({ error: attempt.error, status_code: attempt.status_code }, { error: 'tls', status_code: null });
+      assert.equal(rx.requests.length, 0);
     } finally {
       await rx.stop();
     }
