@@ -189,26 +189,12 @@ void* HttpClient::NewHandle() {
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_POST, 1L);
   curl_easy_setopt(h, CURLOPT_USERAGENT, opts_.user_agent.c_str());
-  // HTTP/1.1 only, also over TLS: ALPN offers http/1.1 alone, so a receiver that offers
-  // HTTP/2 gets HTTP/1.1. Why: libcurl 7.88.1 (Debian 12's) loses answers on HTTP/2, and the
-  // receiver then gets the event twice. A receiver that answers before it has read the body
-  // (nginx's `return 204`) ends the stream with RST_STREAM(NO_ERROR) while the body is still
-  // being sent; RFC 9113 §8.1 says the client keeps the response. When the response's
-  // HEADERS and the reset are both taken off the connection before the transfer has read its
-  // headers — another transfer on the connection read them, or they came in one TLS record —
-  // 7.88.1 drops those headers (lib/http2.c, cf_h2_recv: for a reset stream it returns the
-  // close, not the bytes it had buffered). The transfer then ends with CURLE_HTTP2_STREAM and
-  // no status (hookd cannot know the receiver answered, and retries), or, if its body was all
-  // sent, curl itself sends the request again on a fresh connection ("Connection died,
-  // retrying a fresh connect"), which hookd never sees. Measured with nginx `return 204`, 200
-  // deliveries in flight and ~20 KiB bodies: 193-754 of 1,000 deliveries received twice, in
-  // each of 10 runs. One stream per connection (CURLMOPT_MAX_CONCURRENT_STREAMS 1) only
-  // narrows it: a receiver that writes HEADERS and RST_STREAM in one TLS record still lost
-  // 49-67 % of its answers to 20 KiB bodies and all of them to 100 KiB ones. Over HTTP/1.1
-  // none of this code runs: no duplicate and no transfer error in the same runs. The cost: up
-  // to max_concurrency kept-alive connections per endpoint instead of a few multiplexed ones,
-  // and a receiver that speaks only HTTP/2 over TLS cannot be reached (its attempts fail as
-  // TLS errors).
+  // HTTP/1.1 over TLS too, never HTTP/2: with libcurl 7.88.1 a receiver that answers before
+  // reading the body and resets the stream (RST_STREAM(NO_ERROR), nginx's `return 204`) can
+  // lose its answer inside libcurl (lib/http2.c, cf_h2_recv), and the delivery is then sent
+  // twice — by hookd's retry, or by curl's own silent resend. Over HTTP/1.1 that path does not
+  // exist. Cost: up to max_concurrency connections per endpoint; HTTP/2-only receivers cannot
+  // be reached (a TLS error). Measurements: the commit that made this choice.
   curl_easy_setopt(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
