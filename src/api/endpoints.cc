@@ -3,6 +3,8 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include <charconv>
+
 #include "api/ingest.h"
 #include "api/problem.h"
 #include "core/clock.h"
@@ -33,6 +35,37 @@ void Changed(ApiContext& ctx, const CompanyId& cid, const EndpointId& id) {
   if (ctx.sink) ctx.sink->OnEndpointChanged(cid, id);
 }
 
+// The endpoint with its version as the ETag (a strong validator: "7").
+HttpResponse EndpointResponse(int status, const Endpoint& ep) {
+  HttpResponse r = JsonResponse(status, ToJson(EndpointToJson(ep)));
+  r.headers.emplace_back("etag", "\"" + std::to_string(ep.version) + "\"");
+  return r;
+}
+
+// If-Match: one strong ETag of ours ("7"), or * (any version). nullopt when absent or *.
+std::optional<int64_t> IfMatch(const Call& call) {
+  if (!call.req.HasHeader("if-match")) return std::nullopt;
+  std::string_view v = call.req.Header("if-match");
+  while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+  while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+  if (v == "*") return std::nullopt;
+  int64_t version = 0;
+  if (v.size() >= 3 && v.front() == '"' && v.back() == '"') {
+    const std::string_view digits = v.substr(1, v.size() - 2);
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), version);
+    if (ec == std::errc() && end == digits.data() + digits.size() && version > 0) return version;
+  }
+  // Not an ETag this server made (a weak one, a list): it matches no current version.
+  throw ApiError(412, "If-Match must be the ETag of GET …/endpoints/{id} (e.g. \"3\"); this one matches no version",
+                 {{"/headers/if-match", "not an ETag of this endpoint"}});
+}
+
+ApiError StaleVersion(const Endpoint& current) {
+  return ApiError(412, "the endpoint was changed since that version (now \"" + std::to_string(current.version) +
+                           "\"): GET it again and re-apply the change",
+                  {{"/headers/if-match", "stale"}});
+}
+
 HttpResponse SecretResponse(const Endpoint& ep) {
   json::object o{{"secret", ep.secret}};
   if (!ep.previous_secret.empty() && ep.previous_secret_expires_at_ms > NowMs())
@@ -61,7 +94,9 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
       Changed(ctx, cid, ep.id);
       json::object o = EndpointToJson(ep);
       o["secret"] = ep.secret;  // shown on create; later via GET …/secret
-      return JsonResponse(201, ToJson(o));
+      HttpResponse r = JsonResponse(201, ToJson(o));
+      r.headers.emplace_back("etag", "\"" + std::to_string(ep.version) + "\"");
+      return r;
     });
   });
 
@@ -74,23 +109,40 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
   r.Add("GET", one, [&ctx](Call& call) {
     CompanyId cid = AuthorizeCompany(ctx, call, kScopeManage);
     EndpointId id = PathId<EndpointId>(call, "eid", "endpoint");
-    return JsonResponse(200, ToJson(EndpointToJson(Unwrap(ctx.store.GetEndpoint(cid, id)))));
+    return EndpointResponse(200, Unwrap(ctx.store.GetEndpoint(cid, id)));
   });
 
+  // PATCH writes only what an admin edits, at the version it read (no edit undoes another, and
+  // what hookd changed meanwhile — status, health — is never written back). With If-Match, a
+  // stale version is 412; without, the body is applied again to the fresh endpoint when another
+  // edit got in between, as PATCH means "change these fields".
   r.AddAsync("PATCH", one, [&ctx](Call& call, Responder respond) {
     CompanyId cid = AuthorizeCompany(ctx, call, kScopeManage);
     EndpointId id = PathId<EndpointId>(call, "eid", "endpoint");
+    const std::optional<int64_t> if_match = IfMatch(call);
     json::value body = ParseBody(call);
     Endpoint ep = Unwrap(ctx.store.GetEndpoint(cid, id));
+    if (if_match && *if_match != ep.version) throw StaleVersion(ep);
     Endpoint next = ep;
     if (auto ok = ApplyEndpointInput(body, /*creating=*/false, ctx.Rules(cid, id), next); !ok) Throw(ok.error());
-    next.updated_at_ms = NowMs();
     const bool url_changed = next.url != ep.url;
     const std::string url = next.url;
-    auto save = [&ctx, cid, id, next = std::move(next)] {
-      Unwrap(ctx.store.UpdateEndpoint(next));
-      Changed(ctx, cid, id);
-      return JsonResponse(200, ToJson(EndpointToJson(next)));
+    auto save = [&ctx, cid, id, if_match, body = std::move(body), ep = std::move(ep)]() mutable {
+      for (int attempt = 0;; ++attempt) {
+        Endpoint next = ep;
+        if (auto ok = ApplyEndpointInput(body, /*creating=*/false, ctx.Rules(cid, id), next); !ok)
+          Throw(ok.error());
+        next.updated_at_ms = NowMs();
+        auto written = ctx.store.UpdateEndpointConfig(next, ep.version);
+        if (written) {
+          next.version = *written;
+          Changed(ctx, cid, id);
+          return EndpointResponse(200, next);
+        }
+        if (written.error().code != ErrorCode::kConflict || attempt == 4) Throw(written.error());
+        ep = Unwrap(ctx.store.GetEndpoint(cid, id));  // changed meanwhile
+        if (if_match) throw StaleVersion(ep);
+      }
     };
     if (!url_changed) {  // only a new URL is resolved again
       respond(save());
@@ -125,13 +177,7 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
                        {{"/grace_seconds", "must be an integer from 0 to 604800"}});
       grace = g->get_int64();
     }
-    Endpoint ep = Unwrap(ctx.store.GetEndpoint(cid, id));
-    const int64_t now = NowMs();
-    ep.previous_secret = grace > 0 ? ep.secret : "";
-    ep.previous_secret_expires_at_ms = grace > 0 ? now + grace * 1000 : 0;
-    ep.secret = NewSigningSecret();
-    ep.updated_at_ms = now;
-    Unwrap(ctx.store.UpdateEndpoint(ep));
+    Endpoint ep = Unwrap(ctx.store.RotateEndpointSecret(cid, id, NewSigningSecret(), grace * 1000, NowMs()));
     Changed(ctx, cid, id);
     return SecretResponse(ep);
   });

@@ -16,6 +16,7 @@ std::string_view TitleFor(int status) {
     case 404: return "Not found";
     case 405: return "Method not allowed";
     case 409: return "Conflict";
+    case 412: return "Precondition failed";
     case 413: return "Payload too large";
     case 415: return "Unsupported media type";
     case 422: return "Validation failed";
@@ -33,7 +34,9 @@ std::string_view TypeFor(int status) {
     case 404: return "https://hookd.dev/problems/not-found";
     case 405: return "https://hookd.dev/problems/method-not-allowed";
     case 409: return "https://hookd.dev/problems/conflict";
+    case 412: return "https://hookd.dev/problems/precondition-failed";
     case 413: return "https://hookd.dev/problems/payload-too-large";
+    case 415: return "https://hookd.dev/problems/unsupported-media-type";
     case 422: return "https://hookd.dev/problems/validation";
     case 503: return "https://hookd.dev/problems/unavailable";
     default: return "about:blank";

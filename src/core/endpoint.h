@@ -48,6 +48,8 @@ struct Endpoint {
   int64_t previous_secret_expires_at_ms = 0;
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;
+  // Counts the changes of what an admin edits (configuration, secrets), from 1: the ETag.
+  int64_t version = 1;
   // Health, kept by the dispatcher: failed attempts in a row, and since when (0: none).
   int consecutive_failures = 0;
   int64_t failing_since_ms = 0;

@@ -78,8 +78,19 @@ class EndpointStore {
  public:
   virtual ~EndpointStore() = default;
   [[nodiscard]] virtual Result<void> InsertEndpoint(const Endpoint& ep) = 0;
-  // Writes every field of `ep` (matched by company and id). kNotFound when absent.
-  [[nodiscard]] virtual Result<void> UpdateEndpoint(const Endpoint& ep) = 0;
+  // What an admin edits and what hookd changes are written apart, so that neither undoes the
+  // other: this writes only `ep`'s configuration (url, event types, filter, headers, limits,
+  // description, scheme, ordering) and updated_at — never its status, disabled reason, health
+  // or secrets — if the endpoint is still at version `if_version` (Endpoint::version), and
+  // returns its new version. kNotFound when absent; kConflict when it is at another version
+  // (changed meanwhile: read it again).
+  [[nodiscard]] virtual Result<int64_t> UpdateEndpointConfig(const Endpoint& ep, int64_t if_version) = 0;
+  // Makes `new_secret` the signing secret; the current one keeps signing for `grace_ms` (0:
+  // not at all). One write, whatever happened since the endpoint was read. Returns the
+  // endpoint as it is now. kNotFound when absent.
+  [[nodiscard]] virtual Result<Endpoint> RotateEndpointSecret(const CompanyId& company, const EndpointId& id,
+                                                             const std::string& new_secret,
+                                                             int64_t grace_ms, int64_t now_ms) = 0;
   // Deletes the endpoint and drops its pending/held deliveries. kNotFound when absent.
   [[nodiscard]] virtual Result<void> DeleteEndpoint(const CompanyId& company, const EndpointId& id) = 0;
   [[nodiscard]] virtual Result<Endpoint> GetEndpoint(const CompanyId& company, const EndpointId& id) = 0;

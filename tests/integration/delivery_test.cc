@@ -180,6 +180,38 @@ TEST_F(DeliveryTest, GoneDisablesTheEndpointAndHoldsLaterDeliveries) {
   WaitDelivery(later, "succeeded");
 }
 
+// Issue 11: a PATCH read the endpoint, changed it and wrote every column back, so a 410 that
+// landed in between was undone (a gone endpoint came back enabled). Both are now separate
+// writes: whatever the interleaving, the endpoint ends gone and the PATCH's fields applied.
+TEST_F(DeliveryTest, AGoneAnswerAndAPatchAtTheSameMomentBothStick) {
+  Receiver rx;
+  std::atomic<int> patch_now{-1};
+  rx.SetFn("/gone", [&](int n, const ReceivedRequest&) {
+    patch_now = n;  // the test PATCHes as the 410 is on its way
+    return Behaviour{.status = 410, .delay_ms = (n % 3)};
+  });
+  constexpr int kRounds = 30;
+  for (int i = 0; i < kRounds; ++i) {
+    auto [ep, secret] = CreateEndpoint({{"url", rx.Url("/gone")}});
+    (void)secret;
+    patch_now = -1;
+    std::string evid = Publish(HiredEvent("emp_" + std::to_string(i)));
+    while (patch_now.load() < 0) std::this_thread::yield();
+    const std::string description = "edited in round " + std::to_string(i);
+    for (int k = 0; k < 3; ++k) {
+      auto r = co_->Request("PATCH", Base() + "/endpoints/" + ep,
+                            json::serialize(json::object{{"description", description}, {"max_concurrency", 5 + k}}));
+      ASSERT_EQ(r.status, 200) << r.body;
+    }
+    WaitDelivery(evid, "failed");
+    auto e = co_->Get(Base() + "/endpoints/" + ep).Json();
+    EXPECT_EQ(e.at("status").as_string(), "disabled") << "round " << i << ": " << json::serialize(e);
+    EXPECT_EQ(e.at("disabled_reason"), json::value("gone")) << "round " << i;
+    EXPECT_EQ(e.at("description").as_string(), description) << "round " << i;
+    EXPECT_EQ(e.at("max_concurrency").to_number<int>(), 7) << "round " << i;
+  }
+}
+
 TEST_F(DeliveryTest, RetryAfterIsHonoured) {
   Receiver rx;
   rx.SetFn("/hook", [](int n, const ReceivedRequest&) {

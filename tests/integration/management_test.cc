@@ -297,6 +297,41 @@ TEST_F(ManagementTest, PatchIsPartialAndBumpsUpdatedAt) {
   EXPECT_EQ(Str(co_->Get(Endpoints() + "/" + id + "/secret").Json(), "secret"), Str(created, "secret"));
 }
 
+// Issue 11: GET gives the endpoint's version as its ETag; PATCH with If-Match is refused on a
+// stale one instead of undoing another admin's edit.
+TEST_F(ManagementTest, EtagAndIfMatchMakeConcurrentEditsSafe) {
+  auto created = co_->Post(Endpoints(), R"({"url":"https://127.0.0.2:9/a/h","event_types":["*"]})");
+  ASSERT_EQ(created.status, 201);
+  EXPECT_EQ(created.headers["etag"], "\"1\"");
+  const std::string ep = Str(created.Json(), "id");
+  auto get = co_->Get(Endpoints() + "/" + ep);
+  EXPECT_EQ(get.headers["etag"], "\"1\"");
+  auto patch = [&](const std::string& body, std::vector<std::string> headers) {
+    return co_->Request("PATCH", Endpoints() + "/" + ep, body, headers);
+  };
+  auto first = patch(R"({"description":"Alice's"})", {"If-Match: \"1\""});
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(first.headers["etag"], "\"2\"");
+  // Bob edited from the same read: refused, and Alice's edit stays.
+  auto stale = patch(R"({"description":"Bob's"})", {"If-Match: \"1\""});
+  auto p = ExpectProblem(stale, 412);
+  EXPECT_NE(std::string(p.at("detail").as_string()).find("now \"2\""), std::string::npos) << stale.body;
+  EXPECT_EQ(Str(co_->Get(Endpoints() + "/" + ep).Json(), "description"), "Alice's");
+  ExpectProblem(patch(R"({"description":"x"})", {"If-Match: W/\"2\""}), 412);
+  ExpectProblem(patch(R"({"description":"x"})", {"If-Match: garbage"}), 412);
+  // * matches any version; no If-Match at all applies the fields to the current endpoint.
+  EXPECT_EQ(patch(R"({"description":"any"})", {"If-Match: *"}).headers["etag"], "\"3\"");
+  EXPECT_EQ(patch(R"({"timeout_ms":2000})", {}).headers["etag"], "\"4\"");
+  // A rotated secret is a new version; what hookd itself changes (disable) is not.
+  ASSERT_EQ(co_->Post(Endpoints() + "/" + ep + "/rotate-secret", "").status, 200);
+  EXPECT_EQ(co_->Get(Endpoints() + "/" + ep).headers["etag"], "\"5\"");
+  ASSERT_EQ(co_->Post(Endpoints() + "/" + ep + "/disable", "").status, 200);
+  EXPECT_EQ(co_->Get(Endpoints() + "/" + ep).headers["etag"], "\"5\"");
+  // Another company's endpoint stays 404 whatever the header.
+  auto other = ClientWith(CreateToken(CreateCompany("Other S.L."), {"manage"}));
+  ExpectProblem(other->Request("PATCH", "/v1/companies/" + company_ + "/endpoints/" + ep, "{}", {"If-Match: \"5\""}), 404);
+}
+
 TEST_F(ManagementTest, SecretIsReadableAndRotatesWithGrace) {
   auto created = CreateEndpointJson(R"({"url":"https://127.0.0.2:9/it/hooks","event_types":["*"]})");
   std::string id = Str(created, "id"), original = Str(created, "secret");

@@ -186,17 +186,54 @@ TEST_P(StoreContract, EndpointsRoundTripAndStayInTheirCompany) {
   ep.url = "https://example.com/other";
   ep.ordering = Ordering::kSubject;
   ep.rate_limit_per_second = 7;
-  ASSERT_TRUE(store_->UpdateEndpoint(ep));
+  EXPECT_EQ(got->version, 1);
+  ASSERT_EQ(*store_->UpdateEndpointConfig(ep, 1), 2);
   got = store_->GetEndpoint(co_, ep.id);
   EXPECT_EQ(got->url, "https://example.com/other");
   EXPECT_EQ(got->ordering, Ordering::kSubject);
   EXPECT_EQ(got->rate_limit_per_second, 7);
+  EXPECT_EQ(got->version, 2);
   Endpoint foreign = ep;
   foreign.company_id = other_;
-  EXPECT_EQ(store_->UpdateEndpoint(foreign).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(store_->UpdateEndpointConfig(foreign, 2).error().code, ErrorCode::kNotFound);
   EXPECT_EQ(store_->DeleteEndpoint(other_, ep.id).error().code, ErrorCode::kNotFound);
   EXPECT_EQ(store_->AllEndpoints(co_)->size(), 1u);
   EXPECT_EQ(store_->AllEndpoints(other_)->size(), 0u);
+}
+
+// Issue 11: a config write never undoes what the engine changed (status, health), and a
+// write at a stale version is refused rather than undoing another edit.
+TEST_P(StoreContract, ConfigWritesAreConditionalAndLeaveEngineFieldsAlone) {
+  Endpoint ep = NewEndpoint(co_);
+  Endpoint admin_copy = *store_->GetEndpoint(co_, ep.id);  // what a PATCH read
+  // Meanwhile the engine disables it (a 410) and records failures.
+  ASSERT_TRUE(store_->DisableEndpoint(co_, ep.id, DisabledReason::kGone, NowMs()));
+  std::promise<Result<void>> done;
+  store_->ApplyDispatchUpdates({}, {EndpointHealth{ep.id, 4, 1234}}, [&](Result<void> r) { done.set_value(r); });
+  ASSERT_TRUE(done.get_future().get());
+  admin_copy.description = "edited";
+  ASSERT_EQ(*store_->UpdateEndpointConfig(admin_copy, admin_copy.version), 2);
+  Endpoint now = *store_->GetEndpoint(co_, ep.id);
+  EXPECT_EQ(now.description, "edited");
+  EXPECT_EQ(now.status, EndpointStatus::kDisabled);
+  EXPECT_EQ(now.disabled_reason, DisabledReason::kGone);
+  EXPECT_EQ(now.consecutive_failures, 4);
+  EXPECT_EQ(now.secret, ep.secret);
+  // A second write from the same stale read is a conflict, not a lost update.
+  admin_copy.description = "other";
+  EXPECT_EQ(store_->UpdateEndpointConfig(admin_copy, admin_copy.version).error().code, ErrorCode::kConflict);
+  EXPECT_EQ(store_->GetEndpoint(co_, ep.id)->description, "edited");
+  // Rotation is one write too: the old secret keeps signing for the grace period.
+  auto rotated = store_->RotateEndpointSecret(co_, ep.id, "whsec_new", 60000, 1000);
+  ASSERT_TRUE(rotated);
+  EXPECT_EQ(rotated->secret, "whsec_new");
+  EXPECT_EQ(rotated->previous_secret, ep.secret);
+  EXPECT_EQ(rotated->previous_secret_expires_at_ms, 61000);
+  EXPECT_EQ(rotated->version, 3);
+  EXPECT_EQ(rotated->status, EndpointStatus::kDisabled);
+  auto no_grace = store_->RotateEndpointSecret(co_, ep.id, "whsec_newer", 0, 2000);
+  EXPECT_EQ(no_grace->previous_secret, "");
+  EXPECT_EQ(store_->RotateEndpointSecret(other_, ep.id, "x", 0, 0).error().code, ErrorCode::kNotFound);
 }
 
 TEST_P(StoreContract, DeletingAnEndpointDropsItsPendingDeliveries) {

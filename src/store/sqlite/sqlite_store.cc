@@ -75,7 +75,7 @@ ApiToken ReadToken(const Stmt& s) {
 
 constexpr const char* kEndpointCols =
     "id, company_id, config, status, disabled_reason, kind, secret, previous_secret, "
-    "previous_secret_expires, created_at, updated_at, consecutive_failures, failing_since";
+    "previous_secret_expires, created_at, updated_at, consecutive_failures, failing_since, version";
 
 Endpoint ReadEndpoint(const Stmt& s) {
   Endpoint ep;
@@ -94,6 +94,7 @@ Endpoint ReadEndpoint(const Stmt& s) {
   ep.updated_at_ms = s.Int(10);
   ep.consecutive_failures = static_cast<int>(s.Int(11));
   ep.failing_since_ms = s.Int(12);
+  ep.version = s.Int(13);
   return ep;
 }
 
@@ -816,17 +817,53 @@ Result<void> SqliteStore::InsertEndpoint(const Endpoint& ep) {
   });
 }
 
-Result<void> SqliteStore::UpdateEndpoint(const Endpoint& ep) {
-  return Write<void>([ep](Db& db) -> Result<void> {
+namespace {
+
+// After a conditional endpoint UPDATE changed nothing: kNotFound when the row is not there,
+// kConflict when it is, at another version.
+Error MissingOrStale(Db& db, const CompanyId& company, const EndpointId& id) {
+  auto q = db.Prepare("SELECT version FROM endpoints WHERE id = ? AND company_id = ?");
+  if (!q) return q.error();
+  (*q)->Bind(1, id.str()).Bind(2, company.str());
+  auto found = (*q)->Step();
+  if (!found) return found.error();
+  const bool exists = *found;
+  (*q)->Reset();
+  if (!exists) return NotFound("endpoint");
+  return Error{ErrorCode::kConflict, "the endpoint was changed meanwhile", {}};
+}
+
+}  // namespace
+
+Result<int64_t> SqliteStore::UpdateEndpointConfig(const Endpoint& ep, int64_t if_version) {
+  return Write<int64_t>([ep, if_version](Db& db) -> Result<int64_t> {
     PREPARE(s, db,
-            "UPDATE endpoints SET config = ?3, status = ?4, disabled_reason = ?5, kind = ?6, "
-            "secret = ?7, previous_secret = ?8, previous_secret_expires = ?9, created_at = ?10, "
-            "updated_at = ?11, consecutive_failures = ?12, failing_since = ?13 "
-            "WHERE id = ?1 AND company_id = ?2");
-    TRY(BindEndpoint(s, ep));
+            "UPDATE endpoints SET config = ?3, updated_at = ?4, version = version + 1 "
+            "WHERE id = ?1 AND company_id = ?2 AND version = ?5");
+    s.Bind(1, ep.id.str()).Bind(2, ep.company_id.str()).Bind(3, ToJson(EndpointConfigToJson(ep)))
+        .Bind(4, ep.updated_at_ms).Bind(5, if_version);
     TRY(s.Exec());
+    if (db.Changes() == 0) return std::unexpected(MissingOrStale(db, ep.company_id, ep.id));
+    return if_version + 1;
+  });
+}
+
+Result<Endpoint> SqliteStore::RotateEndpointSecret(const CompanyId& company, const EndpointId& id,
+                                                   const std::string& new_secret, int64_t grace_ms,
+                                                   int64_t now_ms) {
+  return Write<Endpoint>([company, id, new_secret, grace_ms, now_ms](Db& db) -> Result<Endpoint> {
+    PREPARE(u, db,
+            "UPDATE endpoints SET previous_secret = CASE WHEN ?3 > 0 THEN secret ELSE '' END, "
+            "previous_secret_expires = CASE WHEN ?3 > 0 THEN ?4 + ?3 ELSE 0 END, secret = ?5, "
+            "updated_at = ?4, version = version + 1 WHERE id = ?1 AND company_id = ?2");
+    u.Bind(1, id.str()).Bind(2, company.str()).Bind(3, grace_ms).Bind(4, now_ms).Bind(5, new_secret);
+    TRY(u.Exec());
     if (db.Changes() == 0) return std::unexpected(NotFound("endpoint"));
-    return {};
+    static const std::string sql =
+        std::string("SELECT ") + kEndpointCols + " FROM endpoints WHERE id = ? AND company_id = ?";
+    PREPARE(q, db, sql.c_str());
+    q.Bind(1, id.str()).Bind(2, company.str());
+    return One<Endpoint>(q, "endpoint", ReadEndpoint);
   });
 }
 

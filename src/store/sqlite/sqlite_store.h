@@ -53,7 +53,10 @@ class SqliteStore final : public Store {
   Result<std::vector<EventTypeDef>> ListEventTypes() override;
 
   Result<void> InsertEndpoint(const Endpoint& ep) override;
-  Result<void> UpdateEndpoint(const Endpoint& ep) override;
+  Result<int64_t> UpdateEndpointConfig(const Endpoint& ep, int64_t if_version) override;
+  Result<Endpoint> RotateEndpointSecret(const CompanyId& company, const EndpointId& id,
+                                        const std::string& new_secret, int64_t grace_ms,
+                                        int64_t now_ms) override;
   Result<void> DeleteEndpoint(const CompanyId& company, const EndpointId& id) override;
   Result<Endpoint> GetEndpoint(const CompanyId& company, const EndpointId& id) override;
   Result<Page<Endpoint>> ListEndpoints(const CompanyId& company, const PageRequest& page) override;
