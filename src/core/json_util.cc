@@ -52,6 +52,47 @@ Decimal ToDecimal(std::string_view text) {
   return d;
 }
 
+// True when `text` (a JSON number) has at most 15 significant digits and a decimal exponent
+// well inside the normal range: such a decimal always survives a round trip through a double
+// (DBL_DIG), so the costly exact comparison can be skipped — the usual case by far.
+bool SurelyExact(std::string_view text) {
+  int digits = 0, pending_zeros = 0;
+  bool leading = true;
+  long exponent = 0, position = 0;  // position: digits before the point, for the magnitude
+  bool after_point = false;
+  size_t i = 0;
+  if (i < text.size() && text[i] == '-') ++i;
+  for (; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '.') {
+      after_point = true;
+      continue;
+    }
+    if (c == 'e' || c == 'E') break;
+    if (!after_point) ++position;
+    if (c == '0') {
+      if (!leading) ++pending_zeros;  // significant only if a non-zero digit follows
+      continue;
+    }
+    leading = false;
+    digits += pending_zeros + 1;
+    pending_zeros = 0;
+  }
+  if (digits > 15) return false;
+  if (i < text.size()) {  // exponent
+    ++i;
+    bool neg = false;
+    if (i < text.size() && (text[i] == '+' || text[i] == '-')) neg = text[i++] == '-';
+    for (; i < text.size(); ++i) {
+      exponent = exponent * 10 + (text[i] - '0');
+      if (exponent > 1000) return false;
+    }
+    if (neg) exponent = -exponent;
+  }
+  const long magnitude = exponent + position;
+  return magnitude > -290 && magnitude < 290;
+}
+
 // Builds the value like boost::json::parser does, and refuses numbers that would not come
 // out as they went in: non-finite ones (1e400) and ones with more precision than a double
 // keeps (a 30-digit integer). With `track`, it follows where it is, for the error's pointer.
@@ -61,6 +102,9 @@ class CheckedHandler {
   static constexpr std::size_t max_array_size = json::array::max_size();
   static constexpr std::size_t max_key_size = json::string::max_size();
   static constexpr std::size_t max_string_size = json::string::max_size();
+
+  // `buffer`: where the value stack starts, before it needs the heap (as boost::json::parse).
+  CheckedHandler(unsigned char* buffer, size_t size) : st(json::storage_ptr(), buffer, size) {}
 
   json::value_stack st;
   bool track = false;
@@ -115,17 +159,26 @@ class CheckedHandler {
     return Scalar();
   }
   bool on_double(double d, json::string_view s, json::error_code& ec) {
-    number_ += std::string_view(s);
+    // The number's text: in one piece unless the input was fed in parts.
+    std::string_view text(s.data(), s.size());
+    if (!number_.empty()) {
+      number_ += text;
+      text = number_;
+    }
     if (!std::isfinite(d)) {
       return Refuse(ec, fmt::format("number {} is out of range: it would not be sent as written (a number "
-                                    "must fit a 64-bit floating point value)", Short(number_)));
+                                    "must fit a 64-bit floating point value)", Short(text)));
     }
     char buf[64];
-    auto [end, err] = std::to_chars(buf, buf + sizeof buf, d);
-    if (ToDecimal(std::string_view(buf, end - buf)) != ToDecimal(number_)) {
+    const auto exact = [&] {
+      if (SurelyExact(text)) return true;
+      auto [end, err] = std::to_chars(buf, buf + sizeof buf, d);
+      return ToDecimal(std::string_view(buf, static_cast<size_t>(end - buf))) == ToDecimal(text);
+    };
+    if (!exact()) {
       return Refuse(ec, fmt::format("number {} has more digits than can be kept: it would not be sent as "
                                     "written (at most 17 significant digits; integers up to 2^64 are exact; "
-                                    "send longer numbers as strings)", Short(number_)));
+                                    "send longer numbers as strings)", Short(text)));
     }
     number_.clear();
     st.push_double(d);
@@ -185,7 +238,8 @@ struct CheckedParse {
 CheckedParse Parse(std::string_view text, bool track) {
   json::parse_options opt;
   opt.max_depth = 64;
-  json::basic_parser<CheckedHandler> p(opt);
+  unsigned char temp[BOOST_JSON_STACK_BUFFER_SIZE];
+  json::basic_parser<CheckedHandler> p(opt, temp, sizeof temp);
   p.handler().track = track;
   p.handler().st.reset();
   CheckedParse out;
