@@ -1,5 +1,7 @@
 #include "api/router.h"
 
+#include <atomic>
+
 #include <spdlog/spdlog.h>
 
 #include "api/problem.h"
@@ -129,8 +131,17 @@ void Router::Handle(HttpRequest&& req, Responder respond) const {
     return;
   }
   Call call{std::move(req), std::move(params)};
-  // `respond` must be called exactly once: track whether an async handler took it.
-  auto shared = std::make_shared<Responder>(std::move(respond));
+  // The server is answered exactly once: the first answer wins — a handler's, or the problem
+  // for what it threw (an async handler may answer, then throw: that answer stands).
+  struct Once {
+    Responder respond;
+    std::atomic<bool> answered{false};
+    void operator()(HttpResponse r) {
+      if (!answered.exchange(true)) respond(std::move(r));
+    }
+  };
+  auto shared = std::make_shared<Once>();
+  shared->respond = std::move(respond);
   try {
     if (found->sync) {
       HttpResponse resp = found->sync(call);

@@ -1,5 +1,7 @@
 // `hookd serve`: the composition root. Components are built from the config and started in
-// order; SIGINT/SIGTERM stops them in reverse order.
+// order, the API last (the dispatcher has taken its start-up bound before the first ingest).
+// SIGINT/SIGTERM stops the API first (no new work), then the DNS checks of endpoint saves, the
+// dispatcher (in-flight deliveries finish or stay pending), retention, and the store last.
 #include <sys/resource.h>
 
 #include <algorithm>

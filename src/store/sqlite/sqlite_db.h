@@ -52,8 +52,9 @@ class Stmt {
 
 class Db {
  public:
-  // Opens (creating if needed) and applies hookd's pragmas: WAL, synchronous=FULL,
-  // busy_timeout.
+  // Opens (creating if needed) and applies hookd's pragmas: WAL, synchronous=FULL (the
+  // store's writer connection then switches to NORMAL and makes each group durable with its own
+  // fdatasync of the WAL: SqliteStore), busy_timeout.
   static Result<std::unique_ptr<Db>> Open(const std::string& path, bool read_only = false);
   ~Db();
   Db(const Db&) = delete;
