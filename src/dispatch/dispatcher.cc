@@ -1,5 +1,7 @@
 #include "dispatch/dispatcher.h"
 
+#include "core/delivery_decision.h"
+
 #include <algorithm>
 #include <chrono>
 
@@ -513,79 +515,75 @@ void Dispatcher::Handle(OutboundResult r) {
                    std::nullopt, now, std::move(a)};
 
   const bool deleted = !es || es->gone;
-  if (!r.error) {
-    u.status = DeliveryStatus::kSucceeded;
-    ++stats_.succeeded;
-    Count(opts_.metrics, Metrics::Outcome::kSucceeded);
-    if (es && (es->cfg.consecutive_failures != 0 || es->cfg.failing_since_ms != 0)) {
-      es->cfg.consecutive_failures = 0;
-      es->cfg.failing_since_ms = 0;
-      RecordHealth(*es);
-    }
-    updates_.push_back(std::move(u));
-    Finish(es, key);
-    return;
+  EndpointFacts facts;
+  facts.exists = !deleted;
+  if (es) {
+    facts.enabled = es->cfg.Enabled();
+    facts.kind = es->cfg.kind;
+    facts.consecutive_failures = es->cfg.consecutive_failures;
+    facts.failing_since_ms = es->cfg.failing_since_ms;
   }
-  if (r.status_code == 410) {
-    u.status = DeliveryStatus::kFailed;
-    ++stats_.failed;
-    Count(opts_.metrics, Metrics::Outcome::kFailed);
-    updates_.push_back(std::move(u));
-    Finish(es, key);
-    if (es && !deleted && es->cfg.kind == EndpointKind::kRestHook) {
+  const Decision d = Decide(AttemptResult{r.status_code, r.error, r.retry_after}, item.attempts, facts,
+                            DecisionRules{&opts_.retry, opts_.disable_after_ms, opts_.disable_min_failures},
+                            now, rng_);
+  if (es && d.health_changed) {
+    es->cfg.consecutive_failures = d.consecutive_failures;
+    es->cfg.failing_since_ms = d.failing_since_ms;
+    RecordHealth(*es);
+  }
+  switch (d.next) {
+    case Decision::Next::kSucceeded:
+      u.status = DeliveryStatus::kSucceeded;
+      ++stats_.succeeded;
+      Count(opts_.metrics, Metrics::Outcome::kSucceeded);
+      break;
+    case Decision::Next::kFailed:
+      u.status = DeliveryStatus::kFailed;
+      ++stats_.failed;
+      Count(opts_.metrics, Metrics::Outcome::kFailed);
+      break;
+    case Decision::Next::kHeld:
+      u.status = DeliveryStatus::kHeld;
+      Count(opts_.metrics, Metrics::Outcome::kHeld);
+      break;
+    case Decision::Next::kRetry:
+      ++stats_.retries;
+      Count(opts_.metrics, Metrics::Outcome::kRetried);
+      u.next_attempt_at_ms = d.retry_at_ms;
+      break;
+  }
+  updates_.push_back(std::move(u));
+  if (d.next == Decision::Next::kRetry) Schedule(key, item, d.retry_at_ms);  // stays at the head of its subject
+  else Finish(es, key);
+
+  switch (d.endpoint) {
+    case Decision::EndpointAction::kNone:
+      break;
+    case Decision::EndpointAction::kDisableGone:
+      Disable(*es, DisabledReason::kGone);
+      break;
+    case Decision::EndpointAction::kDisableFailing:
+      Disable(*es, DisabledReason::kFailing);
+      break;
+    case Decision::EndpointAction::kDeleteHook: {
       // A REST hook whose target answers 410 is unsubscribed: deleted, not disabled (SPEC §6).
       spdlog::info("dispatcher: deleting REST hook {} (its target answered 410)", es->cfg.id.str());
       Flush();  // this outcome first, so the failed delivery stays as history
       if (opts_.on_endpoint_deleting) opts_.on_endpoint_deleting(es->cfg.company_id, es->cfg.id);
-      auto d = store_.DeleteEndpoint(es->cfg.company_id, es->cfg.id);
-      if (d || d.error().code == ErrorCode::kNotFound) {
+      auto del = store_.DeleteEndpoint(es->cfg.company_id, es->cfg.id);
+      if (del || del.error().code == ErrorCode::kNotFound) {
         DropQueued(*es);
         es->gone = true;
         if (opts_.on_endpoints_changed) opts_.on_endpoints_changed(es->cfg.company_id);
         es->cfg.consecutive_failures = 0;  // deleted: no longer listed as failing
         PublishFailures(*es);
       } else {
-        spdlog::error("dispatcher: cannot delete REST hook {}: {}", es->cfg.id.str(), d.error().message);
+        spdlog::error("dispatcher: cannot delete REST hook {}: {}", es->cfg.id.str(), del.error().message);
         if (es->cfg.Enabled()) Disable(*es, DisabledReason::kGone);
       }
-    } else if (es && !deleted && es->cfg.Enabled()) {
-      Disable(*es, DisabledReason::kGone);
+      break;
     }
-    return;
   }
-  // Failure: retry later, or give up.
-  if (es && !deleted) {
-    es->cfg.consecutive_failures++;
-    if (es->cfg.failing_since_ms == 0) es->cfg.failing_since_ms = now;
-    RecordHealth(*es);
-  }
-  std::optional<int64_t> retry_after;
-  if (HonoursRetryAfter(r.status_code) && !r.retry_after.empty())
-    retry_after = ParseRetryAfter(r.retry_after, now);
-  auto delay = opts_.retry.NextDelayMs(item.attempts, retry_after, rng_);
-  if (!delay) {
-    u.status = DeliveryStatus::kFailed;
-    ++stats_.failed;
-    Count(opts_.metrics, Metrics::Outcome::kFailed);
-    updates_.push_back(std::move(u));
-    Finish(es, key);
-  } else if (deleted || !es->cfg.Enabled()) {
-    // Disabled meanwhile: keep it as held; enabling releases it.
-    u.status = deleted ? DeliveryStatus::kFailed : DeliveryStatus::kHeld;
-    Count(opts_.metrics, deleted ? Metrics::Outcome::kFailed : Metrics::Outcome::kHeld);
-    updates_.push_back(std::move(u));
-    Finish(es, key);
-  } else {
-    ++stats_.retries;
-    Count(opts_.metrics, Metrics::Outcome::kRetried);
-    u.next_attempt_at_ms = now + *delay;
-    updates_.push_back(std::move(u));
-    Schedule(key, item, now + *delay);  // stays at the head of its subject: later ones wait
-  }
-  if (es && !deleted && es->cfg.Enabled() &&
-      es->cfg.consecutive_failures >= opts_.disable_min_failures &&
-      now - es->cfg.failing_since_ms >= opts_.disable_after_ms)
-    Disable(*es, DisabledReason::kFailing);
 }
 
 // Removes a delivery that reached a final state, and lets the next one of its subject go.

@@ -65,7 +65,7 @@ struct DispatcherOptions {
 struct DispatcherStats {
   std::atomic<uint64_t> attempts{0};
   std::atomic<uint64_t> succeeded{0};
-  std::atomic<uint64_t> failed{0};       // deliveries that ran out of attempts or got 410
+  std::atomic<uint64_t> failed{0};       // deliveries failed: out of attempts, 410, or endpoint deleted
   std::atomic<uint64_t> retries{0};      // attempts that led to a retry
   std::atomic<int64_t> queued{0};        // deliveries held in memory (ready, waiting, in flight)
   std::atomic<int64_t> in_flight{0};

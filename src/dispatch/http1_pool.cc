@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "core/clock.h"
+#include "core/delivery_decision.h"
 #include "dispatch/response_capture.h"
 
 namespace hookd {
@@ -331,7 +332,7 @@ void Http1Pool::Complete(Conn& c, bool reusable) {
   r.started_at_ms = c.started_at_ms;
   r.duration_ms = now - c.started_at_ms;
   r.status_code = static_cast<int>(par.get().result_int());
-  if (r.status_code < 200 || r.status_code >= 300) r.error = AttemptError::kHttp;
+  r.error = ErrorForStatus(r.status_code);
   for (const auto& f : par.get()) c.capture.AddHeader(f.name_string(), f.value());
   r.retry_after = std::string(c.capture.Header("retry-after"));
   r.response_headers_json = c.capture.HeadersJson();

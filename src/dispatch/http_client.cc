@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/clock.h"
+#include "core/delivery_decision.h"
 #include "dispatch/curl_outcome.h"
 #include "dispatch/http1_pool.h"
 #include "dispatch/response_capture.h"
@@ -382,7 +383,7 @@ void HttpClient::Harvest(std::vector<OutboundResult>& done) {
       const long code = received.status;
       if (OutcomeIsResponse(rc, received)) {
         r.status_code = static_cast<int>(code);
-        if (code < 200 || code >= 300) r.error = AttemptError::kHttp;
+        r.error = ErrorForStatus(static_cast<int>(code));
       } else if (!t->blocked_reason.empty()) {
         r.error = AttemptError::kBlocked;
         r.error_detail = "destination refused: " + t->blocked_reason;
