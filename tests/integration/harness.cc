@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <strings.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -145,6 +146,8 @@ void HookdProcess::Start() {
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   pid_ = fork();
   if (pid_ == 0) {
+    // A test process that crashes takes its servers with it (none left listening for hours).
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     int fd_out = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     int fd_log = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     dup2(fd_out, 1);
