@@ -11,15 +11,6 @@
 namespace hookd::api {
 namespace json = boost::json;
 
-void ApiContext::RefreshIndex(const CompanyId& company) {
-  auto eps = store.AllEndpoints(company);
-  if (!eps) {
-    spdlog::error("cannot refresh endpoint index for {}: {}", company.str(), eps.error().message);
-    Throw(eps.error());
-  }
-  index.ReplaceCompany(company, *eps);
-}
-
 EndpointRules ApiContext::Rules(const CompanyId& company, const std::optional<EndpointId>& editing) const {
   EndpointRules rules{&catalog, options.allow_http, options.check_destination, nullptr};
   rules.check_filter_budget = [this, company, editing](const Filter& f) -> std::optional<std::string> {

@@ -12,7 +12,7 @@
 #include "api/auth.h"
 #include "api/problem.h"
 #include "api/router.h"
-#include "core/delivery_sink.h"
+#include "core/change_feed.h"
 #include "core/endpoint.h"
 #include "core/endpoint_index.h"
 #include "core/event_catalog.h"
@@ -41,12 +41,11 @@ struct ApiContext {
   EventCatalog& catalog;
   EndpointIndex& index;
   Authenticator& auth;
+  // Where every change is announced once durable (endpoints, new and re-queued deliveries):
+  // the index and the dispatcher follow it (app/serve.cc subscribes them).
+  ChangeFeed& changes;
   ApiOptions options;
-  DeliverySink* sink = nullptr;  // may be null (no dispatcher)
   Metrics* metrics = nullptr;    // may be null (GET /metrics then answers an empty body)
-
-  // Re-reads one company's endpoints into the index (after a change on this node).
-  void RefreshIndex(const CompanyId& company);
   // The rules for saving an endpoint of `company`; `editing`: the endpoint being changed
   // (its current filter does not count against the company's regex budget).
   EndpointRules Rules(const CompanyId& company, const std::optional<EndpointId>& editing) const;

@@ -84,15 +84,13 @@ void AddDeliveryRoutes(Router& r, ApiContext& ctx) {
     CompanyId cid = AuthorizeCompany(ctx, call, kScopeManage);
     DeliveryId id = PathId<DeliveryId>(call, "did", "delivery");
     Delivery d = Unwrap(ctx.store.RequeueDelivery(cid, id, NowMs()));
-    if (ctx.sink) {
-      Event e = Unwrap(ctx.store.GetEvent(cid, d.event_id));
-      std::vector<PendingDelivery> ready;
-      ready.push_back(PendingDelivery{d.id, d.company_id, d.event_id, d.endpoint_id, e.subject,
-                                      d.attempts, d.next_attempt_at_ms.value_or(0),
-                                      std::make_shared<const std::string>(std::move(e.payload))});
-      ready.back().retry_request = true;
-      ctx.sink->OnDeliveriesReady(std::move(ready));
-    }
+    Event e = Unwrap(ctx.store.GetEvent(cid, d.event_id));
+    std::vector<PendingDelivery> ready;
+    ready.push_back(PendingDelivery{d.id, d.company_id, d.event_id, d.endpoint_id, e.subject,
+                                    d.attempts, d.next_attempt_at_ms.value_or(0),
+                                    std::make_shared<const std::string>(std::move(e.payload))});
+    ready.back().retry_request = true;
+    ctx.changes.OnDeliveriesReady(std::move(ready));
     return JsonResponse(202, ToJson(DeliveryJson(d)));
   });
 }

@@ -30,11 +30,6 @@ json::value OptionalBody(const Call& call) {
   return ParseBody(call);
 }
 
-void Changed(ApiContext& ctx, const CompanyId& cid, const EndpointId& id) {
-  ctx.RefreshIndex(cid);
-  if (ctx.sink) ctx.sink->OnEndpointChanged(cid, id);
-}
-
 // The endpoint with its version as the ETag (a strong validator: "7").
 HttpResponse EndpointResponse(int status, const Endpoint& ep) {
   HttpResponse r = JsonResponse(status, ToJson(EndpointToJson(ep)));
@@ -91,7 +86,7 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
     const std::string url = ep.url;
     AfterDestinationCheck(ctx, cid, url, "/url", std::move(respond), [&ctx, cid, ep = std::move(ep)] {
       Unwrap(ctx.store.InsertEndpoint(ep));
-      Changed(ctx, cid, ep.id);
+      ctx.changes.OnEndpointChanged(cid, ep.id);
       json::object o = EndpointToJson(ep);
       o["secret"] = ep.secret;  // shown on create; later via GET …/secret
       HttpResponse r = JsonResponse(201, ToJson(o));
@@ -136,7 +131,7 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
         auto written = ctx.store.UpdateEndpointConfig(next, ep.version);
         if (written) {
           next.version = *written;
-          Changed(ctx, cid, id);
+          ctx.changes.OnEndpointChanged(cid, id);
           return EndpointResponse(200, next);
         }
         if (written.error().code != ErrorCode::kConflict || attempt == 4) Throw(written.error());
@@ -155,7 +150,7 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
     CompanyId cid = AuthorizeCompany(ctx, call, kScopeManage);
     EndpointId id = PathId<EndpointId>(call, "eid", "endpoint");
     Unwrap(ctx.store.DeleteEndpoint(cid, id));
-    Changed(ctx, cid, id);
+    ctx.changes.OnEndpointChanged(cid, id);
     return JsonResponse(204, "");
   });
 
@@ -178,7 +173,7 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
       grace = g->get_int64();
     }
     Endpoint ep = Unwrap(ctx.store.RotateEndpointSecret(cid, id, NewSigningSecret(), grace * 1000, NowMs()));
-    Changed(ctx, cid, id);
+    ctx.changes.OnEndpointChanged(cid, id);
     return SecretResponse(ep);
   });
 
@@ -187,7 +182,7 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
     EndpointId id = PathId<EndpointId>(call, "eid", "endpoint");
     // Pending deliveries become held until the endpoint is enabled again.
     Unwrap(ctx.store.DisableEndpoint(cid, id, DisabledReason::kManual, NowMs()));
-    Changed(ctx, cid, id);
+    ctx.changes.OnEndpointChanged(cid, id);
     return JsonResponse(200, ToJson(EndpointToJson(Unwrap(ctx.store.GetEndpoint(cid, id)))));
   });
 
@@ -202,7 +197,7 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
       release = rh->get_bool();
     }
     int64_t released = Unwrap(ctx.store.EnableEndpoint(cid, id, release, NowMs()));
-    Changed(ctx, cid, id);
+    ctx.changes.OnEndpointChanged(cid, id);
     json::object out = EndpointToJson(Unwrap(ctx.store.GetEndpoint(cid, id)));
     out["released"] = released;
     return JsonResponse(200, ToJson(out));
@@ -219,7 +214,7 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
       throw ApiError(422, "since is required: an RFC 3339 date-time",
                      {{"/since", "must be an RFC 3339 date-time, e.g. 2026-11-25T00:00:00Z"}});
     int64_t n = Unwrap(ctx.store.RecoverDeliveries(cid, id, *since_ms, NowMs()));
-    if (ctx.sink && n > 0) ctx.sink->OnDeliveriesRequeued(cid, id);
+    if (n > 0) ctx.changes.OnDeliveriesRequeued(cid, id);
     return JsonResponse(200, ToJson(json::object{{"requeued", n}}));
   });
 

@@ -152,14 +152,12 @@ void CommitAndRespond(ApiContext& ctx, IngestRequest req, int status, std::strin
   // What the dispatcher gets once the write is durable: the deliveries due now, sharing
   // their event's payload.
   std::vector<PendingDelivery> ready;
-  if (ctx.sink) {
-    for (const auto& ne : req.events) {
-      auto payload = std::make_shared<const std::string>(ne.event.payload);
-      for (const auto& d : ne.deliveries) {
-        if (d.status != DeliveryStatus::kPending) continue;
-        ready.push_back(PendingDelivery{d.id, d.company_id, d.event_id, d.endpoint_id,
-                                        ne.event.subject, 0, d.next_attempt_at_ms.value_or(0), payload});
-      }
+  for (const auto& ne : req.events) {
+    auto payload = std::make_shared<const std::string>(ne.event.payload);
+    for (const auto& d : ne.deliveries) {
+      if (d.status != DeliveryStatus::kPending) continue;
+      ready.push_back(PendingDelivery{d.id, d.company_id, d.event_id, d.endpoint_id,
+                                      ne.event.subject, 0, d.next_attempt_at_ms.value_or(0), payload});
     }
   }
   // Counted once durable and not a replay; the counters are looked up here (lock-free per
@@ -188,7 +186,7 @@ void CommitAndRespond(ApiContext& ctx, IngestRequest req, int status, std::strin
       return;
     }
     for (auto [counter, n] : accepted) counter->Inc(n);
-    if (ctx.sink && !ready.empty()) ctx.sink->OnDeliveriesReady(std::move(ready));
+    if (!ready.empty()) ctx.changes.OnDeliveriesReady(std::move(ready));
     respond(JsonResponse(status, std::move(body)));
   });
 }

@@ -38,11 +38,6 @@ std::string CheckHookEvent(ApiContext& ctx, std::string_view type) {
   return "";
 }
 
-void Changed(ApiContext& ctx, const CompanyId& cid, const EndpointId& id) {
-  ctx.RefreshIndex(cid);
-  if (ctx.sink) ctx.sink->OnEndpointChanged(cid, id);
-}
-
 }  // namespace
 
 void AddHookRoutes(Router& r, ApiContext& ctx) {
@@ -97,7 +92,7 @@ void AddHookRoutes(Router& r, ApiContext& ctx) {
     const std::string url = ep.url;
     AfterDestinationCheck(ctx, cid, url, "/target_url", std::move(respond), [&ctx, cid, ep = std::move(ep), event] {
       Unwrap(ctx.store.InsertEndpoint(ep));
-      Changed(ctx, cid, ep.id);
+      ctx.changes.OnEndpointChanged(cid, ep.id);
       // The endpoint object plus Zapier's vocabulary; the secret is shown as on endpoint
       // create (later via GET /v1/companies/{cid}/endpoints/{id}/secret).
       json::object out = EndpointToJson(ep);
@@ -120,7 +115,7 @@ void AddHookRoutes(Router& r, ApiContext& ctx) {
       if (d.error().code == ErrorCode::kNotFound) throw ApiError(404, "hook not found");
       Throw(d.error());
     }
-    Changed(ctx, cid, id);
+    ctx.changes.OnEndpointChanged(cid, id);
     return JsonResponse(204, "");
   });
 

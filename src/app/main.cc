@@ -3,8 +3,8 @@
 
 #include "app/commands.h"
 #include "app/config.h"
-#include "app/simulate.h"
-#include "app/verify.h"
+#include "cli/simulate.h"
+#include "cli/verify.h"
 
 // Read by jemalloc, the binary's allocator (CMakeLists.txt): freed memory goes back to the OS
 // within about a second, from a background thread, instead of the default 10 s — a backlog's

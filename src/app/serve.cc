@@ -1,7 +1,7 @@
-// `hookd serve`: the composition root. Components are built from the config and started in
-// order, the API last (the dispatcher has taken its start-up bound before the first ingest).
-// SIGINT/SIGTERM stops the API first (no new work), then the DNS checks of endpoint saves, the
-// dispatcher (in-flight deliveries finish or stay pending), retention, and the store last.
+// `hookd serve`: the composition root. Components are built from the config, joined by the
+// change feed, and started by a Lifecycle in the order their declared dependencies give (the
+// API after the dispatcher: its start-up recovery bound comes before the first ingest);
+// SIGINT/SIGTERM stops them in the reverse order (the API first: no new work; the store last).
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -15,7 +15,10 @@
 #include "api/context.h"
 #include "api/http_server.h"
 #include "api/router.h"
+#include "api/index_follower.h"
 #include "app/commands.h"
+#include "app/lifecycle.h"
+#include "core/change_feed.h"
 #include "core/clock.h"
 #include "core/crypto.h"
 #include "core/endpoint_index.h"
@@ -143,12 +146,11 @@ int RunServe(ServeConfig& cfg) {
     if (auto r = catalog.Add(def); !r) spdlog::warn("custom event type {} skipped: {}", def.name, r.error().message);
 
   EndpointIndex index;
-  auto endpoints = store->AllEndpoints(std::nullopt);
-  if (!endpoints) {
-    spdlog::critical("cannot load endpoints: {}", endpoints.error().message);
+  api::IndexFollower index_follower(*store, index);
+  if (auto r = index_follower.LoadAll(); !r) {
+    spdlog::critical("cannot load endpoints: {}", r.error().message);
     return 1;
   }
-  index.ReplaceAll(*endpoints);
 
   auto shown_token = EnsureOperatorToken(*store, cfg.admin_token);
   if (!shown_token) {
@@ -158,6 +160,10 @@ int RunServe(ServeConfig& cfg) {
 
   // Declared before the components that hold a pointer to it, so it outlives them.
   Metrics metrics;
+  // Every change made on this node (API calls, the dispatcher's own disables and deletes) is
+  // announced here; the fan-out index follows first, then the dispatcher.
+  LocalChangeFeed changes;
+  changes.Subscribe(index_follower);
 
   DispatcherOptions dopts;
   dopts.retry = *retry;
@@ -168,13 +174,13 @@ int RunServe(ServeConfig& cfg) {
   dopts.proxy = cfg.proxy;
   dopts.builtin_http1 = cfg.plain_http == "builtin";
   dopts.metrics = &metrics;
-  // When the dispatcher disables (gone/failing) or deletes (REST hook 410) an endpoint, the
-  // fan-out index follows at once.
+  // A REST hook being deleted (410) leaves this node's fan-out before the store forgets it.
   dopts.on_endpoint_deleting = [&index](const CompanyId& company, const EndpointId& id) { index.Remove(company, id); };
-  dopts.on_endpoints_changed = [&index, &store](const CompanyId& company) {
-    if (auto eps = store->AllEndpoints(company)) index.ReplaceCompany(company, *eps);
+  dopts.on_endpoint_changed = [&changes](const CompanyId& company, const EndpointId& id) {
+    changes.OnEndpointChanged(company, id);
   };
   DispatcherPool dispatcher(*store, *policy, dopts, cfg.dispatch_threads);
+  changes.Subscribe(dispatcher);
   store->Instrument(metrics.registry);
   metrics.registry.AddCallbackGauge(
       "hookd_queue_depth", "Deliveries held in the dispatcher's memory: ready, waiting for a retry, or in flight.",
@@ -182,9 +188,7 @@ int RunServe(ServeConfig& cfg) {
   metrics.registry.AddCallbackGauge(
       "hookd_in_flight_requests", "Delivery requests to receivers in flight now.",
       [&dispatcher] { return static_cast<double>(dispatcher.InFlight()); });
-  dispatcher.Start();
   Retention retention(*store, cfg.retention_ms);
-  retention.Start();
 
   api::Authenticator auth(*store);
   api::ApiOptions api_opts;
@@ -193,7 +197,7 @@ int RunServe(ServeConfig& cfg) {
   api_opts.check_destination = [&policy](std::string_view url) { return CheckDestinationLiteral(*policy, url); };
   DestinationChecker destinations(*policy, {});
   api_opts.destinations = &destinations;
-  api::ApiContext ctx{*store, catalog, index, auth, api_opts, &dispatcher, &metrics};
+  api::ApiContext ctx{*store, catalog, index, auth, changes, api_opts, &metrics};
   api::Router router;
   api::AddAllRoutes(router, ctx);
 
@@ -203,29 +207,54 @@ int RunServe(ServeConfig& cfg) {
                           .max_connections = static_cast<size_t>(cfg.max_connections),
                           .max_connections_per_client = static_cast<size_t>(cfg.max_connections_per_client)},
                          api::InstrumentedHandler(router, &metrics));
-  auto port = server.Start();
-  if (!port) {
-    spdlog::critical("{}", port.error().message);
+
+  // What runs, and what must run before it. Stopped in the reverse order of starting.
+  int port = 0;
+  Lifecycle lifecycle;
+  lifecycle.Add({"store", {}, nullptr, [&store] { store->Close(); }});
+  // Takes its recovery bound when it starts: every delivery accepted later reaches it through
+  // the change feed, so it must start before anything can accept one. On stop, in-flight
+  // deliveries finish or stay pending for the next start.
+  lifecycle.Add({"dispatcher", {"store"},
+                 [&dispatcher]() -> Result<void> {
+                   dispatcher.Start();
+                   return {};
+                 },
+                 [&dispatcher] { dispatcher.Stop(10000); }});
+  lifecycle.Add({"retention", {"store"},
+                 [&retention]() -> Result<void> {
+                   retention.Start();
+                   return {};
+                 },
+                 [&retention] { retention.Stop(); }});
+  // Endpoint saves waiting on DNS are answered 503 when it stops.
+  lifecycle.Add({"destination-checks", {}, nullptr, [&destinations] { destinations.Stop(); }});
+  lifecycle.Add({"api", {"store", "dispatcher", "destination-checks"},
+                 [&server, &port]() -> Result<void> {
+                   auto p = server.Start();
+                   if (!p) return std::unexpected(p.error());
+                   port = *p;
+                   return {};
+                 },
+                 [&server] { server.Stop(5000); }});  // no new requests; in-flight API calls finish
+  if (auto r = lifecycle.StartAll(); !r) {
+    spdlog::critical("{}", r.error().message);
     return 1;
   }
   std::string host = cfg.listen.substr(0, cfg.listen.rfind(':'));
   if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
   // Machine-readable first line (tests and scripts read the port from it).
-  fmt::print("hookd listening on http://{}:{}\n", host, *port);
+  fmt::print("hookd listening on http://{}:{}\n", host, port);
   if (!shown_token->empty())
     fmt::print("operator token (shown once, store it now): {}\n", *shown_token);
   std::fflush(stdout);
-  spdlog::info("hookd {} serving on {}:{} with {}", HOOKD_VERSION, host, *port,
+  spdlog::info("hookd {} serving on {}:{} with {}", HOOKD_VERSION, host, port,
                cfg.db.substr(0, cfg.db.find(':')));
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
   spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-  server.Stop(5000);       // no new requests; in-flight API calls finish
-  destinations.Stop();     // endpoint saves waiting on DNS are answered 503
-  dispatcher.Stop(10000);  // in-flight deliveries finish or stay pending for the next start
-  retention.Stop();
-  store->Close();
+  lifecycle.StopAll();
   spdlog::info("stopped");
   return 0;
 }

@@ -38,6 +38,18 @@ int64_t NowMs() {
       .count();
 }
 
+namespace {
+class WallClock final : public Clock {
+ public:
+  int64_t NowMs() const override { return hookd::NowMs(); }
+};
+}  // namespace
+
+Clock& SystemClock() {
+  static WallClock clock;
+  return clock;
+}
+
 int64_t MonotonicMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())

@@ -10,6 +10,18 @@
 namespace hookd {
 
 int64_t NowMs();
+
+// The time source of code whose rules depend on time (the dispatcher's retries, rate limits,
+// auto-disable): injected, so that tests run those rules on a simulated clock they advance
+// themselves (tests/unit/fakes/simulated_clock.h) instead of sleeping.
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  // Milliseconds since the Unix epoch (UTC).
+  virtual int64_t NowMs() const = 0;
+};
+// The real wall clock (hookd::NowMs). A process-wide instance; thread-safe.
+Clock& SystemClock();
 // Milliseconds on a monotonic clock (never jumps with the wall clock): for intervals only.
 int64_t MonotonicMs();
 // Names the calling thread (top -H, perf, gdb); at most 15 characters are kept.

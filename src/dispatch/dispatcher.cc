@@ -34,8 +34,8 @@ void Count(Metrics* metrics, Metrics::Outcome outcome) {
 }
 }  // namespace
 
-Dispatcher::Dispatcher(Store& store, const DestinationPolicy& policy, DispatcherOptions opts)
-    : store_(store), policy_(policy), opts_(std::move(opts)), client_(policy_, HttpClientOptions{opts_.user_agent, opts_.tls_ca_file, opts_.builtin_http1, opts_.proxy}) {}
+Dispatcher::Dispatcher(DispatchStore& store, OutboundClient& client, DispatcherOptions opts)
+    : store_(store), client_(client), opts_(std::move(opts)), clock_(*opts_.clock) {}
 
 Dispatcher::~Dispatcher() { Stop(0); }
 
@@ -49,6 +49,11 @@ void Dispatcher::Start() {
   });
 }
 
+void Dispatcher::Begin() {
+  recover_bound_ = DeliveryId::New().str();
+  Recover();
+}
+
 int Dispatcher::ShardOf(const EndpointId& id, int shards) {
   if (shards <= 1) return 0;
   return static_cast<int>(PackedUlidHash{}(id.Packed()) % static_cast<size_t>(shards));
@@ -56,7 +61,7 @@ int Dispatcher::ShardOf(const EndpointId& id, int shards) {
 
 void Dispatcher::RequestStop(int grace_ms) {
   if (stopping_.load()) return;
-  stop_deadline_ms_ = NowMs() + grace_ms;  // before stopping_: the loop reads it after
+  stop_deadline_ms_ = clock_.NowMs() + grace_ms;  // before stopping_: the loop reads it after
   stopping_ = true;
   client_.Wakeup();
 }
@@ -89,21 +94,7 @@ void Dispatcher::OnDeliveriesRequeued(const CompanyId& company, const EndpointId
 
 void Dispatcher::Run() {
   Recover();
-  while (true) {
-    RetireWrittenOutcomes();
-    ForgetOldTakenFromStore(NowMs());
-    if (!recover_queue_.empty() && !stopping_ && NowMs() >= recover_next_ms_) RecoverStep();
-    DrainInbox();
-    const int64_t now = NowMs();
-    if (stopping_) {
-      if (client_.InFlight() == 0 || now >= stop_deadline_ms_) break;
-    } else {
-      FireTimers(now);
-      if (updates_.size() < kMaxUnwrittenOutcomes) Pump(now);
-    }
-    if (pending_writes_.load() < kMaxOutcomeWrites) Flush();
-    int wait = stopping_ ? 20 : NextWakeMs(now);
-    for (auto& r : client_.Poll(wait)) Handle(std::move(r));
+  while (Turn()) {
   }
   if (client_.InFlight() > 0)
     spdlog::info("dispatcher: {} requests still in flight at shutdown stay pending", client_.InFlight());
@@ -112,12 +103,30 @@ void Dispatcher::Run() {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
 }
 
+bool Dispatcher::Turn() {
+  RetireWrittenOutcomes();
+  ForgetOldTakenFromStore(clock_.NowMs());
+  if (!recover_queue_.empty() && !stopping_ && clock_.NowMs() >= recover_next_ms_) RecoverStep();
+  DrainInbox();
+  const int64_t now = clock_.NowMs();
+  if (stopping_) {
+    if (client_.InFlight() == 0 || now >= stop_deadline_ms_) return false;
+  } else {
+    FireTimers(now);
+    if (updates_.size() < kMaxUnwrittenOutcomes) Pump(now);
+  }
+  if (pending_writes_.load() < kMaxOutcomeWrites) Flush();
+  const int wait = stopping_ ? 20 : NextWakeMs(now);
+  for (auto& r : client_.Poll(wait)) Handle(std::move(r));
+  return true;
+}
+
 void Dispatcher::Recover() {
-  recover_started_ms_ = NowMs();
+  recover_started_ms_ = clock_.NowMs();
   // Deliveries created since Start() reach this dispatcher through its inbox: the scan stops
   // short of them (ULIDs from this process only grow).
   const std::string& bound = recover_bound_;
-  auto eps = store_.AllEndpoints(std::nullopt);
+  auto eps = store_.EndpointsToDispatch();
   if (!eps) {
     spdlog::error("dispatcher: cannot load endpoints: {}", eps.error().message);
     return;
@@ -153,7 +162,7 @@ void Dispatcher::StartRecovery(const Key& key, EndpointState& es, std::string bo
 void Dispatcher::RecoverStep() {
   static std::mutex one_at_a_time;
   std::unique_lock gate(one_at_a_time, std::try_to_lock);
-  const int64_t t0 = NowMs();
+  const int64_t t0 = clock_.NowMs();
   if (!gate.owns_lock()) {
     recover_next_ms_ = t0 + 1;
     return;
@@ -194,7 +203,7 @@ void Dispatcher::RecoverStep() {
       else recover_after_ = std::move(page->next_after);
     }
   }
-  const int64_t t1 = NowMs();
+  const int64_t t1 = clock_.NowMs();
   recover_next_ms_ = t1 + (t1 - t0);
   if (recover_queue_.empty() && recover_started_ms_ != 0) {  // the start-up recovery is done
     if (recovered_ > 0)
@@ -276,7 +285,7 @@ Dispatcher::EndpointState* Dispatcher::FindEndpoint(const CompanyId& company, co
   const Key key = id.Packed();
   auto it = endpoints_.find(key);
   if (it != endpoints_.end()) return it->second.gone ? nullptr : &it->second;
-  auto ep = store_.GetEndpoint(company, id);
+  auto ep = store_.EndpointToDispatch(company, id);
   if (!ep) return nullptr;
   EndpointState& es = endpoints_[key];
   es.cfg = std::move(*ep);
@@ -339,7 +348,7 @@ void Dispatcher::Add(PendingDelivery d) {
 
 void Dispatcher::Schedule(const Key& key, Item& item, int64_t due_ms) {
   item.due_ms = due_ms;
-  if (due_ms <= NowMs()) {
+  if (due_ms <= clock_.NowMs()) {
     MakeReady(key, item);
     return;
   }
@@ -494,7 +503,7 @@ void Dispatcher::Handle(OutboundResult r) {
     --es->in_flight;
     MarkRunnable(item.endpoint, *es);
   }
-  const int64_t now = NowMs();
+  const int64_t now = clock_.NowMs();
   item.attempts++;
   const DeliveryId delivery_id = DeliveryId::FromPacked(key);
   const CompanyId company = es ? es->cfg.company_id : CompanyId();
@@ -570,11 +579,11 @@ void Dispatcher::Handle(OutboundResult r) {
       spdlog::info("dispatcher: deleting REST hook {} (its target answered 410)", es->cfg.id.str());
       Flush();  // this outcome first, so the failed delivery stays as history
       if (opts_.on_endpoint_deleting) opts_.on_endpoint_deleting(es->cfg.company_id, es->cfg.id);
-      auto del = store_.DeleteEndpoint(es->cfg.company_id, es->cfg.id);
+      auto del = store_.DeleteUnsubscribedHook(es->cfg.company_id, es->cfg.id);
       if (del || del.error().code == ErrorCode::kNotFound) {
         DropQueued(*es);
         es->gone = true;
-        if (opts_.on_endpoints_changed) opts_.on_endpoints_changed(es->cfg.company_id);
+        if (opts_.on_endpoint_changed) opts_.on_endpoint_changed(es->cfg.company_id, es->cfg.id);
         es->cfg.consecutive_failures = 0;  // deleted: no longer listed as failing
         PublishFailures(*es);
       } else {
@@ -630,17 +639,17 @@ void Dispatcher::DropQueued(EndpointState& es) {
 void Dispatcher::Disable(EndpointState& es, DisabledReason reason) {
   spdlog::warn("dispatcher: disabling endpoint {} ({})", es.cfg.id.str(), ToString(reason));
   Flush();  // outcomes first, so the held marking below wins over them
-  if (auto r = store_.DisableEndpoint(es.cfg.company_id, es.cfg.id, reason, NowMs()); !r)
+  if (auto r = store_.DisableEndpoint(es.cfg.company_id, es.cfg.id, reason, clock_.NowMs()); !r)
     spdlog::error("dispatcher: cannot disable {}: {}", es.cfg.id.str(), r.error().message);
   es.cfg.status = EndpointStatus::kDisabled;
   es.cfg.disabled_reason = reason;
   DropQueued(es);
-  if (opts_.on_endpoints_changed) opts_.on_endpoints_changed(es.cfg.company_id);
+  if (opts_.on_endpoint_changed) opts_.on_endpoint_changed(es.cfg.company_id, es.cfg.id);
 }
 
 void Dispatcher::Reload(const CompanyId& company, const EndpointId& id, bool requeued) {
   const Key key = id.Packed();
-  auto ep = store_.GetEndpoint(company, id);
+  auto ep = store_.EndpointToDispatch(company, id);
   auto eit = endpoints_.find(key);
   const bool known = eit != endpoints_.end();
   const bool was_enabled = known && !eit->second.gone && eit->second.cfg.Enabled();

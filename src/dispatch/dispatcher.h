@@ -4,7 +4,7 @@
 // One owner thread holds all scheduling state (no locks on it): per-endpoint ready queues
 // with max_concurrency, a token bucket for rate_limit_per_second and per-subject FIFOs
 // for `ordering: "subject"`; a timer heap for retries; and the curl-multi HttpClient.
-// New work arrives from the API through DeliverySink (an inbox + curl_multi_wakeup — no
+// New work arrives from the API through ChangeListener (an inbox + curl_multi_wakeup — no
 // polling of the store on the hot path). The store is the source of truth: nothing is
 // marked in flight on disk, so after a crash Start() reloads every pending delivery and
 // sends it again (at least once). Outcomes are written in batches through the store's
@@ -24,11 +24,11 @@
 #include <variant>
 #include <vector>
 
-#include "core/delivery_sink.h"
+#include "core/change_feed.h"
 #include "core/endpoint.h"
 #include "core/retry_policy.h"
-#include "core/ssrf_guard.h"
-#include "dispatch/http_client.h"
+#include "core/clock.h"
+#include "dispatch/outbound_client.h"
 #include "store/store.h"
 
 namespace hookd {
@@ -49,13 +49,17 @@ struct DispatcherOptions {
   std::string tls_ca_file;  // PEM bundle of trusted CAs; empty: the system's
   bool builtin_http1 = true;  // http:// through the built-in HTTP/1.1 path (false: libcurl)
   std::string proxy;          // --proxy: every request through it ("": none; never the environment's)
-  // Called (on the dispatcher thread) after the dispatcher disabled or deleted an endpoint of
-  // `company`, so the API's fan-out index follows (serve.cc wires it). May be empty.
-  std::function<void(const CompanyId& company)> on_endpoints_changed;
+  // Called (on the dispatcher thread) after the dispatcher disabled or deleted an endpoint, to
+  // announce it on the change feed (serve.cc wires it), so the fan-out index follows — on
+  // every node. May be empty.
+  std::function<void(const CompanyId& company, const EndpointId& id)> on_endpoint_changed;
   // Called (on the dispatcher thread) just before the dispatcher deletes an endpoint (a REST
-  // hook answered 410), so that the fan-out stops before the store says it is gone; a failed
-  // delete is followed by on_endpoints_changed. May be empty.
+  // hook answered 410), so that this node's fan-out stops before the store says it is gone; the
+  // delete (or its failure) is then announced through on_endpoint_changed. May be empty.
   std::function<void(const CompanyId& company, const EndpointId& id)> on_endpoint_deleting;
+  // The time every rule runs on (retry due times, rate limits, auto-disable, stop grace).
+  // Must outlive the dispatcher.
+  const Clock* clock = &SystemClock();
   // Attempt durations, outcomes and per-endpoint failures go here (atomics, from the
   // dispatcher thread). May be null; must outlive the dispatcher.
   Metrics* metrics = nullptr;
@@ -71,10 +75,10 @@ struct DispatcherStats {
   std::atomic<int64_t> in_flight{0};
 };
 
-class Dispatcher final : public DeliverySink {
+class Dispatcher final : public ChangeListener {
  public:
-  // `store` and `policy` must outlive the dispatcher.
-  Dispatcher(Store& store, const DestinationPolicy& policy, DispatcherOptions opts);
+  // `store` and `client` must outlive the dispatcher; the client is used by its thread only.
+  Dispatcher(DispatchStore& store, OutboundClient& client, DispatcherOptions opts);
   ~Dispatcher() override;
 
   // Which of `shards` dispatchers owns endpoint `id`.
@@ -88,6 +92,14 @@ class Dispatcher final : public DeliverySink {
   // don't stay pending in the store and are sent again after a restart), writes the
   // outcomes, and joins the thread.
   void Stop(int grace_ms);
+
+  // Driving the loop on the caller's thread instead of Start()'s — tests do, with a simulated
+  // clock and a fake client, so that nothing blocks or sleeps: Begin() once (what Start()'s
+  // thread does first), then Turn() — one pass of the loop: the inbox, due timers, new
+  // requests, outcome writes, and the client's finished requests — as often as they like. Turn()
+  // returns false once a requested stop is complete.
+  void Begin();
+  bool Turn();
 
   void OnDeliveriesReady(std::vector<PendingDelivery> deliveries) override;
   void OnEndpointChanged(const CompanyId& company, const EndpointId& id) override;
@@ -178,11 +190,11 @@ class Dispatcher final : public DeliverySink {
   void Flush();
   int NextWakeMs(int64_t now) const;
 
-  Store& store_;
-  const DestinationPolicy& policy_;
+  DispatchStore& store_;
+  OutboundClient& client_;
   DispatcherOptions opts_;
+  const Clock& clock_;
   DispatcherStats stats_;
-  HttpClient client_;
   DefaultRng rng_;
 
   std::mutex inbox_mu_;

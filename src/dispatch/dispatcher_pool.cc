@@ -4,7 +4,7 @@
 
 namespace hookd {
 
-DispatcherPool::DispatcherPool(Store& store, const DestinationPolicy& policy, DispatcherOptions opts,
+DispatcherPool::DispatcherPool(DispatchStore& store, const DestinationPolicy& policy, DispatcherOptions opts,
                                int threads) {
   const int n = std::max(1, threads);
   opts.shards = n;
@@ -14,7 +14,9 @@ DispatcherPool::DispatcherPool(Store& store, const DestinationPolicy& policy, Di
   for (int i = 0; i < n; ++i) {
     DispatcherOptions o = opts;
     o.shard = i;
-    shards_.push_back(std::make_unique<Dispatcher>(store, policy, std::move(o)));
+    clients_.push_back(std::make_unique<HttpClient>(
+        policy, HttpClientOptions{opts.user_agent, opts.tls_ca_file, opts.builtin_http1, opts.proxy}));
+    shards_.push_back(std::make_unique<Dispatcher>(store, *clients_.back(), std::move(o)));
   }
 }
 

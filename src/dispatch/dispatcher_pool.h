@@ -8,16 +8,19 @@
 #include <memory>
 #include <vector>
 
-#include "core/delivery_sink.h"
+#include "core/change_feed.h"
+#include "core/ssrf_guard.h"
 #include "dispatch/dispatcher.h"
+#include "dispatch/http_client.h"
+#include "store/store.h"
 
 namespace hookd {
 
-class DispatcherPool final : public DeliverySink {
+class DispatcherPool final : public ChangeListener {
  public:
   // `opts.max_in_flight` is shared out between the `threads` (≥ 1) dispatchers (each gets at
   // least 1000, the largest max_concurrency an endpoint may have).
-  DispatcherPool(Store& store, const DestinationPolicy& policy, DispatcherOptions opts, int threads);
+  DispatcherPool(DispatchStore& store, const DestinationPolicy& policy, DispatcherOptions opts, int threads);
   ~DispatcherPool() override;
 
   void Start();
@@ -33,6 +36,7 @@ class DispatcherPool final : public DeliverySink {
 
  private:
   Dispatcher& ShardFor(const EndpointId& id);  // the one that owns this endpoint
+  std::vector<std::unique_ptr<HttpClient>> clients_;  // one per dispatcher; outlive them
   std::vector<std::unique_ptr<Dispatcher>> shards_;
 };
 

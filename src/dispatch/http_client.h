@@ -35,19 +35,11 @@
 
 #include "core/retry_policy.h"
 #include "core/ssrf_guard.h"
+#include "dispatch/outbound_client.h"
 
 namespace hookd {
 
 class Http1Pool;
-
-struct OutboundRequest {
-  uint64_t tag = 0;  // returned with the result
-  std::string url;
-  std::vector<std::string> headers;  // "name: value"
-  std::shared_ptr<const std::string> body;
-  int64_t timeout_ms = 15000;          // whole request
-  int64_t connect_timeout_ms = 10000;  // capped by timeout_ms
-};
 
 struct HttpClientOptions {
   std::string user_agent = "hookd";
@@ -61,21 +53,8 @@ struct HttpClientOptions {
   std::string proxy;
 };
 
-struct OutboundResult {
-  uint64_t tag = 0;
-  int status_code = 0;                 // 0 when no response
-  std::optional<AttemptError> error;   // nullopt only for a 2xx response
-  std::string error_detail;            // curl's message or the SSRF reason
-  std::string response_headers_json;   // {"name":"value",…} of the final response
-  std::string response_body;           // first 4 KiB
-  std::string retry_after;             // the Retry-After header, if any
-  int64_t started_at_ms = 0;
-  int64_t duration_ms = 0;
-};
-
-class HttpClient {
+class HttpClient final : public OutboundClient {
  public:
-
   // `policy` decides which addresses may be connected to; it must outlive the client.
   HttpClient(const DestinationPolicy& policy, HttpClientOptions opts);
   ~HttpClient();
@@ -83,13 +62,13 @@ class HttpClient {
   HttpClient& operator=(const HttpClient&) = delete;
 
   // Starts a request; its result comes out of a later Poll().
-  void Start(OutboundRequest req);
+  void Start(OutboundRequest req) override;
   // Runs transfers for up to `timeout_ms` (less when something finishes or Wakeup() is
   // called) and returns the requests that finished.
-  std::vector<OutboundResult> Poll(int timeout_ms);
+  std::vector<OutboundResult> Poll(int timeout_ms) override;
   // Interrupts a Poll() in progress. Thread-safe.
-  void Wakeup();
-  size_t InFlight() const;
+  void Wakeup() override;
+  size_t InFlight() const override;
 
  // Per-request state handed to curl callbacks (http_client.cc).
   struct Transfer;

@@ -212,10 +212,17 @@ struct EndpointHealth {
   int64_t failing_since_ms = 0;
 };
 
-// What the dispatcher reads and writes.
+// Everything the dispatcher reads and writes — all it may see of the store (tests give it an
+// in-memory fake: tests/unit/fakes/fake_dispatch_store.h).
 class DispatchStore {
  public:
   virtual ~DispatchStore() = default;
+  // Every endpoint (of every company), for the start-up recovery.
+  [[nodiscard]] virtual Result<std::vector<Endpoint>> EndpointsToDispatch() = 0;
+  // One endpoint; kNotFound once deleted.
+  [[nodiscard]] virtual Result<Endpoint> EndpointToDispatch(const CompanyId& company, const EndpointId& id) = 0;
+  // Deletes a REST hook whose target answered 410 (SPEC §6: unsubscribed).
+  [[nodiscard]] virtual Result<void> DeleteUnsubscribedHook(const CompanyId& company, const EndpointId& id) = 0;
   // One page of `endpoint`'s pending deliveries, in id (acceptance) order: among its next
   // `scan_limit` deliveries of any status after id `after` ("" from the start) — so a page
   // costs the same however long the endpoint's history of finished deliveries is. Payloads
@@ -270,6 +277,15 @@ class Store : public CompanyStore,
   // Registers the backend's own metrics (group commits, fsyncs) in `registry`, which must
   // outlive the store. Optional; called once, at start-up.
   virtual void Instrument(metrics::Registry& registry) { (void)registry; }
+
+  // The dispatcher's reads of endpoints are the API's (EndpointStore).
+  Result<std::vector<Endpoint>> EndpointsToDispatch() final { return AllEndpoints(std::nullopt); }
+  Result<Endpoint> EndpointToDispatch(const CompanyId& company, const EndpointId& id) final {
+    return GetEndpoint(company, id);
+  }
+  Result<void> DeleteUnsubscribedHook(const CompanyId& company, const EndpointId& id) final {
+    return DeleteEndpoint(company, id);
+  }
 };
 
 struct OpenOptions {

@@ -78,7 +78,7 @@ class OpenApiTest : public ::testing::Test {
     auto migrated = store_->Migrate();
     ASSERT_TRUE(migrated) << migrated.error().message;
     auth_ = std::make_unique<api::Authenticator>(*store_);
-    ctx_ = std::make_unique<api::ApiContext>(api::ApiContext{*store_, catalog_, index_, *auth_});
+    ctx_ = std::make_unique<api::ApiContext>(api::ApiContext{*store_, catalog_, index_, *auth_, changes_});
     api::AddAllRoutes(router_, *ctx_);
 
     std::string_view text = EmbeddedDocument();
@@ -136,6 +136,7 @@ class OpenApiTest : public ::testing::Test {
   std::unique_ptr<Store> store_;
   EventCatalog catalog_;
   EndpointIndex index_;
+  LocalChangeFeed changes_;
   std::unique_ptr<api::Authenticator> auth_;
   std::unique_ptr<api::ApiContext> ctx_;
   api::Router router_;

@@ -1,7 +1,7 @@
 // `hookd simulate` without a network: the generator's events against hookd's own catalog
 // schemas, the per-employee ordering rules, determinism, the pacing math, flag validation,
 // and the send loop with a fake poster and a fake clock.
-#include "app/simulate.h"
+#include "cli/simulate.h"
 
 #include <fmt/format.h>
 #include <gmock/gmock.h>

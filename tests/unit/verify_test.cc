@@ -1,6 +1,6 @@
 // `hookd verify` without the process: input detection and parsing (raw HTTP, JSON,
 // --header flags), flag validation, and the valid/invalid decision with its messages.
-#include "app/verify.h"
+#include "cli/verify.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "app/verify.h"
+#include "cli/verify.h"
 
 #include <fmt/format.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "app/simulate.h"
+#include "cli/simulate.h"
 
 #include <curl/curl.h>
 #include <fmt/format.h>

@@ -1,0 +1,602 @@
+// The dispatcher's rules, proven deterministically: the dispatcher runs on the test's thread
+// (Begin/Turn) with a simulated clock, an in-memory store and a client that answers when the
+// test says so. Nothing sleeps; time moves only by SimulatedClock::Advance.
+
+#include "dispatch/dispatcher.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/signing.h"
+#include "fakes/fake_dispatch_store.h"
+#include "fakes/fake_outbound_client.h"
+#include "fakes/simulated_clock.h"
+
+namespace hookd {
+namespace {
+
+using testing::FakeDispatchStore;
+using testing::FakeOutboundClient;
+using testing::SimulatedClock;
+using Answer = FakeOutboundClient::Answer;
+
+constexpr int64_t kSecond = 1000;
+constexpr int64_t kMinute = 60 * kSecond;
+constexpr int64_t kHour = 60 * kMinute;
+
+class DispatcherTest : public ::testing::Test {
+ protected:
+  SimulatedClock clock;
+  FakeDispatchStore store;
+  FakeOutboundClient client;
+  DispatcherOptions opts;
+  std::unique_ptr<Dispatcher> dispatcher;
+
+  DispatcherTest() { opts.retry = *RetryPolicy::Parse("10s,1m,5m"); }
+  ~DispatcherTest() override {
+    if (dispatcher) dispatcher->RequestStop(0);
+  }
+
+  Endpoint& AddEndpoint(int max_concurrency = 10) {
+    Endpoint ep;
+    ep.url = "https://receiver.example/hook";
+    ep.event_types = {"*"};
+    ep.max_concurrency = max_concurrency;
+    return store.AddEndpoint(std::move(ep));
+  }
+  void Start() {
+    opts.clock = &clock;
+    dispatcher = std::make_unique<Dispatcher>(store, client, opts);
+    dispatcher->Begin();
+    Settle();
+  }
+  // Enough passes of the loop for everything due now to happen (announcements taken, requests
+  // started, answers handled, outcomes written).
+  void Settle(int turns = 6) {
+    for (int i = 0; i < turns; ++i) ASSERT_TRUE(dispatcher->Turn());
+  }
+  void Advance(int64_t ms) {
+    clock.Advance(ms);
+    Settle();
+  }
+  // Accepts a new delivery, as ingest does: committed in the store, then announced.
+  PendingDelivery Publish(const Endpoint& ep, std::string subject = "") {
+    PendingDelivery d = store.AddDelivery(ep.id, std::move(subject));
+    dispatcher->OnDeliveriesReady({d});
+    return d;
+  }
+  // The event id each request carried (webhook-id), in the order they were sent.
+  std::vector<std::string> SentIds() const {
+    std::vector<std::string> ids;
+    for (const auto& r : client.Sent()) ids.push_back(FakeOutboundClient::Header(r, "webhook-id"));
+    return ids;
+  }
+  size_t TimesSent(const PendingDelivery& d) const {
+    const auto ids = SentIds();
+    return static_cast<size_t>(std::count(ids.begin(), ids.end(), d.event_id.str()));
+  }
+  static bool IsFor(const OutboundRequest& r, const PendingDelivery& d) {
+    return FakeOutboundClient::Header(r, "webhook-id") == d.event_id.str();
+  }
+  void Answer(const PendingDelivery& d, const Answer& a) {
+    ASSERT_EQ(client.AnswerAll(a, [&](const OutboundRequest& r) { return IsFor(r, d); }), 1u)
+        << "no open request for " << d.event_id.str();
+    Settle();
+  }
+};
+
+// ------------------------------------------------------------------ the first attempt
+
+TEST_F(DispatcherTest, AnAcceptedDeliveryIsSentAtOnceSignedAndItsSuccessRecorded) {
+  Endpoint& ep = AddEndpoint();
+  Start();
+  const PendingDelivery d = Publish(ep);
+  Settle();
+  ASSERT_EQ(client.Open().size(), 1u);
+  const OutboundRequest& req = client.Open().front();
+  EXPECT_EQ(req.url, ep.url);
+  EXPECT_EQ(*req.body, R"({"type":"employee.created","data":{}})");
+  const std::string id = FakeOutboundClient::Header(req, "webhook-id");
+  const std::string ts = FakeOutboundClient::Header(req, "webhook-timestamp");
+  const std::string sig = FakeOutboundClient::Header(req, "webhook-signature");
+  EXPECT_EQ(id, d.event_id.str());
+  EXPECT_EQ(ts, std::to_string(clock.NowMs() / 1000));  // the injected clock's time
+  EXPECT_TRUE(VerifyStandard(ep.secret, {id, ts, sig}, *req.body, clock.NowMs()).has_value());
+
+  Answer(d, FakeOutboundClient::Status(204));
+  EXPECT_EQ(store.StatusOf(d.id), DeliveryStatus::kSucceeded);
+  ASSERT_EQ(store.RowOf(d.id).attempts.size(), 1u);
+  EXPECT_EQ(store.RowOf(d.id).attempts[0].status_code, 204);
+  EXPECT_EQ(dispatcher->Stats().succeeded.load(), 1u);
+}
+
+TEST_F(DispatcherTest, AnIdleDispatcherDoesNotReadTheStore) {
+  AddEndpoint();
+  Start();
+  const int pending = store.load_pending_calls, endpoints = store.endpoint_reads, payloads = store.payload_loads;
+  for (int i = 0; i < 600; ++i) Advance(kSecond);  // ten idle minutes
+  EXPECT_EQ(store.load_pending_calls, pending);
+  EXPECT_EQ(store.endpoint_reads, endpoints);
+  EXPECT_EQ(store.payload_loads, payloads);
+  EXPECT_EQ(client.Started(), 0u);
+}
+
+// ------------------------------------------------------------------ retries
+
+TEST_F(DispatcherTest, RetriesFollowTheScheduleWithinTheJitterBoundsThenTheDeliveryFails) {
+  Endpoint& ep = AddEndpoint();
+  Start();
+  const PendingDelivery d = Publish(ep);
+  Settle();
+  // "10s,1m,5m": 4 attempts in all; each wait is the scheduled one ±20 %.
+  const int64_t delays[] = {10 * kSecond, kMinute, 5 * kMinute};
+  for (int64_t delay : delays) {
+    const size_t sent = client.Started();
+    Answer(d, FakeOutboundClient::Status(500));
+    EXPECT_EQ(store.StatusOf(d.id), DeliveryStatus::kPending);
+    const int64_t earliest = delay * 8 / 10, latest = delay * 12 / 10;
+    Advance(earliest - 1);
+    EXPECT_EQ(client.Started(), sent) << "retried before " << earliest << " ms";
+    Advance(latest - earliest + 1);
+    EXPECT_EQ(client.Started(), sent + 1) << "not retried by " << latest << " ms";
+  }
+  Answer(d, FakeOutboundClient::Status(500));
+  EXPECT_EQ(store.StatusOf(d.id), DeliveryStatus::kFailed);
+  EXPECT_EQ(store.RowOf(d.id).attempts.size(), 4u);
+  Advance(kHour);
+  EXPECT_EQ(TimesSent(d), 4u);
+}
+
+TEST_F(DispatcherTest, ANetworkErrorIsRetriedLikeAFailingStatus) {
+  Endpoint& ep = AddEndpoint();
+  Start();
+  const PendingDelivery d = Publish(ep);
+  Settle();
+  Answer(d, FakeOutboundClient::Error(AttemptError::kTimeout));
+  ASSERT_EQ(store.RowOf(d.id).attempts.size(), 1u);
+  EXPECT_EQ(store.RowOf(d.id).attempts[0].error, "timeout");
+  EXPECT_FALSE(store.RowOf(d.id).attempts[0].status_code.has_value());
+  Advance(12 * kSecond);
+  EXPECT_EQ(TimesSent(d), 2u);
+}
+
+TEST_F(DispatcherTest, RetryAfterIsHonouredOn429And503AndCappedAtAnHour) {
+  Endpoint& ep = AddEndpoint();
+  Start();
+  const PendingDelivery d = Publish(ep);
+  Settle();
+  Answer(d, FakeOutboundClient::Status(429, "120"));  // exactly 120 s: no jitter
+  Advance(120 * kSecond - 1);
+  EXPECT_EQ(TimesSent(d), 1u);
+  Advance(1);
+  EXPECT_EQ(TimesSent(d), 2u);
+
+  Answer(d, FakeOutboundClient::Status(503, "86400"));  // a day: capped at 1 h
+  Advance(kHour - 1);
+  EXPECT_EQ(TimesSent(d), 2u);
+  Advance(1);
+  EXPECT_EQ(TimesSent(d), 3u);
+
+  // On other statuses it is ignored: the schedule's third delay (5 min ± 20 %) applies.
+  Answer(d, FakeOutboundClient::Status(500, "7200"));
+  Advance(6 * kMinute);
+  EXPECT_EQ(TimesSent(d), 4u);
+}
+
+// ------------------------------------------------------------------ 410 and auto-disable
+
+TEST_F(DispatcherTest, GoneDisablesTheEndpointAndHoldsItsOtherDeliveries) {
+  Endpoint& ep = AddEndpoint(/*max_concurrency=*/1);
+  Start();
+  const PendingDelivery first = Publish(ep), second = Publish(ep);
+  Settle();
+  ASSERT_EQ(client.Open().size(), 1u);
+  Answer(first, FakeOutboundClient::Status(410));
+  EXPECT_EQ(store.StatusOf(first.id), DeliveryStatus::kFailed);
+  EXPECT_EQ(store.EndpointOf(ep.id).status, EndpointStatus::kDisabled);
+  EXPECT_EQ(store.EndpointOf(ep.id).disabled_reason, DisabledReason::kGone);
+  EXPECT_EQ(store.StatusOf(second.id), DeliveryStatus::kHeld);
+  Advance(kHour);
+  EXPECT_EQ(TimesSent(second), 0u);
+  // New events for it are kept, held, and not sent.
+  const PendingDelivery third = Publish(ep);
+  Settle();
+  EXPECT_EQ(store.StatusOf(third.id), DeliveryStatus::kHeld);
+  EXPECT_EQ(client.Started(), 1u);
+}
+
+TEST_F(DispatcherTest, ARestHookWhoseTargetIsGoneIsDeleted) {
+  Endpoint& ep = AddEndpoint();
+  ep.kind = EndpointKind::kRestHook;
+  const EndpointId id = ep.id;
+  int deleting = 0;
+  opts.on_endpoint_deleting = [&](const CompanyId&, const EndpointId& e) {
+    EXPECT_EQ(e, id);
+    ++deleting;
+  };
+  Start();
+  const PendingDelivery d = Publish(store.EndpointOf(id));
+  Settle();
+  Answer(d, FakeOutboundClient::Status(410));
+  EXPECT_EQ(deleting, 1);
+  EXPECT_FALSE(store.EndpointToDispatch(store.company, id).has_value());
+  EXPECT_EQ(store.StatusOf(d.id), DeliveryStatus::kFailed);  // kept as history
+}
+
+TEST_F(DispatcherTest, AutoDisableNeedsBothTheTimeAndTenFailuresInARow) {
+  opts.disable_after_ms = kHour;
+  opts.disable_min_failures = 10;
+  std::string every_minute = "1m";
+  for (int i = 0; i < 90; ++i) every_minute += ",1m";
+  opts.retry = *RetryPolicy::Parse(every_minute);
+  Endpoint& ep = AddEndpoint();
+  const EndpointId id = ep.id;
+  Start();
+  const PendingDelivery d = Publish(ep);
+  Settle();
+  // Failing for an hour: attempts about a minute apart (±20 %), so ~60 failures in a row.
+  const int64_t start = clock.NowMs();
+  int failures = 0;
+  while (store.EndpointOf(id).Enabled()) {
+    ASSERT_EQ(client.Open().size(), 1u) << "after " << failures << " failures";
+    const bool an_hour_passed = clock.NowMs() - start >= kHour;
+    Answer(d, FakeOutboundClient::Status(500));
+    ++failures;
+    if (!an_hour_passed) {
+      EXPECT_TRUE(store.EndpointOf(id).Enabled()) << "disabled after " << failures << " failures in "
+                                                  << (clock.NowMs() - start) << " ms";
+    }
+    if (!store.EndpointOf(id).Enabled()) break;
+    Advance(72 * kSecond);
+  }
+  EXPECT_GE(failures, 10);
+  EXPECT_GE(clock.NowMs() - start, kHour);
+  EXPECT_EQ(store.EndpointOf(id).disabled_reason, DisabledReason::kFailing);
+  EXPECT_EQ(store.StatusOf(d.id), DeliveryStatus::kHeld);
+  EXPECT_EQ(store.EndpointOf(id).consecutive_failures, failures);
+}
+
+TEST_F(DispatcherTest, TenFailuresAreNotEnoughWithoutTheTime) {
+  opts.disable_after_ms = kHour;
+  Endpoint& ep = AddEndpoint();
+  const EndpointId id = ep.id;
+  Start();
+  std::vector<PendingDelivery> ds;
+  for (int i = 0; i < 30; ++i) ds.push_back(Publish(ep));
+  Settle();
+  EXPECT_EQ(client.AnswerAll(FakeOutboundClient::Status(500)), 10u);  // max_concurrency 10
+  Settle();
+  EXPECT_EQ(client.AnswerAll(FakeOutboundClient::Status(500)), 10u);
+  Settle();
+  EXPECT_TRUE(store.EndpointOf(id).Enabled());
+  EXPECT_EQ(store.EndpointOf(id).consecutive_failures, 20);
+  // A success ends the streak.
+  client.AnswerOldest(FakeOutboundClient::Status(200));
+  Settle();
+  EXPECT_EQ(store.EndpointOf(id).consecutive_failures, 0);
+}
+
+// ------------------------------------------------------------------ held, enable, recover, retry
+
+TEST_F(DispatcherTest, HeldDeliveriesGoOnceTheEndpointIsEnabledAndRecoveredAndRetriedOnesGoAgain) {
+  Endpoint& ep = AddEndpoint();
+  ep.status = EndpointStatus::kDisabled;
+  ep.disabled_reason = DisabledReason::kManual;
+  const EndpointId id = ep.id;
+  Start();
+  const PendingDelivery d = Publish(ep);
+  Settle();
+  EXPECT_EQ(store.StatusOf(d.id), DeliveryStatus::kHeld);
+  EXPECT_EQ(client.Started(), 0u);
+
+  // Enabled, with its held deliveries released (what the API's enable does).
+  store.EndpointOf(id).status = EndpointStatus::kEnabled;
+  store.EndpointOf(id).disabled_reason = DisabledReason::kNone;
+  store.ReleaseHeld(id, clock.NowMs());
+  dispatcher->OnEndpointChanged(store.company, id);
+  Settle();
+  ASSERT_EQ(TimesSent(d), 1u);
+  Answer(d, FakeOutboundClient::Status(400));
+  // 400: retried per the schedule; fail all of them.
+  for (int i = 0; i < 3; ++i) {
+    Advance(6 * kMinute);
+    Answer(d, FakeOutboundClient::Status(400));
+  }
+  ASSERT_EQ(store.StatusOf(d.id), DeliveryStatus::kFailed);
+  ASSERT_EQ(TimesSent(d), 4u);
+
+  // `recover`: failed deliveries back to pending, the dispatcher reads them back.
+  store.Requeue(d.id, clock.NowMs());
+  dispatcher->OnDeliveriesRequeued(store.company, id);
+  Settle();
+  EXPECT_EQ(TimesSent(d), 5u);
+  Answer(d, FakeOutboundClient::Status(200));
+  EXPECT_EQ(store.StatusOf(d.id), DeliveryStatus::kSucceeded);
+
+  // POST …/retry of a delivery that succeeded: sent once more.
+  dispatcher->OnDeliveriesReady({store.Requeue(d.id, clock.NowMs())});
+  Settle();
+  EXPECT_EQ(TimesSent(d), 6u);
+}
+
+TEST_F(DispatcherTest, ADisabledEndpointsWaitingRetriesAreNotSent) {
+  Endpoint& ep = AddEndpoint();
+  const EndpointId id = ep.id;
+  Start();
+  const PendingDelivery d = Publish(ep);
+  Settle();
+  Answer(d, FakeOutboundClient::Status(500));  // waits ~10 s
+  store.EndpointOf(id).status = EndpointStatus::kDisabled;
+  store.EndpointOf(id).disabled_reason = DisabledReason::kManual;
+  dispatcher->OnEndpointChanged(store.company, id);
+  Advance(kHour);
+  EXPECT_EQ(TimesSent(d), 1u);
+}
+
+// ------------------------------------------------------------------ order, concurrency, rate
+
+TEST_F(DispatcherTest, ALaterEventOfTheSameSubjectWaitsWhileAnEarlierOneRetriesOthersFlow) {
+  Endpoint& ep = AddEndpoint();
+  ep.ordering = Ordering::kSubject;
+  Start();
+  const PendingDelivery ana1 = Publish(ep, "emp_ana"), ana2 = Publish(ep, "emp_ana"),
+                        bob1 = Publish(ep, "emp_bob");
+  Settle();
+  EXPECT_EQ(TimesSent(ana1), 1u);
+  EXPECT_EQ(TimesSent(bob1), 1u);
+  EXPECT_EQ(TimesSent(ana2), 0u) << "overtook the earlier event of its subject";
+
+  Answer(ana1, FakeOutboundClient::Status(503));
+  Answer(bob1, FakeOutboundClient::Status(200));
+  const PendingDelivery bob2 = Publish(ep, "emp_bob");
+  Settle();
+  EXPECT_EQ(TimesSent(bob2), 1u) << "another subject must not wait";
+  Advance(9 * kSecond);
+  EXPECT_EQ(TimesSent(ana2), 0u) << "went while the earlier one waits for its retry";
+  Advance(4 * kSecond);
+  ASSERT_EQ(TimesSent(ana1), 2u);
+  EXPECT_EQ(TimesSent(ana2), 0u);
+  Answer(ana1, FakeOutboundClient::Status(200));
+  EXPECT_EQ(TimesSent(ana2), 1u);
+  // Sent in order: ana1 (twice) before ana2.
+  const auto ids = SentIds();
+  ASSERT_EQ(ids.back(), ana2.event_id.str());
+  EXPECT_EQ(std::count(ids.begin(), ids.end() - 1, ana2.event_id.str()), 0);
+}
+
+TEST_F(DispatcherTest, AFailedEventLetsTheNextOneOfItsSubjectGo) {
+  opts.retry = *RetryPolicy::Parse("1s");
+  Endpoint& ep = AddEndpoint();
+  ep.ordering = Ordering::kSubject;
+  Start();
+  const PendingDelivery a = Publish(ep, "emp_ana"), b = Publish(ep, "emp_ana");
+  Settle();
+  Answer(a, FakeOutboundClient::Status(500));
+  Advance(2 * kSecond);
+  Answer(a, FakeOutboundClient::Status(500));
+  EXPECT_EQ(store.StatusOf(a.id), DeliveryStatus::kFailed);
+  EXPECT_EQ(TimesSent(b), 1u);
+}
+
+TEST_F(DispatcherTest, NoMoreThanMaxConcurrencyRequestsAreInFlight) {
+  Endpoint& ep = AddEndpoint(/*max_concurrency=*/3);
+  Endpoint& other = AddEndpoint(/*max_concurrency=*/3);
+  Start();
+  std::vector<PendingDelivery> ds;
+  for (int i = 0; i < 10; ++i) ds.push_back(Publish(ep));
+  const PendingDelivery o = Publish(other);
+  Settle();
+  EXPECT_EQ(client.Open().size(), 4u);  // 3 of `ep`, 1 of `other`: its own limit
+  EXPECT_EQ(TimesSent(o), 1u);
+  size_t max_open = 0;
+  for (int round = 0; round < 20 && client.Started() < 11; ++round) {
+    size_t open_ep = 0;
+    for (const auto& r : client.Open())
+      if (!IsFor(r, o)) ++open_ep;
+    max_open = std::max(max_open, open_ep);
+    client.AnswerOldest(FakeOutboundClient::Status(200));
+    Settle();
+  }
+  EXPECT_EQ(max_open, 3u);
+  EXPECT_EQ(client.Started(), 11u);
+}
+
+TEST_F(DispatcherTest, TheRateLimitHoldsInEverySecond) {
+  Endpoint& ep = AddEndpoint(/*max_concurrency=*/50);
+  ep.rate_limit_per_second = 5;
+  Start();
+  for (int i = 0; i < 40; ++i) Publish(ep);
+  std::vector<int64_t> sent_at;
+  size_t seen = 0;
+  const int64_t start = clock.NowMs();
+  while (clock.NowMs() - start < 4 * kSecond) {
+    Settle(2);
+    for (; seen < client.Started(); ++seen) sent_at.push_back(clock.NowMs());
+    client.AnswerAll(FakeOutboundClient::Status(200));
+    clock.Advance(10);
+  }
+  // Paced, with a burst of at most max(1, rate / 10): never more than 6 in any one second …
+  for (size_t i = 0; i < sent_at.size(); ++i) {
+    size_t in_window = 0;
+    for (size_t j = i; j < sent_at.size() && sent_at[j] < sent_at[i] + kSecond; ++j) ++in_window;
+    EXPECT_LE(in_window, 6u) << "from " << (sent_at[i] - start) << " ms";
+  }
+  // … and the rate is used: ~5 per second.
+  EXPECT_GE(sent_at.size(), 19u);
+  EXPECT_LE(sent_at.size(), 22u);
+}
+
+// ------------------------------------------------------------------ the races the history fixed
+
+// Edits of an endpoint while its deliveries are in flight and their outcomes not written yet:
+// reloading it must not read those still-pending rows back and send them again.
+TEST_F(DispatcherTest, EditsUnderLoadSendNothingTwice) {
+  Endpoint& ep = AddEndpoint(/*max_concurrency=*/5);
+  const EndpointId id = ep.id;
+  Start();
+  store.hold_writes = true;
+  const int pages_read = store.load_pending_calls;
+  std::vector<PendingDelivery> ds;
+  for (int i = 0; i < 40; ++i) ds.push_back(Publish(ep));
+  for (int round = 0; round < 40 && (client.Started() < 40 || !client.Open().empty()); ++round) {
+    Settle(2);
+    client.AnswerAll(FakeOutboundClient::Status(200));
+    store.EndpointOf(id).description = "edit " + std::to_string(round);  // a PATCH
+    dispatcher->OnEndpointChanged(store.company, id);
+    Settle(2);
+    if (round % 3 == 0) store.CompleteWrites();
+  }
+  store.hold_writes = false;
+  store.CompleteWrites();
+  Settle();
+  Advance(kHour);
+  for (const auto& d : ds) {
+    EXPECT_EQ(TimesSent(d), 1u);
+    EXPECT_EQ(store.StatusOf(d.id), DeliveryStatus::kSucceeded);
+  }
+  // An edit re-reads the endpoint, not its deliveries: memory holds every one of them.
+  EXPECT_EQ(store.load_pending_calls, pages_read);
+}
+
+// `recover` (failed deliveries re-queued) while others of the endpoint are in flight or just
+// finished with their outcome unwritten: those are pending in the store, and must not go twice.
+TEST_F(DispatcherTest, RecoverUnderLoadSendsNothingTwice) {
+  Endpoint& ep = AddEndpoint(/*max_concurrency=*/4);
+  const EndpointId id = ep.id;
+  Start();
+  store.hold_writes = true;
+  std::vector<PendingDelivery> ds;
+  for (int i = 0; i < 24; ++i) ds.push_back(Publish(ep));
+  for (int round = 0; round < 20 && (client.Started() < 24 || !client.Open().empty()); ++round) {
+    Settle(2);
+    client.AnswerAll(FakeOutboundClient::Status(200));
+    dispatcher->OnDeliveriesRequeued(store.company, id);
+    Settle(3);
+    if (round % 2 == 1) store.CompleteWrites();
+  }
+  store.hold_writes = false;
+  store.CompleteWrites();
+  Advance(kHour);
+  for (const auto& d : ds) {
+    EXPECT_EQ(TimesSent(d), 1u);
+    EXPECT_EQ(store.StatusOf(d.id), DeliveryStatus::kSucceeded);
+  }
+}
+
+// A recovery reads a delivery that waits for its retry back from the store (pending, due
+// later): it must stay due when it was, not go at once.
+TEST_F(DispatcherTest, ARecoveryNeverMovesAWaitingRetryForward) {
+  Endpoint& ep = AddEndpoint();
+  const EndpointId id = ep.id;
+  Start();
+  const PendingDelivery d = Publish(ep);
+  Settle();
+  Answer(d, FakeOutboundClient::Status(500));  // due again in 8–12 s
+  dispatcher->OnDeliveriesRequeued(store.company, id);
+  Settle();
+  dispatcher->OnEndpointChanged(store.company, id);
+  Settle();
+  Advance(7 * kSecond);
+  EXPECT_EQ(TimesSent(d), 1u);
+  Advance(6 * kSecond);
+  EXPECT_EQ(TimesSent(d), 2u);
+}
+
+// After a restart, a retry that was due later is read back with its due time.
+TEST_F(DispatcherTest, TheStartUpRecoveryKeepsRetryTimes) {
+  Endpoint& ep = AddEndpoint();
+  const PendingDelivery later = store.AddDelivery(ep.id, "", clock.NowMs() + kMinute);
+  const PendingDelivery now = store.AddDelivery(ep.id, "", clock.NowMs() - kMinute);
+  Start();
+  EXPECT_EQ(TimesSent(now), 1u);
+  EXPECT_EQ(TimesSent(later), 0u);
+  Advance(kMinute);
+  EXPECT_EQ(TimesSent(later), 1u);
+}
+
+// The start-up recovery can read a delivery committed after Start() took its bound's id and
+// before ingest announced it (a row is visible before the fsync the announcement waits for):
+// once sent and written, its announcement must be dropped, whenever it comes.
+TEST_F(DispatcherTest, ALateIngestAnnouncementOfAFinishedDeliveryIsIgnored) {
+  Endpoint& ep = AddEndpoint();
+  const PendingDelivery d = store.AddDelivery(ep.id);  // committed, not yet announced
+  Start();
+  ASSERT_EQ(TimesSent(d), 1u);  // the recovery took it from the store
+  Answer(d, FakeOutboundClient::Status(200));
+  ASSERT_EQ(store.StatusOf(d.id), DeliveryStatus::kSucceeded);
+  Advance(5 * kSecond);
+  dispatcher->OnDeliveriesReady({d});  // the announcement, late
+  Settle();
+  Advance(kMinute);
+  EXPECT_EQ(TimesSent(d), 1u);
+}
+
+// The announcement comes while the delivery it announces is in flight (taken by the recovery).
+TEST_F(DispatcherTest, AnAnnouncementOfADeliveryInFlightIsIgnored) {
+  Endpoint& ep = AddEndpoint();
+  const PendingDelivery d = store.AddDelivery(ep.id);
+  Start();
+  ASSERT_EQ(TimesSent(d), 1u);
+  dispatcher->OnDeliveriesReady({d});
+  Settle();
+  Answer(d, FakeOutboundClient::Status(200));
+  Advance(kMinute);
+  EXPECT_EQ(TimesSent(d), 1u);
+}
+
+// A retry request for a delivery waiting for its retry makes it due now — once.
+TEST_F(DispatcherTest, ARetryRequestOfAWaitingDeliverySendsItNowOnce) {
+  Endpoint& ep = AddEndpoint();
+  Start();
+  const PendingDelivery d = Publish(ep);
+  Settle();
+  Answer(d, FakeOutboundClient::Status(500));
+  PendingDelivery again = d;
+  again.retry_request = true;
+  again.payload = nullptr;
+  dispatcher->OnDeliveriesReady({again, again});
+  Settle();
+  EXPECT_EQ(TimesSent(d), 2u);
+  Answer(d, FakeOutboundClient::Status(200));
+  Advance(kMinute);
+  EXPECT_EQ(TimesSent(d), 2u);
+}
+
+// Deleted while its deliveries wait: they are dropped, never sent.
+TEST_F(DispatcherTest, ADeletedEndpointsDeliveriesAreDropped) {
+  Endpoint& ep = AddEndpoint();
+  const EndpointId id = ep.id;
+  Start();
+  const PendingDelivery d = Publish(ep);
+  Settle();
+  Answer(d, FakeOutboundClient::Status(500));
+  store.RemoveEndpoint(id);
+  dispatcher->OnEndpointChanged(store.company, id);
+  Advance(kHour);
+  EXPECT_EQ(TimesSent(d), 1u);
+}
+
+// ------------------------------------------------------------------ stop
+
+TEST_F(DispatcherTest, StopWaitsForInFlightRequestsUpToTheGraceOnTheInjectedClock) {
+  Endpoint& ep = AddEndpoint();
+  Start();
+  Publish(ep);
+  Settle();
+  ASSERT_EQ(client.Open().size(), 1u);
+  dispatcher->RequestStop(5000);
+  EXPECT_TRUE(dispatcher->Turn());  // still in flight, within the grace
+  clock.Advance(4999);
+  EXPECT_TRUE(dispatcher->Turn());
+  clock.Advance(1);
+  EXPECT_FALSE(dispatcher->Turn());
+}
+
+}  // namespace
+}  // namespace hookd
