@@ -122,7 +122,6 @@ bool Dispatcher::Turn() {
 }
 
 void Dispatcher::Recover() {
-  recover_started_ms_ = clock_.NowMs();
   // Deliveries created since Start() reach this dispatcher through its inbox: the scan stops
   // short of them (ULIDs from this process only grow).
   const std::string& bound = recover_bound_;
@@ -149,6 +148,10 @@ void Dispatcher::StartRecovery(const Key& key, EndpointState& es, std::string bo
   }
   es.recovering = true;
   es.recover_bound = std::move(bound);
+  if (recover_queue_.empty()) {  // a recovery starts: timed and counted until the queue empties
+    recover_started_ms_ = clock_.NowMs();
+    recovered_ = 0;
+  }
   recover_queue_.push_back(key);
 }
 
@@ -205,7 +208,7 @@ void Dispatcher::RecoverStep() {
   }
   const int64_t t1 = clock_.NowMs();
   recover_next_ms_ = t1 + (t1 - t0);
-  if (recover_queue_.empty() && recover_started_ms_ != 0) {  // the start-up recovery is done
+  if (recover_queue_.empty() && recover_started_ms_ != 0) {  // this recovery is done
     if (recovered_ > 0)
       spdlog::info("dispatcher: recovered {} pending deliveries in {} ms", recovered_, t1 - recover_started_ms_);
     recover_started_ms_ = 0;
@@ -302,9 +305,10 @@ void Dispatcher::Add(PendingDelivery d) {
   const Key key = d.id.Packed();
   // Anything but a retry request for a delivery memory holds, or has just finished (its
   // outcome not written yet), is an older copy of it: a row read back by a recovery, or an
-  // ingest announcement that comes after a recovery read the committed row. Taking such a
-  // copy for new work sent deliveries twice, and taking it for a retry request retried
-  // waiting ones at once (spending their retries early).
+  // ingest announcement that comes after a recovery read the committed row. Invariants: such a
+  // copy never starts a second send (at most one attempt of a delivery is in flight or due),
+  // and only a retry request moves a waiting delivery's due time forward (a recovery never
+  // spends a retry early). Each is pinned by a test in tests/unit/dispatcher_test.cc.
   auto existing = items_.find(key);
   if (existing != items_.end()) {
     if (d.retry_request && existing->second.state == ItemState::kWaiting) MakeReady(key, existing->second);

@@ -3,9 +3,11 @@
 //
 // One owner thread holds all scheduling state (no locks on it): per-endpoint ready queues
 // with max_concurrency, a token bucket for rate_limit_per_second and per-subject FIFOs
-// for `ordering: "subject"`; a timer heap for retries; and the curl-multi HttpClient.
-// New work arrives from the API through ChangeListener (an inbox + curl_multi_wakeup — no
-// polling of the store on the hot path). The store is the source of truth: nothing is
+// for `ordering: "subject"`; a timer heap for retries. It sees the world through three
+// interfaces only — a Clock, an OutboundClient (the requests) and a DispatchStore — so that
+// tests run it on a simulated clock with fakes (tests/unit/dispatcher_test.cc).
+// New work arrives from the change feed as a ChangeListener (an inbox + the client's Wakeup —
+// no polling of the store on the hot path). The store is the source of truth: nothing is
 // marked in flight on disk, so after a crash Start() reloads every pending delivery and
 // sends it again (at least once). Outcomes are written in batches through the store's
 // group commit, off the sending path.
@@ -235,6 +237,8 @@ class Dispatcher final : public ChangeListener {
   // first), and the page cursor within the first.
   std::deque<Key> recover_queue_;
   std::string recover_after_;
+  // Deliveries read back since the queue last went from empty to not, and when that was (0:
+  // the queue is empty): logged once it empties again.
   size_t recovered_ = 0;
   int64_t recover_started_ms_ = 0;
   std::string recover_bound_;  // the start-up recovery's upper bound, set by Start()

@@ -13,6 +13,11 @@
 #include <string>
 #include <vector>
 
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <sstream>
+
 #include "core/signing.h"
 #include "fakes/fake_dispatch_store.h"
 #include "fakes/fake_outbound_client.h"
@@ -580,6 +585,35 @@ TEST_F(DispatcherTest, ADeletedEndpointsDeliveriesAreDropped) {
   dispatcher->OnEndpointChanged(store.company, id);
   Advance(kHour);
   EXPECT_EQ(TimesSent(d), 1u);
+}
+
+// The log line of a recovery times that recovery — not the time since the start-up (an enable
+// long after a start with nothing to recover printed "recovered 102 pending deliveries in
+// 433217 ms").
+TEST_F(DispatcherTest, ARecoveryIsTimedFromItsOwnStart) {
+  std::ostringstream log;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
+  spdlog::default_logger()->sinks().push_back(sink);
+  struct Unhook {
+    std::shared_ptr<spdlog::sinks::sink> s;
+    ~Unhook() { std::erase(spdlog::default_logger()->sinks(), s); }
+  } unhook{sink};
+
+  Start();  // nothing to recover
+  Advance(433 * kSecond);
+  Endpoint& ep = AddEndpoint();
+  ep.status = EndpointStatus::kDisabled;
+  const EndpointId id = ep.id;
+  dispatcher->OnEndpointChanged(store.company, id);
+  Settle();
+  for (int i = 0; i < 3; ++i) Publish(store.EndpointOf(id));
+  Settle();
+  store.EndpointOf(id).status = EndpointStatus::kEnabled;
+  store.ReleaseHeld(id, clock.NowMs());
+  dispatcher->OnEndpointChanged(store.company, id);
+  Settle();
+  EXPECT_EQ(client.Started(), 3u);
+  EXPECT_NE(log.str().find("recovered 3 pending deliveries in 0 ms"), std::string::npos) << log.str();
 }
 
 // ------------------------------------------------------------------ stop

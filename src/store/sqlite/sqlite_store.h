@@ -3,7 +3,8 @@
 // transaction (group commit), a syncer thread that fdatasyncs the WAL before any of those
 // writes is reported done (one fsync for many requests, and for every group committed while
 // the previous fsync ran), and a small pool of read-only connections for queries (WAL
-// readers never block the writer).
+// readers never block the writer). The write engine (group commit, syncer, checkpoints) is in
+// sqlite_group_commit.cc, the SQL in sqlite_store.cc.
 
 #include <atomic>
 #include <chrono>
