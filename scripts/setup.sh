@@ -12,6 +12,7 @@ want=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libcurl4-openssl-dev libssl-dev libsqlite3-dev libpq-dev
   libspdlog-dev libfmt-dev libcli11-dev libvalijson-dev libjemalloc-dev libre2-dev
+  curl jq  # scripts/run.sh and the README's first steps
 )
 if [ "${1:-}" = "--test" ]; then
   want+=(googletest libgtest-dev libgmock-dev libbenchmark-dev python3 curl wrk nginx-light sqlite3 webhook openssl jq)

@@ -1,8 +1,9 @@
-// hookd: the webhook delivery engine. Subcommands: serve, migrate, token create, verify, simulate.
+// hookd: the webhook delivery engine. Subcommands: serve, migrate, token, verify, simulate, listen.
 #include <CLI/CLI.hpp>
 
 #include "app/commands.h"
 #include "app/config.h"
+#include "cli/listen.h"
 #include "cli/simulate.h"
 #include "cli/verify.h"
 
@@ -54,6 +55,11 @@ int main(int argc, char** argv) {
       app.add_subcommand("simulate", "send realistic HR activity to a running hookd (demos, load)");
   hookd::AddSimulateFlags(*simulate, simulate_flags);
 
+  hookd::ListenFlags listen_flags;
+  CLI::App* listen =
+      app.add_subcommand("listen", "a receiver on your machine: prints and verifies deliveries (trying hookd)");
+  hookd::AddListenFlags(*listen, listen_flags);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -62,6 +68,7 @@ int main(int argc, char** argv) {
     if (rc != 0 && verify->parsed()) return hookd::kVerifyExitUsage;
     // `hookd simulate` likewise: 1 means "some events were rejected".
     if (rc != 0 && simulate->parsed()) return hookd::kSimulateExitUsage;
+    if (rc != 0 && listen->parsed()) return 2;
     return rc;
   }
 
@@ -74,5 +81,6 @@ int main(int argc, char** argv) {
   if (token_list->parsed()) return hookd::RunTokenList(db);
   if (verify->parsed()) return hookd::RunVerify(verify_flags);
   if (simulate->parsed()) return hookd::RunSimulate(simulate_flags);
+  if (listen->parsed()) return hookd::RunListen(listen_flags);
   return 2;
 }
