@@ -15,7 +15,7 @@ want=(
   curl jq  # scripts/run.sh and the README's first steps
 )
 if [ "${1:-}" = "--test" ]; then
-  want+=(googletest libgtest-dev libgmock-dev libbenchmark-dev python3 curl wrk nginx-light sqlite3 webhook openssl jq)
+  want+=(googletest libgtest-dev libgmock-dev libbenchmark-dev python3 curl wrk nginx-light sqlite3 webhook openssl jq iproute2)
   # The machine image ships Node.js 20 with npm 11; Debian's npm conflicts with it, so only
   # fall back to Debian's when there is no node at all.
   command -v node >/dev/null || want+=(nodejs npm)
