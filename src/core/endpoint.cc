@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "core/event_catalog.h"
 #include "core/filter.h"
+#include "core/payload_template.h"
 #include "core/json_util.h"
 
 namespace hookd {
@@ -172,6 +173,7 @@ json::object EndpointConfigToJson(const Endpoint& ep) {
   for (const auto& t : ep.event_types) types.emplace_back(t);
   o["event_types"] = std::move(types);
   o["filter"] = ep.filter;
+  o["template"] = ep.payload_template;
   o["signature_scheme"] = ep.signature_scheme == SignatureScheme::kGithub ? "github" : "standard";
   json::object headers;
   for (const auto& [k, v] : ep.headers) headers[k] = v;
@@ -196,6 +198,8 @@ void EndpointConfigFromJson(const json::object& c, Endpoint& ep) {
     for (const auto& t : v->get_array())
       if (t.is_string()) ep.event_types.emplace_back(t.get_string());
   if (auto* v = c.if_contains("filter")) ep.filter = *v;
+  ep.payload_template = nullptr;
+  if (auto* v = c.if_contains("template")) ep.payload_template = *v;
   ep.signature_scheme = str("signature_scheme") == "github" ? SignatureScheme::kGithub
                                                             : SignatureScheme::kStandard;
   ep.headers.clear();
@@ -232,8 +236,8 @@ Result<void> ApplyEndpointInput(const json::value& body, bool creating, const En
   const json::object& o = body.get_object();
   std::vector<FieldError> errs;
 
-  static constexpr std::array<std::string_view, 10> kKnown = {
-      "url", "description", "event_types", "filter", "signature_scheme", "headers",
+  static constexpr std::array<std::string_view, 11> kKnown = {
+      "url", "description", "event_types", "filter", "template", "signature_scheme", "headers",
       "ordering", "max_concurrency", "rate_limit_per_second", "timeout_ms"};
   for (const auto& [k, _] : o) {
     if (std::find(kKnown.begin(), kKnown.end(), std::string_view(k)) == kKnown.end())
@@ -289,6 +293,18 @@ Result<void> ApplyEndpointInput(const json::value& body, bool creating, const En
       errs.push_back({"/filter", *why});
     } else {
       ep.filter = *v;
+    }
+  }
+
+  if (auto* v = o.if_contains("template")) {
+    if (v->is_null()) {
+      ep.payload_template = nullptr;
+    } else if (!v->is_object() && !v->is_array()) {
+      errs.push_back({"/template", "must be a JSON object or array (the body the receiver gets), or null"});
+    } else if (auto t = PayloadTemplate::Compile(*v); !t) {
+      for (const auto& fe : t.error().fields) errs.push_back({"/template" + fe.pointer, fe.message});
+    } else {
+      ep.payload_template = *v;
     }
   }
 

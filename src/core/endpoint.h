@@ -34,6 +34,9 @@ struct Endpoint {
   std::string description;
   std::vector<std::string> event_types;  // exact types, "family.*" or "*"
   boost::json::value filter;             // null when none; else a valid filter (core/filter.h)
+  // null when none: the event as hookd delivers it; else a valid template
+  // (core/payload_template.h) — the receiver gets it rendered instead.
+  boost::json::value payload_template;
   SignatureScheme signature_scheme = SignatureScheme::kStandard;
   std::vector<std::pair<std::string, std::string>> headers;  // custom, lower-case names
   Ordering ordering = Ordering::kNone;

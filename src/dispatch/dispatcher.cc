@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/clock.h"
+#include "core/json_util.h"
 #include "core/metrics.h"
 #include "core/signing.h"
 
@@ -134,7 +135,7 @@ void Dispatcher::Recover() {
     if (ShardOf(ep.id, opts_.shards) != opts_.shard) continue;
     const Key key = ep.id.Packed();
     EndpointState& es = endpoints_[key];
-    es.cfg = std::move(ep);
+    SetConfig(es, std::move(ep));
     PublishFailures(es);
     StartRecovery(key, es, bound);
   }
@@ -291,8 +292,18 @@ Dispatcher::EndpointState* Dispatcher::FindEndpoint(const CompanyId& company, co
   auto ep = store_.EndpointToDispatch(company, id);
   if (!ep) return nullptr;
   EndpointState& es = endpoints_[key];
-  es.cfg = std::move(*ep);
+  SetConfig(es, std::move(*ep));
   return &es;
+}
+
+void Dispatcher::SetConfig(EndpointState& es, Endpoint ep) {
+  es.cfg = std::move(ep);
+  es.tmpl.reset();
+  if (!es.cfg.payload_template.is_null()) {
+    // Validated when saved; one that no longer compiles sends the event as it is.
+    if (auto t = PayloadTemplate::Compile(es.cfg.payload_template)) es.tmpl = std::move(*t);
+    else spdlog::warn("dispatcher: the template of {} does not compile: {}", es.cfg.id.str(), t.error().message);
+  }
 }
 
 void Dispatcher::MarkRunnable(const Key& endpoint, EndpointState& es) {
@@ -456,13 +467,18 @@ void Dispatcher::Send(EndpointState& es, const Key& key, Item& item, int64_t now
   }
   const Endpoint& ep = es.cfg;
   const int64_t ts = now / 1000;
-  const std::string& body = *item.payload;
+  // With a template, the receiver gets (and the signature covers) the rendered document.
+  std::shared_ptr<const std::string> body_ptr = item.payload;
+  if (es.tmpl) {
+    if (auto event = ParseJson(*item.payload)) body_ptr = std::make_shared<const std::string>(es.tmpl->Render(*event));
+  }
+  const std::string& body = *body_ptr;
   const std::string& msg_id = event_id.str();
 
   OutboundRequest req;
   req.tag = next_tag_++;
   req.url = ep.url;
-  req.body = item.payload;
+  req.body = body_ptr;
   req.timeout_ms = std::min<int64_t>(ep.timeout_ms, opts_.request_timeout_ms);
   req.headers.reserve(6 + ep.headers.size());
   req.headers.push_back("content-type: application/json");
@@ -672,7 +688,7 @@ void Dispatcher::Reload(const CompanyId& company, const EndpointId& id, bool req
   }
   EndpointState& es = endpoints_[key];
   es.gone = false;
-  es.cfg = std::move(*ep);
+  SetConfig(es, std::move(*ep));
   PublishFailures(es);
   if (!es.cfg.Enabled()) {
     DropQueued(es);

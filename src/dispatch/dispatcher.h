@@ -28,6 +28,7 @@
 
 #include "core/change_feed.h"
 #include "core/endpoint.h"
+#include "core/payload_template.h"
 #include "core/retry_policy.h"
 #include "core/clock.h"
 #include "dispatch/outbound_client.h"
@@ -129,6 +130,7 @@ class Dispatcher final : public ChangeListener {
   };
   struct EndpointState {
     Endpoint cfg;
+    std::optional<PayloadTemplate> tmpl;  // compiled cfg.payload_template (SetConfig)
     bool gone = false;  // deleted
     int in_flight = 0;
     bool runnable = false;  // in runnable_
@@ -170,6 +172,7 @@ class Dispatcher final : public ChangeListener {
   void AddNew(PendingDelivery d);
   void DrainInbox();
   EndpointState* FindEndpoint(const CompanyId& company, const EndpointId& id);
+  static void SetConfig(EndpointState& es, Endpoint ep);
   // Takes `d` into memory, unless memory holds it or has just finished it: then only a retry
   // request does something (makes a delivery waiting for its retry due now).
   void Add(PendingDelivery d);

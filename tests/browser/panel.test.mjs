@@ -122,12 +122,14 @@ describe('admin panel', () => {
     await page.getByLabel('URL').fill('ftp://files.example.com/drop');
     await page.getByLabel('All employee.* events').check();
     await page.getByLabel('Filter (optional, JSON)').fill('{"data.employee.id": {"$bogus": 1}}');
+    await page.getByLabel('Payload template (optional, JSON)').fill('{"text": "{{#data}}hi{{/data}}"}');
     await page.getByRole('button', { name: 'Create endpoint' }).click();
     const urlError = page.locator('#field-url-error');
     await urlError.waitFor();
     assert.match(await urlError.textContent(), /http/);
     assert.equal(await page.getByLabel('URL').getAttribute('aria-invalid'), 'true');
     assert.ok(await page.locator('#field-filter-error').isVisible(), 'the filter error is shown at the filter');
+    assert.match(await page.locator('#field-template-error').textContent(), /sections/, 'and the template error at the template');
     assert.match(await page.locator('.form-errors').textContent(), /./);
     // Focus went to the first bad field, for keyboard and screen reader users.
     assert.equal(await page.evaluate(() => document.activeElement.id), 'field-url');
@@ -137,6 +139,7 @@ describe('admin panel', () => {
     await page.getByLabel('URL').fill(okRx.url);
     await page.getByLabel('Description').fill('Directory provisioning');
     await page.getByLabel('Filter (optional, JSON)').fill('');
+    await page.getByLabel('Payload template (optional, JSON)').fill('');
     // The family box covers its types: they show checked and disabled.
     assert.equal(await page.getByLabel('employee.hired').isChecked(), true);
     assert.equal(await page.getByLabel('employee.hired').isDisabled(), true);
@@ -164,6 +167,7 @@ describe('admin panel', () => {
     assert.equal(ep.ordering, 'subject');
     assert.deepEqual(ep.headers, { 'x-api-key': 'it-secret-123' });
     assert.equal(ep.filter, null);
+    assert.equal(ep.template, null);
   });
 
   test('sends a test event and watches it succeed', async () => {

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/clock.h"
 #include "core/signing.h"
 #include "harness.h"
 #include "receiver.h"
@@ -625,6 +626,39 @@ TEST_F(DeliveryTest, FilterSelectsComplianceAlerts) {
   EXPECT_EQ(r2.Json().at("deliveries").to_number<int>(), 1);
   ASSERT_TRUE(rx.WaitFor(1, 5s));
   EXPECT_EQ(json::parse(rx.Requests()[0].body).at("data").at("request").at("id").as_string(), "R2");
+}
+
+// A Slack-style alert: the endpoint's template is what arrives, filled in, signed; the
+// template is shown by the API, checked when saved (422 with a pointer into it), and removed
+// with null.
+TEST_F(DeliveryTest, ATemplateShapesTheBodyTheReceiverGets) {
+  Receiver rx;
+  const json::value tmpl = json::parse(
+      R"j({"text": ":warning: {{data.request.employee_id}} asked for {{data.request.days}} days off ({{data.request.id}})"})j");
+  auto [ep, secret] = CreateEndpoint({{"url", rx.Url()}, {"event_types", json::array{"time_off.requested"}},
+                                      {"template", tmpl}});
+  EXPECT_EQ(co_->Get(Base() + "/endpoints/" + ep).Json().at("template"), tmpl);
+  auto leave = TimeOff("emp_2", "R\\\"2");  // a quote in a value stays inside its string
+  Publish(leave);
+  ASSERT_TRUE(rx.WaitFor(1, 5s));
+  auto req = rx.Requests()[0];
+  EXPECT_EQ(req.body, R"j({"text":":warning: emp_2 asked for 8 days off (R\"2)"})j");
+  EXPECT_TRUE(VerifyStandard(secret, {req.headers["webhook-id"], req.headers["webhook-timestamp"],
+                                      req.headers["webhook-signature"]},
+                             req.body, NowMs())
+                  .has_value());
+
+  auto bad = co_->Request("PATCH", Base() + "/endpoints/" + ep, R"({"template":{"blocks":[{"text":"{{#data}}"}]}})");
+  EXPECT_EQ(bad.status, 422) << bad.body;
+  EXPECT_NE(bad.body.find("/template/blocks/0/text"), std::string::npos) << bad.body;
+  EXPECT_EQ(co_->Request("PATCH", Base() + "/endpoints/" + ep, R"({"template":"{{type}}"})").status, 422);
+
+  auto cleared = co_->Request("PATCH", Base() + "/endpoints/" + ep, R"({"template":null})");
+  ASSERT_EQ(cleared.status, 200) << cleared.body;
+  EXPECT_TRUE(cleared.Json().at("template").is_null());
+  std::string evid = Publish(TimeOff("emp_3", "R3"));
+  ASSERT_TRUE(rx.WaitFor(2, 5s));
+  EXPECT_EQ(json::parse(rx.Requests()[1].body).at("id").as_string(), evid);  // the event itself again
 }
 
 TEST_F(DeliveryTest, PendingRetriesSurviveSigkill) {

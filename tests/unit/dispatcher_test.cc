@@ -18,6 +18,8 @@
 
 #include <sstream>
 
+#include <boost/json.hpp>
+
 #include "core/signing.h"
 #include "fakes/fake_dispatch_store.h"
 #include "fakes/fake_outbound_client.h"
@@ -119,6 +121,23 @@ TEST_F(DispatcherTest, AnAcceptedDeliveryIsSentAtOnceSignedAndItsSuccessRecorded
   ASSERT_EQ(store.RowOf(d.id).attempts.size(), 1u);
   EXPECT_EQ(store.RowOf(d.id).attempts[0].status_code, 204);
   EXPECT_EQ(dispatcher->Stats().succeeded.load(), 1u);
+}
+
+TEST_F(DispatcherTest, WithATemplateTheReceiverGetsTheRenderedDocumentSigned) {
+  Endpoint& ep = AddEndpoint();
+  ep.payload_template = boost::json::parse(R"({"text": "{{type}} for {{data.employee.id}}"})");
+  Start();
+  PendingDelivery d = store.AddDelivery(ep.id, "", 0, R"({"id":"evt_x","type":"employee.hired","data":{"employee":{"id":"emp_9"}}})");
+  dispatcher->OnDeliveriesReady({d});
+  Settle();
+  ASSERT_EQ(client.Open().size(), 1u);
+  const OutboundRequest& req = client.Open().front();
+  EXPECT_EQ(*req.body, R"({"text":"employee.hired for emp_9"})");
+  const std::string id = FakeOutboundClient::Header(req, "webhook-id");
+  const std::string ts = FakeOutboundClient::Header(req, "webhook-timestamp");
+  EXPECT_TRUE(VerifyStandard(ep.secret, {id, ts, FakeOutboundClient::Header(req, "webhook-signature")}, *req.body,
+                             clock.NowMs())
+                  .has_value());
 }
 
 TEST_F(DispatcherTest, AnIdleDispatcherDoesNotReadTheStore) {

@@ -7,7 +7,7 @@ import { getFamilies, invalidateEndpoints } from './data.js';
 import { announce, showFormErrors, clearFormErrors } from './ui.js';
 
 const DEFAULTS = {
-  url: '', description: '', event_types: [], filter: null, signature_scheme: 'standard', headers: {},
+  url: '', description: '', event_types: [], filter: null, template: null, signature_scheme: 'standard', headers: {},
   ordering: 'none', max_concurrency: 10, rate_limit_per_second: null, timeout_ms: 15000,
 };
 
@@ -142,6 +142,10 @@ export async function endpointForm(ctx, id) {
     h('textarea', { id: 'field-filter', rows: '4', spellcheck: 'false', class: 'mono', placeholder: '{"data.contract.salary.amount": {"$gte": 50000}}' }),
     'Only events whose payload matches are delivered. Keys are dot paths; operators $eq $neq $gt $gte $lt $lte $in $nin $exists $regex $and $or. Empty: every event of the chosen types.');
   filter.input.value = ep.filter ? prettyJson(ep.filter) : '';
+  const template = field('field-template', 'Payload template (optional, JSON)',
+    h('textarea', { id: 'field-template', rows: '4', spellcheck: 'false', class: 'mono', placeholder: '{"text": "{{data.employee.id}} asked for {{data.request.days}} days off"}' }),
+    'The body the receiver gets instead of the event, in its own format (e.g. Slack’s {"text": …}). Strings may hold {{dot.paths}} into the event, filled in escaped. “Send a test” shows it rendered. Empty: the event as it is.');
+  template.input.value = ep.template ? prettyJson(ep.template) : '';
 
   const schemeOpts = [
     ['standard', 'Standard Webhooks', 'webhook-signature: v1,… (recommended)'],
@@ -169,13 +173,13 @@ export async function endpointForm(ctx, id) {
 
   const summary = h('div', { class: 'form-errors', role: 'alert', tabindex: '-1', hidden: true });
   const fields = {
-    url, description, event_types: { input: events.focusTarget, errorEl: events.errorEl }, filter,
+    url, description, event_types: { input: events.focusTarget, errorEl: events.errorEl }, filter, template,
     signature_scheme: { input: scheme.querySelector('input'), errorEl: schemeErr }, ordering,
     max_concurrency: maxConc, rate_limit_per_second: rate, timeout_ms: timeout,
     headers: { input: headers.focusTarget, errorEl: headers.errorEl },
   };
   // An error goes away as soon as its field is edited; the summary once none is left.
-  const containers = [[url.el, 'url'], [description.el, 'description'], [events.el, 'event_types'], [filter.el, 'filter'],
+  const containers = [[url.el, 'url'], [description.el, 'description'], [events.el, 'event_types'], [filter.el, 'filter'], [template.el, 'template'],
     [scheme, 'signature_scheme'], [ordering.el, 'ordering'], [maxConc.el, 'max_concurrency'], [rate.el, 'rate_limit_per_second'],
     [timeout.el, 'timeout_ms'], [headers.el, 'headers']];
   for (const [container, key] of containers) {
@@ -196,7 +200,7 @@ export async function endpointForm(ctx, id) {
   const form = h('form', { class: 'endpoint-form', novalidate: true },
     summary,
     h('section', { class: 'card' }, h('h2', {}, 'Destination'), url.el, description.el),
-    h('section', { class: 'card' }, events.el, filter.el),
+    h('section', { class: 'card' }, events.el, filter.el, template.el),
     h('section', { class: 'card' }, h('h2', {}, 'Delivery'),
       scheme,
       h('div', { class: 'grid-2' }, ordering.el, maxConc.el, rate.el, timeout.el),
@@ -210,6 +214,7 @@ export async function endpointForm(ctx, id) {
     if (!body.url) errs.push({ pointer: '/url', message: 'is required' });
     if (!body.event_types.length) errs.push({ pointer: '/event_types', message: 'pick at least one event type' });
     if (body.filter === undefined) errs.push({ pointer: '/filter', message: 'is not valid JSON' });
+    if (body.template === undefined) errs.push({ pointer: '/template', message: 'is not valid JSON' });
     for (const k of ['max_concurrency', 'timeout_ms', 'rate_limit_per_second']) {
       if (Number.isNaN(body[k])) errs.push({ pointer: `/${k}`, message: 'must be a whole number' });
     }
@@ -234,11 +239,21 @@ export async function endpointForm(ctx, id) {
         parsedFilter = undefined;
       }
     }
+    let parsedTemplate = null;
+    const ttext = template.input.value.trim();
+    if (ttext) {
+      try {
+        parsedTemplate = JSON.parse(ttext);
+      } catch {
+        parsedTemplate = undefined;
+      }
+    }
     const body = {
       url: url.input.value.trim(),
       description: description.input.value.trim(),
       event_types: events.value(),
       filter: parsedFilter,
+      template: parsedTemplate,
       signature_scheme: form.querySelector('input[name=signature_scheme]:checked')?.value || 'standard',
       headers: headers.value(),
       ordering: ordering.input.value,

@@ -319,6 +319,7 @@ export async function endpointDetail(ctx, id) {
     ['URL', h('span', { class: 'mono break' }, ep.url)],
     ['Events', eventChips(ep.event_types, 50)],
     ['Filter', ep.filter ? h('pre', { class: 'code' }, prettyJson(ep.filter)) : h('span', { class: 'muted' }, 'none — every event of these types')],
+    ['Payload template', ep.template ? h('pre', { class: 'code' }, prettyJson(ep.template)) : h('span', { class: 'muted' }, 'none — the event as it is')],
     ['Signature scheme', ep.signature_scheme === 'github' ? 'GitHub style (x-hub-signature-256)' : 'Standard Webhooks'],
     ['Ordering', ep.ordering === 'subject' ? 'per employee' : 'none'],
     ['Max concurrent requests', String(ep.max_concurrency)],
