@@ -19,8 +19,9 @@ import hmac
 import json
 import os
 import sys
+import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 TOLERANCE_S = 300
 
@@ -92,6 +93,7 @@ def main():
     if not secret.startswith("whsec_"):
         sys.exit("receiver: set HOOKD_ENDPOINT_SECRET to the endpoint's secret (whsec_...)")
     state = State(args.state)
+    lock = threading.Lock()  # hookd sends on several connections at once: one event at a time here
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -102,7 +104,8 @@ def main():
             if not verify(secret, headers, body):
                 return self.answer(401)
             try:
-                print("erp:", state.apply(headers["webhook-id"], json.loads(body)), flush=True)
+                with lock:
+                    print("erp:", state.apply(headers["webhook-id"], json.loads(body)), flush=True)
             except (ValueError, KeyError) as e:
                 print("erp: refused:", e, flush=True)
                 return self.answer(422)  # hookd retries; nothing was applied
@@ -116,7 +119,7 @@ def main():
         def log_message(self, *a):
             pass
 
-    server = HTTPServer(("127.0.0.1", args.port), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     print(f"erp receiver on 127.0.0.1:{server.server_address[1]}", flush=True)
     server.serve_forever()
 
