@@ -126,7 +126,7 @@ std::string HumanDuration(int64_t seconds) {
   return fmt::format("{}s", s);
 }
 
-std::unexpected<Error> Unreadable(std::string message) {
+Unexpected<Error> Unreadable(std::string message) {
   return MakeError(ErrorCode::kInvalidArgument, std::move(message));
 }
 
@@ -253,7 +253,7 @@ Result<CapturedRequest> ParseJsonCapture(std::string_view input) {
   req.form = "JSON";
   if (headers->is_object()) {
     for (const auto& [name, value] : headers->get_object())
-      if (auto r = AddJsonHeader(req.headers, name, value); !r) return std::unexpected(r.error());
+      if (auto r = AddJsonHeader(req.headers, name, value); !r) return Unexpected(r.error());
   } else if (headers->is_array()) {  // HAR: [{"name": "...", "value": "..."}]
     for (const boost::json::value& h : headers->get_array()) {
       const boost::json::object* ho = h.if_object();
@@ -263,7 +263,7 @@ Result<CapturedRequest> ParseJsonCapture(std::string_view input) {
         return Unreadable(
             "\"headers\" is a list, so each item must be {\"name\": \"…\", \"value\": \"…\"}");
       if (auto r = AddJsonHeader(req.headers, name->get_string(), *value); !r)
-        return std::unexpected(r.error());
+        return Unexpected(r.error());
     }
   } else {
     return Unreadable(fmt::format("\"headers\" is a JSON {}; expected an object of name: value",
@@ -340,7 +340,7 @@ std::string MismatchHint(size_t body_bytes) {
 
 Result<std::string> VerifyGithubCapture(const CapturedRequest& req, const VerifyOptions& opts) {
   Result<std::string> sig = SingleHeader(req.headers, kGithubSignatureHeader);
-  if (!sig) return std::unexpected(sig.error());
+  if (!sig) return Unexpected(sig.error());
   Result<std::string> id = SingleHeader(req.headers, kWebhookIdHeader);
   const std::string id_part = id && !id->empty() ? fmt::format(", webhook-id {}", *id) : "";
   Result<void> r = VerifyGithub(opts.secret, *sig, req.body);
@@ -366,9 +366,9 @@ Result<std::string> VerifyGithubCapture(const CapturedRequest& req, const Verify
 
 Result<std::string> VerifyStandardCapture(const CapturedRequest& req, const VerifyOptions& opts) {
   Result<std::string> id = SingleHeader(req.headers, kWebhookIdHeader);
-  if (!id) return std::unexpected(id.error());
+  if (!id) return Unexpected(id.error());
   Result<std::string> ts = SingleHeader(req.headers, kWebhookTimestampHeader);
-  if (!ts) return std::unexpected(ts.error());
+  if (!ts) return Unexpected(ts.error());
   const std::string sig = ListHeader(req.headers, kWebhookSignatureHeader);
   const StandardWebhookHeaders headers{*id, *ts, sig};
 

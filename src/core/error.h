@@ -2,10 +2,11 @@
 // Errors as values. Every fallible function on the data path returns Result<T>;
 // exceptions are used only at the HTTP handler boundary (see api/problem.h).
 
-#include <expected>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "core/expected_compat.h"
 
 namespace hookd {
 
@@ -37,14 +38,14 @@ struct Error {
 };
 
 template <class T>
-using Result = std::expected<T, Error>;
+using Result = Expected<T, Error>;
 
-inline std::unexpected<Error> MakeError(ErrorCode code, std::string message,
+inline Unexpected<Error> MakeError(ErrorCode code, std::string message,
                                         std::vector<FieldError> fields = {}) {
-  return std::unexpected(Error{code, std::move(message), std::move(fields)});
+  return Unexpected(Error{code, std::move(message), std::move(fields)});
 }
 
-inline std::unexpected<Error> InvalidField(std::string pointer, std::string message) {
+inline Unexpected<Error> InvalidField(std::string pointer, std::string message) {
   std::string summary = message;
   return MakeError(ErrorCode::kInvalidArgument, std::move(summary),
                    {FieldError{std::move(pointer), std::move(message)}});

@@ -27,12 +27,12 @@ std::string_view Trim(std::string_view s) {
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 // One schedule entry: digits then a unit. The error is a message without the entry prefix.
-std::expected<int64_t, std::string> ParseScheduleEntry(std::string_view entry) {
-  if (entry.empty()) return std::unexpected("empty entry");
+Expected<int64_t, std::string> ParseScheduleEntry(std::string_view entry) {
+  if (entry.empty()) return Unexpected("empty entry");
   size_t i = 0;
   while (i < entry.size() && IsDigit(entry[i])) ++i;
-  if (i == 0) return std::unexpected("expected a whole number followed by ms, s, m, h or d");
-  if (i > 12) return std::unexpected("longer than 30d");
+  if (i == 0) return Unexpected("expected a whole number followed by ms, s, m, h or d");
+  if (i > 12) return Unexpected("longer than 30d");
   int64_t n = 0;
   for (size_t k = 0; k < i; ++k) n = n * 10 + (entry[k] - '0');
   std::string_view unit = entry.substr(i);
@@ -48,11 +48,11 @@ std::expected<int64_t, std::string> ParseScheduleEntry(std::string_view entry) {
   else if (unit == "d")
     scale = kMsPerDay;
   else if (unit.empty())
-    return std::unexpected("missing unit (use ms, s, m, h or d)");
+    return Unexpected("missing unit (use ms, s, m, h or d)");
   else
-    return std::unexpected(fmt::format("unknown unit \"{}\" (use ms, s, m, h or d)", unit));
+    return Unexpected(fmt::format("unknown unit \"{}\" (use ms, s, m, h or d)", unit));
   // Checked before multiplying: n < 10^12 times 8.64e7 could overflow int64.
-  if (n > kMaxScheduleDelayMs / scale) return std::unexpected("longer than 30d");
+  if (n > kMaxScheduleDelayMs / scale) return Unexpected("longer than 30d");
   return n * scale;
 }
 

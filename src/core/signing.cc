@@ -29,7 +29,7 @@ std::string SignWithKey(std::string_view key, std::string_view msg_id, std::stri
   return out;
 }
 
-std::unexpected<Error> Unauthenticated(std::string message) {
+Unexpected<Error> Unauthenticated(std::string message) {
   return MakeError(ErrorCode::kUnauthenticated, std::move(message));
 }
 
@@ -80,7 +80,7 @@ std::string SignGithub(std::string_view secret, std::string_view body) {
 Result<void> VerifyStandard(std::string_view secret, const StandardWebhookHeaders& headers,
                             std::string_view body, int64_t now_ms, int64_t tolerance_ms) {
   Result<std::string> key = DecodeSigningSecret(secret);
-  if (!key) return std::unexpected(std::move(key.error()));
+  if (!key) return Unexpected(std::move(key.error()));
 
   if (headers.id.empty()) return Unauthenticated("missing webhook-id header");
   if (headers.timestamp.empty()) return Unauthenticated("missing webhook-timestamp header");
