@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "api/http_request_parser.h"
 #include "api/problem.h"
 #include "core/clock.h"
 #include "core/log_throttle.h"
@@ -39,12 +40,6 @@ constexpr auto kAcceptBackoffMax = std::chrono::milliseconds(1000);
 constexpr int64_t kAcceptLogIntervalMs = 10'000;
 // Connections answered 503 per round while out of descriptors.
 constexpr int kShedPerRound = 256;
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 http::response<http::string_body> ToBeast(const HttpResponse& r, unsigned version, bool keep_alive,
                                           bool head) {
@@ -221,9 +216,8 @@ struct HttpServer::Impl {
     beast::flat_buffer buffer;
     try {
       for (;;) {
-        http::request_parser<http::string_body> parser;
-        parser.body_limit(opts.max_body);
-        parser.header_limit(32 * 1024);
+        RequestParser parser;
+        ConfigureRequestParser(parser, opts.max_body);
         stream.expires_after(kIdleTimeout);
         auto [ec, n] = co_await http::async_read_header(stream, buffer, parser,
                                                         asio::as_tuple(asio::use_awaitable));
@@ -238,7 +232,7 @@ struct HttpServer::Impl {
           break;
         }
         auto& hdr = parser.get();
-        if (hdr.has_content_length() && parser.content_length() && *parser.content_length() > opts.max_body) {
+        if (AnnouncesTooLargeBody(parser, opts.max_body)) {
           co_await Write(stream,
                          Problem(413, "request body of " + std::to_string(*parser.content_length()) +
                                           " bytes is over the limit of " + std::to_string(opts.max_body)),
@@ -279,15 +273,7 @@ struct HttpServer::Impl {
         const unsigned version = msg.version();
         const bool head = msg.method() == http::verb::head;
 
-        HttpRequest req;
-        req.method = std::string(msg.method_string());
-        std::string_view target = msg.target();
-        size_t q = target.find('?');
-        req.path = std::string(target.substr(0, q));
-        if (q != std::string_view::npos) req.query = std::string(target.substr(q + 1));
-        req.headers.reserve(8);
-        for (const auto& f : msg) req.headers.emplace_back(Lower(f.name_string()), std::string(f.value()));
-        req.body = std::move(msg.body());
+        HttpRequest req = ToHttpRequest(std::move(msg));
 
         ++in_flight;
         HttpResponse resp = co_await Dispatch(std::move(req));
