@@ -8,34 +8,19 @@
 #include <cstring>
 #include <optional>
 
-#include <boost/beast/core/error.hpp>
-#include <boost/beast/http/buffer_body.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
 #include <curl/curl.h>
 #include <fmt/format.h>
 
 #include "core/clock.h"
 #include "core/delivery_decision.h"
-#include "dispatch/response_capture.h"
+#include "dispatch/http1_response.h"
 
 namespace hookd {
-
-namespace http = boost::beast::http;
 
 namespace {
 
 constexpr size_t kScratch = 16384;
 constexpr size_t kReadChunk = 65536;
-constexpr uint32_t kMaxHeaderBytes = 100 * 1024;  // what curl accepts too
-
-using Parser = http::response_parser<http::buffer_body>;
-
-void Configure(Parser& p) {
-  p.header_limit(kMaxHeaderBytes);
-  p.body_limit(boost::none);  // read and drop what is past the captured 4 KiB
-  p.eager(true);
-}
 
 }  // namespace
 
@@ -60,11 +45,9 @@ struct Http1Pool::Conn {
   int32_t heap_pos = -1;  // in the deadline heap while busy
   std::string out;
   size_t out_off = 0;
-  std::string in;  // received, not yet consumed by the parser
   bool got_bytes = false;
   size_t received = 0;
-  std::optional<Parser> parser;
-  ResponseCapture capture;
+  Http1ResponseReader response;
 
   uint64_t EpollData() const { return kEpollTag | (uint64_t{gen & 0x7fffffff} << 32) | slot; }
 };
@@ -165,10 +148,7 @@ void Http1Pool::Begin(Conn& c, const Target& t, OutboundRequest req, int64_t sta
   c.started_at_ms = started_at_ms;
   c.got_bytes = false;
   c.received = 0;
-  c.in.clear();
-  c.capture.Clear();
-  c.parser.emplace();
-  Configure(*c.parser);
+  c.response.Start();
   const size_t body = c.req.body ? c.req.body->size() : 0;
   c.out.clear();
   c.out += t.head;
@@ -258,50 +238,23 @@ void Http1Pool::Read(Conn& c) {
 bool Http1Pool::Feed(Conn& c, const char* p, size_t n) {
   c.got_bytes = true;
   c.received += n;
-  c.in.append(p, n);
-  size_t off = 0;
-  char* scratch = scratch_.get();
-  for (;;) {
-    Parser& par = *c.parser;
-    par.get().body().data = scratch;
-    par.get().body().size = kScratch;
-    boost::beast::error_code ec;
-    off += par.put(boost::asio::buffer(c.in.data() + off, c.in.size() - off), ec);
-    const size_t wrote = kScratch - par.get().body().size;
-    if (wrote) c.capture.AddBody(scratch, wrote);
-    if (ec == http::error::need_buffer) continue;
-    if (ec == http::error::need_more) break;
-    if (ec) {
-      Fail(c, "invalid HTTP response: " + ec.message());
+  switch (c.response.Feed(p, n, scratch_.get(), kScratch)) {
+    case Http1ResponseReader::Step::kMore:
+      return true;
+    case Http1ResponseReader::Step::kDone:
+      Complete(c, c.response.Reusable());
       return false;
-    }
-    if (par.is_done()) {
-      const unsigned status = par.get().result_int();
-      if (status >= 100 && status < 200 && status != 101) {  // interim: the answer follows
-        c.parser.emplace();
-        Configure(*c.parser);
-        continue;
-      }
-      const bool leftover = off < c.in.size();
-      c.in.clear();
-      Complete(c, par.get().keep_alive() && !leftover);
+    case Http1ResponseReader::Step::kFailed:
+      Fail(c, c.response.Error());
       return false;
-    }
-    if (off >= c.in.size()) break;
   }
-  c.in.erase(0, off);
-  return true;
+  return false;
 }
 
 void Http1Pool::OnEof(Conn& c) {
-  Parser& par = *c.parser;
-  if (par.is_header_done() && par.need_eof()) {  // a body that ends with the connection
-    boost::beast::error_code ec;
-    par.put_eof(ec);
-    if (!ec && par.is_done()) {
-      Complete(c, false);
-      return;
-    }
+  if (c.response.FeedEof() == Http1ResponseReader::Step::kDone) {  // body ended by the close
+    Complete(c, false);
+    return;
   }
   if (!c.got_bytes && c.reused) {
     // The receiver closed the kept-alive connection as this request went out (its idle
@@ -326,17 +279,16 @@ void Http1Pool::SendAgain(Conn& c) {
 
 void Http1Pool::Complete(Conn& c, bool reusable) {
   const int64_t now = NowMs();
-  Parser& par = *c.parser;
+  ResponseCapture& capture = c.response.Capture();
   OutboundResult r;
   r.tag = c.req.tag;
   r.started_at_ms = c.started_at_ms;
   r.duration_ms = now - c.started_at_ms;
-  r.status_code = static_cast<int>(par.get().result_int());
+  r.status_code = c.response.Status();
   r.error = ErrorForStatus(r.status_code);
-  for (const auto& f : par.get()) c.capture.AddHeader(f.name_string(), f.value());
-  r.retry_after = std::string(c.capture.Header("retry-after"));
-  r.response_headers_json = c.capture.HeadersJson();
-  r.response_body = std::move(c.capture.body);
+  r.retry_after = std::string(capture.Header("retry-after"));
+  r.response_headers_json = capture.HeadersJson();
+  r.response_body = std::move(capture.body);
   reusable = reusable && c.out_off == c.out.size() && idle_count_ < kMaxIdle;
   Finish(c, std::move(r));
   if (!reusable) {
@@ -362,7 +314,7 @@ void Http1Pool::Fail(Conn& c, const std::string& detail, int err) {
   r.duration_ms = NowMs() - c.started_at_ms;
   r.error = AttemptError::kConnect;
   r.error_detail = err ? fmt::format("{}: {}", detail, std::strerror(err)) : detail;
-  if (c.parser && c.parser->is_header_done()) r.status_code = static_cast<int>(c.parser->get().result_int());
+  if (c.response.HeaderDone()) r.status_code = c.response.Status();
   Finish(c, std::move(r));
   Close(c);
 }
@@ -373,7 +325,7 @@ void Http1Pool::Finish(Conn& c, OutboundResult r) {
   c.busy = false;
   --in_flight_;
   c.req = OutboundRequest{};  // drops the payload reference
-  c.parser.reset();
+  c.response.Reset();
 }
 
 void Http1Pool::Close(Conn& c) {
@@ -398,8 +350,7 @@ void Http1Pool::Close(Conn& c) {
   c.idle_since_ms = 0;
   c.busy = false;
   c.out.clear();
-  c.in.clear();
-  c.parser.reset();
+  c.response.Reset();
   ++c.gen;
   free_slots_.push_back(c.slot);
 }
@@ -414,7 +365,7 @@ void Http1Pool::Expire(int64_t now) {
     r.error = AttemptError::kTimeout;
     r.error_detail = fmt::format("Operation timed out after {} milliseconds with {} bytes received",
                                  r.duration_ms, c.received);
-    if (c.parser && c.parser->is_header_done()) r.status_code = static_cast<int>(c.parser->get().result_int());
+    if (c.response.HeaderDone()) r.status_code = c.response.Status();
     Finish(c, std::move(r));  // takes it off the heap
     Close(c);
   }
