@@ -2,6 +2,7 @@
 
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
+#include <fmt/format.h>
 
 namespace hookd {
 
@@ -41,12 +42,18 @@ Http1ResponseReader::Step Http1ResponseReader::Feed(const char* p, size_t n, cha
   size_t off = 0;
   for (;;) {
     Parser& par = *parser_;
+    const bool had_header = par.is_header_done();
     par.get().body().data = scratch;
     par.get().body().size = scratch_size;
     boost::beast::error_code ec;
     off += par.put(boost::asio::buffer(in_.data() + off, in_.size() - off), ec);
     const size_t wrote = scratch_size - par.get().body().size;
     if (wrote) capture_.AddBody(scratch, wrote);
+    if (!had_header && par.is_header_done() && par.get().result_int() < 100) {
+      error_ = fmt::format("invalid HTTP response: status code {:03} is below 100",
+                           par.get().result_int());
+      return Step::kFailed;
+    }
     if (ec == http::error::need_buffer) continue;
     if (ec == http::error::need_more) break;
     if (ec) {

@@ -1,8 +1,9 @@
 #pragma once
 // Reads one HTTP/1.1 response from the bytes a connection delivers: Boost.Beast's parser with
 // the built-in client's limits (headers up to 100 KiB, as curl; any body length, the part past
-// ResponseCapture's 4 KiB read and dropped), interim 1xx responses skipped. No I/O: Http1Pool
-// (http1_pool.h) feeds it what recv() returned, and the fuzz target fuzz/http1_response_fuzz.cc feeds it arbitrary bytes.
+// ResponseCapture's 4 KiB read and dropped), interim 1xx responses skipped, and a status below
+// 100 refused (curl refuses it too). No I/O: Http1Pool (http1_pool.h) feeds it what recv()
+// returned, and the fuzz target fuzz/http1_response_fuzz.cc feeds it arbitrary bytes.
 //
 // Includes Beast: only for http1_pool.cc, http1_response.cc and the fuzz target.
 //
@@ -43,8 +44,11 @@ class Http1ResponseReader {
 
   bool HeaderDone() const { return parser_ && parser_->is_header_done(); }
   // The status of the current (final, or interim while it is parsed) response; 0 before its
-  // header is complete.
-  int Status() const { return HeaderDone() ? static_cast<int>(parser_->get().result_int()) : 0; }
+  // header is complete, or when it is below 100 (refused).
+  int Status() const {
+    const unsigned s = HeaderDone() ? parser_->get().result_int() : 0;
+    return s >= 100 ? static_cast<int>(s) : 0;
+  }
   // After kDone: the connection may carry another request (keep-alive, nothing after the response).
   bool Reusable() const { return reusable_; }
   // After kDone: the response's headers and first 4 KiB of body.
