@@ -16,11 +16,12 @@ namespace hookd {
 namespace {
 
 // The URL's host as it goes to the resolver, or nullopt when the URL does not parse (the
-// URL checks report that).
+// URL checks report that). Percent-encoding is decoded, as libcurl does before it connects:
+// "http://%31%32%37.0.0.1/" goes to 127.0.0.1.
 std::optional<std::string> HostOf(std::string_view url) {
   auto parsed = boost::urls::parse_absolute_uri(url);
   if (!parsed) return std::nullopt;
-  return std::string(parsed->encoded_host());
+  return parsed->host();
 }
 
 std::optional<std::string> CheckAddresses(const DestinationPolicy& policy, const std::string& host,

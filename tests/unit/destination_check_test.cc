@@ -127,5 +127,23 @@ TEST(DestinationCheckerTest, TheDefaultLookupChecksEveryAddress) {
   EXPECT_NE(why.find("localhost resolves to"), std::string::npos) << why;
 }
 
+// Found by fuzz/endpoint_url_fuzz.cc: the save-time check read the host still
+// percent-encoded, took "%31%32%37.0.0.1" for a DNS name that does not resolve and let it
+// through, while libcurl decodes it and connects to 127.0.0.1.
+TEST(DestinationCheckTest, PercentEncodedHostIsDecodedBeforeTheCheck) {
+  const DestinationPolicy policy = Policy();
+  for (std::string_view url : {"http://%31%32%37.0.0.1/", "http://%31%32%37.1/x", "http://0x7f%2e1/",
+                               "https://169.254.169.%32%35%34/latest/meta-data"}) {
+    std::optional<std::string> why = CheckDestinationLiteral(policy, url);
+    ASSERT_TRUE(why.has_value()) << url;
+    EXPECT_NE(why->find("is in"), std::string::npos) << *why;
+    std::promise<Verdict> verdict;
+    DestinationChecker checker(policy, {});
+    checker.Check("co_1", std::string(url), [&](Verdict v, std::string) { verdict.set_value(v); });
+    EXPECT_EQ(verdict.get_future().get(), Verdict::kRefused) << url;
+  }
+  EXPECT_EQ(CheckDestinationLiteral(policy, "https://%65xample.com/"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace hookd
