@@ -86,6 +86,13 @@ void CheckUrl(const json::value& v, const EndpointRules& rules, std::vector<Fiel
     errs.push_back({"/url", "must not contain a fragment"});
     return;
   }
+  // After an authority the path is empty or starts with '/' (RFC 3986 path-abempty). Boost.URL
+  // 1.81 reads "http://[2::]:@127.0.0.1/" as host [2::], an empty port and the path
+  // "@127.0.0.1/", where libcurl sees credentials and connects to 127.0.0.1.
+  if (!parsed->encoded_path().empty() && !parsed->encoded_path().starts_with('/')) {
+    errs.push_back({"/url", "must be an absolute http(s) URL (its path must start with '/')"});
+    return;
+  }
   if (rules.check_destination) {
     if (auto why = rules.check_destination(url)) {
       errs.push_back({"/url", *why});
