@@ -390,7 +390,12 @@ Result<std::string> VerifyStandardCapture(const CapturedRequest& req, const Veri
 
   // Check the signature as of the moment it claims to have been sent, to tell a stale (but
   // authentic) capture from a forged or altered one.
-  const int64_t sent_ms = *ts_s * 1000;
+  int64_t sent_ms = 0;
+  if (__builtin_mul_overflow(*ts_s, int64_t{1000}, &sent_ms)) {  // 18 digits: no time at all
+    msg += fmt::format(": it says {}, which is no time (more than 292 million years from 1970)",
+                       FormatUnixSeconds(*ts_s));
+    return MakeError(ErrorCode::kUnauthenticated, std::move(msg));
+  }
   Result<void> at_send = VerifyStandard(opts.secret, headers, req.body, sent_ms, opts.tolerance_ms);
   const bool timestamp_failed = at_send || at_send.error().message != r.error().message;
   if (timestamp_failed) {

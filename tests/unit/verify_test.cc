@@ -380,5 +380,18 @@ TEST(VerifyCommandTest, WrongSchemePointsAtTheOther) {
       AllOf(StartsWith("missing x-hub-signature-256 header"), HasSubstr("--scheme standard")));
 }
 
+// Found by fuzz/verify_fuzz.cc (UBSan): a webhook-timestamp of 18 digits overflowed when the
+// capture was checked "as of the moment it claims to have been sent" (seconds * 1000).
+TEST(VerifyCommandTest, HugeTimestampIsReportedWithoutOverflow) {
+  for (std::string_view ts : {"999999999999999999", "-999999999999999999", "9223372036854776"}) {
+    CapturedRequest req = Parsed(Raw("\n"));
+    req.headers["webhook-timestamp"] = {std::string(ts)};
+    const std::string msg = Invalid(req, Opts());
+    EXPECT_THAT(msg, AllOf(StartsWith("webhook-timestamp is too"), HasSubstr(ts),
+                           HasSubstr("which is no time"), Not(HasSubstr("signature itself is valid"))))
+        << ts;
+  }
+}
+
 }  // namespace
 }  // namespace hookd
