@@ -1,8 +1,12 @@
 // JSON Schema (draft 7) validation on valijson 1.0.
 //
-// valijson does the schema walking ($ref, allOf/anyOf/oneOf, properties, items, ...). Four
+// valijson does the schema walking ($ref, allOf/anyOf/oneOf, properties, items, ...). Five
 // keywords are taken over by our own constraints, because valijson 1.0's versions of them
 // do not fit a hot path that sees untrusted data:
+//   multipleOf  must be a number > 0 (Compile refuses others); checked without valijson's
+//            integer path, which divides by the divisor as given (0: SIGFPE) and casts any
+//            double instance to int64 (undefined past 2^63); exact for integers, within
+//            rounding for fractions, and a quotient past the double range is no multiple.
 //   type     readable messages ("must be a string (got number)"); 1.0 counts as an integer.
 //   enum     the message lists the allowed values.
 //   format   strict RFC 3339 date / date-time / time (leap years, offsets, leap seconds)
@@ -35,6 +39,7 @@
 
 #include "core/schema_validator.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -248,6 +253,7 @@ constexpr std::string_view kTypeKeyword = "$hookd:type";
 constexpr std::string_view kEnumKeyword = "$hookd:enum";
 constexpr std::string_view kFormatKeyword = "$hookd:format";
 constexpr std::string_view kPatternKeyword = "$hookd:pattern";
+constexpr std::string_view kMultipleOfKeyword = "$hookd:multipleOf";
 constexpr std::string_view kRefsKeyword = "$hookd:refs";
 
 constexpr int kMaxSchemaDepth = 100;
@@ -508,6 +514,39 @@ class PatternConstraint final : public PolyConstraint {
   const Regex* regex_;  // owned by the SchemaValidator's regex table
 };
 
+class MultipleOfConstraint final : public PolyConstraint {
+ public:
+  // `int_divisor` > 0 when the schema gave an integer, else `double_divisor` (finite, > 0).
+  MultipleOfConstraint(int64_t int_divisor, double double_divisor, std::string message)
+      : int_divisor_(int_divisor),
+        double_divisor_(double_divisor),
+        message_(std::make_shared<const std::string>(std::move(message))) {}
+
+  bool validate(const Adapter& target, const std::vector<std::string>& context,
+                vj::ValidationResults* results) const override {
+    bool ok = true;
+    if (target.isInteger() && int_divisor_ > 0) {
+      ok = target.getInteger() % int_divisor_ == 0;  // divisor > 0: no overflow
+    } else if (target.isInteger() || target.isDouble()) {
+      const double x = target.isInteger() ? static_cast<double>(target.getInteger()) : target.getDouble();
+      const double d = int_divisor_ > 0 ? static_cast<double>(int_divisor_) : double_divisor_;
+      const double q = x / d;
+      const double n = std::round(q);  // 0 for |q| < 0.5: a non-zero x is then no multiple
+      ok = x == 0 || (std::isfinite(q) && n != 0 && std::fabs(q - n) <= 1e-12 * std::max(1.0, std::fabs(q)));
+    }  // other kinds (and integers above 2^63, which the adapter does not read) are not numbers here
+    if (!ok) Report(results, context, *message_);
+    return ok;
+  }
+
+ private:
+  Constraint* cloneInto(void* p) const override { return new (p) MultipleOfConstraint(*this); }
+  size_t sizeOf() const override { return sizeof(*this); }
+
+  int64_t int_divisor_;
+  double double_divisor_;
+  std::shared_ptr<const std::string> message_;
+};
+
 class EnumConstraint final : public PolyConstraint {
  public:
   struct Data {
@@ -593,6 +632,20 @@ class PatternBuilder final : public vj::ConstraintBuilder {
 
  private:
   const RegexTable* regexes_;
+};
+
+// The prepared keyword holds the divisor, an int64 or a double, > 0 (Preparer checked it).
+class MultipleOfBuilder final : public vj::ConstraintBuilder {
+ public:
+  Constraint* make(const Adapter& node) const override {
+    if (node.isInteger() && node.getInteger() > 0)
+      return new MultipleOfConstraint(node.getInteger(), 0,
+                                      "must be a multiple of " + std::to_string(node.getInteger()));
+    if (node.isDouble() && node.getDouble() > 0 && std::isfinite(node.getDouble()))
+      return new MultipleOfConstraint(0, node.getDouble(),
+                                      "must be a multiple of " + ToJson(json::value(node.getDouble())));
+    throw SchemaError("unsupported use of a reserved $hookd: keyword");
+  }
 };
 
 // enum values are kept aside by Prepare() (the keyword holds an index into `values`), so
@@ -696,6 +749,12 @@ class Preparer {
         if (!value.is_string()) throw SchemaError("'pattern' at \"" + path + "\" must be a string");
         CompilePattern(value.get_string(), sub);
         out[kPatternKeyword] = value;
+      } else if (key == "multipleOf") {
+        const bool positive = (value.is_int64() && value.get_int64() > 0) || value.is_uint64() ||
+                              (value.is_double() && value.get_double() > 0 && std::isfinite(value.get_double()));
+        if (!positive)
+          throw SchemaError("'multipleOf' at \"" + path + "\" must be a number greater than 0");
+        out[kMultipleOfKeyword] = value.is_uint64() ? json::value(static_cast<double>(value.get_uint64())) : value;
       } else if (key == "enum") {
         if (!value.is_array()) throw SchemaError("'enum' at \"" + path + "\" must be an array");
         enums_.push_back(value.get_array());
@@ -1057,6 +1116,7 @@ Result<SchemaValidator> SchemaValidator::Compile(const json::value& schema) {
     parser.addConstraintBuilder(std::string(kFormatKeyword), new FormatBuilder());
     parser.addConstraintBuilder(std::string(kPatternKeyword), new PatternBuilder(&impl->regexes));
     parser.addConstraintBuilder(std::string(kEnumKeyword), new EnumBuilder(&enums));
+    parser.addConstraintBuilder(std::string(kMultipleOfKeyword), new MultipleOfBuilder());
     parser.populateSchema(vj::adapters::BoostJsonAdapter(impl->prepared), impl->schema);
   } catch (const std::exception& e) {
     return MakeError(ErrorCode::kInvalidArgument, std::string("invalid JSON Schema: ") + e.what());

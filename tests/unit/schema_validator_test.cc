@@ -391,5 +391,38 @@ TEST(HostileInputTest, SchemasWhoseWorkMultipliesAreStoppedNotRunForEver) {
   EXPECT_THAT(v->Validate(json::value("ok")), IsEmpty());  // the first branches all succeed
 }
 
+// Found by fuzz/json_schema_fuzz.cc: valijson divided by an integer multipleOf as given
+// (0: SIGFPE, the whole server down from one POST /v1/event-types and one event) and cast
+// double instances to int64 (undefined past 2^63). multipleOf must now be > 0.
+TEST(SchemaValidatorTest, MultipleOfMustBeAPositiveNumber) {
+  for (std::string_view bad : {R"({"multipleOf": 0})", R"({"multipleOf": -1})", R"({"multipleOf": -0.5})",
+                               R"({"multipleOf": "3"})", R"({"multipleOf": true})",
+                               R"({"properties": {"a": {"multipleOf": 0.0}}})"}) {
+    EXPECT_THAT(CompileError(bad), HasSubstr("'multipleOf'")) << bad;
+  }
+}
+
+TEST(SchemaValidatorTest, MultipleOfIntegersDecimalsAndExtremes) {
+  SchemaValidator three = MustCompile(R"({"multipleOf": 3})");
+  EXPECT_THAT(Check(three, "9"), IsEmpty());
+  EXPECT_THAT(Check(three, "-9223372036854775806"), IsEmpty());
+  EXPECT_THAT(Check(three, "0"), IsEmpty());
+  EXPECT_THAT(Check(three, "7"), ElementsAre(Violation("", "must be a multiple of 3")));
+  EXPECT_THAT(Check(three, "7.5"), ElementsAre(Violation("", "must be a multiple of 3")));
+  EXPECT_THAT(Check(three, "3e300"), IsEmpty());  // no int64 cast of a huge double
+  EXPECT_THAT(Check(three, "\"x\""), IsEmpty());   // not a number: not this keyword's business
+
+  SchemaValidator cents = MustCompile(R"({"multipleOf": 0.01})");
+  EXPECT_THAT(Check(cents, "19.99"), IsEmpty());
+  EXPECT_THAT(Check(cents, "7"), IsEmpty());
+  EXPECT_THAT(Check(cents, "0.075"), ElementsAre(Violation("", "must be a multiple of 0.01")));
+
+  SchemaValidator tiny = MustCompile(R"({"multipleOf": 1e-308})");
+  EXPECT_THAT(Check(tiny, "1e308"), ElementsAre(Violation("", "multiple of")));  // quotient overflows
+  SchemaValidator huge = MustCompile(R"({"multipleOf": 18446744073709551615})");
+  EXPECT_THAT(Check(huge, "5"), ElementsAre(Violation("", "multiple of")));
+  EXPECT_THAT(Check(huge, "-9223372036854775808"), ElementsAre(Violation("", "multiple of")));
+}
+
 }  // namespace
 }  // namespace hookd
