@@ -193,8 +193,10 @@ std::optional<DateParts> ParseAsctime(std::string_view s) {
   return p;
 }
 
+// nullopt for an impossible date, or a year outside 1-9999 (HTTP-dates write four digits; an
+// RFC 850 two-digit year is placed near `now`, which may be anything).
 std::optional<int64_t> ToEpochMs(const DateParts& p) {
-  if (p.month < 1 || p.month > 12 || p.day < 1 ||
+  if (p.year < 1 || p.year > 9999 || p.month < 1 || p.month > 12 || p.day < 1 ||
       p.day > static_cast<int>(DaysInMonth(p.year, p.month)) || p.hour > 23 || p.minute > 59 ||
       p.second > 60)  // 60: a leap second
     return std::nullopt;

@@ -317,5 +317,16 @@ TEST(AttemptErrorTest, NamesMatchSpecAndRoundTrip) {
   EXPECT_EQ(ParseAttemptError("ssl"), std::nullopt);
 }
 
+// Found by fuzz/retry_after_fuzz.cc (UBSan): an RFC 850 date is placed near `now`, so with a
+// `now` far from today its year ran to millions and the milliseconds overflowed.
+TEST(ParseRetryAfterTest, YearsOutsideFourDigitsAreNotDates) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  EXPECT_EQ(ParseRetryAfter("Thursday, 01-Jan-95 00:00:00 GMT", kMax), std::nullopt);
+  EXPECT_EQ(ParseRetryAfter("Thursday, 01-Jan-95 00:00:00 GMT", std::numeric_limits<int64_t>::min()), std::nullopt);
+  EXPECT_EQ(ParseRetryAfter("Sat, 01 Jan 0000 00:00:00 GMT", kDate2015), std::nullopt);
+  EXPECT_EQ(ParseRetryAfter("Fri, 31 Dec 9999 23:59:59 GMT", kMax), 0);
+  EXPECT_EQ(ParseRetryAfter("Mon, 01 Jan 0001 00:00:00 GMT", kDate2015), 0);
+}
+
 }  // namespace
 }  // namespace hookd
