@@ -165,6 +165,10 @@ class CheckedHandler {
       number_ += text;
       text = number_;
     }
+    // Boost 1.81's own conversion is not always the nearest double ("4611685e33" came out
+    // one ulp off, and was then sent as 4.6116849999999995e+39): std::from_chars is exact.
+    if (double precise; std::from_chars(text.data(), text.data() + text.size(), precise).ec == std::errc())
+      d = precise;
     if (!std::isfinite(d)) {
       return Refuse(ec, fmt::format("number {} is out of range: it would not be sent as written (a number "
                                     "must fit a 64-bit floating point value)", Short(text)));

@@ -1,3 +1,5 @@
+#include <charconv>
+
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
@@ -98,6 +100,26 @@ TEST(RedactStoreUrl, PasswordsNeverSurvive) {
   EXPECT_EQ(RedactStoreUrl("host=db user=hookd password='s3 cret' dbname=h"), "host=db user=hookd password=*** dbname=h");
   EXPECT_EQ(RedactStoreUrl("postgres://hookd@db/h"), "postgres://hookd@db/h");
   EXPECT_EQ(RedactStoreUrl("sqlite:./data/hookd.db"), "sqlite:./data/hookd.db");
+}
+
+// Found by fuzz/json_schema_fuzz.cc (ToJson(ParseJson(x)) must parse again): Boost 1.81's
+// number conversion is not always the nearest double; "4611685e33" came out one ulp off and
+// went to receivers as 4.6116849999999995e+39, which is not what the publisher signed.
+TEST(ParseJson, NumbersAreTheNearestDoubleAndGoOutAsWritten) {
+  for (std::string_view text : {"4611685e33", "-4611685e33", "9.109383701528e-31", "1.7976931348623157e308",
+                                "5e-324", "0.30000000000000004", "123456789e-300"}) {
+    auto v = ParseJson(text);
+    ASSERT_TRUE(v.has_value()) << text << ": " << v.error().message;
+    ASSERT_TRUE(v->is_double()) << text;
+    double nearest = 0;
+    std::from_chars(text.data(), text.data() + text.size(), nearest);
+    EXPECT_EQ(v->get_double(), nearest) << text;
+    const std::string out = ToJson(*v);
+    auto again = ParseJson(out);
+    ASSERT_TRUE(again.has_value()) << text << " -> " << out << ": " << again.error().message;
+    EXPECT_EQ(*again, *v) << text << " -> " << out;
+  }
+  EXPECT_EQ(ToJson(*ParseJson("4611685e33")), "4.611685e+39");
 }
 
 }  // namespace
