@@ -241,7 +241,7 @@ struct CheckedParse {
 
 CheckedParse Parse(std::string_view text, bool track) {
   json::parse_options opt;
-  opt.max_depth = 64;
+  opt.max_depth = kMaxJsonDepth;
   unsigned char temp[BOOST_JSON_STACK_BUFFER_SIZE];
   json::basic_parser<CheckedHandler> p(opt, temp, sizeof temp);
   p.handler().track = track;
@@ -263,6 +263,10 @@ Result<boost::json::value> ParseJson(std::string_view text) {
     FieldError where = Parse(text, true).bad.value_or(*r.bad);
     std::string message = where.message;
     return MakeError(ErrorCode::kInvalidArgument, std::move(message), {std::move(where)});
+  }
+  if (r.ec == json::error::too_deep) {  // well-formed, but over a limit: a validation error (422)
+    std::string message = fmt::format("JSON nested more than {} levels deep", kMaxJsonDepth);
+    return MakeError(ErrorCode::kInvalidArgument, message, {FieldError{"", message}});
   }
   if (r.ec) return MakeError(ErrorCode::kInvalidArgument, "malformed JSON: " + r.ec.message());
   return std::move(r.value);

@@ -13,10 +13,16 @@
 
 namespace hookd {
 
+// Arrays and objects nest at most this deep (the stack of every recursive walk over a value
+// — filters, schemas, serialisation — stays bounded).
+inline constexpr int kMaxJsonDepth = 64;
+
 // Parses a request body. kInvalidArgument with the parser's reason when malformed (no
 // fields), or with one FieldError (pointer to the number) when a number would not survive
 // as written — non-finite (1e400) or with more precision than a double keeps (a 30-digit
-// integer): hookd never changes what a publisher sent inside a signed payload.
+// integer): hookd never changes what a publisher sent inside a signed payload — or with one
+// FieldError at "" (the root) when nested deeper than kMaxJsonDepth. Stored JSON is read back
+// with it too, so what the API took always reads back.
 Result<boost::json::value> ParseJson(std::string_view text);
 // Serialises with numbers in their shortest round-trip form ("40.4468", not Boost 1.81's
 // "4.04468E1"): every JSON hookd writes (payloads, API responses) goes through these.

@@ -122,5 +122,19 @@ TEST(ParseJson, NumbersAreTheNearestDoubleAndGoOutAsWritten) {
   EXPECT_EQ(ToJson(*ParseJson("4611685e33")), "4.611685e+39");
 }
 
+// Deep nesting is a limit, not malformed JSON: a 422 naming the limit (with a field at the
+// root), and exactly kMaxJsonDepth levels still parse.
+TEST(ParseJson, NestingDeeperThanTheLimitIsAValidationError) {
+  auto nested = [](int depth) { return std::string(depth, '[') + std::string(depth, ']'); };
+  EXPECT_TRUE(ParseJson(nested(kMaxJsonDepth)).has_value());
+  for (int depth : {kMaxJsonDepth + 1, 100000}) {
+    auto v = ParseJson(nested(depth));
+    ASSERT_FALSE(v.has_value());
+    EXPECT_EQ(v.error().message, "JSON nested more than 64 levels deep");
+    ASSERT_EQ(v.error().fields.size(), 1u);
+    EXPECT_EQ(v.error().fields[0].pointer, "");
+  }
+}
+
 }  // namespace
 }  // namespace hookd
