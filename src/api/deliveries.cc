@@ -27,9 +27,8 @@ json::object DeliveryJson(const Delivery& d) {
 }
 
 json::object AttemptJson(const Attempt& a) {
-  boost::system::error_code ec;
-  json::value headers = json::parse(a.response_headers, ec);
-  if (ec) headers = json::object();
+  auto parsed = ParseJson(a.response_headers);
+  json::value headers = parsed ? std::move(*parsed) : json::value(json::object());
   return {{"id", a.id.str()},
           {"delivery_id", a.delivery_id.str()},
           {"number", a.number},

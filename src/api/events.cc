@@ -24,10 +24,9 @@ json::object EventJson(const Event& e) {
   o["subject"] = e.subject.empty() ? json::value(nullptr) : json::value(e.subject);
   o["occurred_at"] = e.occurred_at_ms ? json::value(FormatTime(*e.occurred_at_ms)) : json::value(nullptr);
   o["created_at"] = FormatTime(e.created_at_ms);
-  boost::system::error_code ec;
-  json::value payload = json::parse(e.payload, ec);
-  if (!ec && payload.is_object()) {
-    if (auto* d = payload.get_object().if_contains("data")) o["data"] = *d;
+  auto payload = ParseJson(e.payload);
+  if (payload && payload->is_object()) {
+    if (auto* d = payload->get_object().if_contains("data")) o["data"] = *d;
   }
   o["payload"] = e.payload;  // the exact bytes receivers get
   return o;

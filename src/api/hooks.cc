@@ -136,9 +136,8 @@ void AddHookRoutes(Router& r, ApiContext& ctx) {
     auto page = Unwrap(ctx.store.ListEvents(cid, q, PageRequest{kMaxSamples, ""}));
     json::array out;
     for (const auto& e : page.items) {
-      boost::system::error_code ec;
-      json::value payload = json::parse(e.payload, ec);
-      if (!ec && payload.is_object()) out.push_back(std::move(payload));
+      auto payload = ParseJson(e.payload);
+      if (payload && payload->is_object()) out.push_back(std::move(*payload));
     }
     if (out.empty()) {
       auto entry = ctx.catalog.Find(*type);

@@ -8,6 +8,7 @@
 
 #include "core/clock.h"
 #include "core/crypto.h"
+#include "core/json_util.h"
 #include "store/store.h"
 
 namespace hookd {
@@ -703,6 +704,29 @@ TEST(PackedUlid, RoundTripsAndKeepsThePrefixType) {
     EXPECT_EQ(UnpackUlid(p), id.str().substr(4));
   }
   EXPECT_NE(EventId::New().Packed(), EventId::New().Packed());
+}
+
+TEST_P(StoreContract, CustomEventTypesAsDeepAsTheApiTakesPersist) {
+  // ParseJson (what the API parses with) takes 64 levels; the store read them back with
+  // Boost's default of 32 and lost the schema (found while fuzzing custom schemas).
+  std::string schema, example;
+  for (int i = 0; i < 25; ++i) schema += R"({"type":"object","properties":{"a":)";
+  schema += R"({"type":"string"})";
+  for (int i = 0; i < 25; ++i) schema += "}}";
+  for (int i = 0; i < 50; ++i) example += R"({"a":)";
+  example += R"("x")";
+  for (int i = 0; i < 50; ++i) example += "}";
+  EventTypeDef d;
+  d.name = "payroll.deep";
+  d.schema = *ParseJson(schema);
+  d.example = *ParseJson(example);
+  d.created_at_ms = NowMs();
+  ASSERT_TRUE(store_->InsertEventType(d));
+  auto all = store_->ListEventTypes();
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ((*all)[0].schema, d.schema);
+  EXPECT_EQ((*all)[0].example, d.example);
 }
 
 }  // namespace

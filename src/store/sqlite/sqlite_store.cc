@@ -80,9 +80,8 @@ Endpoint ReadEndpoint(const Stmt& s) {
   Endpoint ep;
   ep.id = EndpointId::FromTrusted(s.Text(0));
   ep.company_id = CompanyId::FromTrusted(s.Text(1));
-  boost::system::error_code ec;
-  json::value cfg = json::parse(s.TextView(2), ec);
-  if (!ec && cfg.is_object()) EndpointConfigFromJson(cfg.get_object(), ep);
+  auto cfg = ParseJson(s.TextView(2));
+  if (cfg && cfg->is_object()) EndpointConfigFromJson(cfg->get_object(), ep);
   ep.status = s.TextView(3) == "enabled" ? EndpointStatus::kEnabled : EndpointStatus::kDisabled;
   ep.disabled_reason = ParseDisabledReason(s.TextView(4)).value_or(DisabledReason::kNone);
   ep.kind = ParseEndpointKind(s.TextView(5)).value_or(EndpointKind::kEndpoint);
@@ -552,9 +551,11 @@ Result<std::vector<EventTypeDef>> SqliteStore::ListEventTypes() {
       EventTypeDef d;
       d.name = s.Text(0);
       d.description = s.Text(1);
-      boost::system::error_code ec;
-      d.schema = json::parse(s.TextView(2), ec);
-      d.example = json::parse(s.TextView(3), ec);
+      // As deep as the API took them (ParseJson's limits, not Boost's default depth of 32).
+      auto schema = ParseJson(s.TextView(2));
+      auto example = ParseJson(s.TextView(3));
+      if (schema) d.schema = std::move(*schema);
+      if (example) d.example = std::move(*example);
       d.subject_pointer = s.Text(4);
       d.created_at_ms = s.Int(5);
       d.builtin = false;
