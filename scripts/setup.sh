@@ -16,6 +16,8 @@ want=(
 )
 if [ "${1:-}" = "--test" ]; then
   want+=(googletest libgtest-dev libgmock-dev libbenchmark-dev python3 curl wrk nginx-light sqlite3 webhook openssl jq iproute2)
+  # The fuzz targets (scripts/fuzz.sh): clang-14 with libFuzzer and the ASan/UBSan runtimes.
+  want+=(clang-14 libclang-rt-14-dev)
   # The machine image ships Node.js 20 with npm 11; Debian's npm conflicts with it, so only
   # fall back to Debian's when there is no node at all.
   command -v node >/dev/null || want+=(nodejs npm)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets up, builds and runs every test (unit + integration). The README's test command;
+# Sets up, builds and runs every test (unit + integration, then the fuzz targets for a bounded
+# time: scripts/fuzz.sh). The README's test command;
 # .ci/run calls it. Needs root (or sudo) for the package install on a fresh machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,4 +12,7 @@ cd build
 status=0
 ctest --output-on-failure --timeout 600 -j "${HOOKD_TEST_JOBS:-2}" -LE browser "$@" || status=$?
 ctest --output-on-failure --timeout 600 -L browser --repeat until-pass:2 "$@" || status=$?
+cd ..
+# Every fuzz target for HOOKD_FUZZ_SECONDS (60) under ASan+UBSan; a crash fails the run.
+bash scripts/fuzz.sh || status=$?
 exit "$status"
