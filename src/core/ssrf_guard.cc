@@ -65,7 +65,9 @@ std::optional<uint64_t> ParseV4Part(std::string_view part) {
 // fills the remaining bytes).
 std::optional<IpAddress> ParseV4Lenient(std::string_view host) {
   if (host.ends_with('.')) host.remove_suffix(1);  // one trailing dot: FQDN form
-  if (host.empty() || host.size() > kMaxAddressText) return std::nullopt;
+  // No length limit: inet_aton (and so the resolver) takes any number of leading zeros, and
+  // the work here is linear with each part's value bounded.
+  if (host.empty()) return std::nullopt;
   uint64_t parts[4];
   size_t n = 0;
   while (true) {

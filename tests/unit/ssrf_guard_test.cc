@@ -335,5 +335,15 @@ TEST(ParseIpLiteralTest, OddFormsEndUpBlocked) {
   EXPECT_TRUE(p.IsAllowed(*ParseIpLiteral("134744072")));  // 8.8.8.8
 }
 
+// Found by fuzz/endpoint_url_fuzz.cc: a host of more than 64 characters was never read as an
+// address, while inet_aton (and so curl and the resolver) takes any number of leading zeros:
+// "http://000…0/" (65 zeros) was saved and goes to 0.0.0.0.
+TEST(ParseIpLiteralTest, AnyNumberOfLeadingZeros) {
+  EXPECT_EQ(ParseIpLiteral(std::string(65, '0')), Ip("0.0.0.0"));
+  EXPECT_EQ(ParseIpLiteral(std::string(200, '0') + "177.0.0.1"), Ip("127.0.0.1"));
+  EXPECT_EQ(ParseIpLiteral("0x" + std::string(100, '0') + "7f.1"), Ip("127.0.0.1"));
+  EXPECT_EQ(ParseIpLiteral(std::string(100, '1')), std::nullopt);  // too large: a name
+}
+
 }  // namespace
 }  // namespace hookd
