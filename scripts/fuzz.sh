@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds="${HOOKD_FUZZ_SECONDS:-60}"
-all=(http_request json_schema filter endpoint_url retry_after http1_response verify)
+all=(http_request json_schema filter endpoint_url retry_after http1_response verify payload_template)
 targets=("${@:-${all[@]}}")
 
 if [ ! -f build-fuzz/build.ninja ]; then
@@ -21,7 +21,7 @@ cmake --build build-fuzz -j "${HOOKD_BUILD_JOBS:-2}" --target hookd_fuzz
 dict_of() {
   case "$1" in
     http_request | http1_response) echo http ;;
-    json_schema | filter) echo json ;;
+    json_schema | filter | payload_template) echo json ;;
     endpoint_url) echo url ;;
     *) echo "$1" ;;
   esac
