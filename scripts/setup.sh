@@ -15,7 +15,8 @@ want=(
   curl jq  # scripts/run.sh and the README's first steps
 )
 if [ "${1:-}" = "--test" ]; then
-  want+=(googletest libgtest-dev libgmock-dev libbenchmark-dev python3 curl wrk nginx-light sqlite3 webhook openssl jq iproute2)
+  want+=(googletest libgtest-dev libgmock-dev libbenchmark-dev python3 curl wrk nginx-light sqlite3 webhook openssl jq iproute2
+        postgresql)  # postgresql: the server the PostgreSQL store's tests start (tests/support/pg_server.h)
   # The fuzz targets (scripts/fuzz.sh): clang-14 with libFuzzer and the ASan/UBSan runtimes.
   want+=(clang-14 libclang-rt-14-dev)
   # The machine image ships Node.js 20 with npm 11; Debian's npm conflicts with it, so only

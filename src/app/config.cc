@@ -17,7 +17,7 @@ namespace hookd {
 void AddServeFlags(CLI::App& cmd, ServeConfig& c) {
   cmd.add_option("--listen", c.listen, "address:port to serve on (port 0 picks a free one)")
       ->envname("HOOKD_LISTEN")->capture_default_str();
-  cmd.add_option("--db", c.db, "store URL: sqlite:<path>")->envname("HOOKD_DB")->capture_default_str();
+  cmd.add_option("--db", c.db, "store URL: sqlite:<path>, or postgres://… (one node per database for now)")->envname("HOOKD_DB")->capture_default_str();
   cmd.add_option("--admin-token", c.admin_token,
                  "operator token; it revokes every other operator token at start (else one is generated "
                  "on first start and printed once). Visible in ps: prefer --admin-token-file or "

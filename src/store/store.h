@@ -1,7 +1,8 @@
 #pragma once
 // The Store: hookd's durable state. One small interface per concern; `Store` joins them.
-// Backends: sqlite/ (embedded default); postgres/ (scale-out) to come. Every backend must
-// pass tests/unit/store_contract_test.cc.
+// Backends: sqlite/ (embedded default); postgres/ (libpq; one node per database for now,
+// several nodes sharing one database to come). Every backend must pass
+// tests/unit/store_contract_test.cc.
 //
 // Threading: every method is thread-safe. Synchronous methods block the caller until the
 // data is durable (writes) or read. Errors: kNotFound for a missing row — including a row
@@ -293,11 +294,14 @@ struct OpenOptions {
   // "<file>.lock" held until the store is destroyed; a second `hookd serve` or `hookd migrate`
   // on the same file is refused (kUnavailable, naming the file and the holder's pid) — two
   // dispatchers on one file would send every delivery twice. The token commands do not ask
-  // for it (they may run beside a server).
+  // for it (they may run beside a server). PostgreSQL: a session-level advisory lock on the
+  // database, held by a connection of its own for the store's lifetime (same refusal, naming
+  // the holder's "hookd pid N on HOST").
   bool exclusive = false;
 };
 
-// Opens the store named by `url`: "sqlite:<path>" (e.g. sqlite:./hookd.db). Does not migrate.
+// Opens the store named by `url`: "sqlite:<path>" (e.g. sqlite:./hookd.db), or
+// "postgres://…" / "postgresql://…" (a libpq URI). Does not migrate.
 [[nodiscard]] Result<std::unique_ptr<Store>> OpenStore(std::string_view url, OpenOptions options = {});
 
 // `url` as it may be logged or printed: a password in it (postgres://user:PASSWORD@host,

@@ -1,3 +1,4 @@
+#include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
 
@@ -12,11 +13,13 @@ Result<std::unique_ptr<Store>> OpenStore(std::string_view url, OpenOptions optio
     if (!s) return std::unexpected(s.error());
     return std::unique_ptr<Store>(std::move(*s));
   }
-  if (url.starts_with("postgres://") || url.starts_with("postgresql://"))
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "PostgreSQL is not supported by this build yet; use sqlite:<path>");
+  if (url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+    auto s = PostgresStore::Open(std::string(url), options.exclusive);
+    if (!s) return std::unexpected(s.error());
+    return std::unique_ptr<Store>(std::move(*s));
+  }
   return MakeError(ErrorCode::kInvalidArgument,
-                   "unknown --db URL (expected sqlite:<path>, e.g. sqlite:./hookd.db)");
+                   "unknown --db URL (expected sqlite:<path>, e.g. sqlite:./hookd.db, or postgres://…)");
 }
 
 std::string RedactStoreUrl(std::string_view url) {

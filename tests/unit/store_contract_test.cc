@@ -1,14 +1,17 @@
-// The Store contract, run against every backend (SQLite today; PostgreSQL joins the list).
+// The Store contract, run against every backend: SQLite, and PostgreSQL on a private server
+// (pg_server.h) — a fresh database per test.
 #include <filesystem>
 #include <future>
 #include <thread>
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 
 #include "core/clock.h"
 #include "core/crypto.h"
 #include "core/json_util.h"
+#include "pg_server.h"
 #include "store/store.h"
 
 namespace hookd {
@@ -614,10 +617,54 @@ TEST_P(StoreContract, RetentionPurgesOnlyFinishedHistory) {
   EXPECT_EQ(*store_->PurgeExpired(NowMs() - 30LL * 86400 * 1000, 100), 0);
 }
 
+// Payloads are signed and response bodies are what a receiver sent: both come back byte for
+// byte (no JSON normalisation, no text re-encoding, NUL and non-UTF-8 bytes included).
+TEST_P(StoreContract, PayloadsAndResponseBodiesKeepTheirExactBytes) {
+  Endpoint ep = NewEndpoint(co_);
+  NewEvent ne = MakeEvent(co_, {ep.id});
+  ne.event.payload = "{\"name\":\"Zo\u00eb \\u00e9\",  \"n\": 1.50e+2 ,\"emoji\":\"\U0001F600\"}\n\t ";
+  const std::string payload = ne.event.payload;
+  const EventId eid = ne.event.id;
+  const DeliveryId did = ne.deliveries[0].id;
+  ASSERT_TRUE(Ingest(std::move(ne)));
+  auto got = store_->GetEvent(co_, eid);
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_EQ(got->payload, payload);
+  auto loaded = store_->LoadPayloads({eid, EventId::New()});
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  ASSERT_EQ(loaded->size(), 1u);
+  EXPECT_EQ((*loaded)[0].second, payload);
+
+  const std::string body("\x00\xff\xfe binary \r\n\x01", 14);
+  Attempt x;
+  x.id = AttemptId::New();
+  x.delivery_id = did;
+  x.number = 1;
+  x.started_at_ms = NowMs();
+  x.status_code = 500;
+  x.error = "http";
+  x.response_headers = R"({"content-type":"application/octet-stream"})";
+  x.response_body = body;
+  std::promise<Result<void>> applied;
+  store_->ApplyDispatchUpdates({DeliveryUpdate{did, co_, DeliveryStatus::kPending, 1, NowMs() + 5000, NowMs(), x}},
+                               {}, [&](Result<void> r) { applied.set_value(std::move(r)); });
+  auto r = applied.get_future().get();
+  ASSERT_TRUE(r) << r.error().message;
+  auto attempts = store_->ListAttempts(co_, did, {});
+  ASSERT_TRUE(attempts) << attempts.error().message;
+  ASSERT_EQ(attempts->items.size(), 1u);
+  EXPECT_EQ(attempts->items[0].response_body, body);
+  EXPECT_EQ(attempts->items[0].response_headers, x.response_headers);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContract,
                          ::testing::Values(Backend{"sqlite",
                                                    [](const std::filesystem::path& dir) {
                                                      return "sqlite:" + (dir / "t.db").string();
+                                                   }},
+                                           Backend{"postgres",
+                                                   [](const std::filesystem::path&) {
+                                                     return hookd::testing::NewPostgresDatabaseUrl();
                                                    }}),
                          [](const auto& info) { return info.param.name; });
 
@@ -688,6 +735,65 @@ TEST(SqliteStore, AWriteIsReportedDoneOnlyAfterAnFsyncThatCoversIt) {
     EXPECT_GE(value("hookd_store_writes_total"), value("hookd_store_commits_total"));
     EXPECT_EQ(value("hookd_store_sync_seconds_count"), value("hookd_store_syncs_total"));
   }
+}
+
+// PostgreSQL only: one `hookd serve` per database in this version. The second is refused at
+// start, naming the holder; the token commands (not exclusive) still open it.
+TEST(PostgresStore, ASecondExclusiveStoreOnOneDatabaseIsRefused) {
+  const std::string url = hookd::testing::NewPostgresDatabaseUrl();
+  auto first = OpenStore(url, {.exclusive = true});
+  ASSERT_TRUE(first) << first.error().message;
+  ASSERT_TRUE((*first)->Migrate());
+  auto second = OpenStore(url, {.exclusive = true});
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(second.error().message.find("in use by another hookd"), std::string::npos) << second.error().message;
+  EXPECT_NE(second.error().message.find("hookd pid " + std::to_string(getpid())), std::string::npos)
+      << second.error().message;
+  auto shared = OpenStore(url);
+  ASSERT_TRUE(shared) << shared.error().message;
+  EXPECT_TRUE((*shared)->Ping());
+  first->reset();  // the lock goes with its store
+  auto third = OpenStore(url, {.exclusive = true});
+  EXPECT_TRUE(third) << third.error().message;
+}
+
+// PostgreSQL only: the server closes every connection (as when it restarts). The store opens
+// new ones — readers, the writer, and the lock's, taking the lock again — and goes on.
+TEST(PostgresStore, ConnectionsTheServerClosedAreReplaced) {
+  const std::string url = hookd::testing::NewPostgresDatabaseUrl();
+  auto opened = OpenStore(url, {.exclusive = true});
+  ASSERT_TRUE(opened) << opened.error().message;
+  std::unique_ptr<Store> store = std::move(*opened);
+  ASSERT_TRUE(store->Migrate());
+  Company a{CompanyId::New(), "Acme", NowMs()};
+  ASSERT_TRUE(store->InsertCompany(a));
+  ASSERT_TRUE(store->GetCompany(a.id));
+  {
+    auto admin = OpenStore(url);  // another session, not exclusive
+    ASSERT_TRUE(admin);
+  }
+  // Terminate every other session on this database, from a plain libpq connection.
+  const std::string conninfo = url;
+  PGconn* c = PQconnectdb(conninfo.c_str());
+  ASSERT_EQ(PQstatus(c), CONNECTION_OK) << PQerrorMessage(c);
+  PGresult* r = PQexec(c,
+                       "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+  ASSERT_EQ(PQresultStatus(r), PGRES_TUPLES_OK) << PQresultErrorMessage(r);
+  EXPECT_GE(std::stoi(PQgetvalue(r, 0, 0)), 3);  // writer, lock, a reader
+  PQclear(r);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  Company b{CompanyId::New(), "Globex", NowMs()};
+  auto w = store->InsertCompany(b);
+  EXPECT_TRUE(w) << w.error().message;
+  auto g = store->GetCompany(b.id);
+  EXPECT_TRUE(g) << g.error().message;
+  EXPECT_TRUE(store->Ping());
+  // The lock is held again: another exclusive store is still refused.
+  auto other = OpenStore(url, {.exclusive = true});
+  EXPECT_FALSE(other);
+  PQfinish(c);
 }
 
 }  // namespace

@@ -1,0 +1,198 @@
+#include "store/postgres/pg_conn.h"
+
+#include <charconv>
+
+#include <fmt/format.h>
+
+namespace hookd::pg {
+
+namespace {
+constexpr unsigned kByteaOid = 17;
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The first line of a libpq message (they end with a newline, sometimes with details after).
+std::string FirstLine(const char* msg) {
+  std::string s = msg ? msg : "";
+  if (size_t nl = s.find('\n'); nl != std::string::npos) s.resize(nl);
+  return s;
+}
+}  // namespace
+
+ErrorCode CodeForSqlState(std::string_view st) {
+  if (st.empty()) return ErrorCode::kUnavailable;  // no answer: the connection failed
+  if (st == "23505") return ErrorCode::kAlreadyExists;
+  if (st.starts_with("23")) return ErrorCode::kConflict;
+  if (st.starts_with("08") ||   // connection exception
+      st.starts_with("53") ||   // insufficient resources (disk full, too many connections)
+      st.starts_with("57P") ||  // admin/crash shutdown, cannot connect now
+      st.starts_with("58") ||   // system error (I/O)
+      st == "57014" ||          // query canceled (statement_timeout)
+      st == "40001" || st == "40P01" ||  // serialization failure, deadlock
+      st == "55P03" ||          // lock not available
+      st == "25006")            // read-only transaction (a standby)
+    return ErrorCode::kUnavailable;
+  return ErrorCode::kInternal;
+}
+
+Params& Params::Text(std::string_view v) {
+  values_.emplace_back(std::string(v));
+  lengths_.push_back(static_cast<int>(v.size()));
+  formats_.push_back(0);
+  return *this;
+}
+Params& Params::Int(int64_t v) {
+  values_.emplace_back(std::to_string(v));
+  lengths_.push_back(0);
+  formats_.push_back(0);
+  return *this;
+}
+Params& Params::Null() {
+  values_.emplace_back(std::nullopt);
+  lengths_.push_back(0);
+  formats_.push_back(0);
+  return *this;
+}
+Params& Params::Bytes(std::string_view v) {
+  values_.emplace_back(std::string(v));
+  lengths_.push_back(static_cast<int>(v.size()));
+  formats_.push_back(1);
+  return *this;
+}
+std::vector<const char*> Params::Pointers() const {
+  std::vector<const char*> out;
+  out.reserve(values_.size());
+  for (const auto& v : values_) out.push_back(v ? v->data() : nullptr);
+  return out;
+}
+
+Rows& Rows::operator=(Rows&& o) noexcept {
+  if (this != &o) {
+    if (r_) PQclear(r_);
+    r_ = o.r_;
+    o.r_ = nullptr;
+  }
+  return *this;
+}
+
+int64_t Rows::Affected() const {
+  const char* n = PQcmdTuples(r_);
+  int64_t v = 0;
+  if (n && *n) std::from_chars(n, n + std::char_traits<char>::length(n), v);
+  return v;
+}
+
+int64_t Rows::Int(int row, int col) const {
+  std::string_view s = TextView(row, col);
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() && !s.empty()) {
+    // numeric (e.g. a SUM) with a fraction: the integer part.
+    double d = 0;
+    std::from_chars(s.data(), s.data() + s.size(), d);
+    v = static_cast<int64_t>(d);
+  }
+  return v;
+}
+
+std::string Rows::Bytes(int row, int col) const {
+  std::string_view s = TextView(row, col);
+  if (PQftype(r_, col) != kByteaOid || !s.starts_with("\\x")) return std::string(s);
+  std::string out;
+  out.reserve((s.size() - 2) / 2);
+  for (size_t i = 2; i + 1 < s.size(); i += 2)
+    out.push_back(static_cast<char>(HexValue(s[i]) << 4 | HexValue(s[i + 1])));
+  return out;
+}
+
+Result<std::unique_ptr<Conn>> Conn::Open(const std::string& url, const std::string& application_name) {
+  // hookd's defaults first: with expand_dbname, settings in the URL (the last "dbname")
+  // override them.
+  const char* keys[] = {"connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
+                        "keepalives_count", "application_name", "dbname", nullptr};
+  const char* values[] = {"10", "1", "10", "5", "3", application_name.c_str(), url.c_str(), nullptr};
+  PGconn* c = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+  if (!c) return MakeError(ErrorCode::kUnavailable, "postgres: out of memory connecting");
+  if (PQstatus(c) != CONNECTION_OK) {
+    std::string msg = "postgres: cannot connect: " + FirstLine(PQerrorMessage(c));
+    PQfinish(c);
+    return MakeError(ErrorCode::kUnavailable, std::move(msg));
+  }
+  std::unique_ptr<Conn> conn(new Conn(c));
+  // Every commit waits for its WAL flush (whatever the server's default); bytea read as hex.
+  if (auto r = conn->ExecScript("SET synchronous_commit = on; SET bytea_output = hex; "
+                                "SET client_encoding = 'UTF8'; SET standard_conforming_strings = on");
+      !r)
+    return std::unexpected(r.error());
+  return conn;
+}
+
+Conn::~Conn() { PQfinish(c_); }
+
+bool Conn::InTransaction() const {
+  const auto s = PQtransactionStatus(c_);
+  return s == PQTRANS_INTRANS || s == PQTRANS_INERROR || s == PQTRANS_ACTIVE;
+}
+
+bool Conn::Alive() {
+  if (PQstatus(c_) != CONNECTION_OK) return false;
+  if (PQconsumeInput(c_) == 0) return false;
+  // A notice or an unsolicited error (a terminated backend) is consumed; nothing else is
+  // expected on an idle connection.
+  while (PGnotify* n = PQnotifies(c_)) PQfreemem(n);
+  return PQstatus(c_) == CONNECTION_OK;
+}
+
+Error Conn::ResultError(PGresult* r, std::string_view what) const {
+  const char* st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  const char* msg = r ? PQresultErrorMessage(r) : nullptr;
+  std::string text = FirstLine(msg && *msg ? msg : PQerrorMessage(c_));
+  ErrorCode code = CodeForSqlState(st ? st : "");
+  if (PQstatus(c_) != CONNECTION_OK) code = ErrorCode::kUnavailable;
+  return Error{code, fmt::format("postgres: {}: {}", what, text), {}};
+}
+
+Result<Rows> Conn::Exec(const char* sql, const Params& params) {
+  auto it = prepared_.find(sql);
+  if (it == prepared_.end()) {
+    std::string name = "hookd_" + std::to_string(prepared_.size() + 1);
+    Rows prep(PQprepare(c_, name.c_str(), sql, 0, nullptr));
+    if (PQresultStatus(prep.raw()) != PGRES_COMMAND_OK)
+      return std::unexpected(ResultError(prep.raw(), std::string("prepare: ") + sql));
+    it = prepared_.emplace(sql, std::move(name)).first;
+  }
+  const auto ptrs = params.Pointers();
+  Rows rows(PQexecPrepared(c_, it->second.c_str(), params.size(), ptrs.data(), params.Lengths(),
+                           params.Formats(), /*resultFormat=*/0));
+  const auto st = PQresultStatus(rows.raw());
+  if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK)
+    return std::unexpected(ResultError(rows.raw(), sql));
+  // Rows written (RETURNING included); not a SELECT's rows.
+  const std::string_view tag = PQcmdStatus(rows.raw());
+  if (tag.starts_with("INSERT") || tag.starts_with("UPDATE") || tag.starts_with("DELETE"))
+    total_changes_ += rows.Affected();
+  return rows;
+}
+
+Result<void> Conn::ExecScript(const char* sql) {
+  Rows r(PQexec(c_, sql));
+  const auto st = PQresultStatus(r.raw());
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY)
+    return std::unexpected(ResultError(r.raw(), FirstLine(sql)));
+  return {};
+}
+
+Result<void> Conn::Commit() {
+  Rows r(PQexec(c_, "COMMIT"));
+  if (PQresultStatus(r.raw()) != PGRES_COMMAND_OK) return std::unexpected(ResultError(r.raw(), "COMMIT"));
+  if (std::string_view(PQcmdStatus(r.raw())) != "COMMIT")
+    return MakeError(ErrorCode::kInternal, "postgres: COMMIT: the transaction had failed and was rolled back");
+  return {};
+}
+
+}  // namespace hookd::pg

@@ -1,0 +1,160 @@
+// The PostgreSQL store's write engine — the SQL lives in postgres_store.cc. Invariants:
+//   - one writer thread owns the write connection; every write is a Job queued to it, and it
+//     commits all the jobs queued since its last commit in one transaction (group commit, at
+//     most kMaxJobsPerCommit);
+//   - a job is finished (its caller answered) only after COMMIT returned — with
+//     synchronous_commit = on, after the server flushed the WAL; jobs are finished in order;
+//   - a job that fails after it changed rows, or whose SQL error aborted the transaction,
+//     never leaves anything: its group is rolled back and run again with one savepoint per job;
+//   - the writer connection (and, when exclusive, the lock connection) is checked before each
+//     group and replaced when the server closed it; a group whose connection fails midway is
+//     answered kUnavailable (its outcome unknown only if COMMIT itself was cut off).
+#include <unistd.h>
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+#include "core/clock.h"
+#include "store/postgres/postgres_store.h"
+
+namespace hookd {
+using pg::Conn;
+
+namespace {
+constexpr size_t kMaxJobsPerCommit = 4096;
+}  // namespace
+
+void PostgresStore::Enqueue(Job job) {
+  {
+    std::lock_guard lock(mu_);
+    if (!closing_) {
+      queue_.push_back(std::move(job));
+      cv_.notify_one();
+      return;
+    }
+  }
+  Error e{ErrorCode::kUnavailable, "store is closing", {}};
+  job.finish(&e);
+}
+
+Result<void> PostgresStore::PrepareToWrite() {
+  if (!writer_db_ || !writer_db_->Alive()) {
+    if (writer_db_) spdlog::warn("store: the PostgreSQL writer connection was closed; reconnecting");
+    writer_db_.reset();
+    auto c = Conn::Open(url_, "hookd writer");
+    if (!c) return std::unexpected(c.error());
+    writer_db_ = std::move(*c);
+  }
+  if (!exclusive_ || (lock_db_ && lock_db_->Alive())) return {};
+  // The lock went with its connection (the server restarted): take it again, or stop writing.
+  lock_db_.reset();
+  auto c = Conn::Open(url_, "hookd lock");
+  if (!c) return std::unexpected(c.error());
+  auto got = (*c)->Exec("SELECT pg_try_advisory_lock($1::bigint)", pg::Params().Int(kServeLockKey));
+  if (!got) return std::unexpected(got.error());
+  if (got->TextView(0, 0) != "t") {
+    spdlog::critical("store: lost the database lock to another hookd; no write is accepted");
+    return MakeError(ErrorCode::kUnavailable,
+                     "another hookd took this database's lock while the connection was down; restart this one");
+  }
+  spdlog::info("store: database lock taken again after a lost connection");
+  lock_db_ = std::move(*c);
+  return {};
+}
+
+PostgresStore::GroupRun PostgresStore::CommitGroup(Conn& db, std::vector<Job>& batch, bool isolated,
+                                                   std::optional<Error>& failure) {
+  failure.reset();
+  for (Job& job : batch) job.undone.reset();
+  if (auto r = db.ExecScript("BEGIN"); !r) {
+    failure = r.error();
+    return GroupRun::kDone;
+  }
+  for (Job& job : batch) {
+    if (isolated) {
+      if (auto r = db.ExecScript("SAVEPOINT job"); !r) {
+        failure = r.error();
+        break;
+      }
+    }
+    const int64_t changes_before = db.total_changes();
+    bool ok = job.apply(db);
+    if (db.Broken()) {
+      failure = Error{ErrorCode::kUnavailable, "postgres: the connection was lost during a write", {}};
+      return GroupRun::kDone;
+    }
+    if (ok && db.TransactionFailed()) {
+      // The job swallowed an SQL error: its work is undone with the transaction's.
+      ok = false;
+      job.undone = Error{ErrorCode::kInternal, "postgres: a write failed and was undone", {}};
+    }
+    if (isolated) {
+      if (!ok) {
+        if (auto r = db.ExecScript("ROLLBACK TO SAVEPOINT job"); !r) {
+          failure = r.error();
+          break;
+        }
+      }
+      if (auto r = db.ExecScript("RELEASE SAVEPOINT job"); !r) {
+        failure = r.error();
+        break;
+      }
+    } else if (!ok && (db.TransactionFailed() || db.total_changes() != changes_before)) {
+      // No savepoint to undo just this job: undo the group and let the caller run it isolated.
+      (void)db.ExecScript("ROLLBACK");
+      return GroupRun::kRedoIsolated;
+    }
+  }
+  if (!failure) {
+    if (auto r = db.Commit(); !r) failure = r.error();
+  }
+  if (failure && !db.Broken() && db.InTransaction()) (void)db.ExecScript("ROLLBACK");
+  return GroupRun::kDone;
+}
+
+void PostgresStore::WriterLoop() {
+  std::vector<Job> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return closing_ || !queue_.empty(); });
+      if (queue_.empty()) break;  // closing and drained
+      const size_t n = std::min(queue_.size(), kMaxJobsPerCommit);
+      batch.clear();
+      for (size_t i = 0; i < n; ++i) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    std::optional<Error> failure;
+    if (auto ready = PrepareToWrite(); !ready) {
+      failure = ready.error();
+    } else {
+      Conn& db = *writer_db_;
+      if (CommitGroup(db, batch, /*isolated=*/false, failure) == GroupRun::kRedoIsolated) {
+        spdlog::debug("store: a write failed; its group of {} is run again, each in a savepoint", batch.size());
+        (void)CommitGroup(db, batch, /*isolated=*/true, failure);
+      }
+      if (writer_db_->Broken()) writer_db_.reset();  // the next group reconnects
+    }
+    if (failure && failure->code == ErrorCode::kUnavailable)
+      writes_failing_.store(true, std::memory_order_relaxed);
+    else if (!failure)
+      writes_failing_.store(false, std::memory_order_relaxed);
+    if (failure) {
+      if (auto v = commit_error_log_.Check(failure->message, MonotonicMs()))
+        spdlog::error("store: group commit of {} jobs failed: {}{}", batch.size(), failure->message, v.Suffix());
+    } else {
+      if (auto* c = m_commits_.load(std::memory_order_relaxed)) c->Inc();
+      if (auto* c = m_writes_.load(std::memory_order_relaxed)) c->Inc(batch.size());
+    }
+    for (Job& job : batch) {
+      const Error* e = failure ? &*failure : (job.undone ? &*job.undone : nullptr);
+      job.finish(e);
+    }
+    batch.clear();
+  }
+}
+
+}  // namespace hookd

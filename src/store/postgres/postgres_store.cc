@@ -1,0 +1,945 @@
+#include "store/postgres/postgres_store.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <future>
+
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "core/clock.h"
+#include "core/embedded.h"
+#include "core/json_util.h"
+
+namespace hookd {
+namespace json = boost::json;
+using pg::Conn;
+using pg::Params;
+using pg::Rows;
+
+namespace {
+
+constexpr int64_t kIdempotencyWindowMs = 24 * 3600 * 1000;
+
+#define TRY(expr)                                                  \
+  do {                                                             \
+    if (auto _r = (expr); !_r) return std::unexpected(_r.error()); \
+  } while (0)
+
+// Runs a statement: `var` is its Rows, or the function returns the error.
+#define EXEC(var, db, sql, params)                       \
+  auto var##_r = (db).Exec(sql, params);                 \
+  if (!var##_r) return std::unexpected(var##_r.error()); \
+  Rows& var = *var##_r
+
+int ClampLimit(int limit) { return std::clamp(limit, 1, 500); }
+
+template <class T>
+Page<T> MakePage(std::vector<T> items, int limit, auto id_of) {
+  Page<T> page;
+  if (static_cast<int>(items.size()) > limit) {
+    items.resize(limit);
+    page.next_cursor = id_of(items.back());
+  }
+  page.items = std::move(items);
+  return page;
+}
+
+unsigned ParseScopes(std::string_view s) {
+  unsigned out = 0;
+  if (s.find("manage") != std::string_view::npos) out |= kScopeManage;
+  if (s.find("publish") != std::string_view::npos) out |= kScopePublish;
+  return out;
+}
+
+Company ReadCompany(const Rows& r, int i) {
+  return Company{CompanyId::FromTrusted(r.Text(i, 0)), r.Text(i, 1), r.Int(i, 2)};
+}
+
+constexpr const char* kTokenCols = "id, company_id, hash, scopes, description, created_at, revoked_at";
+
+ApiToken ReadToken(const Rows& r, int i) {
+  ApiToken t;
+  t.id = TokenId::FromTrusted(r.Text(i, 0));
+  if (!r.IsNull(i, 1)) t.company_id = CompanyId::FromTrusted(r.Text(i, 1));
+  t.hash = r.Text(i, 2);
+  t.scopes = ParseScopes(r.TextView(i, 3));
+  t.description = r.Text(i, 4);
+  t.created_at_ms = r.Int(i, 5);
+  t.revoked_at_ms = r.OptInt(i, 6);
+  return t;
+}
+
+#define ENDPOINT_COLS                                                                          \
+  "id, company_id, config, status, disabled_reason, kind, secret, previous_secret, "          \
+  "previous_secret_expires, created_at, updated_at, consecutive_failures, failing_since, version"
+
+Endpoint ReadEndpoint(const Rows& r, int i) {
+  Endpoint ep;
+  ep.id = EndpointId::FromTrusted(r.Text(i, 0));
+  ep.company_id = CompanyId::FromTrusted(r.Text(i, 1));
+  boost::system::error_code ec;
+  json::value cfg = json::parse(r.TextView(i, 2), ec);
+  if (!ec && cfg.is_object()) EndpointConfigFromJson(cfg.get_object(), ep);
+  ep.status = r.TextView(i, 3) == "enabled" ? EndpointStatus::kEnabled : EndpointStatus::kDisabled;
+  ep.disabled_reason = ParseDisabledReason(r.TextView(i, 4)).value_or(DisabledReason::kNone);
+  ep.kind = ParseEndpointKind(r.TextView(i, 5)).value_or(EndpointKind::kEndpoint);
+  ep.secret = r.Text(i, 6);
+  ep.previous_secret = r.Text(i, 7);
+  ep.previous_secret_expires_at_ms = r.Int(i, 8);
+  ep.created_at_ms = r.Int(i, 9);
+  ep.updated_at_ms = r.Int(i, 10);
+  ep.consecutive_failures = static_cast<int>(r.Int(i, 11));
+  ep.failing_since_ms = r.Int(i, 12);
+  ep.version = r.Int(i, 13);
+  return ep;
+}
+
+#define EVENT_COLS "id, company_id, type, subject, occurred_at, created_at, payload"
+
+Event ReadEvent(const Rows& r, int i) {
+  Event e;
+  e.id = EventId::FromTrusted(r.Text(i, 0));
+  e.company_id = CompanyId::FromTrusted(r.Text(i, 1));
+  e.type = r.Text(i, 2);
+  e.subject = r.Text(i, 3);
+  e.occurred_at_ms = r.OptInt(i, 4);
+  e.created_at_ms = r.Int(i, 5);
+  e.payload = r.Bytes(i, 6);
+  return e;
+}
+
+#define DELIVERY_COLS                                                                    \
+  "id, company_id, event_id, endpoint_id, status, attempts, next_attempt_at, "          \
+  "last_attempt_at, created_at"
+
+Delivery ReadDelivery(const Rows& r, int i) {
+  Delivery d;
+  d.id = DeliveryId::FromTrusted(r.Text(i, 0));
+  d.company_id = CompanyId::FromTrusted(r.Text(i, 1));
+  d.event_id = EventId::FromTrusted(r.Text(i, 2));
+  d.endpoint_id = EndpointId::FromTrusted(r.Text(i, 3));
+  d.status = ParseDeliveryStatus(r.TextView(i, 4)).value_or(DeliveryStatus::kPending);
+  d.attempts = static_cast<int>(r.Int(i, 5));
+  d.next_attempt_at_ms = r.OptInt(i, 6);
+  d.last_attempt_at_ms = r.OptInt(i, 7);
+  d.created_at_ms = r.Int(i, 8);
+  return d;
+}
+
+Error NotFound(std::string_view what) {
+  return Error{ErrorCode::kNotFound, std::string(what) + " not found", {}};
+}
+
+// The first row as `read` maps it, or kNotFound("<what> not found").
+template <class T, class F>
+Result<T> One(Result<Rows> rows, std::string_view what, F read) {
+  if (!rows) return std::unexpected(rows.error());
+  if (rows->empty()) return std::unexpected(NotFound(what));
+  return read(*rows, 0);
+}
+
+template <class T, class F>
+Result<std::vector<T>> All(Result<Rows> rows, F read) {
+  if (!rows) return std::unexpected(rows.error());
+  std::vector<T> out;
+  out.reserve(rows->size());
+  for (int i = 0; i < rows->size(); ++i) out.push_back(read(*rows, i));
+  return out;
+}
+
+std::string HostName() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "?";
+  return buf;
+}
+
+// Takes the session lock that makes this process the database's only hookd, on `conn` (which
+// then holds it until it closes). kUnavailable naming the holder when another process has it.
+Result<void> LockDatabase(Conn& conn, const std::string& url) {
+  auto got = conn.Exec("SELECT pg_try_advisory_lock($1::bigint)", Params().Int(PostgresStore::kServeLockKey));
+  if (!got) return std::unexpected(got.error());
+  if (got->TextView(0, 0) == "t") return {};
+  // Who holds it: its application_name says "hookd pid N on HOST" (best effort; a role
+  // without the privilege to see other sessions sees less).
+  std::string holder;
+  auto who = conn.Exec(
+      "SELECT a.application_name, coalesce(host(a.client_addr), 'local socket'), a.pid "
+      "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+      "WHERE l.locktype = 'advisory' AND l.granted "
+      "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+      "AND l.classid = ($1::bigint >> 32)::oid AND l.objid = ($1::bigint & 4294967295)::oid LIMIT 1",
+      Params().Int(PostgresStore::kServeLockKey));
+  if (who && !who->empty())
+    holder = " (" + who->Text(0, 0) + ", connected from " + who->Text(0, 1) + ", server pid " + who->Text(0, 2) + ")";
+  return MakeError(ErrorCode::kUnavailable,
+                   RedactStoreUrl(url) + " is in use by another hookd" + holder +
+                       ": stop it first (this version runs one hookd per PostgreSQL database; two "
+                       "dispatchers on one database would send every delivery twice)");
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- lifecycle
+
+Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& url, bool exclusive) {
+  auto writer = Conn::Open(url, "hookd writer");
+  if (!writer) return std::unexpected(writer.error());
+  std::unique_ptr<Conn> lock;
+  if (exclusive) {
+    auto c = Conn::Open(url, "hookd pid " + std::to_string(::getpid()) + " on " + HostName());
+    if (!c) return std::unexpected(c.error());
+    TRY(LockDatabase(**c, url));
+    lock = std::move(*c);
+  }
+  return std::unique_ptr<PostgresStore>(new PostgresStore(url, exclusive, std::move(*writer), std::move(lock)));
+}
+
+PostgresStore::PostgresStore(std::string url, bool exclusive, std::unique_ptr<Conn> writer,
+                             std::unique_ptr<Conn> lock)
+    : url_(std::move(url)), exclusive_(exclusive), writer_db_(std::move(writer)), lock_db_(std::move(lock)) {
+  writer_ = std::thread([this] {
+    NameThisThread("hookd-writer");
+    WriterLoop();
+  });
+}
+
+PostgresStore::~PostgresStore() { Close(); }
+
+void PostgresStore::Close() {
+  {
+    std::lock_guard lock(mu_);
+    if (closing_) return;
+    closing_ = true;
+  }
+  cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+}
+
+void PostgresStore::Instrument(metrics::Registry& registry) {
+  m_commits_ = &registry.AddCounter("hookd_store_commits_total",
+                                    "Group commits: transactions written by the store's single writer.").Get();
+  m_writes_ = &registry.AddCounter("hookd_store_writes_total",
+                                   "Writes (an ingest request, a batch of delivery outcomes, an API change) "
+                                   "in committed groups; divided by hookd_store_commits_total, the mean group size.").Get();
+}
+
+template <class T>
+Result<T> PostgresStore::Write(std::move_only_function<Result<T>(Conn&)> fn) {
+  auto state = std::make_shared<std::optional<Result<T>>>();
+  std::promise<Result<T>> promise;
+  auto fut = promise.get_future();
+  Enqueue(Job{[fn = std::move(fn), state](Conn& db) mutable {
+                *state = fn(db);
+                return state->value().has_value();
+              },
+              [state, promise = std::move(promise)](const Error* e) mutable {
+                if (e) promise.set_value(std::unexpected(*e));
+                else promise.set_value(std::move(**state));
+              },
+              std::nullopt});
+  return fut.get();
+}
+
+template <class T>
+Result<T> PostgresStore::Read(const std::function<Result<T>(Conn&)>& fn) {
+  for (int round = 0;; ++round) {
+    std::unique_ptr<Conn> db;
+    {
+      std::lock_guard lock(readers_mu_);
+      while (!readers_.empty() && !db) {
+        db = std::move(readers_.back());
+        readers_.pop_back();
+        if (!db->Alive()) db.reset();  // closed by a server restart
+      }
+    }
+    if (!db) {
+      auto opened = Conn::Open(url_, "hookd reader");
+      if (!opened) return std::unexpected(opened.error());
+      db = std::move(*opened);
+    }
+    Result<T> r = fn(*db);
+    if (db->Broken()) {
+      // Reads change nothing: one more try on a fresh connection.
+      if (round == 0) continue;
+      return r;
+    }
+    if (db->InTransaction()) (void)db->ExecScript("ROLLBACK");
+    std::lock_guard lock(readers_mu_);
+    if (readers_.size() < 8) readers_.push_back(std::move(db));
+    return r;
+  }
+}
+
+Result<void> PostgresStore::Migrate() {
+  return Write<void>([](Conn& db) -> Result<void> {
+    // Nodes starting at once migrate one after the other (CREATE TABLE IF NOT EXISTS itself
+    // is not safe against a concurrent one). DDL is transactional: a failed migration leaves
+    // nothing (its group is undone, see Job).
+    TRY(db.Exec("SELECT pg_advisory_xact_lock($1::bigint)", Params().Int(kMigrateLockKey)));
+    TRY(db.ExecScript(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version text COLLATE \"C\" PRIMARY KEY, "
+        "applied_at bigint NOT NULL)"));
+    std::vector<EmbeddedFile> files;
+    for (const auto& f : migration_files())
+      if (f.path.starts_with("postgres/migrations/")) files.push_back(f);
+    std::sort(files.begin(), files.end(), [](auto& a, auto& b) { return a.path < b.path; });
+    for (const auto& f : files) {
+      std::string version(f.path.substr(f.path.rfind('/') + 1));
+      EXEC(has, db, "SELECT 1 FROM schema_migrations WHERE version = $1::text", Params().Text(version));
+      if (!has.empty()) continue;
+      std::string sql(f.data);
+      TRY(db.ExecScript(sql.c_str()));
+      TRY(db.Exec("INSERT INTO schema_migrations(version, applied_at) VALUES ($1::text, $2::bigint)",
+                  Params().Text(version).Int(NowMs())));
+      spdlog::info("store: applied migration {}", version);
+    }
+    return {};
+  });
+}
+
+Result<void> PostgresStore::Ping() {
+  if (writes_failing_.load(std::memory_order_relaxed)) {
+    // Writes failed and none has succeeded since: try one (at most once a second, however
+    // often readiness is asked). Its success clears the state; until then, not ready.
+    std::lock_guard lock(probe_mu_);
+    const int64_t now = MonotonicMs();
+    if (last_probe_ms_ == 0 || now - last_probe_ms_ >= 1000) {
+      last_probe_ms_ = now;
+      auto probe = Write<void>([](Conn& db) -> Result<void> {
+        TRY(db.Exec("INSERT INTO readiness_probe(data) VALUES (decode(repeat('00', 65536), 'hex'))"));
+        TRY(db.Exec("DELETE FROM readiness_probe"));
+        return {};
+      });
+      last_probe_error_.reset();
+      if (!probe) last_probe_error_ = probe.error();
+    }
+    if (last_probe_error_)
+      return MakeError(ErrorCode::kUnavailable, "writes to the database fail: " + last_probe_error_->message);
+    if (writes_failing_.load(std::memory_order_relaxed))
+      return MakeError(ErrorCode::kUnavailable, "writes to the database failed recently");
+  }
+  return Read<void>([](Conn& db) -> Result<void> {
+    TRY(db.Exec("SELECT count(*) FROM schema_migrations"));
+    return {};
+  });
+}
+
+// ---------------------------------------------------------------- companies
+
+Result<void> PostgresStore::InsertCompany(const Company& c) {
+  return Write<void>([c](Conn& db) -> Result<void> {
+    TRY(db.Exec("INSERT INTO companies(id, name, created_at) VALUES ($1::text, $2::text, $3::bigint)",
+                Params().Text(c.id.str()).Text(c.name).Int(c.created_at_ms)));
+    return {};
+  });
+}
+
+Result<Company> PostgresStore::GetCompany(const CompanyId& id) {
+  return Read<Company>([&](Conn& db) -> Result<Company> {
+    return One<Company>(db.Exec("SELECT id, name, created_at FROM companies WHERE id = $1::text",
+                                Params().Text(id.str())),
+                        "company", ReadCompany);
+  });
+}
+
+Result<Page<Company>> PostgresStore::ListCompanies(const PageRequest& page) {
+  return Read<Page<Company>>([&](Conn& db) -> Result<Page<Company>> {
+    const int limit = ClampLimit(page.limit);
+    auto out = All<Company>(db.Exec("SELECT id, name, created_at FROM companies "
+                                    "WHERE ($1::text = '' OR id < $1::text) ORDER BY id DESC LIMIT $2::bigint",
+                                    Params().Text(page.cursor).Int(limit + 1)),
+                            ReadCompany);
+    if (!out) return std::unexpected(out.error());
+    return MakePage(std::move(*out), limit, [](const Company& c) { return c.id.str(); });
+  });
+}
+
+// ---------------------------------------------------------------- tokens
+
+Result<void> PostgresStore::InsertToken(const ApiToken& t) {
+  return Write<void>([t](Conn& db) -> Result<void> {
+    Params p;
+    p.Text(t.id.str());
+    if (t.company_id) p.Text(t.company_id->str());
+    else p.Null();
+    p.Text(t.hash).Text(ScopesToString(t.scopes)).Text(t.description).Int(t.created_at_ms).Opt(t.revoked_at_ms);
+    TRY(db.Exec("INSERT INTO tokens(id, company_id, hash, scopes, description, created_at, revoked_at) "
+                "VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::bigint, $7::bigint)",
+                p));
+    return {};
+  });
+}
+
+Result<ApiToken> PostgresStore::FindTokenByHash(std::string_view hash) {
+  return Read<ApiToken>([&](Conn& db) -> Result<ApiToken> {
+    static const std::string sql = std::string("SELECT ") + kTokenCols + " FROM tokens WHERE hash = $1::text";
+    return One<ApiToken>(db.Exec(sql.c_str(), Params().Text(hash)), "token", ReadToken);
+  });
+}
+
+Result<void> PostgresStore::RevokeToken(const CompanyId& company, const TokenId& id) {
+  return Write<void>([company, id](Conn& db) -> Result<void> {
+    EXEC(u, db,
+         "UPDATE tokens SET revoked_at = $1::bigint WHERE id = $2::text AND company_id = $3::text "
+         "AND revoked_at IS NULL",
+         Params().Int(NowMs()).Text(id.str()).Text(company.str()));
+    if (u.Affected() == 0) return std::unexpected(NotFound("token"));
+    return {};
+  });
+}
+
+Result<bool> PostgresStore::HasOperatorToken() {
+  return Read<bool>([](Conn& db) -> Result<bool> {
+    EXEC(r, db, "SELECT 1 FROM tokens WHERE company_id IS NULL AND revoked_at IS NULL LIMIT 1", Params());
+    return !r.empty();
+  });
+}
+
+Result<int64_t> PostgresStore::RevokeOperatorTokens(const std::optional<std::string>& keep, int64_t now_ms) {
+  return Write<int64_t>([keep, now_ms](Conn& db) -> Result<int64_t> {
+    EXEC(u, db,
+         "UPDATE tokens SET revoked_at = $1::bigint WHERE company_id IS NULL AND revoked_at IS NULL "
+         "AND ($2::text IS NULL OR hash <> $2::text)",
+         Params().Int(now_ms).Opt(keep));
+    return u.Affected();
+  });
+}
+
+Result<ApiToken> PostgresStore::RevokeAnyToken(const TokenId& id, int64_t now_ms) {
+  return Write<ApiToken>([id, now_ms](Conn& db) -> Result<ApiToken> {
+    static const std::string sql = std::string("UPDATE tokens SET revoked_at = $1::bigint WHERE id = $2::text "
+                                               "AND revoked_at IS NULL RETURNING ") + kTokenCols;
+    return One<ApiToken>(db.Exec(sql.c_str(), Params().Int(now_ms).Text(id.str())), "token", ReadToken);
+  });
+}
+
+Result<std::vector<ApiToken>> PostgresStore::AllTokens() {
+  return Read<std::vector<ApiToken>>([](Conn& db) -> Result<std::vector<ApiToken>> {
+    static const std::string sql = std::string("SELECT ") + kTokenCols + " FROM tokens ORDER BY id";
+    return All<ApiToken>(db.Exec(sql.c_str()), ReadToken);
+  });
+}
+
+// ---------------------------------------------------------------- event types
+
+Result<void> PostgresStore::InsertEventType(const EventTypeDef& def) {
+  return Write<void>([def](Conn& db) -> Result<void> {
+    TRY(db.Exec("INSERT INTO event_types(name, description, schema, example, subject_pointer, created_at) "
+                "VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::bigint)",
+                Params().Text(def.name).Text(def.description).Text(ToJson(def.schema)).Text(ToJson(def.example))
+                    .Text(def.subject_pointer).Int(def.created_at_ms)));
+    return {};
+  });
+}
+
+Result<std::vector<EventTypeDef>> PostgresStore::ListEventTypes() {
+  return Read<std::vector<EventTypeDef>>([](Conn& db) -> Result<std::vector<EventTypeDef>> {
+    return All<EventTypeDef>(
+        db.Exec("SELECT name, description, schema, example, subject_pointer, created_at "
+                "FROM event_types ORDER BY name"),
+        [](const Rows& r, int i) {
+          EventTypeDef d;
+          d.name = r.Text(i, 0);
+          d.description = r.Text(i, 1);
+          boost::system::error_code ec;
+          d.schema = json::parse(r.TextView(i, 2), ec);
+          d.example = json::parse(r.TextView(i, 3), ec);
+          d.subject_pointer = r.Text(i, 4);
+          d.created_at_ms = r.Int(i, 5);
+          d.builtin = false;
+          return d;
+        });
+  });
+}
+
+// ---------------------------------------------------------------- endpoints
+
+Result<void> PostgresStore::InsertEndpoint(const Endpoint& ep) {
+  return Write<void>([ep](Conn& db) -> Result<void> {
+    TRY(db.Exec("INSERT INTO endpoints(id, company_id, config, status, disabled_reason, kind, secret, "
+                "previous_secret, previous_secret_expires, created_at, updated_at, "
+                "consecutive_failures, failing_since) VALUES ($1::text, $2::text, $3::text, $4::text, "
+                "$5::text, $6::text, $7::text, $8::text, $9::bigint, $10::bigint, $11::bigint, $12::integer, "
+                "$13::bigint)",
+                Params()
+                    .Text(ep.id.str())
+                    .Text(ep.company_id.str())
+                    .Text(ToJson(EndpointConfigToJson(ep)))
+                    .Text(ToString(ep.status))
+                    .Text(ToString(ep.disabled_reason))
+                    .Text(ToString(ep.kind))
+                    .Text(ep.secret)
+                    .Text(ep.previous_secret)
+                    .Int(ep.previous_secret_expires_at_ms)
+                    .Int(ep.created_at_ms)
+                    .Int(ep.updated_at_ms)
+                    .Int(ep.consecutive_failures)
+                    .Int(ep.failing_since_ms)));
+    return {};
+  });
+}
+
+namespace {
+
+// After a conditional endpoint UPDATE changed nothing: kNotFound when the row is not there,
+// kConflict when it is, at another version.
+Error MissingOrStale(Conn& db, const CompanyId& company, const EndpointId& id) {
+  auto q = db.Exec("SELECT version FROM endpoints WHERE id = $1::text AND company_id = $2::text",
+                   Params().Text(id.str()).Text(company.str()));
+  if (!q) return q.error();
+  if (q->empty()) return NotFound("endpoint");
+  return Error{ErrorCode::kConflict, "the endpoint was changed meanwhile", {}};
+}
+
+}  // namespace
+
+Result<int64_t> PostgresStore::UpdateEndpointConfig(const Endpoint& ep, int64_t if_version) {
+  return Write<int64_t>([ep, if_version](Conn& db) -> Result<int64_t> {
+    EXEC(u, db,
+         "UPDATE endpoints SET config = $3::text, updated_at = $4::bigint, version = version + 1 "
+         "WHERE id = $1::text AND company_id = $2::text AND version = $5::bigint",
+         Params().Text(ep.id.str()).Text(ep.company_id.str()).Text(ToJson(EndpointConfigToJson(ep)))
+             .Int(ep.updated_at_ms).Int(if_version));
+    if (u.Affected() == 0) return std::unexpected(MissingOrStale(db, ep.company_id, ep.id));
+    return if_version + 1;
+  });
+}
+
+Result<Endpoint> PostgresStore::RotateEndpointSecret(const CompanyId& company, const EndpointId& id,
+                                                     const std::string& new_secret, int64_t grace_ms,
+                                                     int64_t now_ms) {
+  return Write<Endpoint>([company, id, new_secret, grace_ms, now_ms](Conn& db) -> Result<Endpoint> {
+    return One<Endpoint>(
+        db.Exec("UPDATE endpoints SET previous_secret = CASE WHEN $3::bigint > 0 THEN secret ELSE '' END, "
+                "previous_secret_expires = CASE WHEN $3::bigint > 0 THEN $4::bigint + $3::bigint ELSE 0 END, "
+                "secret = $5::text, updated_at = $4::bigint, version = version + 1 "
+                "WHERE id = $1::text AND company_id = $2::text RETURNING " ENDPOINT_COLS,
+                Params().Text(id.str()).Text(company.str()).Int(grace_ms).Int(now_ms).Text(new_secret)),
+        "endpoint", ReadEndpoint);
+  });
+}
+
+Result<void> PostgresStore::DeleteEndpoint(const CompanyId& company, const EndpointId& id) {
+  return Write<void>([company, id](Conn& db) -> Result<void> {
+    EXEC(d, db, "DELETE FROM endpoints WHERE id = $1::text AND company_id = $2::text",
+         Params().Text(id.str()).Text(company.str()));
+    if (d.Affected() == 0) return std::unexpected(NotFound("endpoint"));
+    // Pending and held deliveries of a deleted endpoint are dropped (SPEC §4); finished ones
+    // stay as history.
+    TRY(db.Exec("DELETE FROM deliveries WHERE endpoint_id = $1::text AND status IN ('pending', 'held')",
+                Params().Text(id.str())));
+    return {};
+  });
+}
+
+Result<Endpoint> PostgresStore::GetEndpoint(const CompanyId& company, const EndpointId& id) {
+  return Read<Endpoint>([&](Conn& db) -> Result<Endpoint> {
+    return One<Endpoint>(db.Exec("SELECT " ENDPOINT_COLS " FROM endpoints WHERE id = $1::text AND company_id = $2::text",
+                                 Params().Text(id.str()).Text(company.str())),
+                         "endpoint", ReadEndpoint);
+  });
+}
+
+Result<Page<Endpoint>> PostgresStore::ListEndpoints(const CompanyId& company, const PageRequest& page) {
+  return Read<Page<Endpoint>>([&](Conn& db) -> Result<Page<Endpoint>> {
+    const int limit = ClampLimit(page.limit);
+    auto out = All<Endpoint>(
+        db.Exec("SELECT " ENDPOINT_COLS " FROM endpoints WHERE company_id = $1::text "
+                "AND ($2::text = '' OR id < $2::text) ORDER BY id DESC LIMIT $3::bigint",
+                Params().Text(company.str()).Text(page.cursor).Int(limit + 1)),
+        ReadEndpoint);
+    if (!out) return std::unexpected(out.error());
+    return MakePage(std::move(*out), limit, [](const Endpoint& e) { return e.id.str(); });
+  });
+}
+
+Result<std::vector<Endpoint>> PostgresStore::AllEndpoints(const std::optional<CompanyId>& company) {
+  return Read<std::vector<Endpoint>>([&](Conn& db) -> Result<std::vector<Endpoint>> {
+    return All<Endpoint>(db.Exec("SELECT " ENDPOINT_COLS " FROM endpoints "
+                                 "WHERE ($1::text = '' OR company_id = $1::text) ORDER BY id",
+                                 Params().Text(company ? company->str() : std::string())),
+                         ReadEndpoint);
+  });
+}
+
+Result<int64_t> PostgresStore::EnableEndpoint(const CompanyId& company, const EndpointId& id,
+                                              bool release_held, int64_t now_ms) {
+  return Write<int64_t>([=](Conn& db) -> Result<int64_t> {
+    EXEC(u, db,
+         "UPDATE endpoints SET status = 'enabled', disabled_reason = '', updated_at = $1::bigint "
+         "WHERE id = $2::text AND company_id = $3::text",
+         Params().Int(now_ms).Text(id.str()).Text(company.str()));
+    if (u.Affected() == 0) return std::unexpected(NotFound("endpoint"));
+    if (!release_held) return int64_t{0};
+    EXEC(d, db,
+         "UPDATE deliveries SET status = 'pending', next_attempt_at = $1::bigint "
+         "WHERE endpoint_id = $2::text AND status = 'held'",
+         Params().Int(now_ms).Text(id.str()));
+    return d.Affected();
+  });
+}
+
+Result<int64_t> PostgresStore::RecoverDeliveries(const CompanyId& company, const EndpointId& id,
+                                                 int64_t since_ms, int64_t now_ms) {
+  return Write<int64_t>([=](Conn& db) -> Result<int64_t> {
+    EXEC(e, db, "SELECT 1 FROM endpoints WHERE id = $1::text AND company_id = $2::text",
+         Params().Text(id.str()).Text(company.str()));
+    if (e.empty()) return std::unexpected(NotFound("endpoint"));
+    EXEC(d, db,
+         "UPDATE deliveries SET status = 'pending', next_attempt_at = $1::bigint "
+         "WHERE endpoint_id = $2::text AND status = 'failed' AND created_at >= $3::bigint",
+         Params().Int(now_ms).Text(id.str()).Int(since_ms));
+    return d.Affected();
+  });
+}
+
+// ---------------------------------------------------------------- events
+
+void PostgresStore::Ingest(IngestRequest req, IngestCallback done) {
+  auto state = std::make_shared<std::optional<Result<IngestResult>>>();
+  Enqueue(Job{
+      [req = std::move(req), state](Conn& db) mutable -> bool {
+        auto run = [&]() -> Result<IngestResult> {
+          const int64_t now = NowMs();
+          if (req.idempotency_key) {
+            EXEC(q, db,
+                 "SELECT request_hash, response, created_at FROM idempotency_keys "
+                 "WHERE company_id = $1::text AND key = $2::text",
+                 Params().Text(req.company.str()).Text(*req.idempotency_key));
+            if (!q.empty() && q.Int(0, 2) > now - kIdempotencyWindowMs) {
+              if (q.TextView(0, 0) != req.request_hash)
+                return std::unexpected(Error{ErrorCode::kConflict,
+                                             "this Idempotency-Key was already used with a different request body",
+                                             {}});
+              return IngestResult{true, q.Text(0, 1)};
+            }
+          }
+          for (const NewEvent& ne : req.events) {
+            const Event& e = ne.event;
+            TRY(db.Exec("INSERT INTO events(id, company_id, type, subject, occurred_at, created_at, payload) "
+                        "VALUES ($1::text, $2::text, $3::text, $4::text, $5::bigint, $6::bigint, $7::bytea)",
+                        Params().Text(e.id.str()).Text(e.company_id.str()).Text(e.type).Text(e.subject)
+                            .Opt(e.occurred_at_ms).Int(e.created_at_ms).Bytes(e.payload)));
+            for (const Delivery& d : ne.deliveries) {
+              TRY(db.Exec("INSERT INTO deliveries(id, company_id, event_id, endpoint_id, status, attempts, "
+                          "next_attempt_at, last_attempt_at, created_at) VALUES ($1::text, $2::text, $3::text, "
+                          "$4::text, $5::text, 0, $6::bigint, NULL, $7::bigint)",
+                          Params().Text(d.id.str()).Text(d.company_id.str()).Text(d.event_id.str())
+                              .Text(d.endpoint_id.str()).Text(ToString(d.status)).Opt(d.next_attempt_at_ms)
+                              .Int(d.created_at_ms)));
+            }
+          }
+          if (req.idempotency_key) {
+            TRY(db.Exec("INSERT INTO idempotency_keys(company_id, key, request_hash, response, created_at) "
+                        "VALUES ($1::text, $2::text, $3::text, $4::text, $5::bigint) "
+                        "ON CONFLICT (company_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, "
+                        "response = EXCLUDED.response, created_at = EXCLUDED.created_at",
+                        Params().Text(req.company.str()).Text(*req.idempotency_key).Text(req.request_hash)
+                            .Text(req.response_body).Int(now)));
+          }
+          return IngestResult{false, {}};
+        };
+        *state = run();
+        return state->value().has_value();
+      },
+      [state, done = std::move(done)](const Error* e) mutable {
+        if (e) done(std::unexpected(*e));
+        else done(std::move(**state));
+      },
+      std::nullopt});
+}
+
+Result<Event> PostgresStore::GetEvent(const CompanyId& company, const EventId& id) {
+  return Read<Event>([&](Conn& db) -> Result<Event> {
+    return One<Event>(db.Exec("SELECT " EVENT_COLS " FROM events WHERE id = $1::text AND company_id = $2::text",
+                              Params().Text(id.str()).Text(company.str())),
+                      "event", ReadEvent);
+  });
+}
+
+Result<Page<Event>> PostgresStore::ListEvents(const CompanyId& company, const EventQuery& q,
+                                              const PageRequest& page) {
+  return Read<Page<Event>>([&](Conn& db) -> Result<Page<Event>> {
+    const int limit = ClampLimit(page.limit);
+    auto out = All<Event>(
+        db.Exec("SELECT " EVENT_COLS " FROM events WHERE company_id = $1::text "
+                "AND ($2::text = '' OR id < $2::text) AND ($3::text IS NULL OR type = $3::text) "
+                "AND ($4::bigint IS NULL OR created_at > $4::bigint) "
+                "AND ($5::bigint IS NULL OR created_at < $5::bigint) ORDER BY id DESC LIMIT $6::bigint",
+                Params().Text(company.str()).Text(page.cursor).Opt(q.type).Opt(q.after_ms).Opt(q.before_ms)
+                    .Int(limit + 1)),
+        ReadEvent);
+    if (!out) return std::unexpected(out.error());
+    return MakePage(std::move(*out), limit, [](const Event& e) { return e.id.str(); });
+  });
+}
+
+// ---------------------------------------------------------------- deliveries
+
+Result<Delivery> PostgresStore::GetDelivery(const CompanyId& company, const DeliveryId& id) {
+  return Read<Delivery>([&](Conn& db) -> Result<Delivery> {
+    return One<Delivery>(
+        db.Exec("SELECT " DELIVERY_COLS " FROM deliveries WHERE id = $1::text AND company_id = $2::text",
+                Params().Text(id.str()).Text(company.str())),
+        "delivery", ReadDelivery);
+  });
+}
+
+Result<Page<Delivery>> PostgresStore::ListDeliveries(const CompanyId& company, const DeliveryQuery& q,
+                                                     const PageRequest& page) {
+  return Read<Page<Delivery>>([&](Conn& db) -> Result<Page<Delivery>> {
+    const int limit = ClampLimit(page.limit);
+    Params p;
+    p.Text(company.str()).Text(page.cursor);
+    if (q.endpoint_id) p.Text(q.endpoint_id->str());
+    else p.Null();
+    if (q.event_id) p.Text(q.event_id->str());
+    else p.Null();
+    if (q.status) p.Text(ToString(*q.status));
+    else p.Null();
+    p.Int(limit + 1);
+    auto out = All<Delivery>(
+        db.Exec("SELECT " DELIVERY_COLS " FROM deliveries WHERE company_id = $1::text "
+                "AND ($2::text = '' OR id < $2::text) AND ($3::text IS NULL OR endpoint_id = $3::text) "
+                "AND ($4::text IS NULL OR event_id = $4::text) AND ($5::text IS NULL OR status = $5::text) "
+                "ORDER BY id DESC LIMIT $6::bigint",
+                p),
+        ReadDelivery);
+    if (!out) return std::unexpected(out.error());
+    return MakePage(std::move(*out), limit, [](const Delivery& d) { return d.id.str(); });
+  });
+}
+
+Result<Page<Attempt>> PostgresStore::ListAttempts(const CompanyId& company, const DeliveryId& id,
+                                                  const PageRequest& page) {
+  return Read<Page<Attempt>>([&](Conn& db) -> Result<Page<Attempt>> {
+    const int limit = ClampLimit(page.limit);
+    auto out = All<Attempt>(
+        db.Exec("SELECT id, delivery_id, number, started_at, duration_ms, status_code, error, "
+                "response_headers, response_body, error_detail FROM attempts "
+                "WHERE delivery_id = $1::text AND company_id = $2::text AND ($3::text = '' OR id < $3::text) "
+                "ORDER BY id DESC LIMIT $4::bigint",
+                Params().Text(id.str()).Text(company.str()).Text(page.cursor).Int(limit + 1)),
+        [](const Rows& r, int i) {
+          Attempt a;
+          a.id = AttemptId::FromTrusted(r.Text(i, 0));
+          a.delivery_id = DeliveryId::FromTrusted(r.Text(i, 1));
+          a.number = static_cast<int>(r.Int(i, 2));
+          a.started_at_ms = r.Int(i, 3);
+          a.duration_ms = r.Int(i, 4);
+          if (!r.IsNull(i, 5)) a.status_code = static_cast<int>(r.Int(i, 5));
+          if (!r.IsNull(i, 6)) a.error = r.Text(i, 6);
+          a.response_headers = r.Text(i, 7);
+          a.response_body = r.Bytes(i, 8);
+          a.error_detail = r.Text(i, 9);
+          return a;
+        });
+    if (!out) return std::unexpected(out.error());
+    return MakePage(std::move(*out), limit, [](const Attempt& a) { return a.id.str(); });
+  });
+}
+
+Result<std::vector<AttemptStatsBucket>> PostgresStore::EndpointAttemptStats(
+    const CompanyId& company, const EndpointId& id, int64_t since_ms, int64_t until_ms, int64_t bucket_ms) {
+  if (bucket_ms <= 0) return std::unexpected(Error{ErrorCode::kInvalidArgument, "bucket must be positive", {}});
+  using Buckets = std::vector<AttemptStatsBucket>;
+  return Read<Buckets>([&](Conn& db) -> Result<Buckets> {
+    EXEC(e, db, "SELECT 1 FROM endpoints WHERE id = $1::text AND company_id = $2::text",
+         Params().Text(id.str()).Text(company.str()));
+    if (e.empty()) return std::unexpected(NotFound("endpoint"));
+    // A delivery's last_attempt_at is the end of its latest attempt, so deliveries whose
+    // last attempt ended before the window cannot have attempts in it.
+    return All<AttemptStatsBucket>(
+        db.Exec("SELECT (a.started_at - $3::bigint) / $5::bigint AS b, count(*), "
+                "count(*) FILTER (WHERE a.error IS NULL), sum(a.duration_ms)::bigint, max(a.duration_ms) "
+                "FROM deliveries d JOIN attempts a ON a.delivery_id = d.id "
+                "WHERE d.endpoint_id = $1::text AND d.company_id = $2::text AND d.last_attempt_at >= $3::bigint "
+                "AND a.started_at >= $3::bigint AND a.started_at < $4::bigint GROUP BY b ORDER BY b",
+                Params().Text(id.str()).Text(company.str()).Int(since_ms).Int(until_ms).Int(bucket_ms)),
+        [&](const Rows& r, int i) {
+          return AttemptStatsBucket{since_ms + r.Int(i, 0) * bucket_ms, r.Int(i, 1), r.Int(i, 2), r.Int(i, 3),
+                                    r.Int(i, 4)};
+        });
+  });
+}
+
+Result<Delivery> PostgresStore::RequeueDelivery(const CompanyId& company, const DeliveryId& id, int64_t now_ms) {
+  return Write<Delivery>([=](Conn& db) -> Result<Delivery> {
+    return One<Delivery>(
+        db.Exec("UPDATE deliveries SET status = 'pending', next_attempt_at = $1::bigint "
+                "WHERE id = $2::text AND company_id = $3::text RETURNING " DELIVERY_COLS,
+                Params().Int(now_ms).Text(id.str()).Text(company.str())),
+        "delivery", ReadDelivery);
+  });
+}
+
+// ---------------------------------------------------------------- dispatch
+
+Result<DispatchStore::PendingPage> PostgresStore::LoadPending(const EndpointId& endpoint, const std::string& after,
+                                                             int scan_limit) {
+  return Read<PendingPage>([&](Conn& db) -> Result<PendingPage> {
+    PendingPage page;
+    // The window: the endpoint's next `scan_limit` deliveries, off deliveries_endpoint.
+    EXEC(w, db,
+         "SELECT id FROM deliveries WHERE endpoint_id = $1::text AND id > $2::text ORDER BY id "
+         "LIMIT 1 OFFSET $3::bigint",
+         Params().Text(endpoint.str()).Text(after).Int(std::max(1, scan_limit) - 1));
+    if (!w.empty()) page.next_after = w.Text(0, 0);
+    // Its pending ones; without a window end, the rest of the endpoint (under scan_limit
+    // rows): "dlv_~" sorts after every delivery id (byte order: the columns are COLLATE "C").
+    auto rows = All<PendingDelivery>(
+        db.Exec("SELECT d.id, d.company_id, d.event_id, d.endpoint_id, e.subject, d.attempts, d.next_attempt_at "
+                "FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.endpoint_id = $2::text "
+                "AND d.id > $1::text AND d.id <= $3::text AND d.status = 'pending' ORDER BY d.id",
+                Params().Text(after).Text(endpoint.str()).Text(page.next_after.empty() ? "dlv_~" : page.next_after)),
+        [](const Rows& r, int i) {
+          PendingDelivery p;
+          p.id = DeliveryId::FromTrusted(r.Text(i, 0));
+          p.company_id = CompanyId::FromTrusted(r.Text(i, 1));
+          p.event_id = EventId::FromTrusted(r.Text(i, 2));
+          p.endpoint_id = EndpointId::FromTrusted(r.Text(i, 3));
+          p.subject = r.Text(i, 4);
+          p.attempts = static_cast<int>(r.Int(i, 5));
+          p.next_attempt_at_ms = r.OptInt(i, 6).value_or(0);
+          return p;
+        });
+    if (!rows) return std::unexpected(rows.error());
+    page.deliveries = std::move(*rows);
+    return page;
+  });
+}
+
+Result<std::vector<std::pair<EventId, std::string>>> PostgresStore::LoadPayloads(const std::vector<EventId>& ids) {
+  using Out = std::vector<std::pair<EventId, std::string>>;
+  return Read<Out>([&](Conn& db) -> Result<Out> {
+    Out out;
+    out.reserve(ids.size());
+    for (const auto& id : ids) {
+      EXEC(r, db, "SELECT payload FROM events WHERE id = $1::text", Params().Text(id.str()));
+      if (!r.empty()) out.emplace_back(id, r.Bytes(0, 0));
+    }
+    return out;
+  });
+}
+
+void PostgresStore::ApplyDispatchUpdates(std::vector<DeliveryUpdate> updates, std::vector<EndpointHealth> health,
+                                         std::move_only_function<void(Result<void>)> done) {
+  // Jobs of at most kOutcomesPerJob updates (as SqliteStore: should a group be run again with a
+  // savepoint per job, a failing job undoes only its own part). `done` runs once, after the
+  // last job.
+  struct Shared {
+    size_t jobs_left = 0;
+    std::optional<Error> error;
+    std::move_only_function<void(Result<void>)> done;
+  };
+  const size_t n_jobs = std::max<size_t>(1, (updates.size() + kOutcomesPerJob - 1) / kOutcomesPerJob);
+  auto shared = std::make_shared<Shared>();
+  shared->jobs_left = n_jobs;
+  shared->done = std::move(done);
+  for (size_t k = 0; k < n_jobs; ++k) {
+    std::vector<DeliveryUpdate> part;
+    const size_t begin = k * kOutcomesPerJob, end = std::min(updates.size(), begin + kOutcomesPerJob);
+    part.reserve(end - begin);
+    for (size_t i = begin; i < end; ++i) part.push_back(std::move(updates[i]));
+    std::vector<EndpointHealth> part_health;
+    if (k + 1 == n_jobs) part_health = std::move(health);
+    auto state = std::make_shared<Result<void>>();
+    Enqueue(Job{[updates = std::move(part), health = std::move(part_health), state](Conn& db) mutable -> bool {
+                  *state = WriteOutcomes(db, updates, health);
+                  return state->has_value();
+                },
+                // Jobs are finished in the order they were queued: the last one reports for all.
+                [state, shared](const Error* e) mutable {
+                  if (!shared->error) {
+                    if (e) shared->error = *e;
+                    else if (!*state) shared->error = state->error();
+                  }
+                  if (--shared->jobs_left > 0) return;
+                  if (shared->error) shared->done(std::unexpected(*shared->error));
+                  else shared->done({});
+                },
+                std::nullopt});
+  }
+}
+
+Result<void> PostgresStore::WriteOutcomes(Conn& db, const std::vector<DeliveryUpdate>& updates,
+                                          const std::vector<EndpointHealth>& health) {
+  for (const DeliveryUpdate& d : updates) {
+    if (d.drop) {
+      TRY(db.Exec("DELETE FROM deliveries WHERE id = $1::text AND status IN ('pending', 'held')",
+                  Params().Text(d.id.str())));
+      continue;
+    }
+    EXEC(u, db,
+         "UPDATE deliveries SET status = $1::text, attempts = $2::integer, next_attempt_at = $3::bigint, "
+         "last_attempt_at = $4::bigint WHERE id = $5::text",
+         Params().Text(ToString(d.status)).Int(d.attempts).Opt(d.next_attempt_at_ms).Opt(d.last_attempt_at_ms)
+             .Text(d.id.str()));
+    // No row updated: the delivery is gone (its endpoint was deleted): no attempt either.
+    if (d.attempt && u.Affected() > 0) {
+      const Attempt& at = *d.attempt;
+      Params p;
+      p.Text(at.id.str()).Text(d.id.str()).Text(d.company_id.str()).Int(at.number).Int(at.started_at_ms)
+          .Int(at.duration_ms);
+      if (at.status_code) p.Int(*at.status_code);
+      else p.Null();
+      p.Opt(at.error).Text(at.response_headers).Bytes(at.response_body).Text(at.error_detail);
+      TRY(db.Exec("INSERT INTO attempts(id, delivery_id, company_id, number, started_at, duration_ms, "
+                  "status_code, error, response_headers, response_body, error_detail) VALUES ($1::text, "
+                  "$2::text, $3::text, $4::integer, $5::bigint, $6::bigint, $7::integer, $8::text, $9::text, "
+                  "$10::bytea, $11::text)",
+                  p));
+    }
+  }
+  for (const EndpointHealth& e : health) {
+    TRY(db.Exec("UPDATE endpoints SET consecutive_failures = $1::integer, failing_since = $2::bigint "
+                "WHERE id = $3::text",
+                Params().Int(e.consecutive_failures).Int(e.failing_since_ms).Text(e.id.str())));
+  }
+  return {};
+}
+
+Result<int64_t> PostgresStore::PurgeExpired(int64_t cutoff_ms, int limit) {
+  // Ids are ULIDs: "prefix + UlidLowerBound(cutoff)" bounds rows created before the cutoff
+  // on the primary key, without a scan.
+  const std::string bound = UlidLowerBound(cutoff_ms);
+  return Write<int64_t>([bound, limit](Conn& db) -> Result<int64_t> {
+    int64_t n = 0;
+    // The deliveries deleted, then their attempts (one statement: the same rows).
+    EXEC(d, db,
+         "WITH gone AS (DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE id < $1::text "
+         "AND status IN ('succeeded', 'failed') ORDER BY id LIMIT $2::bigint) RETURNING id), "
+         "attempts_gone AS (DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM gone) RETURNING 1) "
+         "SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM attempts_gone)",
+         Params().Text("dlv_" + bound).Int(limit));
+    n += d.Int(0, 0) + d.Int(0, 1);
+    EXEC(e, db,
+         "DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE e.id < $1::text AND NOT EXISTS "
+         "(SELECT 1 FROM deliveries d WHERE d.event_id = e.id) ORDER BY e.id LIMIT $2::bigint)",
+         Params().Text("evt_" + bound).Int(limit));
+    n += e.Affected();
+    EXEC(k, db, "DELETE FROM idempotency_keys WHERE created_at < $1::bigint",
+         Params().Int(NowMs() - kIdempotencyWindowMs));
+    n += k.Affected();
+    return n;
+  });
+}
+
+Result<void> PostgresStore::DisableEndpoint(const CompanyId& company, const EndpointId& id, DisabledReason reason,
+                                            int64_t now_ms) {
+  return Write<void>([=](Conn& db) -> Result<void> {
+    EXEC(u, db,
+         "UPDATE endpoints SET status = 'disabled', disabled_reason = $1::text, updated_at = $2::bigint "
+         "WHERE id = $3::text AND company_id = $4::text",
+         Params().Text(ToString(reason)).Int(now_ms).Text(id.str()).Text(company.str()));
+    if (u.Affected() == 0) return std::unexpected(NotFound("endpoint"));
+    TRY(db.Exec("UPDATE deliveries SET status = 'held', next_attempt_at = NULL "
+                "WHERE endpoint_id = $1::text AND status = 'pending'",
+                Params().Text(id.str())));
+    return {};
+  });
+}
+
+}  // namespace hookd

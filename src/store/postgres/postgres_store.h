@@ -1,0 +1,173 @@
+#pragma once
+// PostgreSQL implementation of Store (libpq, no ORM), for one hookd node per database in this
+// version (several nodes sharing one database — shard leases, fencing — come next).
+//
+// Writes: one writer thread on its own connection commits every job queued since its last
+// commit in one transaction (group commit, synchronous_commit = on: COMMIT returns once the
+// WAL is flushed), and only then answers the jobs' callers. Reads: a small pool of other
+// connections, each statement its own snapshot (autocommit). A connection found closed (the
+// server restarted) is replaced before its next use; a write whose connection fails midway is
+// answered kUnavailable and the next one reconnects.
+//
+// Exclusive (OpenOptions): a session-level pg_try_advisory_lock(kServeLockKey), held by a
+// dedicated connection for the store's lifetime, refuses a second `hookd serve` on the same
+// database. Lost with that connection (a server restart), it is taken again before the next
+// write; if another process took it meanwhile, writes fail with kUnavailable.
+//
+// The write engine (group commit) is in postgres_group_commit.cc, the SQL in postgres_store.cc.
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/log_throttle.h"
+#include "store/postgres/pg_conn.h"
+#include "store/store.h"
+
+namespace hookd {
+
+class PostgresStore final : public Store {
+ public:
+  // Advisory lock keys (per database): one `hookd serve`/`migrate` at a time (session lock),
+  // and migrations one at a time (transaction lock).
+  static constexpr int64_t kServeLockKey = 0x686f6f6b64000001;    // "hookd" 1
+  static constexpr int64_t kMigrateLockKey = 0x686f6f6b64000002;  // "hookd" 2
+
+  // `url`: postgres://… or postgresql://… (libpq URI). Connects the writer (kUnavailable when
+  // the server cannot be reached) and starts the writer thread.
+  static Result<std::unique_ptr<PostgresStore>> Open(const std::string& url, bool exclusive = false);
+  ~PostgresStore() override;
+
+  Result<void> Migrate() override;
+  Result<void> Ping() override;
+  void Close() override;
+  // hookd_store_commits_total, hookd_store_writes_total.
+  void Instrument(metrics::Registry& registry) override;
+
+  Result<void> InsertCompany(const Company& c) override;
+  Result<Company> GetCompany(const CompanyId& id) override;
+  Result<Page<Company>> ListCompanies(const PageRequest& page) override;
+
+  Result<void> InsertToken(const ApiToken& t) override;
+  Result<ApiToken> FindTokenByHash(std::string_view hash) override;
+  Result<void> RevokeToken(const CompanyId& company, const TokenId& id) override;
+  Result<bool> HasOperatorToken() override;
+  Result<int64_t> RevokeOperatorTokens(const std::optional<std::string>& keep, int64_t now_ms) override;
+  Result<ApiToken> RevokeAnyToken(const TokenId& id, int64_t now_ms) override;
+  Result<std::vector<ApiToken>> AllTokens() override;
+
+  Result<void> InsertEventType(const EventTypeDef& def) override;
+  Result<std::vector<EventTypeDef>> ListEventTypes() override;
+
+  Result<void> InsertEndpoint(const Endpoint& ep) override;
+  Result<int64_t> UpdateEndpointConfig(const Endpoint& ep, int64_t if_version) override;
+  Result<Endpoint> RotateEndpointSecret(const CompanyId& company, const EndpointId& id,
+                                        const std::string& new_secret, int64_t grace_ms,
+                                        int64_t now_ms) override;
+  Result<void> DeleteEndpoint(const CompanyId& company, const EndpointId& id) override;
+  Result<Endpoint> GetEndpoint(const CompanyId& company, const EndpointId& id) override;
+  Result<Page<Endpoint>> ListEndpoints(const CompanyId& company, const PageRequest& page) override;
+  Result<std::vector<Endpoint>> AllEndpoints(const std::optional<CompanyId>& company) override;
+  Result<int64_t> EnableEndpoint(const CompanyId& company, const EndpointId& id, bool release_held,
+                                 int64_t now_ms) override;
+  Result<int64_t> RecoverDeliveries(const CompanyId& company, const EndpointId& id,
+                                    int64_t since_ms, int64_t now_ms) override;
+
+  void Ingest(IngestRequest req, IngestCallback done) override;
+  Result<Event> GetEvent(const CompanyId& company, const EventId& id) override;
+  Result<Page<Event>> ListEvents(const CompanyId& company, const EventQuery& q,
+                                 const PageRequest& page) override;
+
+  Result<Delivery> GetDelivery(const CompanyId& company, const DeliveryId& id) override;
+  Result<Page<Delivery>> ListDeliveries(const CompanyId& company, const DeliveryQuery& q,
+                                        const PageRequest& page) override;
+  Result<Page<Attempt>> ListAttempts(const CompanyId& company, const DeliveryId& id,
+                                     const PageRequest& page) override;
+  Result<Delivery> RequeueDelivery(const CompanyId& company, const DeliveryId& id,
+                                   int64_t now_ms) override;
+  Result<std::vector<AttemptStatsBucket>> EndpointAttemptStats(const CompanyId& company,
+                                                               const EndpointId& id,
+                                                               int64_t since_ms, int64_t until_ms,
+                                                               int64_t bucket_ms) override;
+
+  Result<PendingPage> LoadPending(const EndpointId& endpoint, const std::string& after,
+                                  int limit) override;
+  Result<std::vector<std::pair<EventId, std::string>>> LoadPayloads(
+      const std::vector<EventId>& ids) override;
+  void ApplyDispatchUpdates(std::vector<DeliveryUpdate> updates, std::vector<EndpointHealth> health,
+                            std::move_only_function<void(Result<void>)> done) override;
+  Result<void> DisableEndpoint(const CompanyId& company, const EndpointId& id,
+                               DisabledReason reason, int64_t now_ms) override;
+
+  Result<int64_t> PurgeExpired(int64_t cutoff_ms, int limit) override;
+
+ private:
+  // A unit of work for the writer: `apply` runs inside the group transaction; `finish` runs
+  // after COMMIT returned (the group is durable) with the commit's error, if any.
+  //
+  // As in SqliteStore, jobs run without a savepoint each. `apply` returning false means "undo
+  // me": a job that failed before it changed a row and left the transaction usable costs
+  // nothing; otherwise (it wrote rows, or an SQL error aborted the transaction, as any error
+  // does in PostgreSQL) the writer rolls the group back and runs it again with a SAVEPOINT per
+  // job, so `apply` must be safe to run twice (it writes only to the db and to its own
+  // result).
+  struct Job {
+    std::move_only_function<bool(pg::Conn&)> apply;
+    std::move_only_function<void(const Error* commit_error)> finish;
+    // Set by the writer when it undid a job whose `apply` had reported success (it left the
+    // transaction failed): `finish` gets this instead of the job's own result.
+    std::optional<Error> undone;
+  };
+
+  PostgresStore(std::string url, bool exclusive, std::unique_ptr<pg::Conn> writer,
+                std::unique_ptr<pg::Conn> lock);
+  static constexpr size_t kOutcomesPerJob = 32;
+  static Result<void> WriteOutcomes(pg::Conn& db, const std::vector<DeliveryUpdate>& updates,
+                                    const std::vector<EndpointHealth>& health);
+  void WriterLoop();
+  enum class GroupRun { kDone, kRedoIsolated };
+  static GroupRun CommitGroup(pg::Conn& db, std::vector<Job>& batch, bool isolated,
+                              std::optional<Error>& failure);
+  // Writer thread: a live writer connection and, when exclusive, the lock still held.
+  Result<void> PrepareToWrite();
+  void Enqueue(Job job);
+  template <class T>
+  Result<T> Write(std::move_only_function<Result<T>(pg::Conn&)> fn);
+  // Runs `fn` on a pooled read connection; once more on a fresh one when the pooled one
+  // turns out to be dead.
+  template <class T>
+  Result<T> Read(const std::function<Result<T>(pg::Conn&)>& fn);
+
+  const std::string url_;
+  const bool exclusive_;
+  std::unique_ptr<pg::Conn> writer_db_;  // writer thread only once started
+  std::unique_ptr<pg::Conn> lock_db_;    // writer thread only: holds kServeLockKey when exclusive
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Job> queue_;  // GUARDED_BY(mu_)
+  bool closing_ = false;   // GUARDED_BY(mu_)
+  std::thread writer_;
+  LogThrottle commit_error_log_{10'000};
+  // The last group failed for want of the server (kUnavailable) and none has succeeded
+  // since: /readyz says so (Ping() then probes with a write of its own).
+  std::atomic<bool> writes_failing_{false};
+  std::mutex probe_mu_;
+  int64_t last_probe_ms_ = 0;              // GUARDED_BY(probe_mu_)
+  std::optional<Error> last_probe_error_;  // GUARDED_BY(probe_mu_)
+
+  std::atomic<metrics::Counter*> m_commits_{nullptr};
+  std::atomic<metrics::Counter*> m_writes_{nullptr};
+
+  std::mutex readers_mu_;
+  std::vector<std::unique_ptr<pg::Conn>> readers_;  // GUARDED_BY(readers_mu_): idle ones
+};
+
+}  // namespace hookd
