@@ -1,8 +1,11 @@
 #include "store/postgres/pg_conn.h"
 
+#include <poll.h>
+
 #include <charconv>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 namespace hookd::pg {
 
@@ -123,6 +126,9 @@ Result<std::unique_ptr<Conn>> Conn::Open(const std::string& url, const std::stri
     PQfinish(c);
     return MakeError(ErrorCode::kUnavailable, std::move(msg));
   }
+  // Server notices (and the FATAL a closing server sends) go to the log, not to stderr.
+  PQsetNoticeProcessor(
+      c, [](void*, const char* message) { spdlog::debug("postgres: {}", FirstLine(message)); }, nullptr);
   std::unique_ptr<Conn> conn(new Conn(c));
   // Every commit waits for its WAL flush (whatever the server's default); bytea read as hex.
   if (auto r = conn->ExecScript("SET synchronous_commit = on; SET bytea_output = hex; "
@@ -140,11 +146,14 @@ bool Conn::InTransaction() const {
 }
 
 bool Conn::Alive() {
-  if (PQstatus(c_) != CONNECTION_OK) return false;
-  if (PQconsumeInput(c_) == 0) return false;
-  // A notice or an unsolicited error (a terminated backend) is consumed; nothing else is
-  // expected on an idle connection.
-  while (PGnotify* n = PQnotifies(c_)) PQfreemem(n);
+  // An idle connection has nothing to read, unless the server is closing it: then a FATAL
+  // message (read as a notice), then the end of the stream, which marks the connection bad.
+  for (int i = 0; i < 4 && PQstatus(c_) == CONNECTION_OK; ++i) {
+    pollfd p{PQsocket(c_), POLLIN, 0};
+    if (p.fd < 0 || ::poll(&p, 1, 0) <= 0) break;  // nothing to read: alive
+    if (PQconsumeInput(c_) == 0) return false;
+    while (PGnotify* n = PQnotifies(c_)) PQfreemem(n);
+  }
   return PQstatus(c_) == CONNECTION_OK;
 }
 

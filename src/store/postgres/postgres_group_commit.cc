@@ -69,7 +69,7 @@ PostgresStore::GroupRun PostgresStore::CommitGroup(Conn& db, std::vector<Job>& b
   for (Job& job : batch) job.undone.reset();
   if (auto r = db.ExecScript("BEGIN"); !r) {
     failure = r.error();
-    return GroupRun::kDone;
+    return db.Broken() ? GroupRun::kNotStarted : GroupRun::kDone;
   }
   for (Job& job : batch) {
     if (isolated) {
@@ -131,12 +131,20 @@ void PostgresStore::WriterLoop() {
     if (auto ready = PrepareToWrite(); !ready) {
       failure = ready.error();
     } else {
-      Conn& db = *writer_db_;
-      if (CommitGroup(db, batch, /*isolated=*/false, failure) == GroupRun::kRedoIsolated) {
+      GroupRun run = CommitGroup(*writer_db_, batch, /*isolated=*/false, failure);
+      if (run == GroupRun::kNotStarted) {
+        // The connection was found closed at BEGIN (the server restarted since the last
+        // check): nothing of this group was sent, so once more on a new connection.
+        writer_db_.reset();
+        if (auto again = PrepareToWrite(); !again) failure = again.error();
+        else run = CommitGroup(*writer_db_, batch, /*isolated=*/false, failure);
+      }
+      if (writer_db_ && run == GroupRun::kRedoIsolated) {
+        Conn& db = *writer_db_;
         spdlog::debug("store: a write failed; its group of {} is run again, each in a savepoint", batch.size());
         (void)CommitGroup(db, batch, /*isolated=*/true, failure);
       }
-      if (writer_db_->Broken()) writer_db_.reset();  // the next group reconnects
+      if (writer_db_ && writer_db_->Broken()) writer_db_.reset();  // the next group reconnects
     }
     if (failure && failure->code == ErrorCode::kUnavailable)
       writes_failing_.store(true, std::memory_order_relaxed);

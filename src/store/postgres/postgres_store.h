@@ -132,7 +132,10 @@ class PostgresStore final : public Store {
   static Result<void> WriteOutcomes(pg::Conn& db, const std::vector<DeliveryUpdate>& updates,
                                     const std::vector<EndpointHealth>& health);
   void WriterLoop();
-  enum class GroupRun { kDone, kRedoIsolated };
+  // kRedoIsolated: a job failed after writing (or aborted the transaction) and the group was
+  // rolled back; kNotStarted: BEGIN found the connection closed (nothing sent); else
+  // `failure` holds the group's error, if any.
+  enum class GroupRun { kDone, kRedoIsolated, kNotStarted };
   static GroupRun CommitGroup(pg::Conn& db, std::vector<Job>& batch, bool isolated,
                               std::optional<Error>& failure);
   // Writer thread: a live writer connection and, when exclusive, the lock still held.
