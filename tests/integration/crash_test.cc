@@ -1,5 +1,6 @@
 // Durability: a 202 means the event is on disk. Clients post while hookd is killed with
 // SIGKILL; after a restart every event that got a 202 must be there, with its deliveries.
+// On both stores: SQLite, and PostgreSQL on a private server (support/pg_server.h).
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -7,14 +8,18 @@
 #include <signal.h>
 
 #include "harness.h"
+#include "support/pg_server.h"
 
 namespace hookd::testing {
 namespace {
 namespace json = boost::json;
 
-class CrashTest : public HookdTest {};
+class CrashTest : public HookdTest, public ::testing::WithParamInterface<std::string> {
+ protected:
+  std::string DbUrl() override { return GetParam() == "postgres" ? NewPostgresDatabaseUrl() : ""; }
+};
 
-TEST_F(CrashTest, EveryAcceptedEventSurvivesSigkill) {
+TEST_P(CrashTest, EveryAcceptedEventSurvivesSigkill) {
   auto ep = co_->Post("/v1/companies/" + company_ + "/endpoints",
                       json::parse(R"({"url":"https://127.0.0.2:9/erp/hooks","event_types":["employee.*"]})"));
   ASSERT_EQ(ep.status, 201) << ep.body;
@@ -70,6 +75,9 @@ TEST_F(CrashTest, EveryAcceptedEventSurvivesSigkill) {
     op_ = ClientWith(hookd_->AdminToken());
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Stores, CrashTest, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace hookd::testing

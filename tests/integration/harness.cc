@@ -134,7 +134,7 @@ void HookdProcess::Start() {
   const std::string out = (dir_ / "hookd.out").string();
   std::filesystem::remove(out);
   std::vector<std::string> args = {HOOKD_BINARY, "serve", "--listen", "127.0.0.1:0",
-                                   "--db", "sqlite:" + DbPath(),
+                                   "--db", db_url_.empty() ? "sqlite:" + DbPath() : db_url_,
                                    // Endpoints that must not receive anything point at
                                    // 127.0.0.2:9 (nothing listens): no DNS, no traffic
                                    // off the machine.
@@ -199,6 +199,7 @@ void HookdProcess::Kill(int sig) {
 void HookdTest::SetUp() {
   tmp_ = std::make_unique<TempDir>();
   hookd_ = std::make_unique<HookdProcess>(tmp_->path(), ExtraArgs());
+  hookd_->SetDbUrl(DbUrl());
   ASSERT_NO_FATAL_FAILURE(hookd_->Start());
   op_ = ClientWith(hookd_->AdminToken());
   company_ = CreateCompany("Acme Iberia S.L.");

@@ -82,6 +82,8 @@ class HookdProcess {
   void SetFileSizeLimit(int64_t bytes) { file_size_limit_ = bytes; }
   // From the next Start(): `--admin-token token`; "" passes no --admin-token at all.
   void SetAdminToken(std::string token) { admin_token_ = std::move(token); }
+  // From the next Start(): `--db url`; "" (the default) is SQLite at DbPath().
+  void SetDbUrl(std::string url) { db_url_ = std::move(url); }
 
   std::string BaseUrl() const { return "http://127.0.0.1:" + std::to_string(port_); }
   int Port() const { return port_; }
@@ -98,6 +100,7 @@ class HookdProcess {
   int open_file_limit_ = 0;
   int64_t file_size_limit_ = 0;
   std::string admin_token_ = "hkd_test_operator_token_0123456789abcdefghijklmn";
+  std::string db_url_;
   pid_t pid_ = -1;
   int port_ = 0;
 };
@@ -119,6 +122,8 @@ class HookdTest : public ::testing::Test {
   void SetUp() override;
   void TearDown() override;
   virtual std::vector<std::string> ExtraArgs() { return {}; }
+  // The --db URL of the fixture's hookd; "" is SQLite in the test's directory.
+  virtual std::string DbUrl() { return ""; }
 
   // Creates a company and returns its id.
   std::string CreateCompany(const std::string& name);

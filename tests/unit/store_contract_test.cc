@@ -11,7 +11,7 @@
 #include "core/clock.h"
 #include "core/crypto.h"
 #include "core/json_util.h"
-#include "pg_server.h"
+#include "support/pg_server.h"
 #include "store/store.h"
 
 namespace hookd {

@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <future>
+#include <thread>
 
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
@@ -190,7 +192,16 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& ur
   if (exclusive) {
     auto c = Conn::Open(url, "hookd pid " + std::to_string(::getpid()) + " on " + HostName());
     if (!c) return std::unexpected(c.error());
-    TRY(LockDatabase(**c, url));
+    // A holder that just died (a restart after a crash) keeps the lock until its server
+    // process has seen the connection close: a few milliseconds, so wait a little first.
+    const int64_t give_up = MonotonicMs() + kLockWaitMs;
+    for (;;) {
+      auto locked = LockDatabase(**c, url);
+      if (locked) break;
+      if (locked.error().message.find("in use by another hookd") == std::string::npos || MonotonicMs() >= give_up)
+        return std::unexpected(locked.error());
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
     lock = std::move(*c);
   }
   return std::unique_ptr<PostgresStore>(new PostgresStore(url, exclusive, std::move(*writer), std::move(lock)));

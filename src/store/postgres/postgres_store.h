@@ -39,6 +39,9 @@ class PostgresStore final : public Store {
   // and migrations one at a time (transaction lock).
   static constexpr int64_t kServeLockKey = 0x686f6f6b64000001;    // "hookd" 1
   static constexpr int64_t kMigrateLockKey = 0x686f6f6b64000002;  // "hookd" 2
+  // How long Open(exclusive) retries a held lock before it refuses (the holder may have just
+  // died: its server process still has to notice).
+  static constexpr int64_t kLockWaitMs = 2000;
 
   // `url`: postgres://… or postgresql://… (libpq URI). Connects the writer (kUnavailable when
   // the server cannot be reached) and starts the writer thread.

@@ -1,4 +1,4 @@
-#include "pg_server.h"
+#include "support/pg_server.h"
 
 #include <fcntl.h>
 #include <grp.h>
