@@ -82,7 +82,7 @@ class Server {
   void Stop() {
     std::lock_guard lock(mu_);
     if (pid_ > 0) {
-      ::kill(pid_, SIGINT);  // fast shutdown
+      ::kill(pid_, SIGQUIT);  // immediate shutdown: the cluster is thrown away
       if (!WaitExit(pid_, std::chrono::seconds(20))) {
         ::kill(pid_, SIGKILL);
         ::waitpid(pid_, nullptr, 0);
@@ -170,15 +170,14 @@ class Server {
     }
     const fs::path data = dir_ / "data";
     const fs::path log = dir_ / "server.log";
-    // --no-sync: initdb's own final sync only (the cluster is thrown away after the run); the
-    // server itself runs with fsync on.
-    const pid_t initdb = Spawn({(bindir / "initdb").string(), "-D", data.string(), "-A", "trust", "-U", "postgres",
-                                "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"},
-                               dir_ / "initdb.log");
+    // A copy of a cluster made once by initdb (ctest runs every test in a process of its own:
+    // an initdb each would cost seconds), then the server on it.
+    const fs::path cluster = Template(bindir);
     int status = 0;
-    ::waitpid(initdb, &status, 0);
+    const pid_t cp = Spawn({"/bin/cp", "-a", cluster.string(), data.string()}, dir_ / "initdb.log");
+    ::waitpid(cp, &status, 0);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-      throw std::runtime_error("test PostgreSQL server: initdb failed:\n" + Tail(dir_ / "initdb.log"));
+      throw std::runtime_error("test PostgreSQL server: cannot copy " + cluster.string() + ":\n" + Tail(dir_ / "initdb.log"));
     const int port = FreePort();
     pid_ = Spawn({(bindir / "postgres").string(), "-D", data.string(), "-k", dir_.string(), "-p",
                   std::to_string(port), "-c", "listen_addresses=", "-c", "fsync=on", "-c",
@@ -198,6 +197,31 @@ class Server {
         throw std::runtime_error("test PostgreSQL server not ready after 60 s:\n" + Tail(log));
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
+  }
+
+  // The template cluster for `bindir`, made by initdb on first use (by whichever test
+  // process gets there first; the others wait for its rename) and kept in /tmp for later runs.
+  // Keyed by the binaries' path and initdb's mtime, so that an upgrade makes a new one.
+  fs::path Template(const fs::path& bindir) {
+    std::error_code ec;
+    const auto mtime = fs::last_write_time(bindir / "initdb", ec).time_since_epoch().count();
+    const fs::path tmpl = "/tmp/hookd-pg-template-" + std::to_string(::getuid()) + "-" +
+                          std::to_string(std::hash<std::string>{}(bindir.string() + std::to_string(mtime)) % 1000000007);
+    if (fs::exists(tmpl / "PG_VERSION")) return tmpl;
+    // initdb into a directory of our own, then rename it into place (atomic: a template that
+    // exists is complete). --no-sync: initdb's own final sync only; the server runs with fsync.
+    const fs::path mine = dir_ / "template";
+    const pid_t initdb = Spawn({(bindir / "initdb").string(), "-D", mine.string(), "-A", "trust", "-U", "postgres",
+                                "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"},
+                               dir_ / "initdb.log");
+    int status = 0;
+    ::waitpid(initdb, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+      throw std::runtime_error("test PostgreSQL server: initdb failed:\n" + Tail(dir_ / "initdb.log"));
+    fs::rename(mine, tmpl, ec);  // fails when another process was first: theirs is as good
+    if (ec) fs::remove_all(mine, ec);
+    if (!fs::exists(tmpl / "PG_VERSION")) throw std::runtime_error("test PostgreSQL server: no template at " + tmpl.string());
+    return tmpl;
   }
 
   std::mutex mu_;

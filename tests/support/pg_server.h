@@ -2,10 +2,12 @@
 // A private PostgreSQL server for the tests that run on the PostgreSQL store.
 //
 // Started on first use, once per test binary run (tests that never ask cost nothing), by the
-// PostgreSQL 15 binaries of Debian's `postgresql` package (scripts/setup.sh --test): initdb
-// into a fresh directory under /tmp, then `postgres` on a Unix socket in that directory only
+// PostgreSQL 15 binaries of Debian's `postgresql` package (scripts/setup.sh --test): a cluster
+// in a fresh directory under /tmp, then `postgres` on a Unix socket in that directory only
 // (no TCP), with fsync on. Run as the `postgres` OS user when the tests run as root (initdb
-// refuses root). Stopped, and its directory removed, when the test program ends (a gtest
+// refuses root). initdb runs once per machine (ctest runs each test in a process of its own):
+// its cluster is kept as a template, /tmp/hookd-pg-template-*, that each run copies. Stopped
+// (immediate shutdown), and its directory removed, when the test program ends (a gtest
 // Environment); should the program die first, the server gets SIGINT (PR_SET_PDEATHSIG).
 //
 // HOOKD_TEST_POSTGRES_URL=postgresql://…/postgres: use that server instead (its user must be
