@@ -54,11 +54,14 @@ Result<void> PostgresStore::PrepareToWrite() {
   auto got = (*c)->Exec("SELECT pg_try_advisory_lock($1::bigint)", pg::Params().Int(kServeLockKey));
   if (!got) return std::unexpected(got.error());
   if (got->TextView(0, 0) != "t") {
-    spdlog::critical("store: lost the database lock to another hookd; no write is accepted");
+    if (!lock_lost_logged_)
+      spdlog::critical("store: lost the database lock to another hookd; no write is accepted while it holds it");
+    lock_lost_logged_ = true;
     return MakeError(ErrorCode::kUnavailable,
                      "another hookd took this database's lock while the connection was down; restart this one");
   }
   spdlog::info("store: database lock taken again after a lost connection");
+  lock_lost_logged_ = false;
   lock_db_ = std::move(*c);
   return {};
 }

@@ -826,11 +826,22 @@ Result<std::vector<std::pair<EventId, std::string>>> PostgresStore::LoadPayloads
   using Out = std::vector<std::pair<EventId, std::string>>;
   return Read<Out>([&](Conn& db) -> Result<Out> {
     Out out;
+    if (ids.empty()) return out;
     out.reserve(ids.size());
+    // One round trip: the ids as one bound text[] (an array literal, each element quoted).
+    std::string array = "{";
     for (const auto& id : ids) {
-      EXEC(r, db, "SELECT payload FROM events WHERE id = $1::text", Params().Text(id.str()));
-      if (!r.empty()) out.emplace_back(id, r.Bytes(0, 0));
+      if (array.size() > 1) array += ',';
+      array += '"';
+      for (char ch : id.str()) {
+        if (ch == '"' || ch == '\\') array += '\\';
+        array += ch;
+      }
+      array += '"';
     }
+    array += '}';
+    EXEC(r, db, "SELECT id, payload FROM events WHERE id = ANY($1::text[])", Params().Text(array));
+    for (int i = 0; i < r.size(); ++i) out.emplace_back(EventId::FromTrusted(r.Text(i, 0)), r.Bytes(i, 1));
     return out;
   });
 }

@@ -155,6 +155,7 @@ class PostgresStore final : public Store {
   const bool exclusive_;
   std::unique_ptr<pg::Conn> writer_db_;  // writer thread only once started
   std::unique_ptr<pg::Conn> lock_db_;    // writer thread only: holds kServeLockKey when exclusive
+  bool lock_lost_logged_ = false;        // writer thread only
 
   std::mutex mu_;
   std::condition_variable cv_;
