@@ -758,6 +758,41 @@ TEST(PostgresStore, ASecondExclusiveStoreOnOneDatabaseIsRefused) {
   EXPECT_TRUE(third) << third.error().message;
 }
 
+// PostgreSQL only: nodes starting at once on a new database each migrate it, and every one
+// succeeds (they take turns under an advisory transaction lock; without it, the group
+// commit's redo happens to rescue the losers of the race too, so this pins the behaviour, not
+// the lock).
+TEST(PostgresStore, ConcurrentMigrationsAllSucceed) {
+  const std::string url = hookd::testing::NewPostgresDatabaseUrl();
+  std::vector<std::unique_ptr<Store>> stores;
+  for (int i = 0; i < 4; ++i) {
+    auto s = OpenStore(url);
+    ASSERT_TRUE(s) << s.error().message;
+    stores.push_back(std::move(*s));
+  }
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (auto& s : stores)
+    threads.emplace_back([&ok, store = s.get()] {
+      if (auto r = store->Migrate()) ++ok;
+      else ADD_FAILURE() << r.error().message;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 4);
+  Company c{CompanyId::New(), "Acme", NowMs()};
+  EXPECT_TRUE(stores[0]->InsertCompany(c));
+  EXPECT_TRUE(stores[3]->GetCompany(c.id));
+}
+
+// PostgreSQL only: a server that cannot be reached is kUnavailable (the API's 503), not a
+// crash or a hang.
+TEST(PostgresStore, AnUnreachableServerIsUnavailable) {
+  auto s = OpenStore("postgresql://hookd:S3cret@/hookd?host=/nonexistent-hookd-dir&port=1");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(s.error().message.find("S3cret"), std::string::npos) << s.error().message;
+}
+
 // PostgreSQL only: the server closes every connection (as when it restarts). The store opens
 // new ones — readers, the writer, and the lock's, taking the lock again — and goes on.
 TEST(PostgresStore, ConnectionsTheServerClosedAreReplaced) {
