@@ -81,9 +81,8 @@ Endpoint ReadEndpoint(const Rows& r, int i) {
   Endpoint ep;
   ep.id = EndpointId::FromTrusted(r.Text(i, 0));
   ep.company_id = CompanyId::FromTrusted(r.Text(i, 1));
-  boost::system::error_code ec;
-  json::value cfg = json::parse(r.TextView(i, 2), ec);
-  if (!ec && cfg.is_object()) EndpointConfigFromJson(cfg.get_object(), ep);
+  auto cfg = ParseJson(r.TextView(i, 2));
+  if (cfg && cfg->is_object()) EndpointConfigFromJson(cfg->get_object(), ep);
   ep.status = r.TextView(i, 3) == "enabled" ? EndpointStatus::kEnabled : EndpointStatus::kDisabled;
   ep.disabled_reason = ParseDisabledReason(r.TextView(i, 4)).value_or(DisabledReason::kNone);
   ep.kind = ParseEndpointKind(r.TextView(i, 5)).value_or(EndpointKind::kEndpoint);
@@ -454,9 +453,11 @@ Result<std::vector<EventTypeDef>> PostgresStore::ListEventTypes() {
           EventTypeDef d;
           d.name = r.Text(i, 0);
           d.description = r.Text(i, 1);
-          boost::system::error_code ec;
-          d.schema = json::parse(r.TextView(i, 2), ec);
-          d.example = json::parse(r.TextView(i, 3), ec);
+          // As deep as the API took them (ParseJson's limits, not Boost's default depth of 32).
+          auto schema = ParseJson(r.TextView(i, 2));
+          auto example = ParseJson(r.TextView(i, 3));
+          if (schema) d.schema = std::move(*schema);
+          if (example) d.example = std::move(*example);
           d.subject_pointer = r.Text(i, 4);
           d.created_at_ms = r.Int(i, 5);
           d.builtin = false;
