@@ -808,17 +808,17 @@ TEST(PostgresStore, ConnectionsTheServerClosedAreReplaced) {
     auto admin = OpenStore(url);  // another session, not exclusive
     ASSERT_TRUE(admin);
   }
-  // Terminate every other session on this database, from a plain libpq connection.
+  // Terminate every other session on this database, from a plain libpq connection; with a
+  // timeout, pg_terminate_backend waits until each has exited (PostgreSQL 14+): no sleep.
   const std::string conninfo = url;
   PGconn* c = PQconnectdb(conninfo.c_str());
   ASSERT_EQ(PQstatus(c), CONNECTION_OK) << PQerrorMessage(c);
   PGresult* r = PQexec(c,
-                       "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                       "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
                        "WHERE datname = current_database() AND pid <> pg_backend_pid()");
   ASSERT_EQ(PQresultStatus(r), PGRES_TUPLES_OK) << PQresultErrorMessage(r);
   EXPECT_GE(std::stoi(PQgetvalue(r, 0, 0)), 3);  // writer, lock, a reader
   PQclear(r);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   Company b{CompanyId::New(), "Globex", NowMs()};
   auto w = store->InsertCompany(b);
   EXPECT_TRUE(w) << w.error().message;
