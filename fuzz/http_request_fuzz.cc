@@ -67,12 +67,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (ec) return 0;  // the server answers 400/413 or just closes
     if (hookd::api::AnnouncesTooLargeBody(parser, kMaxBody)) return 0;  // 413
     beast::error_code ec2;
-    while (!parser.is_done() && buffer.size() > 0 && !ec2) {
-      const size_t used = parser.put(buffer.data(), ec2);
-      buffer.consume(used);
-      if (ec2 == http::error::need_more) ec2 = {};
-      if (used == 0) break;
-    }
+    hookd::api::ParseBufferedBody(parser, buffer, ec2);
     if (!ec2 && !parser.is_done()) http::read(stream, buffer, parser, ec2);
     if (ec2) return 0;
     auto msg = parser.release();

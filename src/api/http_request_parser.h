@@ -14,6 +14,8 @@
 #include <string_view>
 #include <utility>
 
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
@@ -42,6 +44,19 @@ inline bool AnnouncesTooLargeBody(const RequestParser& parser, size_t max_body) 
 
 // The parsed message as a handler sees it: the target split at the first '?' into path and
 // query, header names lower-cased (values as received), the body moved out.
+// Feeds what `buffer` already holds after the header to the parser (most requests arrive whole
+// in the header's read: no further read then). `ec` is set on a malformed body; need_more is
+// not an error — read the rest from the stream when !parser.is_done().
+inline void ParseBufferedBody(RequestParser& parser, boost::beast::flat_buffer& buffer,
+                              boost::beast::error_code& ec) {
+  while (!parser.is_done() && buffer.size() > 0 && !ec) {
+    const size_t used = parser.put(buffer.data(), ec);
+    buffer.consume(used);
+    if (ec == boost::beast::http::error::need_more) ec = {};
+    if (used == 0) break;
+  }
+}
+
 inline HttpRequest ToHttpRequest(RequestParser::value_type&& msg) {
   HttpRequest req;
   req.method = std::string(msg.method_string());

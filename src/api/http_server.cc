@@ -247,12 +247,7 @@ struct HttpServer::Impl {
         // here rather than through another asynchronous read (a composed operation, a timer
         // and a trip through the scheduler per request).
         beast::error_code ec2;
-        while (!parser.is_done() && buffer.size() > 0 && !ec2) {
-          const size_t used = parser.put(buffer.data(), ec2);
-          buffer.consume(used);
-          if (ec2 == http::error::need_more) ec2 = {};
-          if (used == 0) break;
-        }
+        ParseBufferedBody(parser, buffer, ec2);
         if (!ec2 && !parser.is_done()) {
           stream.expires_after(kReadTimeout);
           auto [ec_read, n2] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
