@@ -11,6 +11,10 @@ Result<void> IndexFollower::LoadAll() {
   return {};
 }
 
+void IndexFollower::OnChangesMissed() {
+  if (auto r = LoadAll(); !r) spdlog::error("cannot reload the endpoint index: {}", r.error().message);
+}
+
 void IndexFollower::OnEndpointChanged(const CompanyId& company, const EndpointId& id) {
   auto eps = store_.AllEndpoints(company);
   if (!eps) {

@@ -21,6 +21,8 @@ class IndexFollower final : public ChangeListener {
   void OnEndpointChanged(const CompanyId& company, const EndpointId& id) override;
   void OnDeliveriesReady(std::vector<PendingDelivery>) override {}
   void OnDeliveriesRequeued(const CompanyId&, const EndpointId&) override {}
+  // Changes made on other nodes may have been missed: the whole index is read again.
+  void OnChangesMissed() override;
 
  private:
   EndpointStore& store_;

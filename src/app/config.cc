@@ -17,7 +17,7 @@ namespace hookd {
 void AddServeFlags(CLI::App& cmd, ServeConfig& c) {
   cmd.add_option("--listen", c.listen, "address:port to serve on (port 0 picks a free one)")
       ->envname("HOOKD_LISTEN")->capture_default_str();
-  cmd.add_option("--db", c.db, "store URL: sqlite:<path>, or postgres://… (one node per database for now)")->envname("HOOKD_DB")->capture_default_str();
+  cmd.add_option("--db", c.db, "store URL: sqlite:<path>, or postgres://… (several nodes may share one PostgreSQL database)")->envname("HOOKD_DB")->capture_default_str();
   cmd.add_option("--admin-token", c.admin_token,
                  "operator token; it revokes every other operator token at start (else one is generated "
                  "on first start and printed once). Visible in ps: prefer --admin-token-file or "
@@ -34,6 +34,11 @@ void AddServeFlags(CLI::App& cmd, ServeConfig& c) {
       ->envname("HOOKD_DISABLE_AFTER")->capture_default_str();
   cmd.add_option("--retention", c.retention, "how long events and attempts are kept")
       ->envname("HOOKD_RETENTION")->capture_default_str();
+  cmd.add_option("--lease-timeout", c.lease_timeout,
+                 "PostgreSQL with several nodes: a node that stops renewing its shard leases (dead, "
+                 "partitioned) loses them after this long, and the others take over its endpoints "
+                 "(renewed every third of it; 1s to 5m)")
+      ->envname("HOOKD_LEASE_TIMEOUT")->capture_default_str();
   cmd.add_option("--max-payload", c.max_payload, "largest accepted request body (e.g. 256KiB, 1MiB)")
       ->envname("HOOKD_MAX_PAYLOAD")->capture_default_str();
   cmd.add_flag("--allow-http", c.allow_http, "allow http:// endpoint URLs")->envname("HOOKD_ALLOW_HTTP");
@@ -109,6 +114,8 @@ std::string ValidateServeConfig(ServeConfig& c) {
   if (auto e = dur(c.request_timeout, c.request_timeout_ms, "--request-timeout"); !e.empty()) return e;
   if (auto e = dur(c.disable_after, c.disable_after_ms, "--disable-after"); !e.empty()) return e;
   if (auto e = dur(c.retention, c.retention_ms, "--retention"); !e.empty()) return e;
+  if (auto e = dur(c.lease_timeout, c.lease_timeout_ms, "--lease-timeout"); !e.empty()) return e;
+  if (c.lease_timeout_ms < 1000 || c.lease_timeout_ms > 300000) return "--lease-timeout must be between 1s and 5m";
   if (c.threads <= 0) c.threads = std::max(1u, std::thread::hardware_concurrency());
   // Two per core: measured on 2 cores, a 50-endpoint fan-out ran at 14.7k deliveries/s with
   // 1 thread, 19.7k with 2, 21.9k with 3 and 22.3k with 4 (bench/README.md).

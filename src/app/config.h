@@ -18,6 +18,7 @@ struct ServeConfig {
   std::string request_timeout = "15s";
   std::string disable_after = "5d";
   std::string retention = "30d";
+  std::string lease_timeout = "6s";  // several nodes on PostgreSQL: how long a dead node's shards wait
   std::string max_payload = "256KiB";
   bool allow_http = false;
   bool allow_private_destinations = false;
@@ -37,6 +38,7 @@ struct ServeConfig {
   int64_t request_timeout_ms = 0;
   int64_t disable_after_ms = 0;
   int64_t retention_ms = 0;
+  int64_t lease_timeout_ms = 0;
 };
 
 // Registers the serve flags (with HOOKD_* env fallbacks) on `cmd`.

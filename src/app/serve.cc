@@ -28,6 +28,8 @@
 #include "core/ssrf_guard.h"
 #include "dispatch/destination_check.h"
 #include "dispatch/dispatcher_pool.h"
+#include "store/postgres/pg_cluster.h"
+#include "store/postgres/postgres_store.h"
 #include "store/retention.h"
 #include "store/store.h"
 
@@ -95,6 +97,38 @@ void RaiseFileLimit(int max_connections) {
                  lim.rlim_cur, max_connections);
 }
 
+// What other nodes on the same database change that this node keeps in memory besides
+// endpoints (those have the IndexFollower): tokens (the authenticator's cache) and custom
+// event types (the catalog).
+class SharedStateFollower final : public ChangeListener {
+ public:
+  SharedStateFollower(Store& store, EventCatalog& catalog, api::Authenticator& auth)
+      : store_(store), catalog_(catalog), auth_(auth) {}
+  void OnDeliveriesReady(std::vector<PendingDelivery>) override {}
+  void OnEndpointChanged(const CompanyId&, const EndpointId&) override {}
+  void OnDeliveriesRequeued(const CompanyId&, const EndpointId&) override {}
+  void OnTokensChanged() override { auth_.Invalidate(); }
+  void OnEventTypesChanged() override { LoadEventTypes(); }
+  void OnChangesMissed() override {
+    auth_.Invalidate();
+    LoadEventTypes();
+  }
+
+ private:
+  void LoadEventTypes() {
+    auto custom = store_.ListEventTypes();
+    if (!custom) {
+      spdlog::error("cannot reload event types: {}", custom.error().message);
+      return;
+    }
+    for (auto& def : *custom)
+      if (!catalog_.Find(def.name)) (void)catalog_.Add(def);
+  }
+  Store& store_;
+  EventCatalog& catalog_;
+  api::Authenticator& auth_;
+};
+
 }  // namespace
 
 int RunServe(ServeConfig& cfg) {
@@ -161,8 +195,14 @@ int RunServe(ServeConfig& cfg) {
   // Declared before the components that hold a pointer to it, so it outlives them.
   Metrics metrics;
   // Every change made on this node (API calls, the dispatcher's own disables and deletes) is
-  // announced here; the fan-out index follows first, then the dispatcher.
-  LocalChangeFeed changes;
+  // announced on the change feed; the fan-out index follows first, then the dispatcher. On
+  // PostgreSQL, nodes share the database: the feed also brings other nodes' changes, and this
+  // node dispatches only the endpoints of the shards it leases (store/postgres/pg_cluster.h).
+  LocalChangeFeed local_changes;
+  std::unique_ptr<PgCluster> cluster;
+  if (auto* pg = dynamic_cast<PostgresStore*>(store.get()))
+    cluster = std::make_unique<PgCluster>(*pg, ClusterOptions{cfg.lease_timeout_ms});
+  ChangeFeed& changes = cluster ? static_cast<ChangeFeed&>(*cluster) : local_changes;
   changes.Subscribe(index_follower);
 
   DispatcherOptions dopts;
@@ -174,6 +214,7 @@ int RunServe(ServeConfig& cfg) {
   dopts.proxy = cfg.proxy;
   dopts.builtin_http1 = cfg.plain_http == "builtin";
   dopts.metrics = &metrics;
+  dopts.ownership = cluster.get();
   // A REST hook being deleted (410) leaves this node's fan-out before the store forgets it.
   dopts.on_endpoint_deleting = [&index](const CompanyId& company, const EndpointId& id) { index.Remove(company, id); };
   dopts.on_endpoint_changed = [&changes](const CompanyId& company, const EndpointId& id) {
@@ -191,6 +232,12 @@ int RunServe(ServeConfig& cfg) {
   Retention retention(*store, cfg.retention_ms);
 
   api::Authenticator auth(*store);
+  SharedStateFollower shared_state(*store, catalog, auth);
+  changes.Subscribe(shared_state);
+  if (cluster)
+    metrics.registry.AddCallbackGauge("hookd_lease_shards_held",
+                                      "Shards (of 256) whose endpoints this node dispatches (several nodes on PostgreSQL).",
+                                      [&cluster] { return static_cast<double>(cluster->ShardsHeld()); });
   api::ApiOptions api_opts;
   api_opts.max_payload = cfg.max_payload_bytes;
   api_opts.allow_http = cfg.allow_http;
@@ -215,7 +262,14 @@ int RunServe(ServeConfig& cfg) {
   // Takes its recovery bound when it starts: every delivery accepted later reaches it through
   // the change feed, so it must start before anything can accept one. On stop, in-flight
   // deliveries finish or stay pending for the next start.
-  lifecycle.Add({"dispatcher", {"store"},
+  // Several nodes: listening for other nodes' changes, then a first share of the leases (the
+  // dispatcher recovers those shards); on stop, the leases are given back for others to take.
+  lifecycle.Add({"cluster", {"store"},
+                 [&cluster]() -> Result<void> { return cluster ? cluster->Join() : Result<void>{}; },
+                 [&cluster] {
+                   if (cluster) cluster->Leave();
+                 }});
+  lifecycle.Add({"dispatcher", {"store", "cluster"},
                  [&dispatcher]() -> Result<void> {
                    dispatcher.Start();
                    return {};

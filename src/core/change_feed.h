@@ -27,6 +27,20 @@ class ChangeListener {
   // Failed deliveries of an endpoint were put back to pending (`recover`): read its pending
   // deliveries back from the store.
   virtual void OnDeliveriesRequeued(const CompanyId& company, const EndpointId& id) = 0;
+
+  // Announcements that only several nodes sharing a database make (the PostgreSQL feed);
+  // a listener that does not care ignores them.
+  //
+  // Which shards this node holds changed (core/shard_ownership.h): leases taken, given back
+  // or lapsed.
+  virtual void OnOwnershipChanged() {}
+  // Announcements may have been lost (the feed's connection to the database dropped): read
+  // back everything kept in memory from the store.
+  virtual void OnChangesMissed() {}
+  // A token was revoked on another node.
+  virtual void OnTokensChanged() {}
+  // A custom event type was added on another node.
+  virtual void OnEventTypesChanged() {}
 };
 
 // Announcing a change is calling the ChangeListener methods on the feed.
@@ -52,6 +66,18 @@ class LocalChangeFeed final : public ChangeFeed {
   }
   void OnDeliveriesRequeued(const CompanyId& company, const EndpointId& id) override {
     for (auto* l : listeners_) l->OnDeliveriesRequeued(company, id);
+  }
+  void OnOwnershipChanged() override {
+    for (auto* l : listeners_) l->OnOwnershipChanged();
+  }
+  void OnChangesMissed() override {
+    for (auto* l : listeners_) l->OnChangesMissed();
+  }
+  void OnTokensChanged() override {
+    for (auto* l : listeners_) l->OnTokensChanged();
+  }
+  void OnEventTypesChanged() override {
+    for (auto* l : listeners_) l->OnEventTypesChanged();
   }
 
  private:

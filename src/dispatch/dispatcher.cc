@@ -91,6 +91,10 @@ void Dispatcher::OnDeliveriesRequeued(const CompanyId& company, const EndpointId
   Post(EndpointChanged{company, id, true});
 }
 
+void Dispatcher::OnOwnershipChanged() { Post(OwnershipChanged{false}); }
+
+void Dispatcher::OnChangesMissed() { Post(OwnershipChanged{true}); }
+
 // ------------------------------------------------------------------ the loop
 
 void Dispatcher::Run() {
@@ -126,6 +130,10 @@ void Dispatcher::Recover() {
   // Deliveries created since Start() reach this dispatcher through its inbox: the scan stops
   // short of them (ULIDs from this process only grow).
   const std::string& bound = recover_bound_;
+  if (opts_.ownership) {
+    held_epoch_.assign(kLeaseShards, 0);
+    for (int s = 0; s < kLeaseShards; ++s) held_epoch_[s] = opts_.ownership->UsableEpoch(s);
+  }
   auto eps = store_.EndpointsToDispatch();
   if (!eps) {
     spdlog::error("dispatcher: cannot load endpoints: {}", eps.error().message);
@@ -137,8 +145,90 @@ void Dispatcher::Recover() {
     EndpointState& es = endpoints_[key];
     SetConfig(es, std::move(ep));
     PublishFailures(es);
-    StartRecovery(key, es, bound);
+    if (Owns(key)) StartRecovery(key, es, bound);
   }
+}
+
+bool Dispatcher::Owns(const Key& endpoint) const {
+  return held_epoch_.empty() || held_epoch_[LeaseShardOf(endpoint)] != 0;
+}
+
+void Dispatcher::Fence(DeliveryUpdate& u, const Key& endpoint, int64_t epoch) const {
+  if (held_epoch_.empty()) return;
+  u.lease_shard = LeaseShardOf(endpoint);
+  u.lease_epoch = epoch;
+}
+
+void Dispatcher::CancelRecovery(const Key& key, EndpointState& es) {
+  if (!es.recovering) return;
+  if (!recover_queue_.empty() && recover_queue_.front() == key) recover_after_.clear();
+  std::erase(recover_queue_, key);
+  es.recovering = false;
+  es.recover_bound.clear();
+  es.parked.clear();
+}
+
+// Leases taken, given back or lapsed — or (`missed`) announcements lost. Each lease shard this
+// dispatcher held but no longer may use (or holds at a new epoch: it lapsed and was taken
+// again) is forgotten; each one it now holds anew is read back from the store, its endpoints
+// first (some may have been created while another node held it).
+void Dispatcher::ApplyOwnership(bool missed) {
+  if (!opts_.ownership && !missed) return;
+  std::vector<int64_t> now_epoch(held_epoch_.size(), 0);
+  for (size_t s = 0; s < now_epoch.size(); ++s) now_epoch[s] = opts_.ownership->UsableEpoch(static_cast<int>(s));
+  const std::vector<int64_t> was = held_epoch_;
+  auto lost = [&](int s) { return was[s] != 0 && now_epoch[s] != was[s]; };
+  auto gained = [&](int s) { return now_epoch[s] != 0 && (now_epoch[s] != was[s] || missed); };
+  for (auto& [key, es] : endpoints_) {
+    if (was.empty() || !lost(LeaseShardOf(key))) continue;
+    CancelRecovery(key, es);
+    DropQueued(es);
+  }
+  bool any_gained = missed;
+  for (size_t s = 0; s < now_epoch.size() && !any_gained; ++s) any_gained = gained(static_cast<int>(s));
+  if (!held_epoch_.empty()) held_epoch_ = now_epoch;
+  if (any_gained) {
+    auto eps = store_.EndpointsToDispatch();
+    if (!eps) {
+      // Nothing is read back now: the next change (the lease manager's next renewal) retries.
+      spdlog::error("dispatcher: cannot load endpoints after a change of leases: {}", eps.error().message);
+      if (!held_epoch_.empty()) {
+        for (size_t s = 0; s < held_epoch_.size(); ++s)
+          if (gained(static_cast<int>(s))) held_epoch_[s] = 0;
+      }
+      return;
+    }
+    std::unordered_set<Key, PackedUlidHash> present;
+    for (auto& ep : *eps) {
+      if (ShardOf(ep.id, opts_.shards) != opts_.shard) continue;
+      const Key key = ep.id.Packed();
+      present.insert(key);
+      const bool take = held_epoch_.empty() ? missed : gained(LeaseShardOf(key));
+      if (!take && !missed) continue;
+      EndpointState& es = endpoints_[key];
+      es.gone = false;
+      SetConfig(es, std::move(ep));
+      PublishFailures(es);
+      if (!es.cfg.Enabled()) {
+        DropQueued(es);
+        continue;
+      }
+      if (Owns(key) && (take || missed)) StartRecovery(key, es, "");
+    }
+    if (missed) {  // deleted while announcements were lost
+      for (auto& [key, es] : endpoints_) {
+        if (es.gone || present.contains(key)) continue;
+        CancelRecovery(key, es);
+        DropQueued(es);
+        es.gone = true;
+        es.cfg.consecutive_failures = 0;
+        PublishFailures(es);
+      }
+    }
+  }
+  // Shards kept: their endpoints may have been skipped while the lease was briefly unusable.
+  for (auto& [key, es] : endpoints_)
+    if (Owns(key)) MarkRunnable(key, es);
 }
 
 void Dispatcher::StartRecovery(const Key& key, EndpointState& es, std::string bound) {
@@ -236,6 +326,8 @@ void Dispatcher::EndRecovery(EndpointState& es) {
 }
 
 void Dispatcher::AddNew(PendingDelivery d) {
+  // Another node's (its owner reads it from the store, or gets it from the feed).
+  if (!Owns(d.endpoint_id.Packed())) return;
   if (!taken_from_store_.empty() && !d.retry_request) {
     // Announced after a recovery had read it from the store: it is that same delivery.
     if (taken_from_store_.erase(d.id.Packed()) > 0) return;
@@ -267,6 +359,8 @@ void Dispatcher::DrainInbox() {
   for (auto& c : cmds) {
     if (auto* ds = std::get_if<std::vector<PendingDelivery>>(&c)) {
       for (auto& d : *ds) AddNew(std::move(d));
+    } else if (auto* oc = std::get_if<OwnershipChanged>(&c)) {
+      ApplyOwnership(oc->missed);
     } else {
       auto& ch = std::get<EndpointChanged>(c);
       Reload(ch.company, ch.id, ch.requeued);
@@ -332,13 +426,16 @@ void Dispatcher::Add(PendingDelivery d) {
     DeliveryUpdate u{d.id, d.company_id, DeliveryStatus::kFailed, d.attempts, std::nullopt,
                      std::nullopt, std::nullopt};
     u.drop = true;
+    Fence(u, d.endpoint_id.Packed(), held_epoch_.empty() ? 0 : held_epoch_[LeaseShardOf(d.endpoint_id)]);
     updates_.push_back(std::move(u));
     return;
   }
   if (!es->cfg.Enabled()) {
     // Created or released while the endpoint is disabled: keep it, as held.
-    updates_.push_back(DeliveryUpdate{d.id, d.company_id, DeliveryStatus::kHeld, d.attempts,
-                                      std::nullopt, std::nullopt, std::nullopt});
+    DeliveryUpdate u{d.id, d.company_id, DeliveryStatus::kHeld, d.attempts, std::nullopt, std::nullopt,
+                     std::nullopt};
+    Fence(u, d.endpoint_id.Packed(), held_epoch_.empty() ? 0 : held_epoch_[LeaseShardOf(d.endpoint_id)]);
+    updates_.push_back(std::move(u));
     return;
   }
   Item& item = items_[key];
@@ -430,6 +527,14 @@ void Dispatcher::Pump(int64_t now) {
     if (eit == endpoints_.end()) continue;
     EndpointState& es = eit->second;
     es.runnable = false;
+    // Its lease must still be usable (renewed in time, not being given back): otherwise nothing
+    // starts, and the change of leases that follows decides what happens to its deliveries.
+    int64_t epoch = 0;
+    if (!held_epoch_.empty()) {
+      const int shard = LeaseShardOf(epkey);
+      epoch = held_epoch_[shard];
+      if (epoch == 0 || opts_.ownership->UsableEpoch(shard) != epoch) continue;
+    }
     while (!es.ready.empty() && es.in_flight < es.cfg.max_concurrency &&
            client_.InFlight() < opts_.max_in_flight) {
       const Key key = es.ready.front();
@@ -446,14 +551,14 @@ void Dispatcher::Pump(int64_t now) {
         break;
       }
       es.ready.pop_front();
-      Send(es, key, it->second, now);
+      Send(es, key, it->second, now, epoch);
     }
     // Still has ready work and free slots (the global cap was hit): go round again later.
     if (es.in_flight < es.cfg.max_concurrency) MarkRunnable(epkey, es);
   }
 }
 
-void Dispatcher::Send(EndpointState& es, const Key& key, Item& item, int64_t now) {
+void Dispatcher::Send(EndpointState& es, const Key& key, Item& item, int64_t now, int64_t lease_epoch) {
   const EventId event_id = EventId::FromPacked(item.event);
   if (!item.payload) {
     auto loaded = store_.LoadPayloads({event_id});
@@ -502,14 +607,15 @@ void Dispatcher::Send(EndpointState& es, const Key& key, Item& item, int64_t now
   item.state = ItemState::kInFlight;
   ++es.in_flight;
   ++stats_.in_flight;
-  in_flight_.emplace(req.tag, key);
+  in_flight_.emplace(req.tag, InFlight{key, lease_epoch});
   client_.Start(std::move(req));
 }
 
 void Dispatcher::Handle(OutboundResult r) {
   auto fit = in_flight_.find(r.tag);
   if (fit == in_flight_.end()) return;
-  const Key key = fit->second;
+  const Key key = fit->second.delivery;
+  const int64_t lease_epoch = fit->second.lease_epoch;
   in_flight_.erase(fit);
   --stats_.in_flight;
   ++stats_.attempts;
@@ -542,6 +648,7 @@ void Dispatcher::Handle(OutboundResult r) {
 
   DeliveryUpdate u{delivery_id, company, DeliveryStatus::kPending, item.attempts,
                    std::nullopt, now, std::move(a)};
+  Fence(u, item.endpoint, lease_epoch);
 
   const bool deleted = !es || es->gone;
   EndpointFacts facts;
@@ -582,7 +689,9 @@ void Dispatcher::Handle(OutboundResult r) {
       break;
   }
   updates_.push_back(std::move(u));
-  if (d.next == Decision::Next::kRetry) Schedule(key, item, d.retry_at_ms);  // stays at the head of its subject
+  // A retry stays at the head of its subject — unless the shard was given up meanwhile: then
+  // the store has it, for the shard's next owner.
+  if (d.next == Decision::Next::kRetry && Owns(item.endpoint)) Schedule(key, item, d.retry_at_ms);
   else Finish(es, key);
 
   switch (d.endpoint) {
@@ -700,7 +809,7 @@ void Dispatcher::Reload(const CompanyId& company, const EndpointId& id, bool req
   // start (every delivery of it came through the inbox), leaves nothing in the store that
   // memory does not hold — and reading rows back while their outcomes are still being
   // written would send those deliveries again.
-  if ((known && !was_enabled) || requeued) StartRecovery(key, es, "");
+  if (((known && !was_enabled) || requeued) && Owns(key)) StartRecovery(key, es, "");
   MarkRunnable(key, es);
 }
 

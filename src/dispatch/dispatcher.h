@@ -30,6 +30,7 @@
 #include "core/endpoint.h"
 #include "core/payload_template.h"
 #include "core/retry_policy.h"
+#include "core/shard_ownership.h"
 #include "core/clock.h"
 #include "dispatch/outbound_client.h"
 #include "store/store.h"
@@ -63,6 +64,11 @@ struct DispatcherOptions {
   // The time every rule runs on (retry due times, rate limits, auto-disable, stop grace).
   // Must outlive the dispatcher.
   const Clock* clock = &SystemClock();
+  // Several nodes on one database: this node dispatches only the endpoints of the lease shards
+  // it holds (announced by OnOwnershipChanged), starts a request only while the lease is still
+  // usable, and fences every outcome with the lease's epoch. Null: every endpoint (one node).
+  // Must outlive the dispatcher.
+  const ShardOwnership* ownership = nullptr;
   // Attempt durations, outcomes and per-endpoint failures go here (atomics, from the
   // dispatcher thread). May be null; must outlive the dispatcher.
   Metrics* metrics = nullptr;
@@ -107,6 +113,12 @@ class Dispatcher final : public ChangeListener {
   void OnDeliveriesReady(std::vector<PendingDelivery> deliveries) override;
   void OnEndpointChanged(const CompanyId& company, const EndpointId& id) override;
   void OnDeliveriesRequeued(const CompanyId& company, const EndpointId& id) override;
+  // Lease shards taken: their endpoints' pending deliveries are read from the store; given
+  // back or lapsed: their deliveries are forgotten (requests in flight finish, and their
+  // outcomes are written fenced by the old epoch).
+  void OnOwnershipChanged() override;
+  // Announcements were lost: endpoints and every owned pending delivery are read back.
+  void OnChangesMissed() override;
 
   const DispatcherStats& Stats() const { return stats_; }
 
@@ -159,7 +171,10 @@ class Dispatcher final : public ChangeListener {
     EndpointId id;
     bool requeued = false;  // failed deliveries were put back to pending
   };
-  using Command = std::variant<std::vector<PendingDelivery>, EndpointChanged>;
+  struct OwnershipChanged {
+    bool missed = false;  // announcements were lost: read everything back
+  };
+  using Command = std::variant<std::vector<PendingDelivery>, EndpointChanged, OwnershipChanged>;
 
   void Run();
   // Loads the endpoints and queues them for recovery; RecoverStep then reads their pending
@@ -183,13 +198,20 @@ class Dispatcher final : public ChangeListener {
   void FireTimers(int64_t now);
   void Pump(int64_t now);
   bool TakeToken(EndpointState& es, int64_t now);
-  void Send(EndpointState& es, const Key& key, Item& item, int64_t now);
+  void Send(EndpointState& es, const Key& key, Item& item, int64_t now, int64_t lease_epoch);
   void Handle(OutboundResult r);
   void Finish(EndpointState* es, const Key& key);
   void DropQueued(EndpointState& es);
   void Disable(EndpointState& es, DisabledReason reason);
   // `requeued`: failed deliveries of it were put back to pending (read them back).
   void Reload(const CompanyId& company, const EndpointId& id, bool requeued);
+  // This node dispatches `endpoint` (it holds its shard's lease; always without ownership).
+  bool Owns(const Key& endpoint) const;
+  void ApplyOwnership(bool missed);
+  // Ends a recovery without taking its parked deliveries (the endpoint's shard was lost).
+  void CancelRecovery(const Key& key, EndpointState& es);
+  // Sets `u`'s fence from the lease this node holds (held at `epoch`) on `endpoint`'s shard.
+  void Fence(DeliveryUpdate& u, const Key& endpoint, int64_t epoch) const;
   void RecordHealth(EndpointState& es);
   void PublishFailures(EndpointState& es);
   void Flush();
@@ -213,7 +235,14 @@ class Dispatcher final : public ChangeListener {
   // Owned by the dispatcher thread.
   std::unordered_map<Key, Item, PackedUlidHash> items_;                 // by delivery
   std::unordered_map<Key, EndpointState, PackedUlidHash> endpoints_;    // by endpoint
-  std::unordered_map<uint64_t, Key> in_flight_;                         // request tag -> delivery
+  struct InFlight {
+    Key delivery;
+    int64_t lease_epoch = 0;  // of its endpoint's shard when it was sent (0: no ownership)
+  };
+  std::unordered_map<uint64_t, InFlight> in_flight_;                    // by request tag
+  // Per lease shard: the epoch this dispatcher works under (0: not owned). Empty without
+  // ownership.
+  std::vector<int64_t> held_epoch_;
   // On a deque: a million retry timers grow it in blocks, never by doubling (and copying) one
   // big array, which would double the memory of a large backlog at the wrong moment.
   std::priority_queue<Timer, std::deque<Timer>, std::greater<>> timers_;

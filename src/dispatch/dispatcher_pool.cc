@@ -55,6 +55,14 @@ void DispatcherPool::OnDeliveriesRequeued(const CompanyId& company, const Endpoi
   ShardFor(id).OnDeliveriesRequeued(company, id);
 }
 
+void DispatcherPool::OnOwnershipChanged() {
+  for (auto& d : shards_) d->OnOwnershipChanged();
+}
+
+void DispatcherPool::OnChangesMissed() {
+  for (auto& d : shards_) d->OnChangesMissed();
+}
+
 int64_t DispatcherPool::Queued() const {
   int64_t n = 0;
   for (const auto& d : shards_) n += d->Stats().queued.load(std::memory_order_relaxed);

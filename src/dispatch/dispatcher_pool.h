@@ -30,6 +30,8 @@ class DispatcherPool final : public ChangeListener {
   void OnDeliveriesReady(std::vector<PendingDelivery> deliveries) override;
   void OnEndpointChanged(const CompanyId& company, const EndpointId& id) override;
   void OnDeliveriesRequeued(const CompanyId& company, const EndpointId& id) override;
+  void OnOwnershipChanged() override;
+  void OnChangesMissed() override;
 
   int64_t Queued() const;
   int64_t InFlight() const;

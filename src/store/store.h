@@ -205,6 +205,11 @@ struct DeliveryUpdate {
   std::optional<int64_t> last_attempt_at_ms;
   std::optional<Attempt> attempt;
   bool drop = false;  // delete the delivery instead (its endpoint is gone)
+  // Fencing (several nodes on one database): written only while this node still holds the
+  // lease on shard `lease_shard` at `lease_epoch` (core/shard_ownership.h); refused, and left
+  // out of the batch, once the lease has moved on. 0: not fenced (one node).
+  int lease_shard = -1;
+  int64_t lease_epoch = 0;
 };
 
 struct EndpointHealth {

@@ -14,7 +14,7 @@ Result<std::unique_ptr<Store>> OpenStore(std::string_view url, OpenOptions optio
     return std::unique_ptr<Store>(std::move(*s));
   }
   if (url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-    auto s = PostgresStore::Open(std::string(url), options.exclusive);
+    auto s = PostgresStore::Open(std::string(url));
     if (!s) return std::unexpected(s.error());
     return std::unique_ptr<Store>(std::move(*s));
   }

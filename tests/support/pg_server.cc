@@ -79,6 +79,15 @@ class Server {
     return url_prefix_ + name + url_suffix_;
   }
 
+  void Restart() {
+    std::lock_guard lock(mu_);
+    if (pid_ <= 0) throw std::runtime_error("test PostgreSQL server: not started (or external): cannot restart it");
+    ::kill(pid_, SIGINT);  // fast shutdown: clients are disconnected, the cluster is kept
+    if (!WaitExit(pid_, std::chrono::seconds(30))) throw std::runtime_error("test PostgreSQL server: no exit after SIGINT");
+    pid_ = -1;
+    Launch();
+  }
+
   void Stop() {
     std::lock_guard lock(mu_);
     if (pid_ > 0) {
@@ -179,14 +188,24 @@ class Server {
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
       throw std::runtime_error("test PostgreSQL server: cannot copy " + cluster.string() + ":\n" + Tail(dir_ / "initdb.log"));
     const int port = FreePort();
-    pid_ = Spawn({(bindir / "postgres").string(), "-D", data.string(), "-k", dir_.string(), "-p",
-                  std::to_string(port), "-c", "listen_addresses=", "-c", "fsync=on", "-c",
-                  "synchronous_commit=on", "-c", "max_connections=200"},
-                 log);
+    bindir_ = bindir;
+    port_ = port;
     const std::string conn = "host=" + dir_.string() + " port=" + std::to_string(port) + " user=postgres";
     admin_url_ = conn + " dbname=postgres";
     url_prefix_ = "postgresql:///";
     url_suffix_ = "?host=" + dir_.string() + "&port=" + std::to_string(port) + "&user=postgres";
+    Launch();
+  }
+
+  // Starts `postgres` on the cluster in dir_, and waits until it answers.
+  void Launch() {
+    const fs::path data = dir_ / "data";
+    const fs::path log = dir_ / "server.log";
+    int status = 0;
+    pid_ = Spawn({(bindir_ / "postgres").string(), "-D", data.string(), "-k", dir_.string(), "-p",
+                  std::to_string(port_), "-c", "listen_addresses=", "-c", "fsync=on", "-c",
+                  "synchronous_commit=on", "-c", "max_connections=200"},
+                 log);
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (PQping(admin_url_.c_str()) != PQPING_OK) {
       if (::waitpid(pid_, &status, WNOHANG) == pid_) {
@@ -227,6 +246,8 @@ class Server {
   std::mutex mu_;
   fs::path dir_;
   pid_t pid_ = -1;
+  fs::path bindir_;
+  int port_ = 0;
   int run_as_uid_ = -1, run_as_gid_ = -1;
   std::string admin_url_, url_prefix_, url_suffix_;
   int databases_ = 0;
@@ -243,5 +264,7 @@ class StopServerAtExit : public ::testing::Environment {
 }  // namespace
 
 std::string NewPostgresDatabaseUrl() { return Server::Get().NewDatabaseUrl(); }
+
+void RestartPostgresServer() { Server::Get().Restart(); }
 
 }  // namespace hookd::testing

@@ -23,4 +23,10 @@ namespace hookd::testing {
 // failure of the test, never a silent skip.
 std::string NewPostgresDatabaseUrl();
 
+// Restarts the test server as an operator would: a fast shutdown (SIGINT: every session is
+// disconnected, transactions in progress are rolled back), then a start on the same cluster
+// and port. Returns once it answers again. Throws when the server is external
+// (HOOKD_TEST_POSTGRES_URL) or not started.
+void RestartPostgresServer();
+
 }  // namespace hookd::testing

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <memory>
 #include <set>
@@ -649,6 +650,125 @@ TEST_F(DispatcherTest, StopWaitsForInFlightRequestsUpToTheGraceOnTheInjectedCloc
   EXPECT_TRUE(dispatcher->Turn());
   clock.Advance(1);
   EXPECT_FALSE(dispatcher->Turn());
+}
+
+
+// ------------------------------------------------------------------ several nodes: shard leases
+
+// The leases a test grants this "node": usable epoch per shard (0: not held or not usable).
+class FakeOwnership final : public ShardOwnership {
+ public:
+  int64_t UsableEpoch(int shard) const override { return epochs[shard]; }
+  std::array<int64_t, kLeaseShards> epochs{};
+};
+
+class DispatcherLeaseTest : public DispatcherTest {
+ protected:
+  FakeOwnership ownership;
+  DispatcherLeaseTest() { opts.ownership = &ownership; }
+  // Two endpoints in different lease shards.
+  std::pair<Endpoint*, Endpoint*> TwoShards() {
+    Endpoint* a = &AddEndpoint();
+    Endpoint* b = &AddEndpoint();
+    while (LeaseShardOf(b->id) == LeaseShardOf(a->id)) {
+      store.RemoveEndpoint(b->id);
+      b = &AddEndpoint();
+    }
+    return {a, b};
+  }
+  void Grant(const Endpoint& ep, int64_t epoch) { ownership.epochs[LeaseShardOf(ep.id)] = epoch; }
+  void Announce() {
+    dispatcher->OnOwnershipChanged();
+    Settle();
+  }
+  const DeliveryUpdate* LastUpdateOf(const PendingDelivery& d) const {
+    for (auto it = store.updates.rbegin(); it != store.updates.rend(); ++it)
+      if (it->id == d.id) return &*it;
+    return nullptr;
+  }
+};
+
+TEST_F(DispatcherLeaseTest, OnlyTheEndpointsOfHeldShardsAreDispatchedAndOutcomesCarryTheEpoch) {
+  auto [a, b] = TwoShards();
+  Grant(*a, 3);
+  const PendingDelivery before_start = store.AddDelivery(b->id);
+  Start();
+  const PendingDelivery da = Publish(*a);
+  const PendingDelivery db = Publish(*b);
+  Settle();
+  EXPECT_EQ(TimesSent(da), 1u);
+  EXPECT_EQ(TimesSent(db), 0u);  // another node's
+  EXPECT_EQ(TimesSent(before_start), 0u);
+  Answer(da, FakeOutboundClient::Status(200));
+  const DeliveryUpdate* u = LastUpdateOf(da);
+  ASSERT_NE(u, nullptr);
+  EXPECT_EQ(u->lease_shard, LeaseShardOf(a->id));
+  EXPECT_EQ(u->lease_epoch, 3);
+  EXPECT_EQ(store.StatusOf(db.id), DeliveryStatus::kPending);  // untouched: its owner writes it
+}
+
+TEST_F(DispatcherLeaseTest, ATakenShardsPendingDeliveriesAreReadBackFromTheStore) {
+  auto [a, b] = TwoShards();
+  Grant(*a, 1);
+  Start();
+  const PendingDelivery old = store.AddDelivery(b->id);  // committed by another node, never announced here
+  const PendingDelivery announced = Publish(*b);          // announced while another node held the shard
+  Settle();
+  EXPECT_TRUE(client.Open().empty());
+  Grant(*b, 7);  // the shard's owner died; this node took it
+  Announce();
+  EXPECT_EQ(TimesSent(old), 1u);
+  EXPECT_EQ(TimesSent(announced), 1u);
+  Answer(old, FakeOutboundClient::Status(200));
+  EXPECT_EQ(LastUpdateOf(old)->lease_epoch, 7);
+}
+
+TEST_F(DispatcherLeaseTest, ALapsedLeaseStartsNothingAndALostShardIsForgottenUntilTakenAgain) {
+  auto [a, b] = TwoShards();
+  (void)b;
+  a->max_concurrency = 1;
+  Grant(*a, 2);
+  Start();
+  const PendingDelivery first = Publish(*a);
+  const PendingDelivery second = Publish(*a);
+  Settle();
+  ASSERT_EQ(TimesSent(first), 1u);
+  // The lease could not be renewed in time: the answer is recorded under the old epoch, but
+  // nothing new starts — even before the change is announced.
+  Grant(*a, 0);
+  Answer(first, FakeOutboundClient::Status(200));
+  EXPECT_EQ(TimesSent(second), 0u);
+  EXPECT_EQ(LastUpdateOf(first)->lease_epoch, 2);
+  Announce();
+  EXPECT_EQ(dispatcher->Stats().queued.load(), 0);  // forgotten: the store keeps it
+  EXPECT_EQ(store.StatusOf(second.id), DeliveryStatus::kPending);
+  // Taken again (a new epoch): read back from the store and sent, fenced by the new epoch.
+  Grant(*a, 4);
+  Announce();
+  ASSERT_EQ(TimesSent(second), 1u);
+  EXPECT_EQ(TimesSent(first), 1u);  // its outcome was written: not sent again
+  Answer(second, FakeOutboundClient::Status(200));
+  EXPECT_EQ(LastUpdateOf(second)->lease_epoch, 4);
+}
+
+TEST_F(DispatcherLeaseTest, AnOutcomeIsFencedByTheEpochItsRequestWasSentUnder) {
+  auto [a, b] = TwoShards();
+  (void)b;
+  Grant(*a, 5);
+  Start();
+  const PendingDelivery d = Publish(*a);
+  Settle();
+  ASSERT_EQ(TimesSent(d), 1u);
+  // Lost and taken again while the request was in flight: its outcome still says epoch 5 (the
+  // store refuses it if the lease moved on meanwhile), and a retry is not kept in memory for
+  // a shard given up.
+  Grant(*a, 0);
+  Announce();
+  Answer(d, FakeOutboundClient::Status(500));
+  EXPECT_EQ(LastUpdateOf(d)->lease_epoch, 5);
+  EXPECT_EQ(dispatcher->Stats().queued.load(), 0);
+  Advance(kHour);
+  EXPECT_EQ(TimesSent(d), 1u);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 // The Store contract, run against every backend: SQLite, and PostgreSQL on a private server
 // (pg_server.h) — a fresh database per test.
+#include <poll.h>
+
 #include <filesystem>
 #include <future>
 #include <thread>
@@ -13,6 +15,10 @@
 #include "core/json_util.h"
 #include "support/pg_server.h"
 #include "store/store.h"
+#include "store/postgres/cluster_notice.h"
+#include "store/postgres/postgres_store.h"
+#include "core/shard_ownership.h"
+#include "core/metrics.h"
 
 namespace hookd {
 namespace {
@@ -737,25 +743,178 @@ TEST(SqliteStore, AWriteIsReportedDoneOnlyAfterAnFsyncThatCoversIt) {
   }
 }
 
-// PostgreSQL only: one `hookd serve` per database in this version. The second is refused at
-// start, naming the holder; the token commands (not exclusive) still open it.
-TEST(PostgresStore, ASecondExclusiveStoreOnOneDatabaseIsRefused) {
+// An enabled endpoint of `company` (not inserted).
+Endpoint MakeEndpoint(const CompanyId& company) {
+  Endpoint ep;
+  ep.id = EndpointId::New();
+  ep.company_id = company;
+  ep.url = "https://example.com/hook";
+  ep.event_types = {"employee.*"};
+  ep.secret = NewSigningSecret();
+  ep.created_at_ms = ep.updated_at_ms = NowMs();
+  return ep;
+}
+
+// `n` events of `company`, each with one pending delivery to `endpoint`.
+IngestRequest MakeIngest(const CompanyId& company, const EndpointId& endpoint, int n) {
+  IngestRequest req;
+  req.company = company;
+  for (int i = 0; i < n; ++i) {
+    NewEvent ne;
+    ne.event.id = EventId::New();
+    ne.event.company_id = company;
+    ne.event.type = "employee.hired";
+    ne.event.subject = "emp_" + std::to_string(i);
+    ne.event.created_at_ms = NowMs();
+    ne.event.payload = R"({"n":)" + std::to_string(i) + "}";
+    Delivery d;
+    d.id = DeliveryId::New();
+    d.company_id = company;
+    d.event_id = ne.event.id;
+    d.endpoint_id = endpoint;
+    d.status = DeliveryStatus::kPending;
+    d.next_attempt_at_ms = d.created_at_ms = NowMs();
+    ne.deliveries.push_back(d);
+    req.events.push_back(std::move(ne));
+  }
+  return req;
+}
+
+// PostgreSQL only: what another node must hear about is announced with the commit that made
+// it (NOTIFY in the same transaction), and nothing is announced for a write that failed.
+TEST(PostgresStore, WritesOtherNodesMustHearAboutNotifyWithTheirCommit) {
+  const std::string url = hookd::testing::NewPostgresDatabaseUrl();
+  auto opened = OpenStore(url);
+  ASSERT_TRUE(opened) << opened.error().message;
+  std::unique_ptr<Store> store = std::move(*opened);
+  ASSERT_TRUE(store->Migrate());
+  auto* pg = dynamic_cast<PostgresStore*>(store.get());
+  ASSERT_NE(pg, nullptr);
+  PGconn* listener = PQconnectdb(url.c_str());
+  ASSERT_EQ(PQstatus(listener), CONNECTION_OK) << PQerrorMessage(listener);
+  PQclear(PQexec(listener, "LISTEN hookd"));
+  // The next notice, waiting on the connection's socket (at most 5 s); "" when none came.
+  auto next_notice = [&]() -> std::string {
+    for (int i = 0; i < 50; ++i) {
+      PQconsumeInput(listener);
+      if (PGnotify* n = PQnotifies(listener)) {
+        std::string extra = n->extra;
+        PQfreemem(n);
+        return extra;
+      }
+      pollfd p{PQsocket(listener), POLLIN, 0};
+      ::poll(&p, 1, 100);
+    }
+    return "";
+  };
+  Company c{CompanyId::New(), "Acme", NowMs()};
+  ASSERT_TRUE(store->InsertCompany(c));
+  Endpoint ep = MakeEndpoint(c.id);
+  ASSERT_TRUE(store->InsertEndpoint(ep));
+  EXPECT_EQ(next_notice(), "e " + pg->NodeId() + " " + c.id.str() + " " + ep.id.str());
+
+  IngestRequest req = MakeIngest(c.id, ep.id, 3);
+  ASSERT_TRUE(store->IngestSync(req));
+  auto parsed = pg::ParseNotice(next_notice());
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->kind, pg::Notice::Kind::kReady);
+  EXPECT_EQ(parsed->node, pg->NodeId());
+  ASSERT_EQ(parsed->deliveries.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(parsed->deliveries[i].id, req.events[i].deliveries[0].id);
+    EXPECT_EQ(parsed->deliveries[i].shard, LeaseShardOf(ep.id));
+  }
+  // Loaded by id, in the notice's order, with payloads; only those still pending.
+  std::vector<DeliveryId> ids{req.events[2].deliveries[0].id, req.events[0].deliveries[0].id,
+                              DeliveryId::New()};
+  auto ready = pg->LoadReadyDeliveries(ids);
+  ASSERT_TRUE(ready) << ready.error().message;
+  ASSERT_EQ(ready->size(), 2u);
+  EXPECT_EQ((*ready)[0].id, ids[0]);
+  EXPECT_EQ((*ready)[1].id, ids[1]);
+  ASSERT_TRUE((*ready)[0].payload);
+  EXPECT_EQ(*(*ready)[0].payload, req.events[2].event.payload);
+
+  // A write that fails announces nothing; the next one is the next notice.
+  EXPECT_FALSE(store->RevokeToken(c.id, TokenId::New()));
+  ASSERT_TRUE(store->DisableEndpoint(c.id, ep.id, DisabledReason::kManual, NowMs()));
+  EXPECT_EQ(next_notice(), "e " + pg->NodeId() + " " + c.id.str() + " " + ep.id.str());
+  PQfinish(listener);
+}
+
+// PostgreSQL only: an outcome decided under a shard lease is written only while that lease is
+// still this node's at the same epoch; once another node took the shard, it is refused (the
+// new owner sends the delivery again) — whatever else the batch holds is written.
+TEST(PostgresStore, OutcomesAreFencedByTheirShardsLease) {
+  const std::string url = hookd::testing::NewPostgresDatabaseUrl();
+  auto opened = OpenStore(url);
+  ASSERT_TRUE(opened) << opened.error().message;
+  std::unique_ptr<Store> store = std::move(*opened);
+  ASSERT_TRUE(store->Migrate());
+  auto* pg = dynamic_cast<PostgresStore*>(store.get());
+  metrics::Registry registry;
+  store->Instrument(registry);
+  Company c{CompanyId::New(), "Acme", NowMs()};
+  ASSERT_TRUE(store->InsertCompany(c));
+  Endpoint ep = MakeEndpoint(c.id);
+  ASSERT_TRUE(store->InsertEndpoint(ep));
+  IngestRequest req = MakeIngest(c.id, ep.id, 3);
+  ASSERT_TRUE(store->IngestSync(req));
+  const int shard = LeaseShardOf(ep.id);
+  PGconn* admin = PQconnectdb(url.c_str());
+  ASSERT_EQ(PQstatus(admin), CONNECTION_OK);
+  auto set_owner = [&](const std::string& owner, int epoch) {
+    const std::string sql = "UPDATE shard_leases SET owner = '" + owner + "', epoch = " + std::to_string(epoch) +
+                            ", expires_at = now() + interval '1 minute' WHERE shard = " + std::to_string(shard);
+    PGresult* r = PQexec(admin, sql.c_str());
+    ASSERT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << PQresultErrorMessage(r);
+    PQclear(r);
+  };
+  auto outcome = [&](int i, int epoch) {
+    DeliveryUpdate u{req.events[i].deliveries[0].id, c.id, DeliveryStatus::kSucceeded, 1, std::nullopt, NowMs(),
+                     std::nullopt};
+    u.lease_shard = shard;
+    u.lease_epoch = epoch;
+    return u;
+  };
+  auto apply = [&](std::vector<DeliveryUpdate> updates) {
+    std::promise<Result<void>> done;
+    store->ApplyDispatchUpdates(std::move(updates), {}, [&](Result<void> r) { done.set_value(std::move(r)); });
+    return done.get_future().get();
+  };
+  auto status = [&](int i) { return store->GetDelivery(c.id, req.events[i].deliveries[0].id)->status; };
+
+  set_owner(pg->NodeId(), 5);
+  ASSERT_TRUE(apply({outcome(0, 5)}));
+  EXPECT_EQ(status(0), DeliveryStatus::kSucceeded);
+  // Another node took the shard (epoch 6): this node's outcome under epoch 5 is refused; an
+  // unfenced one in the same batch (a node without leases) is written.
+  set_owner("another-node", 6);
+  DeliveryUpdate unfenced = outcome(2, 0);
+  unfenced.lease_shard = -1;
+  ASSERT_TRUE(apply({outcome(1, 5), unfenced}));
+  EXPECT_EQ(status(1), DeliveryStatus::kPending);
+  EXPECT_EQ(status(2), DeliveryStatus::kSucceeded);
+  // Back to this node at a new epoch: the old epoch stays refused, the new one is written.
+  set_owner(pg->NodeId(), 7);
+  ASSERT_TRUE(apply({outcome(1, 5)}));
+  EXPECT_EQ(status(1), DeliveryStatus::kPending);
+  ASSERT_TRUE(apply({outcome(1, 7)}));
+  EXPECT_EQ(status(1), DeliveryStatus::kSucceeded);
+  EXPECT_NE(registry.Render().find("hookd_fenced_outcomes_total 2\n"), std::string::npos) << registry.Render();
+  PQfinish(admin);
+}
+
+// PostgreSQL only: several nodes share one database — a second store (serving or not) opens.
+TEST(PostgresStore, SeveralNodesOpenOneDatabase) {
   const std::string url = hookd::testing::NewPostgresDatabaseUrl();
   auto first = OpenStore(url, {.exclusive = true});
   ASSERT_TRUE(first) << first.error().message;
   ASSERT_TRUE((*first)->Migrate());
   auto second = OpenStore(url, {.exclusive = true});
-  ASSERT_FALSE(second);
-  EXPECT_EQ(second.error().code, ErrorCode::kUnavailable);
-  EXPECT_NE(second.error().message.find("in use by another hookd"), std::string::npos) << second.error().message;
-  EXPECT_NE(second.error().message.find("hookd pid " + std::to_string(getpid())), std::string::npos)
-      << second.error().message;
-  auto shared = OpenStore(url);
-  ASSERT_TRUE(shared) << shared.error().message;
-  EXPECT_TRUE((*shared)->Ping());
-  first->reset();  // the lock goes with its store
-  auto third = OpenStore(url, {.exclusive = true});
-  EXPECT_TRUE(third) << third.error().message;
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_TRUE((*second)->Migrate());
+  EXPECT_NE(dynamic_cast<PostgresStore*>(first->get())->NodeId(), dynamic_cast<PostgresStore*>(second->get())->NodeId());
 }
 
 // PostgreSQL only: nodes starting at once on a new database each migrate it, and every one
@@ -794,7 +953,7 @@ TEST(PostgresStore, AnUnreachableServerIsUnavailable) {
 }
 
 // PostgreSQL only: the server closes every connection (as when it restarts). The store opens
-// new ones — readers, the writer, and the lock's, taking the lock again — and goes on.
+// new ones — readers and the writer — and goes on.
 TEST(PostgresStore, ConnectionsTheServerClosedAreReplaced) {
   const std::string url = hookd::testing::NewPostgresDatabaseUrl();
   auto opened = OpenStore(url, {.exclusive = true});
@@ -817,7 +976,7 @@ TEST(PostgresStore, ConnectionsTheServerClosedAreReplaced) {
                        "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
                        "WHERE datname = current_database() AND pid <> pg_backend_pid()");
   ASSERT_EQ(PQresultStatus(r), PGRES_TUPLES_OK) << PQresultErrorMessage(r);
-  EXPECT_GE(std::stoi(PQgetvalue(r, 0, 0)), 3);  // writer, lock, a reader
+  EXPECT_GE(std::stoi(PQgetvalue(r, 0, 0)), 2);  // writer, a reader
   PQclear(r);
   Company b{CompanyId::New(), "Globex", NowMs()};
   auto w = store->InsertCompany(b);
@@ -825,9 +984,6 @@ TEST(PostgresStore, ConnectionsTheServerClosedAreReplaced) {
   auto g = store->GetCompany(b.id);
   EXPECT_TRUE(g) << g.error().message;
   EXPECT_TRUE(store->Ping());
-  // The lock is held again: another exclusive store is still refused.
-  auto other = OpenStore(url, {.exclusive = true});
-  EXPECT_FALSE(other);
   PQfinish(c);
 }
 

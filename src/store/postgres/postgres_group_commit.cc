@@ -6,8 +6,8 @@
 //     synchronous_commit = on, after the server flushed the WAL; jobs are finished in order;
 //   - a job that fails after it changed rows, or whose SQL error aborted the transaction,
 //     never leaves anything: its group is rolled back and run again with one savepoint per job;
-//   - the writer connection (and, when exclusive, the lock connection) is checked before each
-//     group and replaced when the server closed it; a group whose connection fails midway is
+//   - the writer connection is checked before each group and replaced when the server closed
+//     it; a group whose connection fails midway is
 //     answered kUnavailable (its outcome unknown only if COMMIT itself was cut off).
 #include <unistd.h>
 
@@ -46,23 +46,6 @@ Result<void> PostgresStore::PrepareToWrite() {
     if (!c) return std::unexpected(c.error());
     writer_db_ = std::move(*c);
   }
-  if (!exclusive_ || (lock_db_ && lock_db_->Alive())) return {};
-  // The lock went with its connection (the server restarted): take it again, or stop writing.
-  lock_db_.reset();
-  auto c = Conn::Open(url_, "hookd lock");
-  if (!c) return std::unexpected(c.error());
-  auto got = (*c)->Exec("SELECT pg_try_advisory_lock($1::bigint)", pg::Params().Int(kServeLockKey));
-  if (!got) return std::unexpected(got.error());
-  if (got->TextView(0, 0) != "t") {
-    if (!lock_lost_logged_)
-      spdlog::critical("store: lost the database lock to another hookd; no write is accepted while it holds it");
-    lock_lost_logged_ = true;
-    return MakeError(ErrorCode::kUnavailable,
-                     "another hookd took this database's lock while the connection was down; restart this one");
-  }
-  spdlog::info("store: database lock taken again after a lost connection");
-  lock_lost_logged_ = false;
-  lock_db_ = std::move(*c);
   return {};
 }
 

@@ -13,6 +13,8 @@
 #include "core/clock.h"
 #include "core/embedded.h"
 #include "core/json_util.h"
+#include "core/shard_ownership.h"
+#include "store/postgres/cluster_notice.h"
 
 namespace hookd {
 namespace json = boost::json;
@@ -150,65 +152,56 @@ Result<std::vector<T>> All(Result<Rows> rows, F read) {
   return out;
 }
 
+// Sends `payload` on the nodes' channel, inside the caller's transaction (delivered if it
+// commits).
+Result<void> Notify(Conn& db, const std::string& payload) {
+  TRY(db.Exec("SELECT pg_notify($1::text, $2::text)", Params().Text(pg::kNoticeChannel).Text(payload)));
+  return {};
+}
+
+Result<void> NotifyEndpoint(Conn& db, pg::Notice::Kind kind, const std::string& node, const CompanyId& company,
+                            const EndpointId& id) {
+  return Notify(db, pg::FormatEndpointNotice(kind, node, company, id));
+}
+
+// A PostgreSQL array literal of `ids` (each element quoted), to bind as one text[].
+template <class Id>
+std::string TextArray(const std::vector<Id>& ids) {
+  std::string array = "{";
+  for (const auto& id : ids) {
+    if (array.size() > 1) array += ',';
+    array += '"';
+    for (char ch : id.str()) {
+      if (ch == '"' || ch == '\\') array += '\\';
+      array += ch;
+    }
+    array += '"';
+  }
+  array += '}';
+  return array;
+}
+
 std::string HostName() {
   char buf[256] = {};
   if (::gethostname(buf, sizeof buf - 1) != 0) return "?";
   return buf;
 }
 
-// Takes the session lock that makes this process the database's only hookd, on `conn` (which
-// then holds it until it closes). kUnavailable naming the holder when another process has it.
-Result<void> LockDatabase(Conn& conn, const std::string& url) {
-  auto got = conn.Exec("SELECT pg_try_advisory_lock($1::bigint)", Params().Int(PostgresStore::kServeLockKey));
-  if (!got) return std::unexpected(got.error());
-  if (got->TextView(0, 0) == "t") return {};
-  // Who holds it: its application_name says "hookd pid N on HOST" (best effort; a role
-  // without the privilege to see other sessions sees less).
-  std::string holder;
-  auto who = conn.Exec(
-      "SELECT a.application_name, coalesce(host(a.client_addr), 'local socket'), a.pid "
-      "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-      "WHERE l.locktype = 'advisory' AND l.granted "
-      "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-      "AND l.classid = ($1::bigint >> 32)::oid AND l.objid = ($1::bigint & 4294967295)::oid LIMIT 1",
-      Params().Int(PostgresStore::kServeLockKey));
-  if (who && !who->empty())
-    holder = " (" + who->Text(0, 0) + ", connected from " + who->Text(0, 1) + ", server pid " + who->Text(0, 2) + ")";
-  return MakeError(ErrorCode::kUnavailable,
-                   RedactStoreUrl(url) + " is in use by another hookd" + holder +
-                       ": stop it first (this version runs one hookd per PostgreSQL database; two "
-                       "dispatchers on one database would send every delivery twice)");
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------- lifecycle
 
-Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& url, bool exclusive) {
+Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& url) {
   auto writer = Conn::Open(url, "hookd writer");
   if (!writer) return std::unexpected(writer.error());
-  std::unique_ptr<Conn> lock;
-  if (exclusive) {
-    auto c = Conn::Open(url, "hookd pid " + std::to_string(::getpid()) + " on " + HostName());
-    if (!c) return std::unexpected(c.error());
-    // A holder that just died (a restart after a crash) keeps the lock until its server
-    // process has seen the connection close: a few milliseconds, so wait a little first.
-    const int64_t give_up = MonotonicMs() + kLockWaitMs;
-    for (;;) {
-      auto locked = LockDatabase(**c, url);
-      if (locked) break;
-      if (locked.error().message.find("in use by another hookd") == std::string::npos || MonotonicMs() >= give_up)
-        return std::unexpected(locked.error());
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    lock = std::move(*c);
-  }
-  return std::unique_ptr<PostgresStore>(new PostgresStore(url, exclusive, std::move(*writer), std::move(lock)));
+  return std::unique_ptr<PostgresStore>(new PostgresStore(url, std::move(*writer)));
 }
 
-PostgresStore::PostgresStore(std::string url, bool exclusive, std::unique_ptr<Conn> writer,
-                             std::unique_ptr<Conn> lock)
-    : url_(std::move(url)), exclusive_(exclusive), writer_db_(std::move(writer)), lock_db_(std::move(lock)) {
+PostgresStore::PostgresStore(std::string url, std::unique_ptr<Conn> writer)
+    : url_(std::move(url)),
+      node_id_(EventId::New().str().substr(4)),
+      address_(HostName() + " pid " + std::to_string(::getpid())),
+      writer_db_(std::move(writer)) {
   writer_ = std::thread([this] {
     NameThisThread("hookd-writer");
     WriterLoop();
@@ -233,6 +226,9 @@ void PostgresStore::Instrument(metrics::Registry& registry) {
   m_writes_ = &registry.AddCounter("hookd_store_writes_total",
                                    "Writes (an ingest request, a batch of delivery outcomes, an API change) "
                                    "in committed groups; divided by hookd_store_commits_total, the mean group size.").Get();
+  m_fenced_ = &registry.AddCounter("hookd_fenced_outcomes_total",
+                                   "Delivery outcomes refused because this node's lease on their shard had moved "
+                                   "on to another node (fencing): the new owner sends those deliveries again.").Get();
 }
 
 template <class T>
@@ -390,12 +386,13 @@ Result<ApiToken> PostgresStore::FindTokenByHash(std::string_view hash) {
 }
 
 Result<void> PostgresStore::RevokeToken(const CompanyId& company, const TokenId& id) {
-  return Write<void>([company, id](Conn& db) -> Result<void> {
+  return Write<void>([company, id, node = node_id_](Conn& db) -> Result<void> {
     EXEC(u, db,
          "UPDATE tokens SET revoked_at = $1::bigint WHERE id = $2::text AND company_id = $3::text "
          "AND revoked_at IS NULL",
          Params().Int(NowMs()).Text(id.str()).Text(company.str()));
     if (u.Affected() == 0) return std::unexpected(NotFound("token"));
+    TRY(Notify(db, pg::FormatNotice(pg::Notice::Kind::kTokens, node)));
     return {};
   });
 }
@@ -408,20 +405,23 @@ Result<bool> PostgresStore::HasOperatorToken() {
 }
 
 Result<int64_t> PostgresStore::RevokeOperatorTokens(const std::optional<std::string>& keep, int64_t now_ms) {
-  return Write<int64_t>([keep, now_ms](Conn& db) -> Result<int64_t> {
+  return Write<int64_t>([keep, now_ms, node = node_id_](Conn& db) -> Result<int64_t> {
     EXEC(u, db,
          "UPDATE tokens SET revoked_at = $1::bigint WHERE company_id IS NULL AND revoked_at IS NULL "
          "AND ($2::text IS NULL OR hash <> $2::text)",
          Params().Int(now_ms).Opt(keep));
+    if (u.Affected() > 0) TRY(Notify(db, pg::FormatNotice(pg::Notice::Kind::kTokens, node)));
     return u.Affected();
   });
 }
 
 Result<ApiToken> PostgresStore::RevokeAnyToken(const TokenId& id, int64_t now_ms) {
-  return Write<ApiToken>([id, now_ms](Conn& db) -> Result<ApiToken> {
+  return Write<ApiToken>([id, now_ms, node = node_id_](Conn& db) -> Result<ApiToken> {
     static const std::string sql = std::string("UPDATE tokens SET revoked_at = $1::bigint WHERE id = $2::text "
                                                "AND revoked_at IS NULL RETURNING ") + kTokenCols;
-    return One<ApiToken>(db.Exec(sql.c_str(), Params().Int(now_ms).Text(id.str())), "token", ReadToken);
+    auto t = One<ApiToken>(db.Exec(sql.c_str(), Params().Int(now_ms).Text(id.str())), "token", ReadToken);
+    if (t) TRY(Notify(db, pg::FormatNotice(pg::Notice::Kind::kTokens, node)));
+    return t;
   });
 }
 
@@ -435,11 +435,12 @@ Result<std::vector<ApiToken>> PostgresStore::AllTokens() {
 // ---------------------------------------------------------------- event types
 
 Result<void> PostgresStore::InsertEventType(const EventTypeDef& def) {
-  return Write<void>([def](Conn& db) -> Result<void> {
+  return Write<void>([def, node = node_id_](Conn& db) -> Result<void> {
     TRY(db.Exec("INSERT INTO event_types(name, description, schema, example, subject_pointer, created_at) "
                 "VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::bigint)",
                 Params().Text(def.name).Text(def.description).Text(ToJson(def.schema)).Text(ToJson(def.example))
                     .Text(def.subject_pointer).Int(def.created_at_ms)));
+    TRY(Notify(db, pg::FormatNotice(pg::Notice::Kind::kEventTypes, node)));
     return {};
   });
 }
@@ -469,7 +470,7 @@ Result<std::vector<EventTypeDef>> PostgresStore::ListEventTypes() {
 // ---------------------------------------------------------------- endpoints
 
 Result<void> PostgresStore::InsertEndpoint(const Endpoint& ep) {
-  return Write<void>([ep](Conn& db) -> Result<void> {
+  return Write<void>([ep, node = node_id_](Conn& db) -> Result<void> {
     TRY(db.Exec("INSERT INTO endpoints(id, company_id, config, status, disabled_reason, kind, secret, "
                 "previous_secret, previous_secret_expires, created_at, updated_at, "
                 "consecutive_failures, failing_since) VALUES ($1::text, $2::text, $3::text, $4::text, "
@@ -489,6 +490,7 @@ Result<void> PostgresStore::InsertEndpoint(const Endpoint& ep) {
                     .Int(ep.updated_at_ms)
                     .Int(ep.consecutive_failures)
                     .Int(ep.failing_since_ms)));
+    TRY(NotifyEndpoint(db, pg::Notice::Kind::kEndpoint, node, ep.company_id, ep.id));
     return {};
   });
 }
@@ -508,13 +510,14 @@ Error MissingOrStale(Conn& db, const CompanyId& company, const EndpointId& id) {
 }  // namespace
 
 Result<int64_t> PostgresStore::UpdateEndpointConfig(const Endpoint& ep, int64_t if_version) {
-  return Write<int64_t>([ep, if_version](Conn& db) -> Result<int64_t> {
+  return Write<int64_t>([ep, if_version, node = node_id_](Conn& db) -> Result<int64_t> {
     EXEC(u, db,
          "UPDATE endpoints SET config = $3::text, updated_at = $4::bigint, version = version + 1 "
          "WHERE id = $1::text AND company_id = $2::text AND version = $5::bigint",
          Params().Text(ep.id.str()).Text(ep.company_id.str()).Text(ToJson(EndpointConfigToJson(ep)))
              .Int(ep.updated_at_ms).Int(if_version));
     if (u.Affected() == 0) return std::unexpected(MissingOrStale(db, ep.company_id, ep.id));
+    TRY(NotifyEndpoint(db, pg::Notice::Kind::kEndpoint, node, ep.company_id, ep.id));
     return if_version + 1;
   });
 }
@@ -522,19 +525,21 @@ Result<int64_t> PostgresStore::UpdateEndpointConfig(const Endpoint& ep, int64_t 
 Result<Endpoint> PostgresStore::RotateEndpointSecret(const CompanyId& company, const EndpointId& id,
                                                      const std::string& new_secret, int64_t grace_ms,
                                                      int64_t now_ms) {
-  return Write<Endpoint>([company, id, new_secret, grace_ms, now_ms](Conn& db) -> Result<Endpoint> {
-    return One<Endpoint>(
+  return Write<Endpoint>([company, id, new_secret, grace_ms, now_ms, node = node_id_](Conn& db) -> Result<Endpoint> {
+    auto ep = One<Endpoint>(
         db.Exec("UPDATE endpoints SET previous_secret = CASE WHEN $3::bigint > 0 THEN secret ELSE '' END, "
                 "previous_secret_expires = CASE WHEN $3::bigint > 0 THEN $4::bigint + $3::bigint ELSE 0 END, "
                 "secret = $5::text, updated_at = $4::bigint, version = version + 1 "
                 "WHERE id = $1::text AND company_id = $2::text RETURNING " ENDPOINT_COLS,
                 Params().Text(id.str()).Text(company.str()).Int(grace_ms).Int(now_ms).Text(new_secret)),
         "endpoint", ReadEndpoint);
+    if (ep) TRY(NotifyEndpoint(db, pg::Notice::Kind::kEndpoint, node, company, id));
+    return ep;
   });
 }
 
 Result<void> PostgresStore::DeleteEndpoint(const CompanyId& company, const EndpointId& id) {
-  return Write<void>([company, id](Conn& db) -> Result<void> {
+  return Write<void>([company, id, node = node_id_](Conn& db) -> Result<void> {
     EXEC(d, db, "DELETE FROM endpoints WHERE id = $1::text AND company_id = $2::text",
          Params().Text(id.str()).Text(company.str()));
     if (d.Affected() == 0) return std::unexpected(NotFound("endpoint"));
@@ -542,6 +547,7 @@ Result<void> PostgresStore::DeleteEndpoint(const CompanyId& company, const Endpo
     // stay as history.
     TRY(db.Exec("DELETE FROM deliveries WHERE endpoint_id = $1::text AND status IN ('pending', 'held')",
                 Params().Text(id.str())));
+    TRY(NotifyEndpoint(db, pg::Notice::Kind::kEndpoint, node, company, id));
     return {};
   });
 }
@@ -578,12 +584,13 @@ Result<std::vector<Endpoint>> PostgresStore::AllEndpoints(const std::optional<Co
 
 Result<int64_t> PostgresStore::EnableEndpoint(const CompanyId& company, const EndpointId& id,
                                               bool release_held, int64_t now_ms) {
-  return Write<int64_t>([=](Conn& db) -> Result<int64_t> {
+  return Write<int64_t>([=, node = node_id_](Conn& db) -> Result<int64_t> {
     EXEC(u, db,
          "UPDATE endpoints SET status = 'enabled', disabled_reason = '', updated_at = $1::bigint "
          "WHERE id = $2::text AND company_id = $3::text",
          Params().Int(now_ms).Text(id.str()).Text(company.str()));
     if (u.Affected() == 0) return std::unexpected(NotFound("endpoint"));
+    TRY(NotifyEndpoint(db, pg::Notice::Kind::kEndpoint, node, company, id));
     if (!release_held) return int64_t{0};
     EXEC(d, db,
          "UPDATE deliveries SET status = 'pending', next_attempt_at = $1::bigint "
@@ -595,7 +602,7 @@ Result<int64_t> PostgresStore::EnableEndpoint(const CompanyId& company, const En
 
 Result<int64_t> PostgresStore::RecoverDeliveries(const CompanyId& company, const EndpointId& id,
                                                  int64_t since_ms, int64_t now_ms) {
-  return Write<int64_t>([=](Conn& db) -> Result<int64_t> {
+  return Write<int64_t>([=, node = node_id_](Conn& db) -> Result<int64_t> {
     EXEC(e, db, "SELECT 1 FROM endpoints WHERE id = $1::text AND company_id = $2::text",
          Params().Text(id.str()).Text(company.str()));
     if (e.empty()) return std::unexpected(NotFound("endpoint"));
@@ -603,6 +610,7 @@ Result<int64_t> PostgresStore::RecoverDeliveries(const CompanyId& company, const
          "UPDATE deliveries SET status = 'pending', next_attempt_at = $1::bigint "
          "WHERE endpoint_id = $2::text AND status = 'failed' AND created_at >= $3::bigint",
          Params().Int(now_ms).Text(id.str()).Int(since_ms));
+    if (d.Affected() > 0) TRY(NotifyEndpoint(db, pg::Notice::Kind::kRequeued, node, company, id));
     return d.Affected();
   });
 }
@@ -612,7 +620,7 @@ Result<int64_t> PostgresStore::RecoverDeliveries(const CompanyId& company, const
 void PostgresStore::Ingest(IngestRequest req, IngestCallback done) {
   auto state = std::make_shared<std::optional<Result<IngestResult>>>();
   Enqueue(Job{
-      [req = std::move(req), state](Conn& db) mutable -> bool {
+      [req = std::move(req), state, node = node_id_](Conn& db) mutable -> bool {
         auto run = [&]() -> Result<IngestResult> {
           const int64_t now = NowMs();
           if (req.idempotency_key) {
@@ -628,6 +636,7 @@ void PostgresStore::Ingest(IngestRequest req, IngestCallback done) {
               return IngestResult{true, q.Text(0, 1)};
             }
           }
+          std::vector<pg::NoticeDelivery> ready;
           for (const NewEvent& ne : req.events) {
             const Event& e = ne.event;
             TRY(db.Exec("INSERT INTO events(id, company_id, type, subject, occurred_at, created_at, payload) "
@@ -641,8 +650,12 @@ void PostgresStore::Ingest(IngestRequest req, IngestCallback done) {
                           Params().Text(d.id.str()).Text(d.company_id.str()).Text(d.event_id.str())
                               .Text(d.endpoint_id.str()).Text(ToString(d.status)).Opt(d.next_attempt_at_ms)
                               .Int(d.created_at_ms)));
+              if (d.status == DeliveryStatus::kPending) ready.push_back({LeaseShardOf(d.endpoint_id), d.id});
             }
           }
+          // The nodes that own these endpoints' shards hear of them with the commit.
+          for (const auto& notice : pg::FormatDeliveryNotices(pg::Notice::Kind::kReady, node, ready))
+            TRY(Notify(db, notice));
           if (req.idempotency_key) {
             TRY(db.Exec("INSERT INTO idempotency_keys(company_id, key, request_hash, response, created_at) "
                         "VALUES ($1::text, $2::text, $3::text, $4::text, $5::bigint) "
@@ -778,12 +791,17 @@ Result<std::vector<AttemptStatsBucket>> PostgresStore::EndpointAttemptStats(
 }
 
 Result<Delivery> PostgresStore::RequeueDelivery(const CompanyId& company, const DeliveryId& id, int64_t now_ms) {
-  return Write<Delivery>([=](Conn& db) -> Result<Delivery> {
-    return One<Delivery>(
+  return Write<Delivery>([=, node = node_id_](Conn& db) -> Result<Delivery> {
+    auto d = One<Delivery>(
         db.Exec("UPDATE deliveries SET status = 'pending', next_attempt_at = $1::bigint "
                 "WHERE id = $2::text AND company_id = $3::text RETURNING " DELIVERY_COLS,
                 Params().Int(now_ms).Text(id.str()).Text(company.str())),
         "delivery", ReadDelivery);
+    if (!d) return d;
+    for (const auto& notice : pg::FormatDeliveryNotices(pg::Notice::Kind::kRetry, node,
+                                                        {{LeaseShardOf(d->endpoint_id), d->id}}))
+      TRY(Notify(db, notice));
+    return d;
   });
 }
 
@@ -829,20 +847,36 @@ Result<std::vector<std::pair<EventId, std::string>>> PostgresStore::LoadPayloads
     Out out;
     if (ids.empty()) return out;
     out.reserve(ids.size());
-    // One round trip: the ids as one bound text[] (an array literal, each element quoted).
-    std::string array = "{";
-    for (const auto& id : ids) {
-      if (array.size() > 1) array += ',';
-      array += '"';
-      for (char ch : id.str()) {
-        if (ch == '"' || ch == '\\') array += '\\';
-        array += ch;
-      }
-      array += '"';
-    }
-    array += '}';
-    EXEC(r, db, "SELECT id, payload FROM events WHERE id = ANY($1::text[])", Params().Text(array));
+    // One round trip: the ids as one bound text[].
+    EXEC(r, db, "SELECT id, payload FROM events WHERE id = ANY($1::text[])", Params().Text(TextArray(ids)));
     for (int i = 0; i < r.size(); ++i) out.emplace_back(EventId::FromTrusted(r.Text(i, 0)), r.Bytes(i, 1));
+    return out;
+  });
+}
+
+Result<std::vector<PendingDelivery>> PostgresStore::LoadReadyDeliveries(const std::vector<DeliveryId>& ids) {
+  using Out = std::vector<PendingDelivery>;
+  return Read<Out>([&](Conn& db) -> Result<Out> {
+    Out out;
+    if (ids.empty()) return out;
+    EXEC(r, db,
+         "SELECT d.id, d.company_id, d.event_id, d.endpoint_id, e.subject, d.attempts, d.next_attempt_at, e.payload "
+         "FROM unnest($1::text[]) WITH ORDINALITY AS w(id, n) JOIN deliveries d ON d.id = w.id "
+         "JOIN events e ON e.id = d.event_id WHERE d.status = 'pending' ORDER BY w.n",
+         Params().Text(TextArray(ids)));
+    out.reserve(r.size());
+    for (int i = 0; i < r.size(); ++i) {
+      PendingDelivery p;
+      p.id = DeliveryId::FromTrusted(r.Text(i, 0));
+      p.company_id = CompanyId::FromTrusted(r.Text(i, 1));
+      p.event_id = EventId::FromTrusted(r.Text(i, 2));
+      p.endpoint_id = EndpointId::FromTrusted(r.Text(i, 3));
+      p.subject = r.Text(i, 4);
+      p.attempts = static_cast<int>(r.Int(i, 5));
+      p.next_attempt_at_ms = r.OptInt(i, 6).value_or(0);
+      p.payload = std::make_shared<const std::string>(r.Bytes(i, 7));
+      out.push_back(std::move(p));
+    }
     return out;
   });
 }
@@ -869,7 +903,7 @@ void PostgresStore::ApplyDispatchUpdates(std::vector<DeliveryUpdate> updates, st
     std::vector<EndpointHealth> part_health;
     if (k + 1 == n_jobs) part_health = std::move(health);
     auto state = std::make_shared<Result<void>>();
-    Enqueue(Job{[updates = std::move(part), health = std::move(part_health), state](Conn& db) mutable -> bool {
+    Enqueue(Job{[this, updates = std::move(part), health = std::move(part_health), state](Conn& db) mutable -> bool {
                   *state = WriteOutcomes(db, updates, health);
                   return state->has_value();
                 },
@@ -889,7 +923,30 @@ void PostgresStore::ApplyDispatchUpdates(std::vector<DeliveryUpdate> updates, st
 
 Result<void> PostgresStore::WriteOutcomes(Conn& db, const std::vector<DeliveryUpdate>& updates,
                                           const std::vector<EndpointHealth>& health) {
+  // Fencing: the leases these outcomes were decided under, still this node's at the same
+  // epoch? Read FOR SHARE: no other node can take them until this transaction ends, so an
+  // outcome written here can never land after the next owner read the shard's rows.
+  std::vector<std::pair<int, int64_t>> held;  // (shard, epoch), sorted
+  std::string shards = "{";
   for (const DeliveryUpdate& d : updates) {
+    if (d.lease_epoch == 0) continue;
+    if (shards.size() > 1) shards += ',';
+    shards += std::to_string(d.lease_shard);
+  }
+  shards += '}';
+  if (shards.size() > 2) {
+    EXEC(l, db,
+         "SELECT shard, epoch FROM shard_leases WHERE owner = $1::text AND shard = ANY($2::int[]) "
+         "ORDER BY shard FOR SHARE",
+         Params().Text(node_id_).Text(shards));
+    for (int i = 0; i < l.size(); ++i) held.emplace_back(static_cast<int>(l.Int(i, 0)), l.Int(i, 1));
+  }
+  int64_t fenced = 0;
+  for (const DeliveryUpdate& d : updates) {
+    if (d.lease_epoch != 0 && !std::binary_search(held.begin(), held.end(), std::pair{d.lease_shard, d.lease_epoch})) {
+      ++fenced;  // the shard has another owner now, which reads this delivery from the store
+      continue;
+    }
     if (d.drop) {
       TRY(db.Exec("DELETE FROM deliveries WHERE id = $1::text AND status IN ('pending', 'held')",
                   Params().Text(d.id.str())));
@@ -915,6 +972,12 @@ Result<void> PostgresStore::WriteOutcomes(Conn& db, const std::vector<DeliveryUp
                   "$10::bytea, $11::text)",
                   p));
     }
+  }
+  if (fenced > 0) {
+    if (auto* c = m_fenced_.load(std::memory_order_relaxed)) c->Inc(fenced);
+    if (auto v = fenced_log_.Check("fenced", MonotonicMs()))
+      spdlog::warn("store: {} delivery outcomes refused: this node no longer holds their shards' leases (their "
+                   "new owner sends them again){}", fenced, v.Suffix());
   }
   for (const EndpointHealth& e : health) {
     TRY(db.Exec("UPDATE endpoints SET consecutive_failures = $1::integer, failing_since = $2::bigint "
@@ -952,7 +1015,7 @@ Result<int64_t> PostgresStore::PurgeExpired(int64_t cutoff_ms, int limit) {
 
 Result<void> PostgresStore::DisableEndpoint(const CompanyId& company, const EndpointId& id, DisabledReason reason,
                                             int64_t now_ms) {
-  return Write<void>([=](Conn& db) -> Result<void> {
+  return Write<void>([=, node = node_id_](Conn& db) -> Result<void> {
     EXEC(u, db,
          "UPDATE endpoints SET status = 'disabled', disabled_reason = $1::text, updated_at = $2::bigint "
          "WHERE id = $3::text AND company_id = $4::text",
@@ -961,6 +1024,7 @@ Result<void> PostgresStore::DisableEndpoint(const CompanyId& company, const Endp
     TRY(db.Exec("UPDATE deliveries SET status = 'held', next_attempt_at = NULL "
                 "WHERE endpoint_id = $1::text AND status = 'pending'",
                 Params().Text(id.str())));
+    TRY(NotifyEndpoint(db, pg::Notice::Kind::kEndpoint, node, company, id));
     return {};
   });
 }

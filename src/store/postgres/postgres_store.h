@@ -1,6 +1,8 @@
 #pragma once
-// PostgreSQL implementation of Store (libpq, no ORM), for one hookd node per database in this
-// version (several nodes sharing one database — shard leases, fencing — come next).
+// PostgreSQL implementation of Store (libpq, no ORM). Several hookd nodes may share one
+// database (docs/multi-node.md): each store has a node id; the writes other nodes must hear
+// about send a notice in their own transaction (cluster_notice.h), and delivery outcomes are
+// fenced by the shard leases that pg_cluster.h takes.
 //
 // Writes: one writer thread on its own connection commits every job queued since its last
 // commit in one transaction (group commit, synchronous_commit = on: COMMIT returns once the
@@ -8,11 +10,6 @@
 // connections, each statement its own snapshot (autocommit). A connection found closed (the
 // server restarted) is replaced before its next use; a write whose connection fails midway is
 // answered kUnavailable and the next one reconnects.
-//
-// Exclusive (OpenOptions): a session-level pg_try_advisory_lock(kServeLockKey), held by a
-// dedicated connection for the store's lifetime, refuses a second `hookd serve` on the same
-// database. Lost with that connection (a server restart), it is taken again before the next
-// write; if another process took it meanwhile, writes fail with kUnavailable.
 //
 // The write engine (group commit) is in postgres_group_commit.cc, the SQL in postgres_store.cc.
 
@@ -35,17 +32,21 @@ namespace hookd {
 
 class PostgresStore final : public Store {
  public:
-  // Advisory lock keys (per database): one `hookd serve`/`migrate` at a time (session lock),
-  // and migrations one at a time (transaction lock).
-  static constexpr int64_t kServeLockKey = 0x686f6f6b64000001;    // "hookd" 1
+  // Advisory lock key (per database): migrations one at a time (transaction lock).
   static constexpr int64_t kMigrateLockKey = 0x686f6f6b64000002;  // "hookd" 2
-  // How long Open(exclusive) retries a held lock before it refuses (the holder may have just
-  // died: its server process still has to notice).
-  static constexpr int64_t kLockWaitMs = 2000;
 
   // `url`: postgres://… or postgresql://… (libpq URI). Connects the writer (kUnavailable when
   // the server cannot be reached) and starts the writer thread.
-  static Result<std::unique_ptr<PostgresStore>> Open(const std::string& url, bool exclusive = false);
+  static Result<std::unique_ptr<PostgresStore>> Open(const std::string& url);
+
+  // This process's node id (random at each start; the owner of its shard leases and the
+  // sender of its notices), and "host pid N" for operators.
+  const std::string& NodeId() const { return node_id_; }
+  const std::string& Address() const { return address_; }
+  const std::string& Url() const { return url_; }
+  // Deliveries among `ids` that are still pending, with their payloads, in the order of `ids`
+  // (a notice's order: the order their transactions committed).
+  Result<std::vector<PendingDelivery>> LoadReadyDeliveries(const std::vector<DeliveryId>& ids);
   ~PostgresStore() override;
 
   Result<void> Migrate() override;
@@ -129,10 +130,9 @@ class PostgresStore final : public Store {
     std::optional<Error> undone;
   };
 
-  PostgresStore(std::string url, bool exclusive, std::unique_ptr<pg::Conn> writer,
-                std::unique_ptr<pg::Conn> lock);
+  PostgresStore(std::string url, std::unique_ptr<pg::Conn> writer);
   static constexpr size_t kOutcomesPerJob = 32;
-  static Result<void> WriteOutcomes(pg::Conn& db, const std::vector<DeliveryUpdate>& updates,
+  Result<void> WriteOutcomes(pg::Conn& db, const std::vector<DeliveryUpdate>& updates,
                                     const std::vector<EndpointHealth>& health);
   void WriterLoop();
   // kRedoIsolated: a job failed after writing (or aborted the transaction) and the group was
@@ -141,7 +141,7 @@ class PostgresStore final : public Store {
   enum class GroupRun { kDone, kRedoIsolated, kNotStarted };
   static GroupRun CommitGroup(pg::Conn& db, std::vector<Job>& batch, bool isolated,
                               std::optional<Error>& failure);
-  // Writer thread: a live writer connection and, when exclusive, the lock still held.
+  // Writer thread: a live writer connection.
   Result<void> PrepareToWrite();
   void Enqueue(Job job);
   template <class T>
@@ -152,10 +152,9 @@ class PostgresStore final : public Store {
   Result<T> Read(const std::function<Result<T>(pg::Conn&)>& fn);
 
   const std::string url_;
-  const bool exclusive_;
+  const std::string node_id_;
+  const std::string address_;
   std::unique_ptr<pg::Conn> writer_db_;  // writer thread only once started
-  std::unique_ptr<pg::Conn> lock_db_;    // writer thread only: holds kServeLockKey when exclusive
-  bool lock_lost_logged_ = false;        // writer thread only
 
   std::mutex mu_;
   std::condition_variable cv_;
@@ -163,6 +162,7 @@ class PostgresStore final : public Store {
   bool closing_ = false;   // GUARDED_BY(mu_)
   std::thread writer_;
   LogThrottle commit_error_log_{10'000};
+  LogThrottle fenced_log_{10'000};  // writer thread only
   // The last group failed for want of the server (kUnavailable) and none has succeeded
   // since: /readyz says so (Ping() then probes with a write of its own).
   std::atomic<bool> writes_failing_{false};
@@ -172,6 +172,7 @@ class PostgresStore final : public Store {
 
   std::atomic<metrics::Counter*> m_commits_{nullptr};
   std::atomic<metrics::Counter*> m_writes_{nullptr};
+  std::atomic<metrics::Counter*> m_fenced_{nullptr};
 
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<pg::Conn>> readers_;  // GUARDED_BY(readers_mu_): idle ones

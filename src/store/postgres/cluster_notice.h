@@ -1,0 +1,54 @@
+#pragma once
+// What nodes sharing a PostgreSQL database tell each other: the payloads of
+// `NOTIFY hookd` (channel kNoticeChannel). Every write another node must hear about sends its
+// notice inside its own transaction (pg_notify is transactional: delivered only if the
+// transaction commits, to every listener, in commit order) — so a notice never precedes its
+// rows and is never lost to a crash between the commit and the announcement.
+//
+//   d <node> <shard>:<delivery id> …   deliveries pending and due now (accepted)
+//   r <node> <shard>:<delivery id> …   the same, put back by a retry request
+//   e <node> <company id> <endpoint id> an endpoint was created, changed, enabled, disabled, deleted
+//   q <node> <company id> <endpoint id> failed deliveries of an endpoint re-queued (recover)
+//   t <node>                             a token was revoked
+//   c <node>                             a custom event type was added
+//
+// A payload is at most kMaxNoticeBytes (PostgreSQL's limit is 8000): long lists of deliveries
+// are split over several notices.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/ids.h"
+
+namespace hookd::pg {
+
+inline constexpr const char* kNoticeChannel = "hookd";
+inline constexpr size_t kMaxNoticeBytes = 7900;
+
+struct NoticeDelivery {
+  int shard = 0;
+  DeliveryId id;
+};
+
+struct Notice {
+  enum class Kind : char { kReady = 'd', kRetry = 'r', kEndpoint = 'e', kRequeued = 'q', kTokens = 't', kEventTypes = 'c' };
+  Kind kind = Kind::kReady;
+  std::string node;
+  std::vector<NoticeDelivery> deliveries;  // kReady, kRetry
+  CompanyId company;                       // kEndpoint, kRequeued
+  EndpointId endpoint;
+};
+
+// `kind` is kReady or kRetry; one payload per kMaxNoticeBytes.
+std::vector<std::string> FormatDeliveryNotices(Notice::Kind kind, std::string_view node,
+                                               const std::vector<NoticeDelivery>& deliveries);
+std::string FormatEndpointNotice(Notice::Kind kind, std::string_view node, const CompanyId& company,
+                                 const EndpointId& endpoint);
+std::string FormatNotice(Notice::Kind kind, std::string_view node);  // kTokens, kEventTypes
+
+// nullopt for anything malformed (a notice from another program on the same channel).
+std::optional<Notice> ParseNotice(std::string_view payload);
+
+}  // namespace hookd::pg

@@ -1,0 +1,54 @@
+// The notices nodes on one PostgreSQL database send each other (store/postgres/cluster_notice.h).
+#include "store/postgres/cluster_notice.h"
+
+#include <gtest/gtest.h>
+
+namespace hookd::pg {
+namespace {
+
+TEST(ClusterNotice, DeliveriesRoundTripAndLongListsAreSplitUnderTheLimit) {
+  std::vector<NoticeDelivery> ds;
+  for (int i = 0; i < 1000; ++i) ds.push_back({i % 256, DeliveryId::New()});
+  auto notices = FormatDeliveryNotices(Notice::Kind::kReady, "01JNODE", ds);
+  ASSERT_GT(notices.size(), 1u);
+  size_t k = 0;
+  for (const auto& n : notices) {
+    EXPECT_LE(n.size(), kMaxNoticeBytes);
+    auto parsed = ParseNotice(n);
+    ASSERT_TRUE(parsed) << n;
+    EXPECT_EQ(parsed->kind, Notice::Kind::kReady);
+    EXPECT_EQ(parsed->node, "01JNODE");
+    for (const auto& d : parsed->deliveries) {
+      ASSERT_LT(k, ds.size());
+      EXPECT_EQ(d.shard, ds[k].shard);
+      EXPECT_EQ(d.id, ds[k].id);
+      ++k;
+    }
+  }
+  EXPECT_EQ(k, ds.size());
+  EXPECT_TRUE(FormatDeliveryNotices(Notice::Kind::kRetry, "n", {}).empty());
+}
+
+TEST(ClusterNotice, EndpointTokenAndTypeNoticesRoundTrip) {
+  const CompanyId c = CompanyId::New();
+  const EndpointId e = EndpointId::New();
+  auto parsed = ParseNotice(FormatEndpointNotice(Notice::Kind::kRequeued, "n1", c, e));
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->kind, Notice::Kind::kRequeued);
+  EXPECT_EQ(parsed->company, c);
+  EXPECT_EQ(parsed->endpoint, e);
+  auto t = ParseNotice(FormatNotice(Notice::Kind::kTokens, "n2"));
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->kind, Notice::Kind::kTokens);
+  EXPECT_EQ(t->node, "n2");
+}
+
+TEST(ClusterNotice, AnythingElseOnTheChannelIsIgnored) {
+  const std::string ok_id = DeliveryId::New().str();
+  for (std::string bad : std::vector<std::string>{"", "d", "d ", "x n1", "d n1", "d n1 12", "d n1 -1:" + ok_id, "d n1 1:evt_x",
+                          "d n1 a:" + ok_id, "e n1 cmp_bad ep_bad", "t n1 extra", "hello world"})
+    EXPECT_FALSE(ParseNotice(bad)) << bad;
+}
+
+}  // namespace
+}  // namespace hookd::pg
