@@ -79,12 +79,13 @@ class Server {
     return url_prefix_ + name + url_suffix_;
   }
 
-  void Restart() {
+  void Restart(const std::function<void()>& while_down) {
     std::lock_guard lock(mu_);
     if (pid_ <= 0) throw std::runtime_error("test PostgreSQL server: not started (or external): cannot restart it");
     ::kill(pid_, SIGINT);  // fast shutdown: clients are disconnected, the cluster is kept
     if (!WaitExit(pid_, std::chrono::seconds(30))) throw std::runtime_error("test PostgreSQL server: no exit after SIGINT");
     pid_ = -1;
+    if (while_down) while_down();
     Launch();
   }
 
@@ -265,6 +266,6 @@ class StopServerAtExit : public ::testing::Environment {
 
 std::string NewPostgresDatabaseUrl() { return Server::Get().NewDatabaseUrl(); }
 
-void RestartPostgresServer() { Server::Get().Restart(); }
+void RestartPostgresServer(const std::function<void()>& while_down) { Server::Get().Restart(while_down); }
 
 }  // namespace hookd::testing

@@ -14,6 +14,7 @@
 // allowed to CREATE DATABASE). HOOKD_TEST_PG_BINDIR: where initdb and postgres are
 // (default /usr/lib/postgresql/15/bin).
 
+#include <functional>
 #include <string>
 
 namespace hookd::testing {
@@ -25,8 +26,8 @@ std::string NewPostgresDatabaseUrl();
 
 // Restarts the test server as an operator would: a fast shutdown (SIGINT: every session is
 // disconnected, transactions in progress are rolled back), then a start on the same cluster
-// and port. Returns once it answers again. Throws when the server is external
-// (HOOKD_TEST_POSTGRES_URL) or not started.
-void RestartPostgresServer();
+// and port; `while_down` runs between the two. Returns once it answers again. Throws when the
+// server is external (HOOKD_TEST_POSTGRES_URL) or not started.
+void RestartPostgresServer(const std::function<void()>& while_down = {});
 
 }  // namespace hookd::testing

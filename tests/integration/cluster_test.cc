@@ -1,0 +1,402 @@
+// Several `hookd serve` nodes on one PostgreSQL database (docs/multi-node.md): three real
+// processes on a private PostgreSQL server, a real receiver, and what arrives there. Each test
+// states the property it measures at the receiver — nothing accepted lost, a dead node's shards
+// taken over, per-endpoint rules holding across nodes, the database restarted under load.
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <iostream>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "harness.h"
+#include "receiver.h"
+#include "support/pg_server.h"
+
+namespace hookd::testing {
+namespace {
+namespace json = boost::json;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr int kNodes = 3;
+constexpr int kLeaseMs = 2000;  // --lease-timeout of the nodes: takeovers within ~2.7 s
+
+json::value Hired(const std::string& employee) {
+  return json::parse(R"({"type":"employee.hired","subject":")" + employee + R"(","data":{"employee":{"id":")" +
+                     employee +
+                     R"(","first_name":"Lucía","last_name":"García","email":"lucia.garcia@acme.example",)"
+                     R"("start_date":"2026-12-01","job_title":"Backend Engineer",)"
+                     R"("department":{"id":"dep_12","name":"Engineering"},"office":{"id":"off_3","name":"Valencia"}}}})");
+}
+
+// The value of an unlabelled series in a Prometheus text page; -1 when absent.
+double Metric(const std::string& page, const std::string& name) {
+  size_t at = 0;
+  while ((at = page.find(name + " ", at)) != std::string::npos) {
+    if (at == 0 || page[at - 1] == '\n') return std::stod(page.substr(at + name.size() + 1));
+    at += name.size();
+  }
+  return -1;
+}
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    url_ = NewPostgresDatabaseUrl();
+    for (int i = 0; i < kNodes; ++i) {
+      dirs_.push_back(std::make_unique<TempDir>());
+      nodes_.push_back(std::make_unique<HookdProcess>(
+          dirs_.back()->path(),
+          std::vector<std::string>{"--allow-http", "--allow-private-destinations", "--lease-timeout",
+                                   std::to_string(kLeaseMs / 1000) + "s", "--retry-schedule",
+                                   "200ms,200ms,200ms,200ms,200ms,200ms,200ms,200ms"}));
+      nodes_.back()->SetDbUrl(url_);
+      ASSERT_NO_FATAL_FAILURE(nodes_.back()->Start());
+    }
+    auto op = Client(0, nodes_[0]->AdminToken());
+    auto c = op->Post("/v1/companies", json::object{{"name", "Acme Iberia S.L."}});
+    ASSERT_EQ(c.status, 201) << c.body;
+    company_ = std::string(c.Json().at("id").as_string());
+    auto t = op->Post("/v1/companies/" + company_ + "/tokens",
+                      json::parse(R"({"scopes":["manage","publish"],"description":"test"})"));
+    ASSERT_EQ(t.status, 201) << t.body;
+    token_ = std::string(t.Json().at("token").as_string());
+    ASSERT_TRUE(WaitBalanced(milliseconds(30000))) << "the shards were not spread over the three nodes";
+  }
+  void TearDown() override {
+    for (auto& n : nodes_)
+      if (n->Running()) n->Kill(SIGTERM);
+  }
+
+  std::unique_ptr<HttpClient> Client(int node, const std::string& token = "") {
+    auto c = std::make_unique<HttpClient>(nodes_[node]->BaseUrl());
+    c->SetToken(token.empty() ? token_ : token);
+    return c;
+  }
+  // Shards held by `node` (its /metrics), -1 when it does not answer.
+  int ShardsHeld(int node) {
+    HttpClient c(nodes_[node]->BaseUrl());
+    auto r = c.Get("/metrics");
+    if (r.status != 200) return -1;
+    return static_cast<int>(Metric(r.body, "hookd_lease_shards_held"));
+  }
+  // Every running node holds a fair share and together they hold all 256 shards.
+  bool WaitBalanced(milliseconds timeout) {
+    const auto until = Clock::now() + timeout;
+    while (Clock::now() < until) {
+      int sum = 0, running = 0, lowest = 256;
+      for (int i = 0; i < kNodes; ++i) {
+        if (!nodes_[i]->Running()) continue;
+        const int held = ShardsHeld(i);
+        ++running;
+        sum += std::max(0, held);
+        lowest = std::min(lowest, held);
+      }
+      if (sum == 256 && lowest >= 256 / running - 1) return true;
+      std::this_thread::sleep_for(milliseconds(100));
+    }
+    return false;
+  }
+  std::string CreateEndpoint(int node, json::object body) {
+    auto r = Client(node)->Post("/v1/companies/" + company_ + "/endpoints", json::value(std::move(body)));
+    EXPECT_EQ(r.status, 201) << r.body;
+    return r.status == 201 ? std::string(r.Json().at("id").as_string()) : "";
+  }
+  // Posts an event to `node`; its id when accepted (202), "" otherwise (`status` says what).
+  std::string Post(HttpClient& c, const std::string& employee, long* status = nullptr) {
+    auto r = c.Post("/v1/companies/" + company_ + "/events", Hired(employee));
+    if (status) *status = r.status;
+    return r.status == 202 ? std::string(r.Json().at("id").as_string()) : "";
+  }
+  // Waits until every id in `ids` reached `path` (webhook-id), returns the ones that did not.
+  std::set<std::string> WaitDelivered(const std::set<std::string>& ids, const std::string& path, milliseconds timeout) {
+    const auto until = Clock::now() + timeout;
+    std::set<std::string> missing;
+    for (;;) {
+      missing = ids;
+      for (const auto& r : receiver_.Requests(path)) {
+        auto h = r.headers.find("webhook-id");
+        if (h != r.headers.end()) missing.erase(h->second);
+      }
+      if (missing.empty() || Clock::now() >= until) return missing;
+      receiver_.WaitFor(receiver_.Count() + 1, milliseconds(200));
+    }
+  }
+  // Requests to `path` beyond the first per event (at least once: a takeover may resend).
+  size_t Duplicates(const std::string& path) {
+    std::map<std::string, int> seen;
+    size_t dup = 0;
+    for (const auto& r : receiver_.Requests(path))
+      if (++seen[r.headers.at("webhook-id")] > 1) ++dup;
+    return dup;
+  }
+
+  Receiver receiver_;
+  std::string url_;
+  std::vector<std::unique_ptr<TempDir>> dirs_;
+  std::vector<std::unique_ptr<HookdProcess>> nodes_;
+  std::string company_;
+  std::string token_;
+};
+
+// (e) An endpoint created through one node receives, within a second, an event posted to
+// another right after: the second node's fan-out index heard of it through the database.
+TEST_F(ClusterTest, AnEndpointCreatedOnOneNodeGetsAnEventPostedToAnotherWithinASecond) {
+  for (int round = 0; round < 3; ++round) {
+    const std::string path = "/e" + std::to_string(round);
+    const int on = round % kNodes, to = (round + 1) % kNodes;
+    ASSERT_FALSE(CreateEndpoint(on, {{"url", receiver_.Url(path)}, {"event_types", json::array{"employee.*"}}}).empty());
+    const auto t0 = Clock::now();
+    auto c = Client(to);
+    long status = 0;
+    std::string id;
+    // Until the index of node `to` has the endpoint, an event there fans out to nothing: post
+    // until one fans out (each answer says how many deliveries it made).
+    while (Clock::now() - t0 < milliseconds(1000)) {
+      auto r = c->Post("/v1/companies/" + company_ + "/events", Hired("emp_" + std::to_string(round)));
+      status = r.status;
+      ASSERT_EQ(status, 202) << r.body;
+      if (r.Json().at("deliveries").as_int64() > 0) {
+        id = std::string(r.Json().at("id").as_string());
+        break;
+      }
+    }
+    ASSERT_FALSE(id.empty()) << "node " << to << " did not fan out to the endpoint created on node " << on
+                             << " within 1 s";
+    ASSERT_TRUE(WaitDelivered({id}, path, milliseconds(1000)).empty())
+        << "created on node " << on << ", posted to node " << to << ": not received within a second";
+    std::cout << "[ cluster ] endpoint on node " << on << ", event to node " << to << ": received "
+              << std::chrono::duration_cast<milliseconds>(Clock::now() - t0).count() << " ms after the create\n";
+  }
+}
+
+// (a) Events posted to all three nodes while one is SIGKILLed for good: every accepted event is
+// delivered (at least once), the dead node's shards are taken over within the lease time, and
+// nothing stays pending.
+TEST_F(ClusterTest, ANodeKilledMidRunLosesNothingAndItsShardsAreTakenOver) {
+  constexpr int kEndpoints = 6;
+  for (int e = 0; e < kEndpoints; ++e)
+    ASSERT_FALSE(CreateEndpoint(e % kNodes, {{"url", receiver_.Url("/a")}, {"event_types", json::array{"employee.hired"}}})
+                     .empty());
+  std::mutex mu;
+  std::set<std::string> accepted;
+  std::atomic<int> total{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> clients;
+  for (int n = 0; n < kNodes; ++n) {
+    clients.emplace_back([&, n] {
+      auto c = Client(n);
+      for (int i = 0; !stop.load(); ++i) {
+        long status = 0;
+        std::string id = Post(*c, "emp_" + std::to_string(n) + "_" + std::to_string(i), &status);
+        if (!id.empty()) {
+          std::lock_guard lock(mu);
+          accepted.insert(id);
+          ++total;
+        } else if (status == 0) {
+          return;  // its node is gone
+        }
+      }
+    });
+  }
+  while (total.load() < 150) std::this_thread::sleep_for(milliseconds(5));
+  nodes_[0]->Kill(SIGKILL);
+  const auto killed_at = Clock::now();
+  // The survivors hold all 256 shards again.
+  bool taken_over = false;
+  int64_t takeover_ms = 0;
+  while (Clock::now() - killed_at < milliseconds(6 * kLeaseMs)) {
+    if (ShardsHeld(1) + ShardsHeld(2) == 256) {
+      taken_over = true;
+      takeover_ms = std::chrono::duration_cast<milliseconds>(Clock::now() - killed_at).count();
+      break;
+    }
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  while (total.load() < 450) std::this_thread::sleep_for(milliseconds(5));
+  stop = true;
+  for (auto& t : clients) t.join();
+  ASSERT_TRUE(taken_over) << "the dead node's shards were not taken over";
+  // Renewal every lease/3; a lease expires lease after its last renewal.
+  EXPECT_LE(takeover_ms, kLeaseMs + kLeaseMs / 3 + 1500);
+
+  std::set<std::string> ids;
+  {
+    std::lock_guard lock(mu);
+    ids = accepted;
+  }
+  // Each event goes to kEndpoints endpoints: count per (event, endpoint) through the path's
+  // requests — every event must arrive kEndpoints times at least.
+  const auto t0 = Clock::now();
+  auto missing = WaitDelivered(ids, "/a", milliseconds(30000));
+  EXPECT_TRUE(missing.empty()) << missing.size() << " of " << ids.size() << " accepted events never arrived, e.g. "
+                               << *missing.begin();
+  std::map<std::string, int> per_event;
+  for (const auto& r : receiver_.Requests("/a")) ++per_event[r.headers.at("webhook-id")];
+  size_t short_of = 0;
+  for (const auto& id : ids)
+    if (per_event[id] < kEndpoints) ++short_of;
+  // Deliveries still on their way: wait for the last ones (bounded).
+  while (short_of > 0 && Clock::now() - t0 < milliseconds(30000)) {
+    receiver_.WaitFor(receiver_.Count() + 1, milliseconds(200));
+    per_event.clear();
+    for (const auto& r : receiver_.Requests("/a")) ++per_event[r.headers.at("webhook-id")];
+    short_of = 0;
+    for (const auto& id : ids)
+      if (per_event[id] < kEndpoints) ++short_of;
+  }
+  EXPECT_EQ(short_of, 0u) << "events not delivered to all " << kEndpoints << " endpoints";
+  size_t requests = receiver_.Count("/a"), expected = ids.size() * kEndpoints;
+  std::cout << "[ cluster ] " << ids.size() << " events accepted by 3 nodes (one SIGKILLed), " << expected
+            << " deliveries: " << requests << " requests, " << (requests - std::min(requests, expected))
+            << " duplicates; shards taken over " << takeover_ms << " ms after the kill (lease " << kLeaseMs
+            << " ms)\n";
+  RecordProperty("takeover_ms", static_cast<int>(takeover_ms));
+  RecordProperty("duplicates", static_cast<int>(requests - std::min(requests, expected)));
+  // Nothing stays pending.
+  auto c = Client(1);
+  for (int i = 0; i < 100; ++i) {
+    auto r = c->Get("/v1/companies/" + company_ + "/deliveries?status=pending&limit=1");
+    if (r.status == 200 && r.Json().at("data").as_array().empty()) break;
+    std::this_thread::sleep_for(milliseconds(100));
+    if (i == 99) ADD_FAILURE() << "deliveries still pending: " << r.body;
+  }
+}
+
+// (b) max_concurrency holds across nodes: events for one endpoint accepted by all three nodes,
+// the receiver slow — it never sees more than 2 requests at once.
+TEST_F(ClusterTest, MaxConcurrencyHoldsWhileThreeNodesCarryTheLoad) {
+  receiver_.Set("/slow", Behaviour{.delay_ms = 40});
+  ASSERT_FALSE(CreateEndpoint(1, {{"url", receiver_.Url("/slow")},
+                                  {"event_types", json::array{"employee.hired"}},
+                                  {"max_concurrency", 2}})
+                   .empty());
+  std::mutex mu;
+  std::set<std::string> ids;
+  std::vector<std::thread> clients;
+  for (int n = 0; n < kNodes; ++n)
+    clients.emplace_back([&, n] {
+      auto c = Client(n);
+      for (int i = 0; i < 20; ++i) {
+        std::string id = Post(*c, "emp_" + std::to_string(n) + "_" + std::to_string(i));
+        std::lock_guard lock(mu);
+        if (!id.empty()) ids.insert(id);
+      }
+    });
+  for (auto& t : clients) t.join();
+  ASSERT_EQ(ids.size(), 60u);
+  EXPECT_TRUE(WaitDelivered(ids, "/slow", milliseconds(20000)).empty());
+  EXPECT_LE(receiver_.MaxConcurrent("/slow"), 2);
+  EXPECT_EQ(receiver_.MaxConcurrent("/slow"), 2);  // and the limit was used
+}
+
+// (c) ordering: "subject" holds while one employee's events are posted to different nodes (each
+// after the previous one's 202), even when one of them fails once and is retried.
+TEST_F(ClusterTest, SubjectOrderHoldsAcrossNodes) {
+  std::vector<std::string> order;  // event ids in the order they were accepted
+  std::mutex mu;
+  std::string failing;  // the event whose first attempt fails
+  receiver_.SetFn("/ordered", [&](int, const ReceivedRequest& req) {
+    std::lock_guard lock(mu);
+    const std::string id = req.headers.at("webhook-id");
+    if (id == failing) {
+      failing.clear();
+      return Behaviour{.status = 500};
+    }
+    return Behaviour{};
+  });
+  ASSERT_FALSE(CreateEndpoint(2, {{"url", receiver_.Url("/ordered")},
+                                  {"event_types", json::array{"employee.hired"}},
+                                  {"ordering", "subject"}})
+                   .empty());
+  for (int i = 0; i < 12; ++i) {
+    auto c = Client(i % kNodes);
+    std::string id = Post(*c, "emp_42");
+    ASSERT_FALSE(id.empty());
+    order.push_back(id);
+    if (i == 2) {
+      std::lock_guard lock(mu);
+      failing = id;
+    }
+  }
+  ASSERT_TRUE(WaitDelivered({order.begin(), order.end()}, "/ordered", milliseconds(20000)).empty());
+  // The first time each event reached the receiver follows acceptance order.
+  std::vector<std::string> arrived;
+  std::set<std::string> seen;
+  for (const auto& r : receiver_.Requests("/ordered")) {
+    const std::string id = r.headers.at("webhook-id");
+    if (seen.insert(id).second) arrived.push_back(id);
+  }
+  EXPECT_EQ(arrived, order);
+}
+
+// (d) PostgreSQL restarted (fast shutdown, then start) under load: while it is away every node
+// says not ready and ingest answers 503 (never a 202 that was not committed); afterwards every
+// node goes on by itself and every accepted event is delivered.
+TEST_F(ClusterTest, ADatabaseRestartUnderLoadLosesNothingAndEveryNodeRecovers) {
+  ASSERT_FALSE(CreateEndpoint(0, {{"url", receiver_.Url("/d")}, {"event_types", json::array{"employee.hired"}}}).empty());
+  std::mutex mu;
+  std::set<std::string> accepted;
+  std::map<long, int> statuses;
+  std::atomic<bool> stop{false};
+  std::atomic<int> total{0};
+  std::vector<std::thread> clients;
+  for (int n = 0; n < kNodes; ++n)
+    clients.emplace_back([&, n] {
+      auto c = Client(n);
+      for (int i = 0; !stop.load(); ++i) {
+        long status = 0;
+        std::string id = Post(*c, "emp_" + std::to_string(n) + "_" + std::to_string(i), &status);
+        std::lock_guard lock(mu);
+        ++statuses[status];
+        if (!id.empty()) {
+          accepted.insert(id);
+          ++total;
+        }
+      }
+    });
+  while (total.load() < 100) std::this_thread::sleep_for(milliseconds(5));
+  bool all_unready = true;
+  RestartPostgresServer([&] {
+    // The database is away: each node says so, within a few seconds.
+    for (int n = 0; n < kNodes; ++n) {
+      HttpClient c(nodes_[n]->BaseUrl());
+      bool unready = false;
+      for (int i = 0; i < 100 && !unready; ++i) {
+        unready = c.Get("/readyz").status == 503;
+        if (!unready) std::this_thread::sleep_for(milliseconds(50));
+      }
+      all_unready = all_unready && unready;
+    }
+  });
+  const int before = total.load();
+  // Every node takes events again by itself.
+  const auto t0 = Clock::now();
+  while (total.load() < before + 150 && Clock::now() - t0 < milliseconds(30000))
+    std::this_thread::sleep_for(milliseconds(10));
+  stop = true;
+  for (auto& t : clients) t.join();
+  EXPECT_TRUE(all_unready) << "a node said ready while its database was down";
+  EXPECT_GE(total.load(), before + 150) << "ingest did not come back after the restart";
+  for (auto [status, n] : statuses)
+    EXPECT_TRUE(status == 202 || status == 503) << n << " answers " << status;
+  for (int n = 0; n < kNodes; ++n) {
+    HttpClient c(nodes_[n]->BaseUrl());
+    EXPECT_EQ(c.Get("/readyz").status, 200) << "node " << n;
+  }
+  std::set<std::string> ids;
+  {
+    std::lock_guard lock(mu);
+    ids = accepted;
+  }
+  auto missing = WaitDelivered(ids, "/d", milliseconds(30000));
+  EXPECT_TRUE(missing.empty()) << missing.size() << " of " << ids.size() << " accepted events never arrived";
+  std::cout << "[ cluster ] database restarted under load: " << ids.size() << " events accepted, "
+            << statuses[503] << " answered 503 while it was away, " << Duplicates("/d") << " duplicates\n";
+}
+
+}  // namespace
+}  // namespace hookd::testing
