@@ -22,6 +22,8 @@
 
 #include <curl/curl.h>
 
+#include "support/pg_server.h"
+
 extern char** environ;
 
 namespace hookd::testing {
@@ -194,6 +196,12 @@ void HookdProcess::Kill(int sig) {
   int status = 0;
   waitpid(pid_, &status, 0);
   pid_ = -1;
+}
+
+std::string HookdTest::DbUrl() {
+  const char* store = std::getenv("HOOKD_TEST_STORE");
+  if (store && std::string_view(store) == "postgres") return NewPostgresDatabaseUrl();
+  return "";
 }
 
 void HookdTest::SetUp() {

@@ -122,8 +122,10 @@ class HookdTest : public ::testing::Test {
   void SetUp() override;
   void TearDown() override;
   virtual std::vector<std::string> ExtraArgs() { return {}; }
-  // The --db URL of the fixture's hookd; "" is SQLite in the test's directory.
-  virtual std::string DbUrl() { return ""; }
+  // The --db URL of the fixture's hookd; "" is SQLite in the test's directory. By default
+  // SQLite, or — with HOOKD_TEST_STORE=postgres in the environment — a new database on the
+  // private PostgreSQL server (support/pg_server.h): ctest runs the API suites both ways.
+  virtual std::string DbUrl();
 
   // Creates a company and returns its id.
   std::string CreateCompany(const std::string& name);
