@@ -13,7 +13,10 @@
 
 #include "harness.h"
 #include "receiver.h"
+#include "core/shard_ownership.h"
 #include "support/pg_server.h"
+
+#include <libpq-fe.h>
 
 namespace hookd::testing {
 namespace {
@@ -396,6 +399,78 @@ TEST_F(ClusterTest, ADatabaseRestartUnderLoadLosesNothingAndEveryNodeRecovers) {
   EXPECT_TRUE(missing.empty()) << missing.size() << " of " << ids.size() << " accepted events never arrived";
   std::cout << "[ cluster ] database restarted under load: " << ids.size() << " events accepted, "
             << statuses[503] << " answered 503 while it was away, " << Duplicates("/d") << " duplicates\n";
+}
+
+// Fencing, with real processes: the node that owns an endpoint is paused (SIGSTOP) with
+// requests in flight, past its lease. Another node takes the shard over and delivers; when the
+// paused node resumes and its requests' answers come in, their outcomes are refused (its lease
+// moved on) — the store keeps the new owner's attempt only — and it starts nothing more for
+// that shard.
+TEST_F(ClusterTest, APausedNodesOutcomesAreFencedAfterItsShardWasTakenOver) {
+  receiver_.SetFn("/p", [](int n, const ReceivedRequest&) {
+    Behaviour b;
+    if (n < 3) b.delay_ms = 4000;  // the first owner's requests: answered once it is paused
+    return b;
+  });
+  const std::string ep = CreateEndpoint(0, {{"url", receiver_.Url("/p")},
+                                            {"event_types", json::array{"employee.hired"}},
+                                            {"max_concurrency", 3}});
+  ASSERT_FALSE(ep.empty());
+  // The owner of the endpoint's shard, from the lease table.
+  PGconn* db = PQconnectdb(url_.c_str());
+  ASSERT_EQ(PQstatus(db), CONNECTION_OK) << PQerrorMessage(db);
+  const std::string shard = std::to_string(LeaseShardOf(*EndpointId::Parse(ep)));
+  const char* params[] = {shard.c_str()};
+  PGresult* r = PQexecParams(db,
+                             "SELECT n.address FROM shard_leases l JOIN nodes n ON n.id = l.owner "
+                             "WHERE l.shard = $1::int",
+                             1, nullptr, params, nullptr, nullptr, 0);
+  ASSERT_EQ(PQntuples(r), 1) << PQresultErrorMessage(r);
+  const std::string address = PQgetvalue(r, 0, 0);  // "host pid N"
+  PQclear(r);
+  PQfinish(db);
+  const pid_t owner_pid = std::stoi(address.substr(address.rfind(' ') + 1));
+  int owner = -1;
+  for (int i = 0; i < kNodes; ++i)
+    if (nodes_[i]->Pid() == owner_pid) owner = i;
+  ASSERT_GE(owner, 0) << address;
+  const int other = (owner + 1) % kNodes;
+
+  auto c = Client(other);
+  std::set<std::string> first;
+  for (int i = 0; i < 3; ++i) first.insert(Post(*c, "emp_" + std::to_string(i)));
+  ASSERT_TRUE(receiver_.WaitFor(3, milliseconds(5000), "/p"));  // in flight at the owner
+  ::kill(nodes_[owner]->Pid(), SIGSTOP);
+  // Taken over: the new owner sends them again (answered at once) and records them.
+  const auto t0 = Clock::now();
+  ASSERT_TRUE(receiver_.WaitFor(6, milliseconds(6 * kLeaseMs), "/p")) << "not taken over";
+  std::cout << "[ cluster ] paused owner's deliveries sent again by another node "
+            << std::chrono::duration_cast<milliseconds>(Clock::now() - t0).count() << " ms after the pause\n";
+  // Resumed: its requests are answered (4 s after they came), their outcomes refused.
+  ::kill(nodes_[owner]->Pid(), SIGCONT);
+  double fenced = 0;
+  for (int i = 0; i < 100 && fenced < 3; ++i) {
+    HttpClient m(nodes_[owner]->BaseUrl());
+    fenced = Metric(m.Get("/metrics").body, "hookd_fenced_outcomes_total");
+    if (fenced < 3) std::this_thread::sleep_for(milliseconds(100));
+  }
+  EXPECT_EQ(fenced, 3) << "the paused node's outcomes were written after it lost the shard";
+  // The store has one attempt per delivery: the new owner's (a 200 answered at once).
+  for (const auto& id : first) {
+    auto d = c->Get("/v1/companies/" + company_ + "/deliveries?event_id=" + id);
+    ASSERT_EQ(d.status, 200);
+    const json::value listing = d.Json();
+    const auto& row = listing.at("data").as_array().at(0).as_object();
+    EXPECT_EQ(row.at("status").as_string(), "succeeded");
+    auto a = c->Get("/v1/companies/" + company_ + "/deliveries/" + std::string(row.at("id").as_string()) + "/attempts");
+    EXPECT_EQ(a.Json().at("data").as_array().size(), 1u) << a.body;
+  }
+  // It starts nothing more for that shard: new events are sent once, by the new owner.
+  std::set<std::string> later;
+  for (int i = 0; i < 3; ++i) later.insert(Post(*c, "emp_later_" + std::to_string(i)));
+  ASSERT_TRUE(WaitDelivered(later, "/p", milliseconds(5000)).empty());
+  std::this_thread::sleep_for(milliseconds(500));
+  EXPECT_EQ(receiver_.Count("/p"), 9u);
 }
 
 }  // namespace
