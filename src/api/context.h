@@ -34,6 +34,8 @@ struct ApiOptions {
   // threads (AfterDestinationCheck).
   std::function<std::optional<std::string>(std::string_view url)> check_destination;
   DestinationChecker* destinations = nullptr;  // may be null: names are not resolved at save
+  // The server's --retention: a company's own may only be shorter (0: no limit).
+  int64_t retention_ms = 0;
 };
 
 struct ApiContext {

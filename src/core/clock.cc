@@ -147,4 +147,14 @@ std::optional<int64_t> ParseDurationMs(std::string_view s) {
   return std::nullopt;
 }
 
+std::string FormatDurationMs(int64_t ms) {
+  struct Unit {
+    int64_t ms;
+    const char* name;
+  };
+  for (Unit u : {Unit{86400000, "d"}, Unit{3600000, "h"}, Unit{60000, "m"}, Unit{1000, "s"}})
+    if (ms != 0 && ms % u.ms == 0) return std::to_string(ms / u.ms) + u.name;
+  return std::to_string(ms) + "ms";
+}
+
 }  // namespace hookd

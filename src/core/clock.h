@@ -35,5 +35,7 @@ std::optional<int64_t> ParseTime(std::string_view s);
 std::optional<int64_t> ParseStrictInt(std::string_view s);
 // Durations like "5s", "5m", "2h", "5d", "250ms" (one number and unit). nullopt if malformed.
 std::optional<int64_t> ParseDurationMs(std::string_view s);
+// The largest whole unit ParseDurationMs reads back: 604800000 -> "7d", 5400000 -> "90m".
+std::string FormatDurationMs(int64_t ms);
 
 }  // namespace hookd

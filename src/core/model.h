@@ -17,6 +17,8 @@ struct Company {
   CompanyId id;
   std::string name;
   int64_t created_at_ms = 0;
+  // Its own retention, shorter than the server's --retention; nullopt: the server's.
+  std::optional<int64_t> retention_ms;
 };
 
 // Scopes a company token may carry. The operator token has every right.

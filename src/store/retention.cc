@@ -11,10 +11,21 @@ constexpr int kBatch = 2000;
 }
 
 int64_t Retention::RunOnce() {
+  const int64_t now = NowMs();
+  int64_t total = Purge(now - retention_ms_, std::nullopt);
+  // Companies with a shorter retention of their own: their rows between the two cutoffs.
+  auto own = store_.CompaniesWithOwnRetention();
+  if (!own) spdlog::warn("retention: {}", own.error().message);
+  else
+    for (const Company& c : *own)
+      if (c.retention_ms && *c.retention_ms < retention_ms_) total += Purge(now - *c.retention_ms, c.id);
+  return total;
+}
+
+int64_t Retention::Purge(int64_t cutoff, const std::optional<CompanyId>& company) {
   int64_t total = 0;
-  const int64_t cutoff = NowMs() - retention_ms_;
   for (int i = 0; i < 1000; ++i) {
-    auto n = store_.PurgeExpired(cutoff, kBatch);
+    auto n = store_.PurgeExpired(cutoff, kBatch, company);
     if (!n) {
       spdlog::warn("retention: {}", n.error().message);
       break;
@@ -26,7 +37,10 @@ int64_t Retention::RunOnce() {
       if (stop_) break;
     }
   }
-  if (total > 0) spdlog::info("retention: deleted {} rows older than {}", total, FormatTime(cutoff));
+  if (total > 0) {
+    if (company) spdlog::info("retention: deleted {} rows of {} older than {} (its own retention)", total, company->str(), FormatTime(cutoff));
+    else spdlog::info("retention: deleted {} rows older than {}", total, FormatTime(cutoff));
+  }
   return total;
 }
 

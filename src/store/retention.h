@@ -1,6 +1,6 @@
 #pragma once
 // The retention component (--retention): a background thread that deletes what is older
-// than the retention period, in small batches through the store's writer so that ingest
+// than the retention period (the server's, or a company's own shorter one), in small batches through the store's writer so that ingest
 // never waits long behind it. Pending and held deliveries are never deleted.
 
 #include <condition_variable>
@@ -20,10 +20,13 @@ class Retention {
 
   void Start();
   void Stop();
-  // One full pass (all batches); returns the rows deleted. Used by the thread and tests.
+  // One full pass (all batches): what is older than the server's retention, then, for each
+  // company with a shorter one of its own, that company's rows older than its own. Returns the
+  // rows deleted. Used by the thread and tests.
   int64_t RunOnce();
 
  private:
+  int64_t Purge(int64_t cutoff, const std::optional<CompanyId>& company);
   MaintenanceStore& store_;
   const int64_t retention_ms_;
   const int64_t interval_ms_;

@@ -44,6 +44,8 @@ class CompanyStore {
   [[nodiscard]] virtual Result<void> InsertCompany(const Company& c) = 0;
   [[nodiscard]] virtual Result<Company> GetCompany(const CompanyId& id) = 0;
   [[nodiscard]] virtual Result<Page<Company>> ListCompanies(const PageRequest& page) = 0;
+  // Sets (or, with nullopt, clears) the company's own retention. kNotFound when absent.
+  [[nodiscard]] virtual Result<Company> SetCompanyRetention(const CompanyId& id, std::optional<int64_t> retention_ms) = 0;
 };
 
 class TokenStore {
@@ -261,8 +263,12 @@ class MaintenanceStore {
   // Deletes, at most `limit` deliveries per call: finished (succeeded/failed) deliveries
   // created before `cutoff_ms` with their attempts; events created before it that have no
   // delivery left; idempotency keys older than 24 h. Pending and held deliveries, their
-  // attempts and events, are never deleted. Returns the rows deleted.
-  [[nodiscard]] virtual Result<int64_t> PurgeExpired(int64_t cutoff_ms, int limit) = 0;
+  // attempts and events, are never deleted. Returns the rows deleted. With `company`, only
+  // that company's rows (its own, shorter retention).
+  [[nodiscard]] virtual Result<int64_t> PurgeExpired(int64_t cutoff_ms, int limit,
+                                                     const std::optional<CompanyId>& company = std::nullopt) = 0;
+  // The companies with a retention of their own.
+  [[nodiscard]] virtual Result<std::vector<Company>> CompaniesWithOwnRetention() = 0;
 };
 
 class Store : public CompanyStore,

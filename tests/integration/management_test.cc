@@ -149,6 +149,41 @@ TEST_F(ManagementTest, CompaniesAreCreatedAndListedWithPagination) {
   EXPECT_EQ(seen.front(), *ids.rbegin());
 }
 
+// A company's own retention, shorter than the server's (--retention 30d by default): set by the
+// operator at creation or later, shown with the company, null for the server's; anything else
+// is a 422 naming /retention, and only the operator may change it.
+TEST_F(ManagementTest, TheOperatorSetsACompanysOwnShorterRetention) {
+  auto one = op_->Get(Co());
+  ASSERT_EQ(one.status, 200);
+  EXPECT_TRUE(one.Json().at("retention").is_null()) << one.body;
+  auto set = op_->Request("PATCH", Co(), R"({"retention":"7d"})");
+  ASSERT_EQ(set.status, 200) << set.body;
+  EXPECT_EQ(Str(set.Json(), "retention"), "7d");
+  EXPECT_EQ(Str(co_->Get(Co()).Json(), "retention"), "7d");  // the company sees it
+  auto created = op_->Post("/v1/companies", R"({"name":"Nómina Rápida S.A.","retention":"36h"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(Str(created.Json(), "retention"), "36h");
+  auto cleared = op_->Request("PATCH", Co(), R"({"retention":null})");
+  ASSERT_EQ(cleared.status, 200) << cleared.body;
+  EXPECT_TRUE(cleared.Json().at("retention").is_null());
+
+  for (const char* bad : {R"({"retention":"31d"})", R"({"retention":"30m"})", R"({"retention":"soon"})",
+                          R"({"retention":7})", R"({})", R"({"retention":"7d","name":"x"})"}) {
+    auto r = op_->Request("PATCH", Co(), bad);
+    EXPECT_EQ(r.status, 422) << bad << ": " << r.body;
+    EXPECT_EQ(r.ContentType(), "application/problem+json") << bad;
+    if (std::string(bad).find("name") == std::string::npos) {
+      EXPECT_EQ(Str(r.Json().at("errors").as_array().at(0), "pointer"), "/retention") << bad << ": " << r.body;
+    }
+  }
+  EXPECT_EQ(op_->Request("PATCH", Co(), "not json").status, 400);
+  EXPECT_EQ(op_->Post("/v1/companies", R"({"name":"X","retention":"90d"})").status, 422);
+  // Not the company's own to change; unknown companies are 404.
+  EXPECT_EQ(co_->Request("PATCH", Co(), R"({"retention":"7d"})").status, 403);
+  EXPECT_EQ(op_->Request("PATCH", "/v1/companies/co_01M8Y55HK62QR8MAN7ZPEWYTKV", R"({"retention":"7d"})").status, 404);
+  EXPECT_TRUE(op_->Get(Co()).Json().at("retention").is_null());  // nothing half-written
+}
+
 TEST_F(ManagementTest, TokensAreShownOnceAndRevocationIsImmediate) {
   auto r = op_->Post(Co() + "/tokens", R"({"scopes":["manage"],"description":"IT provisioning"})");
   ASSERT_EQ(r.status, 201) << r.body;

@@ -15,6 +15,7 @@
 #include "core/json_util.h"
 #include "support/pg_server.h"
 #include "store/store.h"
+#include "store/retention.h"
 #include "store/postgres/cluster_notice.h"
 #include "store/postgres/postgres_store.h"
 #include "core/shard_ownership.h"
@@ -621,6 +622,47 @@ TEST_P(StoreContract, RetentionPurgesOnlyFinishedHistory) {
   EXPECT_TRUE(store_->GetDelivery(co_, waiting.deliveries[0].id));
   EXPECT_TRUE(store_->GetEvent(co_, recent.event.id));
   EXPECT_EQ(*store_->PurgeExpired(NowMs() - 30LL * 86400 * 1000, 100), 0);
+}
+
+// A company's own, shorter retention: stored with the company; a purge for it deletes only its
+// finished history older than its cutoff, and Retention applies it on top of the server's.
+TEST_P(StoreContract, ACompanysOwnRetentionPurgesOnlyItsOwnHistory) {
+  auto set = store_->SetCompanyRetention(co_, 7LL * 86400 * 1000);
+  ASSERT_TRUE(set) << set.error().message;
+  EXPECT_EQ(set->retention_ms, 7LL * 86400 * 1000);
+  EXPECT_EQ(store_->GetCompany(co_)->retention_ms, 7LL * 86400 * 1000);
+  EXPECT_EQ(store_->GetCompany(other_)->retention_ms, std::nullopt);
+  EXPECT_EQ(store_->SetCompanyRetention(CompanyId::New(), 1).error().code, ErrorCode::kNotFound);
+  auto own = store_->CompaniesWithOwnRetention();
+  ASSERT_TRUE(own);
+  ASSERT_EQ(own->size(), 1u);
+  EXPECT_EQ((*own)[0].id, co_);
+
+  // Ten days old: past co_'s 7 days, within the server's 30.
+  const int64_t old_ms = NowMs() - 10LL * 86400 * 1000;
+  auto old_event = [&](const CompanyId& co, char tail) {
+    Endpoint ep = NewEndpoint(co);
+    NewEvent ne = MakeEvent(co, {ep.id}, DeliveryStatus::kSucceeded);
+    ne.event.id = EventId::FromTrusted("evt_" + UlidLowerBound(old_ms).substr(0, 10) + std::string(16, tail));
+    ne.deliveries[0].event_id = ne.event.id;
+    ne.deliveries[0].id = DeliveryId::FromTrusted("dlv_" + UlidLowerBound(old_ms).substr(0, 10) + std::string(16, tail));
+    EXPECT_TRUE(Ingest(ne));
+    return ne;
+  };
+  NewEvent mine = old_event(co_, 'A');
+  NewEvent theirs = old_event(other_, 'B');
+  NewEvent recent = MakeEvent(co_, {NewEndpoint(co_).id}, DeliveryStatus::kSucceeded);
+  ASSERT_TRUE(Ingest(recent));
+
+  Retention retention(*store_, 30LL * 86400 * 1000);
+  EXPECT_EQ(retention.RunOnce(), 2);  // co_'s old delivery and its event
+  EXPECT_EQ(store_->GetEvent(co_, mine.event.id).error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(store_->GetEvent(other_, theirs.event.id));  // the server's 30 days
+  EXPECT_TRUE(store_->GetDelivery(other_, theirs.deliveries[0].id));
+  EXPECT_TRUE(store_->GetEvent(co_, recent.event.id));
+  // Cleared: the server's retention again.
+  ASSERT_TRUE(store_->SetCompanyRetention(co_, std::nullopt));
+  EXPECT_TRUE(store_->CompaniesWithOwnRetention()->empty());
 }
 
 // Payloads are signed and response bodies are what a receiver sent: both come back byte for

@@ -58,7 +58,7 @@ unsigned ParseScopes(std::string_view s) {
 }
 
 Company ReadCompany(const Rows& r, int i) {
-  return Company{CompanyId::FromTrusted(r.Text(i, 0)), r.Text(i, 1), r.Int(i, 2)};
+  return Company{CompanyId::FromTrusted(r.Text(i, 0)), r.Text(i, 1), r.Int(i, 2), r.OptInt(i, 3)};
 }
 
 constexpr const char* kTokenCols = "id, company_id, hash, scopes, description, created_at, revoked_at";
@@ -336,15 +336,16 @@ Result<void> PostgresStore::Ping() {
 
 Result<void> PostgresStore::InsertCompany(const Company& c) {
   return Write<void>([c](Conn& db) -> Result<void> {
-    TRY(db.Exec("INSERT INTO companies(id, name, created_at) VALUES ($1::text, $2::text, $3::bigint)",
-                Params().Text(c.id.str()).Text(c.name).Int(c.created_at_ms)));
+    TRY(db.Exec("INSERT INTO companies(id, name, created_at, retention_ms) VALUES ($1::text, $2::text, $3::bigint, "
+                "$4::bigint)",
+                Params().Text(c.id.str()).Text(c.name).Int(c.created_at_ms).Opt(c.retention_ms)));
     return {};
   });
 }
 
 Result<Company> PostgresStore::GetCompany(const CompanyId& id) {
   return Read<Company>([&](Conn& db) -> Result<Company> {
-    return One<Company>(db.Exec("SELECT id, name, created_at FROM companies WHERE id = $1::text",
+    return One<Company>(db.Exec("SELECT id, name, created_at, retention_ms FROM companies WHERE id = $1::text",
                                 Params().Text(id.str())),
                         "company", ReadCompany);
   });
@@ -353,12 +354,29 @@ Result<Company> PostgresStore::GetCompany(const CompanyId& id) {
 Result<Page<Company>> PostgresStore::ListCompanies(const PageRequest& page) {
   return Read<Page<Company>>([&](Conn& db) -> Result<Page<Company>> {
     const int limit = ClampLimit(page.limit);
-    auto out = All<Company>(db.Exec("SELECT id, name, created_at FROM companies "
+    auto out = All<Company>(db.Exec("SELECT id, name, created_at, retention_ms FROM companies "
                                     "WHERE ($1::text = '' OR id < $1::text) ORDER BY id DESC LIMIT $2::bigint",
                                     Params().Text(page.cursor).Int(limit + 1)),
                             ReadCompany);
     if (!out) return std::unexpected(out.error());
     return MakePage(std::move(*out), limit, [](const Company& c) { return c.id.str(); });
+  });
+}
+
+Result<Company> PostgresStore::SetCompanyRetention(const CompanyId& id, std::optional<int64_t> retention_ms) {
+  return Write<Company>([id, retention_ms](Conn& db) -> Result<Company> {
+    return One<Company>(db.Exec("UPDATE companies SET retention_ms = $2::bigint WHERE id = $1::text "
+                                "RETURNING id, name, created_at, retention_ms",
+                                Params().Text(id.str()).Opt(retention_ms)),
+                        "company", ReadCompany);
+  });
+}
+
+Result<std::vector<Company>> PostgresStore::CompaniesWithOwnRetention() {
+  return Read<std::vector<Company>>([](Conn& db) -> Result<std::vector<Company>> {
+    return All<Company>(db.Exec("SELECT id, name, created_at, retention_ms FROM companies "
+                                "WHERE retention_ms IS NOT NULL ORDER BY id"),
+                        ReadCompany);
   });
 }
 
@@ -987,12 +1005,27 @@ Result<void> PostgresStore::WriteOutcomes(Conn& db, const std::vector<DeliveryUp
   return {};
 }
 
-Result<int64_t> PostgresStore::PurgeExpired(int64_t cutoff_ms, int limit) {
+Result<int64_t> PostgresStore::PurgeExpired(int64_t cutoff_ms, int limit, const std::optional<CompanyId>& company) {
   // Ids are ULIDs: "prefix + UlidLowerBound(cutoff)" bounds rows created before the cutoff
-  // on the primary key, without a scan.
+  // on the primary key — or, for one company, on its (company_id, id) index — without a scan.
   const std::string bound = UlidLowerBound(cutoff_ms);
-  return Write<int64_t>([bound, limit](Conn& db) -> Result<int64_t> {
+  return Write<int64_t>([bound, limit, company](Conn& db) -> Result<int64_t> {
     int64_t n = 0;
+    if (company) {
+      EXEC(d, db,
+           "WITH gone AS (DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE company_id = $3::text "
+           "AND id < $1::text AND status IN ('succeeded', 'failed') ORDER BY id LIMIT $2::bigint) RETURNING id), "
+           "attempts_gone AS (DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM gone) RETURNING 1) "
+           "SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM attempts_gone)",
+           Params().Text("dlv_" + bound).Int(limit).Text(company->str()));
+      n += d.Int(0, 0) + d.Int(0, 1);
+      EXEC(e, db,
+           "DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE e.company_id = $3::text AND e.id < $1::text "
+           "AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) ORDER BY e.id LIMIT $2::bigint)",
+           Params().Text("evt_" + bound).Int(limit).Text(company->str()));
+      n += e.Affected();
+      return n;
+    }
     // The deliveries deleted, then their attempts (one statement: the same rows).
     EXEC(d, db,
          "WITH gone AS (DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE id < $1::text "

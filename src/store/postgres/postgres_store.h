@@ -58,6 +58,7 @@ class PostgresStore final : public Store {
   Result<void> InsertCompany(const Company& c) override;
   Result<Company> GetCompany(const CompanyId& id) override;
   Result<Page<Company>> ListCompanies(const PageRequest& page) override;
+  Result<Company> SetCompanyRetention(const CompanyId& id, std::optional<int64_t> retention_ms) override;
 
   Result<void> InsertToken(const ApiToken& t) override;
   Result<ApiToken> FindTokenByHash(std::string_view hash) override;
@@ -110,7 +111,8 @@ class PostgresStore final : public Store {
   Result<void> DisableEndpoint(const CompanyId& company, const EndpointId& id,
                                DisabledReason reason, int64_t now_ms) override;
 
-  Result<int64_t> PurgeExpired(int64_t cutoff_ms, int limit) override;
+  Result<int64_t> PurgeExpired(int64_t cutoff_ms, int limit, const std::optional<CompanyId>& company) override;
+  Result<std::vector<Company>> CompaniesWithOwnRetention() override;
 
  private:
   // A unit of work for the writer: `apply` runs inside the group transaction; `finish` runs

@@ -57,7 +57,7 @@ unsigned ParseScopes(std::string_view s) {
 }
 
 Company ReadCompany(const Stmt& s) {
-  return Company{CompanyId::FromTrusted(s.Text(0)), s.Text(1), s.Int(2)};
+  return Company{CompanyId::FromTrusted(s.Text(0)), s.Text(1), s.Int(2), s.OptInt(3)};
 }
 
 ApiToken ReadToken(const Stmt& s) {
@@ -418,15 +418,15 @@ Result<void> SqliteStore::Ping() {
 
 Result<void> SqliteStore::InsertCompany(const Company& c) {
   return Write<void>([c](Db& db) -> Result<void> {
-    PREPARE(s, db, "INSERT INTO companies(id, name, created_at) VALUES (?, ?, ?)");
-    s.Bind(1, c.id.str()).Bind(2, c.name).Bind(3, c.created_at_ms);
+    PREPARE(s, db, "INSERT INTO companies(id, name, created_at, retention_ms) VALUES (?, ?, ?, ?)");
+    s.Bind(1, c.id.str()).Bind(2, c.name).Bind(3, c.created_at_ms).Bind(4, c.retention_ms);
     return s.Exec();
   });
 }
 
 Result<Company> SqliteStore::GetCompany(const CompanyId& id) {
   return Read<Company>([&](Db& db) -> Result<Company> {
-    PREPARE(s, db, "SELECT id, name, created_at FROM companies WHERE id = ?");
+    PREPARE(s, db, "SELECT id, name, created_at, retention_ms FROM companies WHERE id = ?");
     s.Bind(1, id.str());
     return One<Company>(s, "company", ReadCompany);
   });
@@ -435,13 +435,32 @@ Result<Company> SqliteStore::GetCompany(const CompanyId& id) {
 Result<Page<Company>> SqliteStore::ListCompanies(const PageRequest& page) {
   return Read<Page<Company>>([&](Db& db) -> Result<Page<Company>> {
     PREPARE(s, db,
-            "SELECT id, name, created_at FROM companies WHERE (?1 = '' OR id < ?1) "
+            "SELECT id, name, created_at, retention_ms FROM companies WHERE (?1 = '' OR id < ?1) "
             "ORDER BY id DESC LIMIT ?2");
     int limit = ClampLimit(page.limit);
     s.Bind(1, page.cursor).Bind(2, limit + 1);
     auto out = All<Company>(s, ReadCompany);
     if (!out) return std::unexpected(out.error());
     return MakePage(std::move(*out), limit, [](const Company& c) { return c.id.str(); });
+  });
+}
+
+Result<Company> SqliteStore::SetCompanyRetention(const CompanyId& id, std::optional<int64_t> retention_ms) {
+  return Write<Company>([id, retention_ms](Db& db) -> Result<Company> {
+    PREPARE(u, db, "UPDATE companies SET retention_ms = ? WHERE id = ?");
+    u.Bind(1, retention_ms).Bind(2, id.str());
+    TRY(u.Exec());
+    if (db.Changes() == 0) return MakeError(ErrorCode::kNotFound, "company not found");
+    PREPARE(s, db, "SELECT id, name, created_at, retention_ms FROM companies WHERE id = ?");
+    s.Bind(1, id.str());
+    return One<Company>(s, "company", ReadCompany);
+  });
+}
+
+Result<std::vector<Company>> SqliteStore::CompaniesWithOwnRetention() {
+  return Read<std::vector<Company>>([&](Db& db) -> Result<std::vector<Company>> {
+    PREPARE(s, db, "SELECT id, name, created_at, retention_ms FROM companies WHERE retention_ms IS NOT NULL ORDER BY id");
+    return All<Company>(s, ReadCompany);
   });
 }
 
@@ -1074,13 +1093,35 @@ Result<void> SqliteStore::WriteOutcomes(Db& db, const std::vector<DeliveryUpdate
   return {};
 }
 
-Result<int64_t> SqliteStore::PurgeExpired(int64_t cutoff_ms, int limit) {
+Result<int64_t> SqliteStore::PurgeExpired(int64_t cutoff_ms, int limit, const std::optional<CompanyId>& company) {
   // Ids are ULIDs: "prefix + UlidLowerBound(cutoff)" bounds rows created before the cutoff
-  // on the primary key, without a scan.
+  // on the primary key — or, for one company, on its (company_id, id) index — without a scan.
   const std::string bound = UlidLowerBound(cutoff_ms);
-  return Write<int64_t>([bound, limit](Db& db) -> Result<int64_t> {
+  return Write<int64_t>([bound, limit, company](Db& db) -> Result<int64_t> {
     int64_t n = 0;
+    const std::string co = company ? company->str() : std::string();
     // The attempts of the deliveries deleted next (the same rows: one writer, one snapshot).
+    if (company) {
+      PREPARE(a, db,
+              "DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE company_id = ? AND id < ? "
+              "AND status IN ('succeeded', 'failed') LIMIT ?)");
+      a.Bind(1, co).Bind(2, "dlv_" + bound).Bind(3, limit);
+      TRY(a.Exec());
+      n += db.Changes();
+      PREPARE(d, db,
+              "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE company_id = ? AND id < ? "
+              "AND status IN ('succeeded', 'failed') LIMIT ?)");
+      d.Bind(1, co).Bind(2, "dlv_" + bound).Bind(3, limit);
+      TRY(d.Exec());
+      n += db.Changes();
+      PREPARE(e, db,
+              "DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE e.company_id = ? AND e.id < ? "
+              "AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) LIMIT ?)");
+      e.Bind(1, co).Bind(2, "evt_" + bound).Bind(3, limit);
+      TRY(e.Exec());
+      n += db.Changes();
+      return n;
+    }
     PREPARE(a, db,
             "DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE id < ? "
             "AND status IN ('succeeded', 'failed') LIMIT ?)");
