@@ -1,10 +1,13 @@
 #include "api/context.h"
 
+#include <algorithm>
+
 #include <boost/json.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "api/problem.h"
+#include "core/clock.h"
 #include "core/json_util.h"
 #include "dispatch/destination_check.h"
 
@@ -103,6 +106,74 @@ PageRequest ParsePage(const Call& call, std::string_view id_prefix) {
     page.cursor = *c;
   }
   return page;
+}
+
+std::optional<int64_t> OptionalQueryTime(const Call& call, std::string_view name) {
+  auto v = call.Query(name);
+  if (!v) return std::nullopt;
+  std::string s = std::move(*v);
+  // "…T10:00:00+01:00" sent unescaped decodes to "…T10:00:00 01:00".
+  if (size_t sp = s.rfind(' '); sp != std::string::npos && sp > 10 && s.size() - sp == 6) s[sp] = '+';
+  auto ms = ParseTime(s);
+  if (!ms) {
+    throw ApiError(422, fmt::format("{} must be an RFC 3339 date-time, e.g. 2026-11-26T10:00:00Z", name),
+                   {{fmt::format("/query/{}", name), "must be an RFC 3339 date-time, e.g. 2026-11-26T10:00:00Z"}});
+  }
+  return ms;
+}
+
+std::pair<std::optional<int64_t>, std::optional<int64_t>> QueryTimeRange(const Call& call) {
+  auto after = OptionalQueryTime(call, "after");
+  auto before = OptionalQueryTime(call, "before");
+  if (after && before && *before <= *after)
+    throw ApiError(422, "before must be later than after", {{"/query/before", "must be later than after"}});
+  return {after, before};
+}
+
+std::optional<EndpointId> QueryEndpointId(const Call& call, std::string_view name) {
+  auto v = call.Query(name);
+  if (!v) return std::nullopt;
+  auto id = EndpointId::Parse(*v);
+  if (!id)
+    throw ApiError(422, fmt::format("{} is not an endpoint id", name),
+                   {{fmt::format("/query/{}", name), "must be an ep_… id"}});
+  return id;
+}
+
+std::optional<DeliveryStatus> QueryDeliveryStatus(const Call& call, std::string_view name) {
+  auto v = call.Query(name);
+  if (!v) return std::nullopt;
+  auto st = ParseDeliveryStatus(*v);
+  if (!st)
+    throw ApiError(422, fmt::format("{} must be pending, succeeded, failed or held", name),
+                   {{fmt::format("/query/{}", name), "must be pending, succeeded, failed or held"}});
+  return st;
+}
+
+std::optional<std::string> QueryEventType(ApiContext& ctx, const Call& call, std::string_view name) {
+  auto v = call.Query(name);
+  if (!v) return std::nullopt;
+  if (!ctx.catalog.Find(*v))
+    throw ApiError(422, fmt::format("unknown event type '{}' (see GET /v1/event-types)", *v),
+                   {{fmt::format("/query/{}", name), "unknown event type"}});
+  return v;
+}
+
+std::optional<std::string> QuerySubject(const Call& call) {
+  auto v = call.Query("subject");
+  if (v && (v->empty() || v->size() > 255))
+    throw ApiError(422, "subject must be 1 to 255 characters", {{"/query/subject", "must be 1 to 255 characters"}});
+  return v;
+}
+
+void RejectUnknownQuery(const Call& call, std::initializer_list<std::string_view> known) {
+  for (const auto& name : call.QueryNames()) {
+    if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+    std::string list;
+    for (auto k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+    throw ApiError(422, fmt::format("unknown query parameter '{}' (this list takes {})", name, list),
+                   {{"/query/" + EscapePointerToken(name), "unknown query parameter"}});
+  }
 }
 
 std::string PageJson(json::array data, const std::optional<std::string>& next_cursor) {

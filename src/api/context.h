@@ -4,6 +4,9 @@
 
 #include <cstddef>
 #include <functional>
+#include <initializer_list>
+#include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -76,6 +79,22 @@ boost::json::value ParseBody(const Call& call);
 // ?limit=&cursor=; 422 on a bad limit, 400 on a cursor that is not the next_cursor of a page
 // of this list (an id with `id_prefix`, e.g. "dlv_").
 PageRequest ParsePage(const Call& call, std::string_view id_prefix);
+// An optional query parameter holding an RFC 3339 date-time ("2026-11-26T10:00:00Z", a
+// fraction, a "+01:00" offset — also when its "+" arrived unescaped, read as a space); 422
+// naming the parameter when it is anything else. nullopt when absent.
+std::optional<int64_t> OptionalQueryTime(const Call& call, std::string_view name);
+// ?after=&before= (both optional, both exclusive); 422 when `before` is not later than `after`.
+std::pair<std::optional<int64_t>, std::optional<int64_t>> QueryTimeRange(const Call& call);
+// Listing filters shared by events and deliveries; each nullopt when absent, 422 naming the
+// parameter when malformed: an ep_… id; a delivery status (pending, succeeded, failed, held);
+// a known event type; ?subject= (1 to 255 characters).
+std::optional<EndpointId> QueryEndpointId(const Call& call, std::string_view name);
+std::optional<DeliveryStatus> QueryDeliveryStatus(const Call& call, std::string_view name);
+std::optional<std::string> QueryEventType(ApiContext& ctx, const Call& call, std::string_view name);
+std::optional<std::string> QuerySubject(const Call& call);
+// 422 naming the first query parameter that is not one of `known`: a misspelt filter would
+// otherwise silently list everything.
+void RejectUnknownQuery(const Call& call, std::initializer_list<std::string_view> known);
 // Parses a path id ("{eid}" and the like); 404 when malformed (it cannot exist).
 template <class IdT>
 IdT PathId(const Call& call, std::string_view param, std::string_view what);

@@ -1,4 +1,6 @@
 // Deliveries and attempts (manage scope): list, get, attempts, retry.
+#include <tuple>
+
 #include <boost/json.hpp>
 
 #include "api/context.h"
@@ -46,21 +48,24 @@ json::object AttemptJson(const Attempt& a) {
 void AddDeliveryRoutes(Router& r, ApiContext& ctx) {
   r.Add("GET", "/v1/companies/{cid}/deliveries", [&ctx](Call& call) {
     CompanyId cid = AuthorizeCompany(ctx, call, kScopeManage);
+    RejectUnknownQuery(call, {"endpoint_id", "event_id", "status", "event_type", "subject", "after",
+                              "before", "limit", "cursor"});
     DeliveryQuery q;
-    if (auto v = call.Query("endpoint_id")) {
-      q.endpoint_id = EndpointId::Parse(*v);
-      if (!q.endpoint_id) throw ApiError(422, "endpoint_id is not an endpoint id", {{"/query/endpoint_id", "must be an ep_… id"}});
-    }
+    q.endpoint_id = QueryEndpointId(call, "endpoint_id");
     if (auto v = call.Query("event_id")) {
       q.event_id = EventId::Parse(*v);
-      if (!q.event_id) throw ApiError(422, "event_id is not an event id", {{"/query/event_id", "must be an evt_… id"}});
+      if (!q.event_id) {
+        const bool a_type = ctx.catalog.Find(*v) != nullptr;
+        throw ApiError(422,
+                       a_type ? "event_id is not an event id: to filter by event type, use event_type"
+                              : "event_id is not an event id",
+                       {{"/query/event_id", "must be an evt_… id"}});
+      }
     }
-    if (auto v = call.Query("status")) {
-      q.status = ParseDeliveryStatus(*v);
-      if (!q.status)
-        throw ApiError(422, "status must be pending, succeeded, failed or held",
-                       {{"/query/status", "must be pending, succeeded, failed or held"}});
-    }
+    q.status = QueryDeliveryStatus(call, "status");
+    q.event_type = QueryEventType(ctx, call, "event_type");
+    q.subject = QuerySubject(call);
+    std::tie(q.after_ms, q.before_ms) = QueryTimeRange(call);
     auto page = Unwrap(ctx.store.ListDeliveries(cid, q, ParsePage(call, DeliveryTag::kPrefix)));
     return PageResponse(page, DeliveryJson);
   });

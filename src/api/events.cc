@@ -2,6 +2,8 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include <tuple>
+
 #include "api/ingest.h"
 #include "api/problem.h"
 #include "core/clock.h"
@@ -241,20 +243,16 @@ void AddEventRoutes(Router& r, ApiContext& ctx) {
 
   r.Add("GET", "/v1/companies/{cid}/events", [&ctx](Call& call) {
     CompanyId cid = AuthorizeCompany(ctx, call, kScopeManage);
+    RejectUnknownQuery(call, {"type", "subject", "after", "before", "endpoint_id", "delivery_status",
+                              "limit", "cursor"});
     EventQuery q;
-    if (auto t = call.Query("type")) {
-      if (!ctx.catalog.Find(*t))
-        throw ApiError(422, "unknown event type '" + *t + "'", {{"/query/type", "unknown event type"}});
-      q.type = *t;
-    }
-    for (auto [name, slot] : {std::pair{"after", &q.after_ms}, std::pair{"before", &q.before_ms}}) {
-      if (auto v = call.Query(name)) {
-        *slot = ParseTime(*v);
-        if (!*slot)
-          throw ApiError(422, std::string(name) + " must be an RFC 3339 date-time",
-                         {{std::string("/query/") + name, "must be an RFC 3339 date-time"}});
-      }
-    }
+    q.type = QueryEventType(ctx, call, "type");
+    q.subject = QuerySubject(call);
+    std::tie(q.after_ms, q.before_ms) = QueryTimeRange(call);
+    // Reconciliation: the events with a delivery to this endpoint (in this status). Another
+    // company's endpoint id matches nothing, as in GET …/deliveries?endpoint_id=.
+    q.delivery_endpoint_id = QueryEndpointId(call, "endpoint_id");
+    q.delivery_status = QueryDeliveryStatus(call, "delivery_status");
     auto page = Unwrap(ctx.store.ListEvents(cid, q, ParsePage(call, EventTag::kPrefix)));
     return PageResponse(page, EventJson);
   });

@@ -66,6 +66,19 @@ std::optional<std::string> Call::Query(std::string_view name) const {
   return std::nullopt;
 }
 
+std::vector<std::string> Call::QueryNames() const {
+  std::vector<std::string> out;
+  std::string_view q = req.query;
+  while (!q.empty()) {
+    size_t amp = q.find('&');
+    std::string_view kv = q.substr(0, amp);
+    if (!kv.empty()) out.push_back(Decode(kv.substr(0, kv.find('='))));
+    if (amp == std::string_view::npos) break;
+    q.remove_prefix(amp + 1);
+  }
+  return out;
+}
+
 HttpResponse JsonResponse(int status, std::string body) {
   HttpResponse r;
   r.status = status;

@@ -21,6 +21,8 @@ struct Call {
   std::string_view Param(std::string_view name) const;
   // Decoded query parameter, or nullopt when absent.
   std::optional<std::string> Query(std::string_view name) const;
+  // Every query parameter's decoded name, in order (repeats included).
+  std::vector<std::string> QueryNames() const;
 };
 
 using SyncHandler = std::function<HttpResponse(Call&)>;

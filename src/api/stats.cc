@@ -19,8 +19,7 @@ constexpr int64_t kMaxBuckets = 744;  // 31 days of hours
 constexpr int64_t kMaxWindowMs = 31LL * 86400 * 1000;
 
 int64_t QueryTime(const Call& call, std::string_view name) {
-  auto v = call.Query(name);
-  auto ms = v ? ParseTime(*v) : std::nullopt;
+  auto ms = OptionalQueryTime(call, name);
   if (!ms) {
     std::string ptr = "/query/" + std::string(name);
     throw ApiError(422, std::string(name) + " must be an RFC 3339 date-time",

@@ -136,17 +136,28 @@ struct IngestResult {
   std::string response_body;   // the original response when replayed
 };
 
-// The raw event row fields for listings (payload included).
+// Filters of ListEvents; every one set must hold (AND). Unset: no filter. Ids of another
+// company's rows match nothing (the listing is scoped to `company` whatever the filters).
 struct EventQuery {
-  std::optional<std::string> type;
-  std::optional<int64_t> after_ms;   // created_at > after
-  std::optional<int64_t> before_ms;  // created_at < before
+  std::optional<std::string> type;     // exact type name
+  std::optional<std::string> subject;  // exact subject (the employee id)
+  std::optional<int64_t> after_ms;     // created_at > after
+  std::optional<int64_t> before_ms;    // created_at < before
+  // Reconciliation: only events with at least one delivery matching both of these (either
+  // may be unset: a delivery to that endpoint in any status, or in that status to any).
+  std::optional<EndpointId> delivery_endpoint_id;
+  std::optional<DeliveryStatus> delivery_status;
 };
 
+// Filters of ListDeliveries; every one set must hold (AND).
 struct DeliveryQuery {
   std::optional<EndpointId> endpoint_id;
   std::optional<EventId> event_id;
   std::optional<DeliveryStatus> status;
+  std::optional<std::string> event_type;     // the delivery's event has this type
+  std::optional<std::string> subject;        // … and this subject
+  std::optional<int64_t> after_ms;           // the delivery's created_at > after
+  std::optional<int64_t> before_ms;          // the delivery's created_at < before
 };
 
 class EventStore {

@@ -382,6 +382,144 @@ TEST_P(StoreContract, DeliveryFiltersEnableRecoverRequeue) {
   EXPECT_EQ(store_->ListAttempts(co_, did, {})->items.size(), 0u);
 }
 
+// Issues 14 and 15: the listing filters, alone and together, newest first, paginated, and
+// never reaching into another company.
+TEST_P(StoreContract, ListingFiltersCombineAndPaginate) {
+  Endpoint a = NewEndpoint(co_);
+  Endpoint b = NewEndpoint(co_);
+  Endpoint c = NewEndpoint(other_);
+  const int64_t t0 = 1'700'000'000'000;
+  using S = DeliveryStatus;
+  // (company, type, subject, created at, {endpoint, status}…)
+  auto add = [&](const CompanyId& co, std::string type, std::string subject, int64_t at,
+                 std::vector<std::pair<EndpointId, S>> to) {
+    std::vector<EndpointId> eps;
+    for (auto& [ep, _] : to) eps.push_back(ep);
+    NewEvent ne = MakeEvent(co, eps);
+    ne.event.type = std::move(type);
+    ne.event.subject = std::move(subject);
+    ne.event.created_at_ms = at;
+    for (size_t i = 0; i < to.size(); ++i) {
+      ne.deliveries[i].status = to[i].second;
+      ne.deliveries[i].created_at_ms = at;
+    }
+    EXPECT_TRUE(Ingest(ne));
+    return ne;
+  };
+  NewEvent e1 = add(co_, "employee.hired", "emp_1", t0 + 1000, {{a.id, S::kSucceeded}, {b.id, S::kFailed}});
+  NewEvent e2 = add(co_, "employee.left", "emp_2", t0 + 2000, {{a.id, S::kFailed}});
+  NewEvent e3 = add(co_, "employee.hired", "emp_2", t0 + 3000, {{a.id, S::kPending}, {b.id, S::kSucceeded}});
+  NewEvent e4 = add(co_, "time_entry.clocked_in", "emp_1", t0 + 4000, {{b.id, S::kFailed}});
+  NewEvent e5 = add(other_, "employee.hired", "emp_1", t0 + 5000, {{c.id, S::kFailed}});
+
+  auto events = [&](EventQuery q, const CompanyId& co = {}) {
+    std::vector<EventId> out;
+    auto page = store_->ListEvents(co.str().empty() ? co_ : co, q, {});
+    EXPECT_TRUE(page) << page.error().message;
+    if (page)
+      for (auto& e : page->items) out.push_back(e.id);
+    return out;
+  };
+  using Ids = std::vector<EventId>;
+  EventQuery q;
+  q.subject = "emp_1";
+  EXPECT_EQ(events(q), (Ids{e4.event.id, e1.event.id}));
+  EXPECT_EQ(events(q, other_), (Ids{e5.event.id}));
+  q.type = "employee.hired";
+  EXPECT_EQ(events(q), (Ids{e1.event.id}));
+  q = {};
+  q.type = "employee.hired";
+  EXPECT_EQ(events(q), (Ids{e3.event.id, e1.event.id}));
+  q = {};
+  q.after_ms = t0 + 1000;  // exclusive
+  q.before_ms = t0 + 4000;
+  EXPECT_EQ(events(q), (Ids{e3.event.id, e2.event.id}));
+  // Reconciliation: by delivery outcome for one endpoint, for any, and for one employee.
+  q = {};
+  q.delivery_endpoint_id = a.id;
+  q.delivery_status = S::kFailed;
+  EXPECT_EQ(events(q), (Ids{e2.event.id}));
+  q.delivery_endpoint_id = b.id;
+  EXPECT_EQ(events(q), (Ids{e4.event.id, e1.event.id}));
+  q.subject = "emp_1";
+  EXPECT_EQ(events(q), (Ids{e4.event.id, e1.event.id}));
+  q.subject = "emp_2";
+  EXPECT_TRUE(events(q).empty());
+  q = {};
+  q.delivery_endpoint_id = b.id;
+  EXPECT_EQ(events(q), (Ids{e4.event.id, e3.event.id, e1.event.id}));
+  q.type = "employee.hired";
+  EXPECT_EQ(events(q), (Ids{e3.event.id, e1.event.id}));
+  q = {};
+  q.delivery_status = S::kFailed;
+  EXPECT_EQ(events(q), (Ids{e4.event.id, e2.event.id, e1.event.id}));
+  q.delivery_status = S::kHeld;
+  EXPECT_TRUE(events(q).empty());
+  q = {};
+  q.delivery_endpoint_id = c.id;  // another company's endpoint
+  EXPECT_TRUE(events(q).empty());
+  EXPECT_EQ(events(q, other_), (Ids{e5.event.id}));
+  // Pages of a filtered list hold the filter's events only, each once.
+  q = {};
+  q.delivery_endpoint_id = b.id;
+  q.delivery_status = S::kFailed;
+  auto p1 = store_->ListEvents(co_, q, {1, ""});
+  ASSERT_TRUE(p1);
+  ASSERT_EQ(p1->items.size(), 1u);
+  EXPECT_EQ(p1->items[0].id, e4.event.id);
+  ASSERT_TRUE(p1->next_cursor);
+  auto p2 = store_->ListEvents(co_, q, {1, *p1->next_cursor});
+  ASSERT_TRUE(p2);
+  ASSERT_EQ(p2->items.size(), 1u);
+  EXPECT_EQ(p2->items[0].id, e1.event.id);
+  if (p2->next_cursor) EXPECT_TRUE(store_->ListEvents(co_, q, {1, *p2->next_cursor})->items.empty());
+
+  auto deliveries = [&](DeliveryQuery dq, const CompanyId& co = {}, PageRequest page = {}) {
+    std::vector<DeliveryId> out;
+    auto r = store_->ListDeliveries(co.str().empty() ? co_ : co, dq, page);
+    EXPECT_TRUE(r) << r.error().message;
+    if (r)
+      for (auto& d : r->items) out.push_back(d.id);
+    return out;
+  };
+  using Dids = std::vector<DeliveryId>;
+  DeliveryQuery dq;
+  dq.event_type = "employee.hired";
+  EXPECT_EQ(deliveries(dq), (Dids{e3.deliveries[1].id, e3.deliveries[0].id, e1.deliveries[1].id,
+                                  e1.deliveries[0].id}));
+  dq.endpoint_id = a.id;
+  EXPECT_EQ(deliveries(dq), (Dids{e3.deliveries[0].id, e1.deliveries[0].id}));
+  dq = {};
+  dq.subject = "emp_1";
+  EXPECT_EQ(deliveries(dq), (Dids{e4.deliveries[0].id, e1.deliveries[1].id, e1.deliveries[0].id}));
+  EXPECT_EQ(deliveries(dq, other_), (Dids{e5.deliveries[0].id}));
+  dq.endpoint_id = b.id;
+  dq.status = S::kFailed;
+  EXPECT_EQ(deliveries(dq), (Dids{e4.deliveries[0].id, e1.deliveries[1].id}));
+  dq.event_type = "time_entry.clocked_in";
+  EXPECT_EQ(deliveries(dq), (Dids{e4.deliveries[0].id}));
+  dq = {};
+  dq.subject = "emp_1";
+  dq.event_id = e1.event.id;
+  EXPECT_EQ(deliveries(dq), (Dids{e1.deliveries[1].id, e1.deliveries[0].id}));
+  dq = {};
+  dq.after_ms = t0 + 1000;
+  dq.before_ms = t0 + 4000;
+  dq.status = S::kFailed;
+  EXPECT_EQ(deliveries(dq), (Dids{e2.deliveries[0].id}));
+  dq = {};
+  dq.endpoint_id = c.id;
+  EXPECT_TRUE(deliveries(dq).empty());
+  // Pagination with a filter served by a sort (one employee's deliveries).
+  dq = {};
+  dq.subject = "emp_1";
+  auto d1 = store_->ListDeliveries(co_, dq, {2, ""});
+  ASSERT_TRUE(d1);
+  ASSERT_EQ(d1->items.size(), 2u);
+  ASSERT_TRUE(d1->next_cursor);
+  EXPECT_EQ(deliveries(dq, co_, {2, *d1->next_cursor}), (Dids{e1.deliveries[0].id}));
+}
+
 TEST_P(StoreContract, EndpointAttemptStatsBucketsOneEndpointsAttempts) {
   Endpoint a = NewEndpoint(co_);
   Endpoint b = NewEndpoint(co_);

@@ -15,6 +15,7 @@
 #include "core/json_util.h"
 #include "core/shard_ownership.h"
 #include "store/postgres/cluster_notice.h"
+#include "store/list_sql.h"
 
 namespace hookd {
 namespace json = boost::json;
@@ -706,14 +707,15 @@ Result<Page<Event>> PostgresStore::ListEvents(const CompanyId& company, const Ev
                                               const PageRequest& page) {
   return Read<Page<Event>>([&](Conn& db) -> Result<Page<Event>> {
     const int limit = ClampLimit(page.limit);
-    auto out = All<Event>(
-        db.Exec("SELECT " EVENT_COLS " FROM events WHERE company_id = $1::text "
-                "AND ($2::text = '' OR id < $2::text) AND ($3::text IS NULL OR type = $3::text) "
-                "AND ($4::bigint IS NULL OR created_at > $4::bigint) "
-                "AND ($5::bigint IS NULL OR created_at < $5::bigint) ORDER BY id DESC LIMIT $6::bigint",
-                Params().Text(company.str()).Text(page.cursor).Opt(q.type).Opt(q.after_ms).Opt(q.before_ms)
-                    .Int(limit + 1)),
-        ReadEvent);
+    Params p;
+    p.Text(company.str()).Text(page.cursor).Opt(q.type).Opt(q.subject).Opt(q.after_ms).Opt(q.before_ms);
+    if (q.delivery_endpoint_id) p.Text(q.delivery_endpoint_id->str());
+    else p.Null();
+    if (q.delivery_status) p.Text(ToString(*q.delivery_status));
+    else p.Null();
+    p.Int(limit + 1);
+    static const char* const kCols = EVENT_COLS;
+    auto out = All<Event>(db.Exec(store_sql::EventList(store_sql::Dialect::kPostgres, kCols, q), p), ReadEvent);
     if (!out) return std::unexpected(out.error());
     return MakePage(std::move(*out), limit, [](const Event& e) { return e.id.str(); });
   });
@@ -742,14 +744,10 @@ Result<Page<Delivery>> PostgresStore::ListDeliveries(const CompanyId& company, c
     else p.Null();
     if (q.status) p.Text(ToString(*q.status));
     else p.Null();
-    p.Int(limit + 1);
-    auto out = All<Delivery>(
-        db.Exec("SELECT " DELIVERY_COLS " FROM deliveries WHERE company_id = $1::text "
-                "AND ($2::text = '' OR id < $2::text) AND ($3::text IS NULL OR endpoint_id = $3::text) "
-                "AND ($4::text IS NULL OR event_id = $4::text) AND ($5::text IS NULL OR status = $5::text) "
-                "ORDER BY id DESC LIMIT $6::bigint",
-                p),
-        ReadDelivery);
+    p.Opt(q.after_ms).Opt(q.before_ms).Opt(q.event_type).Opt(q.subject).Int(limit + 1);
+    static const char* const kCols = DELIVERY_COLS;
+    auto out = All<Delivery>(db.Exec(store_sql::DeliveryList(store_sql::Dialect::kPostgres, kCols, q), p),
+                             ReadDelivery);
     if (!out) return std::unexpected(out.error());
     return MakePage(std::move(*out), limit, [](const Delivery& d) { return d.id.str(); });
   });

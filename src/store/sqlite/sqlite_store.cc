@@ -16,6 +16,7 @@
 #include "core/clock.h"
 #include "core/embedded.h"
 #include "core/json_util.h"
+#include "store/list_sql.h"
 
 namespace hookd {
 namespace json = boost::json;
@@ -819,15 +820,15 @@ Result<Event> SqliteStore::GetEvent(const CompanyId& company, const EventId& id)
 Result<Page<Event>> SqliteStore::ListEvents(const CompanyId& company, const EventQuery& q,
                                             const PageRequest& page) {
   return Read<Page<Event>>([&](Db& db) -> Result<Page<Event>> {
-    static const std::string sql =
-        std::string("SELECT ") + kEventCols +
-        " FROM events WHERE company_id = ?1 AND (?2 = '' OR id < ?2) AND (?3 IS NULL OR type = ?3)"
-        " AND (?4 IS NULL OR created_at > ?4) AND (?5 IS NULL OR created_at < ?5)"
-        " ORDER BY id DESC LIMIT ?6";
-    PREPARE(s, db, sql.c_str());
+    PREPARE(s, db, store_sql::EventList(store_sql::Dialect::kSqlite, kEventCols, q));
     int limit = ClampLimit(page.limit);
-    s.Bind(1, company.str()).Bind(2, page.cursor).Bind(3, q.type).Bind(4, q.after_ms)
-        .Bind(5, q.before_ms).Bind(6, limit + 1);
+    s.Bind(1, company.str()).Bind(2, page.cursor).Bind(3, q.type).Bind(4, q.subject)
+        .Bind(5, q.after_ms).Bind(6, q.before_ms);
+    if (q.delivery_endpoint_id) s.Bind(7, q.delivery_endpoint_id->str());
+    else s.Bind(7, std::nullopt);
+    if (q.delivery_status) s.Bind(8, ToString(*q.delivery_status));
+    else s.Bind(8, std::nullopt);
+    s.Bind(9, limit + 1);
     auto out = All<Event>(s, ReadEvent);
     if (!out) return std::unexpected(out.error());
     return MakePage(std::move(*out), limit, [](const Event& e) { return e.id.str(); });
@@ -849,12 +850,7 @@ Result<Delivery> SqliteStore::GetDelivery(const CompanyId& company, const Delive
 Result<Page<Delivery>> SqliteStore::ListDeliveries(const CompanyId& company, const DeliveryQuery& q,
                                                    const PageRequest& page) {
   return Read<Page<Delivery>>([&](Db& db) -> Result<Page<Delivery>> {
-    static const std::string sql =
-        std::string("SELECT ") + kDeliveryCols +
-        " FROM deliveries WHERE company_id = ?1 AND (?2 = '' OR id < ?2)"
-        " AND (?3 IS NULL OR endpoint_id = ?3) AND (?4 IS NULL OR event_id = ?4)"
-        " AND (?5 IS NULL OR status = ?5) ORDER BY id DESC LIMIT ?6";
-    PREPARE(s, db, sql.c_str());
+    PREPARE(s, db, store_sql::DeliveryList(store_sql::Dialect::kSqlite, kDeliveryCols, q));
     int limit = ClampLimit(page.limit);
     s.Bind(1, company.str()).Bind(2, page.cursor);
     if (q.endpoint_id) s.Bind(3, q.endpoint_id->str());
@@ -863,7 +859,8 @@ Result<Page<Delivery>> SqliteStore::ListDeliveries(const CompanyId& company, con
     else s.Bind(4, std::nullopt);
     if (q.status) s.Bind(5, ToString(*q.status));
     else s.Bind(5, std::nullopt);
-    s.Bind(6, limit + 1);
+    s.Bind(6, q.after_ms).Bind(7, q.before_ms).Bind(8, q.event_type).Bind(9, q.subject);
+    s.Bind(10, limit + 1);
     auto out = All<Delivery>(s, ReadDelivery);
     if (!out) return std::unexpected(out.error());
     return MakePage(std::move(*out), limit, [](const Delivery& d) { return d.id.str(); });

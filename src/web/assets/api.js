@@ -111,6 +111,7 @@ export const api = {
   stats: (id, params = {}) => request('GET', `${co()}/endpoints/${enc(id)}/stats${query(params)}`),
 
   event: (id) => request('GET', `${co()}/events/${enc(id)}`),
+  events: (params = {}) => request('GET', `${co()}/events${query(params)}`),
   deliveries: (params = {}) => request('GET', `${co()}/deliveries${query(params)}`),
   delivery: (id) => request('GET', `${co()}/deliveries/${enc(id)}`),
   attempts: (id) => request('GET', `${co()}/deliveries/${enc(id)}/attempts?limit=100`),

@@ -8,6 +8,7 @@ import { signInView } from './signin.js';
 import { endpointsList, endpointDetail } from './endpoints.js';
 import { endpointForm } from './endpoint_form.js';
 import { deliveriesList, deliveryDetail } from './deliveries.js';
+import { eventsList } from './events.js';
 import { catalogView } from './catalog.js';
 
 const routes = [
@@ -15,6 +16,7 @@ const routes = [
   [/^\/endpoints\/new$/, (ctx) => endpointForm(ctx, null), 'endpoints'],
   [/^\/endpoints\/([^/]+)\/edit$/, (ctx, id) => endpointForm(ctx, id), 'endpoints'],
   [/^\/endpoints\/([^/]+)$/, (ctx, id) => endpointDetail(ctx, id), 'endpoints'],
+  [/^\/events$/, (ctx) => eventsList(ctx), 'events'],
   [/^\/deliveries$/, (ctx) => deliveriesList(ctx), 'deliveries'],
   [/^\/deliveries\/([^/]+)$/, (ctx, id) => deliveryDetail(ctx, id), 'deliveries'],
   [/^\/catalog$/, (ctx) => catalogView(ctx), 'catalog'],

@@ -3,53 +3,33 @@ import { api } from './api.js';
 import { h, append, clear, badge, timeEl, formatMs, formatTime, prettyText } from './dom.js';
 import { getEndpoints, resolveEventTypes, endpointLabel, shortUrl } from './data.js';
 import { announce, actionButton } from './ui.js';
-
-const STATUSES = ['pending', 'succeeded', 'failed', 'held'];
+import { filterForm, readFilters, toQuery } from './filters.js';
 
 // Cursor stack per filter set, so "Newer" can go back (next_cursor only goes forward).
 let pager = { key: '', cursors: [] };
 
+const FIELDS = [
+  { name: 'status', label: 'Status', kind: 'status' },
+  { name: 'endpoint_id', id: 'endpoint', label: 'Endpoint', kind: 'endpoint' },
+  { name: 'event_type', id: 'type', label: 'Event type', kind: 'type' },
+  { name: 'subject', label: 'Employee', kind: 'subject' },
+  { name: 'after', label: 'Created after', kind: 'time' },
+  { name: 'before', label: 'Created before', kind: 'time' },
+  { name: 'event_id', id: 'event', label: 'Event id', kind: 'event' },
+];
+
 export async function deliveriesList(ctx) {
   ctx.setTitle('Deliveries');
-  const q = ctx.query;
-  const filters = {
-    status: STATUSES.includes(q.get('status')) ? q.get('status') : '',
-    endpoint_id: q.get('endpoint_id') || '',
-    event_id: q.get('event_id') || '',
-  };
+  const filters = readFilters(ctx.query, FIELDS);
   const key = JSON.stringify(filters);
   if (pager.key !== key) pager = { key, cursors: [] };
   const cursor = pager.cursors[pager.cursors.length - 1];
 
   const endpoints = await getEndpoints();
   const byId = new Map(endpoints.map((e) => [e.id, e]));
-
-  const statusSel = h('select', { id: 'filter-status', name: 'status' },
-    h('option', { value: '' }, 'Any status'),
-    STATUSES.map((s) => h('option', { value: s, selected: filters.status === s }, s)));
-  const endpointSel = h('select', { id: 'filter-endpoint', name: 'endpoint_id' },
-    h('option', { value: '' }, 'Any endpoint'),
-    endpoints.map((e) => h('option', { value: e.id, selected: filters.endpoint_id === e.id }, endpointLabel(e))));
-  const eventIn = h('input', { id: 'filter-event', name: 'event_id', type: 'search', value: filters.event_id, placeholder: 'evt_…', spellcheck: 'false', autocomplete: 'off' });
-  const apply = () => {
-    const p = new URLSearchParams();
-    if (statusSel.value) p.set('status', statusSel.value);
-    if (endpointSel.value) p.set('endpoint_id', endpointSel.value);
-    if (eventIn.value.trim()) p.set('event_id', eventIn.value.trim());
-    const s = p.toString();
-    ctx.navigate(`#/deliveries${s ? `?${s}` : ''}`, { keepFocus: true });
-  };
-  statusSel.addEventListener('change', apply);
-  endpointSel.addEventListener('change', apply);
-  const filterForm = h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter deliveries' },
-    h('div', { class: 'field' }, h('label', { for: 'filter-status' }, 'Status'), statusSel),
-    h('div', { class: 'field' }, h('label', { for: 'filter-endpoint' }, 'Endpoint'), endpointSel),
-    h('div', { class: 'field' }, h('label', { for: 'filter-event' }, 'Event id'), eventIn),
-    h('div', { class: 'field filter-actions' }, h('button', { type: 'submit', class: 'secondary' }, 'Apply'),
-      (filters.status || filters.endpoint_id || filters.event_id) ? h('a', { href: '#/deliveries', class: 'button link' }, 'Clear') : null));
-  filterForm.addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    apply();
+  const filterBox = await filterForm({
+    fields: FIELDS, values: filters, endpoints, label: 'Filter deliveries', clearHref: '#/deliveries',
+    apply: (params) => ctx.navigate(`#/deliveries${toQuery(params)}`, { keepFocus: true }),
   });
 
   const listBox = h('div', { 'aria-live': 'polite', 'aria-busy': 'true', id: 'deliveries-list' });
@@ -58,7 +38,7 @@ export async function deliveriesList(ctx) {
     h('div', { class: 'page-head' },
       h('h1', { tabindex: '-1' }, 'Deliveries'),
       h('button', { type: 'button', class: 'secondary', onclick: () => load(true) }, 'Refresh')),
-    h('section', { class: 'card' }, filterForm),
+    h('section', { class: 'card' }, filterBox),
     listBox, pagerBox);
 
   let timer = null;
