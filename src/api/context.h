@@ -34,6 +34,8 @@ struct ApiOptions {
   // threads (AfterDestinationCheck).
   std::function<std::optional<std::string>(std::string_view url)> check_destination;
   DestinationChecker* destinations = nullptr;  // may be null: names are not resolved at save
+  // The dispatcher's rule for disabling a failing endpoint, shown in each endpoint's `health`.
+  AutoDisableRule auto_disable;
 };
 
 struct ApiContext {
