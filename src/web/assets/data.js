@@ -91,3 +91,21 @@ export function shortUrl(url) {
 export function endpointLabel(ep) {
   return ep.description ? `${ep.description} (${shortUrl(ep.url)})` : shortUrl(ep.url);
 }
+
+// An attempt's error class in words (SPEC §4 attempt object).
+const ERROR_WORDS = {
+  timeout: 'timed out',
+  connect: 'could not connect',
+  dns: 'host name not found',
+  tls: 'TLS handshake or certificate refused',
+  blocked: 'destination blocked (private address)',
+};
+
+export function errorWords(error) {
+  return ERROR_WORDS[error] || error || 'no answer';
+}
+
+// "HTTP 500", "could not connect", …: what came of an attempt.
+export function outcomeWords(attempt) {
+  return attempt.status_code ? `HTTP ${attempt.status_code}` : errorWords(attempt.error);
+}

@@ -1,10 +1,20 @@
 // Deliveries: the filtered, paginated list, and one delivery with every attempt.
 import { api } from './api.js';
 import { h, append, clear, badge, timeEl, formatMs, formatTime, prettyText } from './dom.js';
-import { getEndpoints, resolveEventTypes, endpointLabel, shortUrl } from './data.js';
+import { getEndpoints, resolveEventTypes, endpointLabel, shortUrl, errorWords, outcomeWords } from './data.js';
 import { announce, actionButton } from './ui.js';
 
 const STATUSES = ['pending', 'succeeded', 'failed', 'held'];
+
+// The filter form folded into a <details>: open on a wide screen, closed on a phone (where
+// it would fill the first screen) unless the user opens it; the summary counts the active
+// filters.
+function foldFilters(form, filters) {
+  const active = Object.values(filters).filter(Boolean).length;
+  const wide = window.matchMedia('(min-width: 721px)').matches;
+  return h('details', { class: 'filters-fold', id: 'filters-fold', open: wide },
+    h('summary', {}, 'Filters', active ? ` (${active} active)` : ''), form);
+}
 
 // Cursor stack per filter set, so "Newer" can go back (next_cursor only goes forward).
 let pager = { key: '', cursors: [] };
@@ -58,7 +68,7 @@ export async function deliveriesList(ctx) {
     h('div', { class: 'page-head' },
       h('h1', { tabindex: '-1' }, 'Deliveries'),
       h('button', { type: 'button', class: 'secondary', onclick: () => load(true) }, 'Refresh')),
-    h('section', { class: 'card' }, filterForm),
+    h('section', { class: 'card' }, foldFilters(filterForm, filters)),
     listBox, pagerBox);
 
   let timer = null;
@@ -107,7 +117,7 @@ export async function deliveriesList(ctx) {
             ? h('a', { href: `#/endpoints/${encodeURIComponent(ep.id)}` }, ep.description || shortUrl(ep.url))
             : h('span', { class: 'mono sub' }, d.endpoint_id)),
           h('td', { 'data-label': 'Status' }, badge(d.status), d.status === 'pending' && d.next_attempt_at
-            ? h('span', { class: 'sub' }, ' next ', timeEl(d.next_attempt_at)) : null),
+            ? h('span', { class: 'sub' }, ' next ', timeEl(d.next_attempt_at, { due: true })) : null),
           h('td', { 'data-label': 'Attempts', class: 'num' }, d.attempts),
           h('td', { 'data-label': 'Last attempt' }, timeEl(d.last_attempt_at)),
           h('td', { 'data-label': 'Created' }, timeEl(d.created_at)));
@@ -142,25 +152,33 @@ export async function deliveriesList(ctx) {
 
 // ---------------------------------------------------------------------------------------
 
+// One attempt. An HTTP answer shows the receiver's status and body; a transport failure
+// (no answer: could not connect, timed out, …) is hookd's own error, shown as such — never
+// under "Response body" as if the receiver had said it.
 function attemptCard(a) {
   const ok = !a.error;
-  const outcome = a.status_code ? `HTTP ${a.status_code}` : (a.error || 'no answer');
   const headers = Object.entries(a.response_headers || {});
+  const answered = Boolean(a.status_code);
   return h('li', { class: `attempt ${ok ? 'attempt-ok' : 'attempt-bad'}`, dataset: { number: a.number } },
     h('div', { class: 'attempt-head' },
       h('h3', {}, `Attempt ${a.number}`),
-      h('span', { class: `badge ${ok ? 'badge-succeeded' : 'badge-failed'}` }, outcome),
+      h('span', { class: `badge ${ok ? 'badge-succeeded' : 'badge-failed'}` }, outcomeWords(a)),
       h('span', { class: 'sub' }, formatMs(a.duration_ms)),
       h('span', { class: 'sub' }, timeEl(a.started_at, { relative: false }))),
-    a.error ? h('p', { class: 'sub' }, 'Error class: ', h('code', {}, a.error)) : null,
-    a.error_detail ? h('p', { class: 'error-detail' }, 'hookd: ', h('span', {}, a.error_detail)) : null,
-    h('div', { class: 'attempt-body' },
-      h('p', { class: 'label' }, 'Response body'),
-      a.response_body
-        ? h('pre', { class: 'code response-body', tabindex: '0' }, prettyText(a.response_body))
-        : h('p', { class: 'muted' }, a.status_code ? '(empty)' : '(no response from the receiver)')),
-    headers.length ? h('details', {}, h('summary', {}, `Response headers (${headers.length})`),
-      h('pre', { class: 'code', tabindex: '0' }, headers.map(([k, v]) => `${k}: ${v}`).join('\n'))) : null);
+    answered
+      ? [
+        a.error_detail ? h('p', { class: 'error-detail' }, 'hookd: ', h('span', {}, a.error_detail)) : null,
+        h('div', { class: 'attempt-body' },
+          h('p', { class: 'label' }, `Response body (from the receiver, HTTP ${a.status_code})`),
+          a.response_body
+            ? h('pre', { class: 'code response-body', tabindex: '0' }, prettyText(a.response_body))
+            : h('p', { class: 'muted' }, '(empty)')),
+        headers.length ? h('details', {}, h('summary', {}, `Response headers (${headers.length})`),
+          h('pre', { class: 'code', tabindex: '0' }, headers.map(([k, v]) => `${k}: ${v}`).join('\n'))) : null,
+      ]
+      : h('div', { class: 'attempt-error', role: 'note' },
+        h('p', { class: 'label' }, 'Error (hookd, no response from the receiver)'),
+        h('p', {}, h('strong', {}, errorWords(a.error)), a.error_detail ? [': ', h('span', { class: 'error-detail' }, a.error_detail)] : null)));
 }
 
 export async function deliveryDetail(ctx, id) {
@@ -179,24 +197,53 @@ export async function deliveryDetail(ctx, id) {
   let eventLoaded = false;
   let lastSeen = null;
 
+  // After "Retry now": the outcome of that attempt, and what happens next, in words.
+  let retryWatch = null; // {before: attempts before the retry}
+  let lastAttempts = 0;
   const retryBtn = actionButton('Retry now', async () => {
+    retryWatch = { before: lastAttempts };
     await api.retry(id);
-    announce('Retry queued: hookd attempts the delivery now.', 'success');
+    announce('Retrying: hookd attempts the delivery now…', 'info');
     await refresh();
   }, { class: 'primary' });
+
+  function retryOutcome(d, latest) {
+    const what = latest ? outcomeWords(latest) : d.status;
+    if (d.status === 'succeeded') return [`Retry succeeded (${what}): the delivery is done.`, 'success'];
+    const failed = `Retry failed again (${what}).`;
+    if (d.status === 'pending' && d.next_attempt_at) {
+      const t = new Date(d.next_attempt_at).getTime() - Date.now();
+      const when = t < 86400000 ? `in ${Math.max(1, Math.round(t / 60000))} min, at ${formatTime(d.next_attempt_at)}` : `on ${formatTime(d.next_attempt_at)}`;
+      return [`${failed} Next automatic attempt ${when}.`, 'error'];
+    }
+    if (d.status === 'held') return [`${failed} The endpoint is disabled: the delivery is held until you enable it.`, 'error'];
+    return [`${failed} No automatic attempts left: the delivery stays failed until you retry it or recover the endpoint's failed deliveries.`, 'error'];
+  }
 
   async function refresh() {
     clearTimeout(timer);
     const [d, at] = await Promise.all([api.delivery(id), api.attempts(id)]);
     if (ctx.signal.aborted) return;
+    lastAttempts = at.data.length;
+    let retried = false;
+    if (retryWatch && at.data.length > retryWatch.before && !(d.status === 'pending' && d.next_attempt_at && new Date(d.next_attempt_at) <= Date.now())) {
+      retryWatch = null;
+      retried = true;
+      const [msg, kind] = retryOutcome(d, at.data[0]);
+      announce(msg, kind);
+    }
     const endpoints = await getEndpoints();
     const ep = endpoints.find((e) => e.id === d.endpoint_id);
 
     append(clear(statusP), [badge(d.status), ' ', d.status === 'pending' && d.next_attempt_at
-      ? h('span', { class: 'sub' }, 'next attempt ', timeEl(d.next_attempt_at)) : null]);
+      ? h('span', { class: 'sub', id: 'next-attempt' }, 'next attempt ', timeEl(d.next_attempt_at, { due: true })) : null]);
     const sig = `${d.status}/${d.attempts}/${at.data.length}`;
+    const again = () => {
+      if (retryWatch) timer = setTimeout(() => refresh().catch(() => {}), 400);
+      else if (d.status === 'pending') timer = setTimeout(() => refresh().catch(() => {}), 2000);
+    };
     if (sig === lastSeen) {
-      if (d.status === 'pending') timer = setTimeout(() => refresh().catch(() => {}), 2000);
+      again();
       return;
     }
 
@@ -218,7 +265,7 @@ export async function deliveryDetail(ctx, id) {
       try {
         const ev = await api.event(d.event_id);
         clear(payloadBox).append(h('h2', { id: 'payload-title' }, 'Payload'),
-          h('p', {}, h('code', {}, ev.type), ' · ', h('span', { class: 'sub' }, formatTime(ev.created_at))),
+          h('p', {}, h('code', {}, ev.type), ' · ', h('span', { class: 'sub' }, timeEl(ev.created_at, { relative: false }))),
           h('pre', { class: 'code', tabindex: '0' }, prettyText(ev.payload)));
         const evCell = document.getElementById('delivery-event');
         if (evCell) evCell.append(' ', h('code', {}, ev.type));
@@ -230,9 +277,9 @@ export async function deliveryDetail(ctx, id) {
       if (evCell) evCell.append(' ', h('code', {}, payloadBox.querySelector('code').textContent));
     }
 
-    if (lastSeen) announce(`Delivery is now ${d.status} after ${d.attempts} attempt${d.attempts === 1 ? '' : 's'}.`);
+    if (lastSeen && !retried && !retryWatch) announce(`Delivery is now ${d.status} after ${d.attempts} attempt${d.attempts === 1 ? '' : 's'}.`);
     lastSeen = sig;
-    if (d.status === 'pending') timer = setTimeout(() => refresh().catch(() => {}), 2000);
+    again();
   }
   head.append(
     h('div', {}, h('h1', { tabindex: '-1' }, 'Delivery'), h('p', { class: 'mono sub' }, id), statusP),

@@ -271,7 +271,7 @@ export async function endpointForm(ctx, id) {
     try {
       const saved = editing ? await api.updateEndpoint(id, body) : await api.createEndpoint(body);
       invalidateEndpoints();
-      announce(editing ? 'Endpoint saved.' : 'Endpoint created. Its signing secret is in the “Signing secret” section.', 'success');
+      announce(editing ? 'Endpoint saved.' : 'Endpoint created. Its signing secret is in the “Signing secret” section.', 'success', { carry: true });
       ctx.navigate(`#/endpoints/${encodeURIComponent(saved.id)}`);
     } catch (e) {
       const first = showFormErrors(summary, fields, e);

@@ -4,18 +4,43 @@ import { ApiError } from './api.js';
 import { h, clear } from './dom.js';
 
 // ---- status line (role=status, aria-live=polite): announced by screen readers
+// A message belongs to the page it was shown on (its route) and goes when the user moves to
+// another page; `carry: true` lets it through the one navigation that follows it ("Endpoint
+// deleted." shown on the list the user lands on).
 
 let statusTimer = null;
 
-export function announce(message, kind = 'info') {
+function clearStatus(el = document.getElementById('status')) {
+  clear(el);
+  el.className = 'status';
+  delete el.dataset.page;
+  delete el.dataset.carry;
+}
+
+export function announce(message, kind = 'info', { carry = false } = {}) {
   const el = document.getElementById('status');
   clear(el);
   el.className = `status status-${kind}`;
+  el.dataset.page = location.hash;
+  if (carry) el.dataset.carry = 'true';
+  else delete el.dataset.carry;
   el.append(h('span', {}, message));
   el.append(h('button', { type: 'button', class: 'link status-close', 'aria-label': 'Dismiss message',
-    onclick: () => { clear(el); el.className = 'status'; } }, '×'));
+    onclick: () => clearStatus(el) }, '×'));
   clearTimeout(statusTimer);
-  if (kind !== 'error') statusTimer = setTimeout(() => { clear(el); el.className = 'status'; }, 8000);
+  if (kind !== 'error') statusTimer = setTimeout(() => clearStatus(el), 8000);
+}
+
+// Called on every render: drops a message of another page (a carried one stays, once).
+export function statusForRoute() {
+  const el = document.getElementById('status');
+  if (!el.firstChild) return;
+  if (el.dataset.carry) {
+    delete el.dataset.carry;
+    el.dataset.page = location.hash;
+  } else if (el.dataset.page !== location.hash) {
+    clearStatus(el);
+  }
 }
 
 export function announceError(e, what) {
@@ -125,10 +150,12 @@ export function actionButton(label, fn, attrs = {}) {
     if (btn.getAttribute('aria-busy') === 'true') return;
     btn.setAttribute('aria-busy', 'true');
     btn.setAttribute('aria-disabled', 'true');
+    const page = location.hash;
     try {
       await fn(btn);
     } catch (e) {
-      announceError(e);
+      // An answer that comes after the user left the page is not news on the next one.
+      if (location.hash === page) announceError(e);
     } finally {
       btn.removeAttribute('aria-busy');
       btn.removeAttribute('aria-disabled');
