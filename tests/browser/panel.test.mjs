@@ -215,7 +215,7 @@ describe('admin panel', () => {
 
     // The async clipboard API needs a focused document.
     await page.bringToFront();
-    await page.getByRole('button', { name: 'Copy' }).click();
+    await page.getByRole('button', { name: 'Copy', exact: true }).click();
     await status('copied');
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), before);
 

@@ -13,7 +13,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { Company, Hookd, Receiver, hired, launchBrowser, screenshotDir, waitFor } from './lib.mjs';
+import { Company, Hookd, Receiver, hired, launchBrowser, screenshotDir, timeOffApproved, waitFor } from './lib.mjs';
 
 const TIMEOUT = 30_000;
 const ZONE = 'America/New_York';
@@ -68,10 +68,11 @@ describe('admin panel messages and times', () => {
     co = new Company(created);
     token = created.api.token;
     failRx = await new Receiver(() => ({ status: 500, body: '{"error":"ledger locked"}', headers: { 'content-type': 'application/json' } })).start('/erp/hooks');
-    ids.fail = (await co.createEndpoint({ url: failRx.url, description: 'ERP sync', event_types: ['employee.*'] })).id;
-    ids.down = (await co.createEndpoint({ url: `http://127.0.0.1:${await closedPort()}/hooks`, description: 'Payroll bridge', event_types: ['employee.*'] })).id;
-    // One hire: a delivery to each endpoint (a 500, a refused connection).
-    await co.publish(hired({ id: 'emp_7001', first: 'Ana', last: 'García', email: 'ana.garcia@acme.example', department: 'Engineering' }));
+    ids.fail = (await co.createEndpoint({ url: failRx.url, description: 'ERP sync', event_types: ['*'] })).id;
+    ids.down = (await co.createEndpoint({ url: `http://127.0.0.1:${await closedPort()}/hooks`, description: 'Payroll bridge', event_types: ['*'] })).id;
+    // A hire and her holiday: a delivery of each to each endpoint (a 500, a refused connection).
+    ids.hire = await co.publish(hired({ id: 'emp_7001', first: 'Ana', last: 'García', email: 'ana.garcia@acme.example', department: 'Engineering' }));
+    ids.off = await co.publish({ ...timeOffApproved, data: { ...timeOffApproved.data, request: { ...timeOffApproved.data.request, employee_id: 'emp_7001' } } });
     browser = await launchBrowser();
     ({ ctx: context, p: page } = await newPage());
     shots = screenshotDir();
@@ -172,6 +173,40 @@ describe('admin panel messages and times', () => {
     await status('Test event to “Payroll bridge” is held: the endpoint is disabled');
     const held = await co.api.call('GET', `${co.base}/deliveries?endpoint_id=${ids.down}&status=held`, undefined, 200);
     assert.ok(held.data.length >= 1);
+  });
+
+  test('deliveries name the employee and what happened, in one line, with short ids to copy', async () => {
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: hookd.baseUrl });
+    await page.setViewportSize({ width: 1366, height: 850 });
+    const one = async (ev) => (await co.api.call('GET', `${co.base}/deliveries?event_id=${ev}&endpoint_id=${ids.fail}`, undefined, 200)).data[0];
+    const [hireD, offD] = [await one(ids.hire), await one(ids.off)];
+    await page.goto(`${hookd.baseUrl}/#/deliveries`);
+    const hireRow = page.locator(`#deliveries-table tr[data-delivery="${hireD.id}"]`);
+    const offRow = page.locator(`#deliveries-table tr[data-delivery="${offD.id}"]`);
+    await hireRow.locator('.summary', { hasText: /^hired into Engineering, Valencia, starts Dec 1$/ }).waitFor();
+    await hireRow.locator('td[data-label="Employee"]', { hasText: /^Ana García$/ }).waitFor();
+    await offRow.locator('.summary', { hasText: 'vacation approved: Aug 3 – Aug 14, 10 days' }).waitFor();
+    // The holiday names only emp_7001: the hire gave the name.
+    await offRow.locator('td[data-label="Employee"]', { hasText: /^Ana García$/ }).waitFor();
+    assert.equal(await offRow.locator('td[data-label="Employee"] span').getAttribute('title'), 'emp_7001');
+
+    // Ids shortened (the full one on hover), and a button copies the full id.
+    const link = hireRow.locator('th a');
+    assert.match(await link.textContent(), /^dlv_…[0-9A-Z]{7}$/);
+    assert.equal(await link.getAttribute('title'), hireD.id);
+    await page.bringToFront();
+    await hireRow.getByRole('button', { name: `Copy delivery id ${hireD.id}` }).click();
+    await status(`Copied ${hireD.id}`);
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), hireD.id);
+    assert.match(await hireRow.locator('.event-line').getAttribute('title'), new RegExp(`\\(${ids.hire}\\)$`));
+
+    // One line a row on a 1366 × 850 screen, and the table fits without sideways scrolling.
+    await shot('deliveries');
+    const rowHeights = await page.locator('#deliveries-table tbody tr').evaluateAll((rs) => rs.map((r) => r.getBoundingClientRect().height));
+    assert.ok(Math.max(...rowHeights) < 50, `row heights ${rowHeights}`);
+    const wrap = await page.locator('#deliveries-list .table-wrap').evaluate((w) => ({ sw: w.scrollWidth, cw: w.clientWidth }));
+    assert.ok(wrap.sw <= wrap.cw + 1, `the table is ${wrap.sw} px wide in ${wrap.cw} px`);
+    await page.setViewportSize({ width: 1280, height: 860 });
   });
 
   test('on a phone the deliveries filters are folded, so the first deliveries show on the first screen', async () => {

@@ -1,8 +1,9 @@
 // Deliveries: the filtered, paginated list, and one delivery with every attempt.
 import { api } from './api.js';
 import { h, append, clear, badge, timeEl, formatMs, formatTime, prettyText } from './dom.js';
-import { getEndpoints, resolveEventTypes, endpointLabel, shortUrl, errorWords, outcomeWords } from './data.js';
-import { announce, actionButton } from './ui.js';
+import { getEndpoints, resolveEvents, endpointLabel, shortUrl, errorWords, outcomeWords } from './data.js';
+import { announce, actionButton, idChip } from './ui.js';
+import { eventSubject, eventSummary } from './summary.js';
 
 const STATUSES = ['pending', 'succeeded', 'failed', 'held'];
 
@@ -14,6 +15,19 @@ function foldFilters(form, filters) {
   const wide = window.matchMedia('(min-width: 721px)').matches;
   return h('details', { class: 'filters-fold', id: 'filters-fold', open: wide },
     h('summary', {}, 'Filters', active ? ` (${active} active)` : ''), form);
+}
+
+// An event's cells in a list: its one-line summary, or its type when it has none (type and id
+// on hover; the delivery's page has the id to copy), and the employee it concerns.
+export function fillEvent(eventCell, employeeCell, id, ev) {
+  const summary = eventSummary(ev);
+  clear(eventCell).append(h('span', { class: 'event-line', title: `${summary ? `${ev.type}: ${summary}` : ev.type} (${id})`, dataset: { type: ev.type } },
+    summary ? h('span', { class: 'summary' }, summary) : h('code', {}, ev.type)));
+  if (!employeeCell) return;
+  const who = eventSubject(ev);
+  clear(employeeCell).append(who
+    ? h('span', { title: who.id, class: who.name ? '' : 'mono' }, who.name || who.id)
+    : h('span', { class: 'muted' }, '—'));
 }
 
 // Cursor stack per filter set, so "Newer" can go back (next_cursor only goes forward).
@@ -101,18 +115,20 @@ export async function deliveriesList(ctx) {
       listBox.append(h('section', { class: 'card empty' }, h('p', {}, cursor ? 'No more deliveries.' : 'No deliveries match.')));
       return;
     }
-    const typeCells = new Map();
-    listBox.append(h('div', { class: 'table-wrap' }, h('table', { class: 'table responsive', id: 'deliveries-table' },
+    const eventCells = new Map(); // event id → [{event cell, employee cell}]
+    listBox.append(h('div', { class: 'table-wrap' }, h('table', { class: 'table responsive one-line', id: 'deliveries-table' },
       h('caption', { class: 'visually-hidden' }, 'Deliveries, newest first'),
-      h('thead', {}, h('tr', {}, ['Delivery', 'Event', 'Endpoint', 'Status', 'Attempts', 'Last attempt', 'Created'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('thead', {}, h('tr', {}, ['Delivery', 'Event', 'Employee', 'Endpoint', 'Status', 'Attempts', 'Last attempt', 'Created'].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, ds.map((d) => {
         const ep = byId.get(d.endpoint_id);
-        const typeCell = h('td', { 'data-label': 'Event' }, h('span', { class: 'mono sub' }, d.event_id));
-        if (!typeCells.has(d.event_id)) typeCells.set(d.event_id, []);
-        typeCells.get(d.event_id).push({ cell: typeCell, id: d.event_id });
+        const eventCell = h('td', { 'data-label': 'Event', class: 'event-cell' }, idChip(d.event_id, { label: 'event id' }));
+        const employeeCell = h('td', { 'data-label': 'Employee', class: 'employee-cell' }, h('span', { class: 'muted' }, '…'));
+        if (!eventCells.has(d.event_id)) eventCells.set(d.event_id, []);
+        eventCells.get(d.event_id).push({ eventCell, employeeCell });
         return h('tr', { dataset: { delivery: d.id, status: d.status } },
-          h('th', { scope: 'row', 'data-label': 'Delivery' }, h('a', { href: `#/deliveries/${encodeURIComponent(d.id)}`, class: 'mono' }, d.id)),
-          typeCell,
+          h('th', { scope: 'row', 'data-label': 'Delivery' }, idChip(d.id, { href: `#/deliveries/${encodeURIComponent(d.id)}`, label: 'delivery id' })),
+          eventCell,
+          employeeCell,
           h('td', { 'data-label': 'Endpoint' }, ep
             ? h('a', { href: `#/endpoints/${encodeURIComponent(ep.id)}` }, ep.description || shortUrl(ep.url))
             : h('span', { class: 'mono sub' }, d.endpoint_id)),
@@ -122,11 +138,15 @@ export async function deliveriesList(ctx) {
           h('td', { 'data-label': 'Last attempt' }, timeEl(d.last_attempt_at)),
           h('td', { 'data-label': 'Created' }, timeEl(d.created_at)));
       })))));
-    resolveEventTypes([...typeCells.keys()], (id, type) => {
-      for (const { cell } of typeCells.get(id) || []) {
-        clear(cell).append(h('code', {}, type), h('div', { class: 'mono sub' }, id));
-      }
-    }, ctx.signal);
+    const seen = new Map();
+    const fill = (id, ev) => {
+      seen.set(id, ev);
+      for (const { eventCell, employeeCell } of eventCells.get(id) || []) fillEvent(eventCell, employeeCell, id, ev);
+    };
+    // Once all are in, again: an employee named by one event (a hire) names them in the others.
+    resolveEvents([...eventCells.keys()], fill, ctx.signal).then(() => {
+      if (!ctx.signal.aborted) for (const [id, ev] of seen) fill(id, ev);
+    });
   }
 
   function renderPager(next) {
@@ -194,7 +214,7 @@ export async function deliveryDetail(ctx, id) {
 
   let timer = null;
   ctx.onCleanup(() => clearTimeout(timer));
-  let eventLoaded = false;
+  let loadedEvent = null; // the event, once fetched (false: it could not be)
   let lastSeen = null;
 
   // After "Retry now": the outcome of that attempt, and what happens next, in words.
@@ -250,7 +270,7 @@ export async function deliveryDetail(ctx, id) {
     clear(info).append(h('h2', { id: 'delivery-info' }, 'Details'),
       h('dl', { class: 'props' },
         h('dt', {}, 'Endpoint'), h('dd', {}, ep ? h('a', { href: `#/endpoints/${encodeURIComponent(ep.id)}` }, endpointLabel(ep)) : h('span', { class: 'mono' }, d.endpoint_id)),
-        h('dt', {}, 'Event'), h('dd', { id: 'delivery-event' }, h('span', { class: 'mono' }, d.event_id)),
+        h('dt', {}, 'Event'), h('dd', { id: 'delivery-event' }, idChip(d.event_id, { label: 'event id' })),
         h('dt', {}, 'Attempts'), h('dd', {}, String(d.attempts)),
         h('dt', {}, 'Last attempt'), h('dd', {}, timeEl(d.last_attempt_at, { relative: false })),
         h('dt', {}, 'Created'), h('dd', {}, timeEl(d.created_at, { relative: false }))));
@@ -260,21 +280,23 @@ export async function deliveryDetail(ctx, id) {
         ? h('ol', { class: 'attempts', reversed: true }, at.data.map(attemptCard))
         : h('p', { class: 'muted' }, d.status === 'held' ? 'Held: the endpoint is disabled. Enable it to release this delivery.' : 'No attempt yet.'));
 
-    if (!eventLoaded) {
-      eventLoaded = true;
+    if (loadedEvent === null) {
       try {
-        const ev = await api.event(d.event_id);
+        loadedEvent = await api.event(d.event_id);
         clear(payloadBox).append(h('h2', { id: 'payload-title' }, 'Payload'),
-          h('p', {}, h('code', {}, ev.type), ' · ', h('span', { class: 'sub' }, timeEl(ev.created_at, { relative: false }))),
-          h('pre', { class: 'code', tabindex: '0' }, prettyText(ev.payload)));
-        const evCell = document.getElementById('delivery-event');
-        if (evCell) evCell.append(' ', h('code', {}, ev.type));
+          h('p', {}, h('code', {}, loadedEvent.type), ' · ', h('span', { class: 'sub' }, timeEl(loadedEvent.created_at, { relative: false }))),
+          h('pre', { class: 'code', tabindex: '0' }, prettyText(loadedEvent.payload)));
       } catch (e) {
+        loadedEvent = false;
         clear(payloadBox).append(h('h2', { id: 'payload-title' }, 'Payload'), h('p', { class: 'muted' }, e.message));
       }
-    } else if (payloadBox.querySelector('code')) {
+    }
+    if (loadedEvent) {
       const evCell = document.getElementById('delivery-event');
-      if (evCell) evCell.append(' ', h('code', {}, payloadBox.querySelector('code').textContent));
+      const who = eventSubject(loadedEvent);
+      const summary = eventSummary(loadedEvent);
+      if (evCell) evCell.append(' ', h('code', {}, loadedEvent.type), summary ? h('div', { class: 'summary' }, summary) : null);
+      if (who) evCell?.append(h('div', { class: 'sub' }, 'Employee: ', who.name ? `${who.name} (${who.id})` : who.id));
     }
 
     if (lastSeen && !retried && !retryWatch) announce(`Delivery is now ${d.status} after ${d.attempts} attempt${d.attempts === 1 ? '' : 's'}.`);
@@ -282,7 +304,7 @@ export async function deliveryDetail(ctx, id) {
     again();
   }
   head.append(
-    h('div', {}, h('h1', { tabindex: '-1' }, 'Delivery'), h('p', { class: 'mono sub' }, id), statusP),
+    h('div', {}, h('h1', { tabindex: '-1' }, 'Delivery'), h('p', { class: 'sub' }, idChip(id, { label: 'delivery id' })), statusP),
     h('div', { class: 'actions' }, retryBtn));
   await refresh();
 }

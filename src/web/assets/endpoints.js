@@ -2,9 +2,10 @@
 // deliveries, recover, enable/disable, delete).
 import { api } from './api.js';
 import { h, clear, badge, timeEl, formatPercent, formatMs, formatTime, formatUtc, prettyJson, timeZoneLabel } from './dom.js';
-import { getEndpoints, invalidateEndpoints, resolveEventTypes, shortUrl, outcomeWords } from './data.js';
+import { getEndpoints, invalidateEndpoints, resolveEvents, shortUrl, outcomeWords } from './data.js';
+import { fillEvent } from './deliveries.js';
 import { renderStats, statsParams, RANGES } from './chart.js';
-import { announce, announceError, actionButton, confirmDialog, copyText } from './ui.js';
+import { announce, announceError, actionButton, confirmDialog, copyText, idChip } from './ui.js';
 
 function failing(ep) {
   return ep.status === 'enabled' && ep.health?.consecutive_failures > 0;
@@ -38,8 +39,9 @@ function healthNote(ep) {
     h('strong', {}, 'Failing'), `: ${streak(hl.consecutive_failures)}, failing since `, timeEl(hl.failing_since), '.');
   if (hl.auto_disable_at) {
     const more = hl.consecutive_failures < hl.auto_disable_min_failures ? ` once it has ${hl.auto_disable_min_failures} failed attempts in a row` : '';
-    note.append(' If it keeps failing, hookd disables it ', timeEl(hl.auto_disable_at, { due: true }), more,
-      ' (', h('span', { class: 'nowrap' }, formatTime(hl.auto_disable_at)), ') and holds its deliveries.');
+    const soon = new Date(hl.auto_disable_at).getTime() - Date.now() < 86400000;
+    note.append(' If it keeps failing, hookd disables it ', soon ? '' : 'on ', timeEl(hl.auto_disable_at, { due: true }),
+      soon ? [' (', formatTime(hl.auto_disable_at), ')'] : '', more, ' and holds its deliveries.');
   }
   return note;
 }
@@ -219,23 +221,29 @@ function recentDeliveries(ctx, ep, onOutcome) {
       body.append(h('p', { class: 'muted' }, 'No deliveries yet. Send a test event to try the endpoint.'));
     } else {
       const typeCells = new Map();
-      body.append(h('div', { class: 'table-wrap' }, h('table', { class: 'table responsive', id: 'recent-deliveries' },
+      body.append(h('div', { class: 'table-wrap' }, h('table', { class: 'table responsive one-line', id: 'recent-deliveries' },
         h('caption', { class: 'visually-hidden' }, 'Latest deliveries to this endpoint'),
-        h('thead', {}, h('tr', {}, ['Delivery', 'Event', 'Status', 'Attempts', 'Last attempt'].map((c) => h('th', { scope: 'col' }, c)))),
+        h('thead', {}, h('tr', {}, ['Delivery', 'Event', 'Employee', 'Status', 'Attempts', 'Last attempt'].map((c) => h('th', { scope: 'col' }, c)))),
         h('tbody', {}, ds.map((d) => {
-          const typeCell = h('td', { 'data-label': 'Event' }, h('span', { class: 'mono sub' }, d.event_id));
+          const typeCell = h('td', { 'data-label': 'Event', class: 'event-cell' }, idChip(d.event_id, { label: 'event id' }));
+          const employeeCell = h('td', { 'data-label': 'Employee', class: 'employee-cell' }, h('span', { class: 'muted' }, '…'));
           if (!typeCells.has(d.event_id)) typeCells.set(d.event_id, []);
-          typeCells.get(d.event_id).push(typeCell);
+          typeCells.get(d.event_id).push({ typeCell, employeeCell });
           return h('tr', { dataset: { delivery: d.id, status: d.status } },
-            h('th', { scope: 'row', 'data-label': 'Delivery' }, h('a', { href: `#/deliveries/${encodeURIComponent(d.id)}`, class: 'mono' }, d.id)),
-            typeCell,
+            h('th', { scope: 'row', 'data-label': 'Delivery' }, idChip(d.id, { href: `#/deliveries/${encodeURIComponent(d.id)}`, label: 'delivery id' })),
+            typeCell, employeeCell,
             h('td', { 'data-label': 'Status' }, badge(d.status)),
             h('td', { 'data-label': 'Attempts', class: 'num' }, d.attempts),
             h('td', { 'data-label': 'Last attempt' }, timeEl(d.last_attempt_at)));
         })))));
-      resolveEventTypes([...typeCells.keys()], (id, type) => {
-        for (const c of typeCells.get(id) || []) clear(c).append(h('code', {}, type));
-      }, ctx.signal);
+      const seen = new Map();
+      const fill = (id, ev) => {
+        seen.set(id, ev);
+        for (const c of typeCells.get(id) || []) fillEvent(c.typeCell, c.employeeCell, id, ev);
+      };
+      resolveEvents([...typeCells.keys()], fill, ctx.signal).then(() => {
+        if (!stopped) for (const [id, ev] of seen) fill(id, ev);
+      });
     }
     // Announce the watched deliveries' first outcome.
     for (const d of ds) {

@@ -1,7 +1,8 @@
 // Shared UI pieces: the aria-live status line, confirmation dialogs, clipboard, and the
 // mapping of problem+json errors onto form fields.
 import { ApiError } from './api.js';
-import { h, clear } from './dom.js';
+import { h, svg, clear } from './dom.js';
+import { shortId } from './data.js';
 
 // ---- status line (role=status, aria-live=polite): announced by screen readers
 // A message belongs to the page it was shown on (its route) and goes when the user moves to
@@ -162,4 +163,25 @@ export function actionButton(label, fn, attrs = {}) {
     }
   });
   return btn;
+}
+
+function copyIcon() {
+  return svg('svg', { width: 14, height: 14, viewBox: '0 0 16 16', 'aria-hidden': 'true', class: 'icon' },
+    svg('rect', { x: 5.5, y: 5.5, width: 8, height: 9, rx: 1.5, fill: 'none', stroke: 'currentColor', 'stroke-width': 1.5 }),
+    svg('path', { d: 'M3.5 10.5h-1v-8a1 1 0 0 1 1-1h7v1', fill: 'none', stroke: 'currentColor', 'stroke-width': 1.5 }));
+}
+
+// A typed id shortened ("dlv_…M22A2JR", the full id on hover), as a link when `href` is given,
+// with a button that copies the full id.
+export function idChip(id, { href, label = 'id' } = {}) {
+  const text = shortId(id);
+  const main = href
+    ? h('a', { href, class: 'mono', title: id }, text)
+    : h('code', { class: 'mono', title: id }, text);
+  return h('span', { class: 'id-chip' }, main,
+    h('button', { type: 'button', class: 'link copy-id', title: `Copy ${id}`, 'aria-label': `Copy ${label} ${id}`,
+      onclick: async () => {
+        if (await copyText(id)) announce(`Copied ${id} to the clipboard.`, 'success');
+        else announce(`Could not copy ${id}: select it and copy it by hand.`, 'error');
+      } }, copyIcon()));
 }
