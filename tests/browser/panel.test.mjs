@@ -511,7 +511,7 @@ describe('admin panel', () => {
     await page.getByLabel('Max concurrent requests').fill('4');
     await page.getByLabel('Rate limit (requests per second)').fill('20');
     await page.getByRole('button', { name: 'Save changes' }).click();
-    await status('Endpoint saved');
+    await status('Endpoint “Directory provisioning” saved');
     const ep = await co.api.call('GET', `${co.base}/endpoints/${ids.ok}`, undefined, 200);
     assert.equal(ep.max_concurrency, 4);
     assert.equal(ep.rate_limit_per_second, 20);

@@ -221,8 +221,9 @@ export async function deliveryDetail(ctx, id) {
   let retryWatch = null; // {before: attempts before the retry}
   let lastAttempts = 0;
   const retryBtn = actionButton('Retry now', async () => {
-    retryWatch = { before: lastAttempts };
+    const before = lastAttempts;
     await api.retry(id);
+    retryWatch = { before, since: Date.now() };
     announce('Retrying: hookd attempts the delivery now…', 'info');
     await refresh();
   }, { class: 'primary' });
@@ -259,6 +260,7 @@ export async function deliveryDetail(ctx, id) {
       ? h('span', { class: 'sub', id: 'next-attempt' }, 'next attempt ', timeEl(d.next_attempt_at, { due: true })) : null]);
     const sig = `${d.status}/${d.attempts}/${at.data.length}`;
     const again = () => {
+      if (retryWatch && Date.now() - retryWatch.since > 60000) retryWatch = null; // no news in a minute: stop watching
       if (retryWatch) timer = setTimeout(() => refresh().catch(() => {}), 400);
       else if (d.status === 'pending') timer = setTimeout(() => refresh().catch(() => {}), 2000);
     };
