@@ -39,6 +39,8 @@ struct ApiOptions {
   DestinationChecker* destinations = nullptr;  // may be null: names are not resolved at save
   // The server's --retention: a company's own may only be shorter (0: no limit).
   int64_t retention_ms = 0;
+  // The dispatcher's rule for disabling a failing endpoint, shown in each endpoint's `health`.
+  AutoDisableRule auto_disable;
 };
 
 struct ApiContext {

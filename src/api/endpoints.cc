@@ -31,8 +31,8 @@ json::value OptionalBody(const Call& call) {
 }
 
 // The endpoint with its version as the ETag (a strong validator: "7").
-HttpResponse EndpointResponse(int status, const Endpoint& ep) {
-  HttpResponse r = JsonResponse(status, ToJson(EndpointToJson(ep)));
+HttpResponse EndpointResponse(const ApiContext& ctx, int status, const Endpoint& ep) {
+  HttpResponse r = JsonResponse(status, ToJson(EndpointToJson(ep, ctx.options.auto_disable)));
   r.headers.emplace_back("etag", "\"" + std::to_string(ep.version) + "\"");
   return r;
 }
@@ -87,7 +87,7 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
     AfterDestinationCheck(ctx, cid, url, "/url", std::move(respond), [&ctx, cid, ep = std::move(ep)] {
       Unwrap(ctx.store.InsertEndpoint(ep));
       ctx.changes.OnEndpointChanged(cid, ep.id);
-      json::object o = EndpointToJson(ep);
+      json::object o = EndpointToJson(ep, ctx.options.auto_disable);
       o["secret"] = ep.secret;  // shown on create; later via GET …/secret
       HttpResponse r = JsonResponse(201, ToJson(o));
       r.headers.emplace_back("etag", "\"" + std::to_string(ep.version) + "\"");
@@ -98,13 +98,13 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
   r.Add("GET", base, [&ctx](Call& call) {
     CompanyId cid = AuthorizeCompany(ctx, call, kScopeManage);
     auto page = Unwrap(ctx.store.ListEndpoints(cid, ParsePage(call, EndpointTag::kPrefix)));
-    return PageResponse(page, EndpointToJson);
+    return PageResponse(page, [&ctx](const Endpoint& ep) { return EndpointToJson(ep, ctx.options.auto_disable); });
   });
 
   r.Add("GET", one, [&ctx](Call& call) {
     CompanyId cid = AuthorizeCompany(ctx, call, kScopeManage);
     EndpointId id = PathId<EndpointId>(call, "eid", "endpoint");
-    return EndpointResponse(200, Unwrap(ctx.store.GetEndpoint(cid, id)));
+    return EndpointResponse(ctx, 200, Unwrap(ctx.store.GetEndpoint(cid, id)));
   });
 
   // PATCH writes only what an admin edits, at the version it read (no edit undoes another, and
@@ -132,7 +132,7 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
         if (written) {
           next.version = *written;
           ctx.changes.OnEndpointChanged(cid, id);
-          return EndpointResponse(200, next);
+          return EndpointResponse(ctx, 200, next);
         }
         if (written.error().code != ErrorCode::kConflict || attempt == 4) Throw(written.error());
         ep = Unwrap(ctx.store.GetEndpoint(cid, id));  // changed meanwhile
@@ -183,7 +183,7 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
     // Pending deliveries become held until the endpoint is enabled again.
     Unwrap(ctx.store.DisableEndpoint(cid, id, DisabledReason::kManual, NowMs()));
     ctx.changes.OnEndpointChanged(cid, id);
-    return JsonResponse(200, ToJson(EndpointToJson(Unwrap(ctx.store.GetEndpoint(cid, id)))));
+    return JsonResponse(200, ToJson(EndpointToJson(Unwrap(ctx.store.GetEndpoint(cid, id)), ctx.options.auto_disable)));
   });
 
   r.Add("POST", one + "/enable", [&ctx](Call& call) {
@@ -198,7 +198,7 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
     }
     int64_t released = Unwrap(ctx.store.EnableEndpoint(cid, id, release, NowMs()));
     ctx.changes.OnEndpointChanged(cid, id);
-    json::object out = EndpointToJson(Unwrap(ctx.store.GetEndpoint(cid, id)));
+    json::object out = EndpointToJson(Unwrap(ctx.store.GetEndpoint(cid, id)), ctx.options.auto_disable);
     out["released"] = released;
     return JsonResponse(200, ToJson(out));
   });

@@ -95,7 +95,7 @@ void AddHookRoutes(Router& r, ApiContext& ctx) {
       ctx.changes.OnEndpointChanged(cid, ep.id);
       // The endpoint object plus Zapier's vocabulary; the secret is shown as on endpoint
       // create (later via GET /v1/companies/{cid}/endpoints/{id}/secret).
-      json::object out = EndpointToJson(ep);
+      json::object out = EndpointToJson(ep, ctx.options.auto_disable);
       out["target_url"] = ep.url;
       out["event"] = event;
       out["secret"] = ep.secret;

@@ -242,6 +242,7 @@ int RunServe(ServeConfig& cfg) {
   api_opts.max_payload = cfg.max_payload_bytes;
   api_opts.allow_http = cfg.allow_http;
   api_opts.retention_ms = cfg.retention_ms;
+  api_opts.auto_disable = {dopts.disable_after_ms, dopts.disable_min_failures};
   api_opts.check_destination = [&policy](std::string_view url) { return CheckDestinationLiteral(*policy, url); };
   DestinationChecker destinations(*policy, {});
   api_opts.destinations = &destinations;

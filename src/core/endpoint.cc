@@ -223,7 +223,7 @@ void EndpointConfigFromJson(const json::object& c, Endpoint& ep) {
     ep.timeout_ms = static_cast<int>(v->get_int64());
 }
 
-json::object EndpointToJson(const Endpoint& ep) {
+json::object EndpointToJson(const Endpoint& ep, const AutoDisableRule& rule) {
   json::object o;
   o["id"] = ep.id.str();
   json::object cfg = EndpointConfigToJson(ep);
@@ -234,6 +234,15 @@ json::object EndpointToJson(const Endpoint& ep) {
   o["kind"] = ToString(ep.kind);
   o["created_at"] = FormatTime(ep.created_at_ms);
   o["updated_at"] = FormatTime(ep.updated_at_ms);
+  const bool failing = ep.consecutive_failures > 0 && ep.failing_since_ms > 0;
+  json::object health;
+  health["consecutive_failures"] = ep.consecutive_failures;
+  if (failing) health["failing_since"] = FormatTime(ep.failing_since_ms);
+  else health["failing_since"] = nullptr;
+  if (failing && ep.Enabled()) health["auto_disable_at"] = FormatTime(ep.failing_since_ms + rule.after_ms);
+  else health["auto_disable_at"] = nullptr;
+  health["auto_disable_min_failures"] = rule.min_failures;
+  o["health"] = std::move(health);
   return o;
 }
 

@@ -62,8 +62,18 @@ struct Endpoint {
   bool Wants(std::string_view type) const;
 };
 
-// The API form (SPEC §4 endpoint object), without any secret.
-boost::json::object EndpointToJson(const Endpoint& ep);
+// When an endpoint that keeps failing is disabled (SPEC §5.6): no success for `after_ms`
+// (--disable-after) and at least `min_failures` failed attempts in a row.
+struct AutoDisableRule {
+  int64_t after_ms = 5LL * 86400 * 1000;
+  int min_failures = 10;
+};
+
+// The API form (SPEC §4 endpoint object), without any secret, with its `health`:
+// {consecutive_failures, failing_since, auto_disable_at, auto_disable_min_failures}.
+// `auto_disable_at` is failing_since + rule.after_ms while the endpoint is enabled and
+// failing (null otherwise): the earliest time `rule` can disable it if it keeps failing.
+boost::json::object EndpointToJson(const Endpoint& ep, const AutoDisableRule& rule);
 
 // The delivery configuration (everything the client may set), as stored.
 boost::json::object EndpointConfigToJson(const Endpoint& ep);

@@ -172,7 +172,7 @@ describe('admin panel', () => {
 
   test('sends a test event and watches it succeed', async () => {
     await page.getByRole('button', { name: 'Send test event' }).click();
-    await status('Test event delivered (HTTP 200)');
+    await status('Test event to “Directory provisioning” delivered (HTTP 200)');
     const row = page.locator('#recent-deliveries tbody tr').first();
     assert.equal(await row.getAttribute('data-status'), 'succeeded');
     assert.equal(okRx.requests.length, 1);
@@ -215,7 +215,7 @@ describe('admin panel', () => {
 
     // The async clipboard API needs a focused document.
     await page.bringToFront();
-    await page.getByRole('button', { name: 'Copy' }).click();
+    await page.getByRole('button', { name: 'Copy', exact: true }).click();
     await status('copied');
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), before);
 
@@ -264,15 +264,17 @@ describe('admin panel', () => {
       const a = attempts.nth(i);
       assert.match(await a.locator('.badge').textContent(), /HTTP 500/);
       assert.match(await a.locator('.response-body').textContent(), /directory database is down/);
-      assert.match(await a.textContent(), /Error class: http/);
+      assert.match(await a.locator('.label').textContent(), /Response body \(from the receiver, HTTP 500\)/);
     }
     assert.match(await page.locator('#delivery-event').textContent(), /employee\.hired/);
     await dismissStatus();
     await shot('delivery-attempts');
 
-    // Retry now: one more attempt, also 500.
+    // Retry now: one more attempt, also 500 — and the panel says so, and that no automatic
+    // attempt is left (the schedule is spent).
     await page.getByRole('button', { name: 'Retry now' }).click();
     await page.locator('#attempts-title', { hasText: 'Attempts (4)' }).waitFor();
+    await status('Retry failed again (HTTP 500). No automatic attempts left');
   });
 
   test('filters deliveries by status and endpoint, and pages through them', async () => {
@@ -326,10 +328,13 @@ describe('admin panel', () => {
     assert.match(await page.locator('.stat-rate').textContent(), /100 %/);
     const charts = page.locator('svg.chart');
     assert.equal(await charts.count(), 2);
-    assert.ok(await charts.first().locator('rect.bar-good').count() >= 1, 'the hour(s) with traffic are all good');
-    assert.equal(await charts.first().locator('rect.bar-bad, rect.bar-warn').count(), 0);
-    assert.equal(await charts.first().locator('rect').count(), 24);
+    assert.ok(await charts.first().locator('rect.bar-ok').count() >= 1, 'the hour(s) with traffic are all good');
+    assert.equal(await charts.first().locator('rect.bar-fail').count(), 0);
+    assert.equal(await charts.first().locator('g.bucket').count(), 24);
     assert.match(await charts.first().getAttribute('aria-label'), /Success rate per hour/);
+    // A healthy endpoint has no health warning.
+    assert.equal(await page.locator('#endpoint-health').count(), 0);
+    assert.equal(await page.locator('.badge', { hasText: 'Enabled' }).count(), 1);
     await dismissStatus();
     await shot('panel-overview');
 
@@ -343,7 +348,58 @@ describe('admin panel', () => {
     await page.goto(`${hookd.baseUrl}/#/endpoints/${ids.fail}`);
     await page.locator('.stats-summary', { hasText: `of ${s.attempts} attempts succeeded` }).waitFor();
     assert.match(await page.locator('.stat-rate').textContent(), /^0 %$/);
-    assert.ok(await page.locator('svg.chart').first().locator('rect.bar-bad').count() >= 1);
+    // A bucket where every attempt failed is a full-height red bar, not a sliver that looks
+    // like an empty one; an hour without attempts is drawn differently (grey, no red).
+    const chart = page.locator('svg.chart').first();
+    const allFailed = chart.locator('g.bucket[data-rate="0"]').first();
+    await allFailed.waitFor();
+    assert.equal(await allFailed.locator('rect.bar-ok').count(), 0);
+    const failBox = await allFailed.locator('rect.bar-fail').boundingBox();
+    assert.ok(failBox.height >= 80, `the 0 % bucket is ${failBox.height} px tall`);
+    const empty = chart.locator('g.bucket[data-attempts="0"]').first();
+    assert.equal(await empty.locator('rect.bar-fail').count(), 0);
+    assert.ok((await empty.locator('rect.bar-none').boundingBox()).height <= 3);
+    const [failFill, noneFill] = await Promise.all([
+      allFailed.locator('rect.bar-fail').evaluate((e) => getComputedStyle(e).fill),
+      empty.locator('rect.bar-none').evaluate((e) => getComputedStyle(e).fill)]);
+    assert.notEqual(failFill, noneFill);
+
+    // 1 h (per minute) and 7 d (per 6 hours) as well as 24 h.
+    await page.getByRole('button', { name: 'Show the last hour' }).click();
+    await page.locator('#stats-title', { hasText: 'last hour' }).waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('svg.chart')[0]?.querySelectorAll('g.bucket').length === 60);
+    assert.match(await page.locator('svg.chart').first().getAttribute('aria-label'), /per minute, last hour/);
+    assert.ok(await page.locator('svg.chart').first().locator('g.bucket[data-rate="0"] rect.bar-fail').count() >= 1);
+    await page.getByRole('button', { name: 'Show the last 7 days' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('svg.chart')[0]?.querySelectorAll('g.bucket').length === 28);
+    assert.equal(await page.getByRole('button', { name: 'Show the last 7 days' }).getAttribute('aria-pressed'), 'true');
+    await page.locator('.stats-summary', { hasText: `of ${s.attempts} attempts succeeded` }).waitFor();
+  });
+
+  test('an endpoint at 0 % is not a green "Enabled": failing, since when, when it would be disabled', async () => {
+    const ep = await co.api.call('GET', `${co.base}/endpoints/${ids.fail}`, undefined, 200);
+    assert.ok(ep.health.consecutive_failures >= 10, JSON.stringify(ep.health));
+    await nav(page, 'Endpoints').click();
+    const row = page.locator('tr', { hasText: 'ERP sync' });
+    await row.locator('.badge-failing', { hasText: 'Failing' }).waitFor();
+    assert.equal(await row.locator('.badge-enabled').count(), 0);
+    assert.match(await row.textContent(), /\d+ failed attempts in a row, since/);
+    // The healthy one stays green.
+    await page.locator('tr', { hasText: 'Directory provisioning' }).locator('.badge-enabled', { hasText: 'Enabled' }).waitFor();
+
+    await page.getByRole('link', { name: 'ERP sync' }).click();
+    const note = page.locator('#endpoint-health');
+    await note.waitFor();
+    const text = await note.textContent();
+    assert.match(text, new RegExp(`Failing: ${ep.health.consecutive_failures} failed attempts in a row, failing since`));
+    assert.match(text, /If it keeps failing, hookd disables it/);
+    // The auto-disable time: the server's failing_since + --disable-after (5 days), UTC on hover.
+    const times = note.locator('time');
+    assert.equal(await times.nth(1).getAttribute('datetime'), ep.health.auto_disable_at);
+    assert.match(await times.nth(1).getAttribute('title'), /UTC$/);
+    assert.equal(new Date(ep.health.auto_disable_at) - new Date(ep.health.failing_since), 5 * 86400 * 1000);
+    await dismissStatus();
+    await shot('endpoint-failing');
   });
 
   test('recovers failed deliveries since a time, disables, enables and deletes an endpoint', async () => {
@@ -355,12 +411,23 @@ describe('admin panel', () => {
     await page.getByRole('button', { name: 'Re-queue failed deliveries' }).click();
     await status('Re-queued 31 failed deliveries');
 
+    // Disabling asks first; cancelling changes nothing.
     await page.getByRole('button', { name: 'Disable' }).click();
-    await status('Endpoint disabled');
-    await page.locator('.badge', { hasText: 'Disabled — disabled' }).waitFor();
+    const disableDialog = page.getByRole('dialog', { name: 'Disable this endpoint?' });
+    await disableDialog.waitFor();
+    assert.match(await disableDialog.textContent(), /held, not dropped/);
+    await disableDialog.getByRole('button', { name: 'Cancel' }).click();
+    assert.equal((await co.api.call('GET', `${co.base}/endpoints/${ids.fail}`, undefined, 200)).status, 'enabled');
+    await page.getByRole('button', { name: 'Disable' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Disable endpoint' }).click();
+    await status('“ERP sync” disabled');
+    // One word, not "Disabled — disabled".
+    await page.locator('.page-head .badge', { hasText: /^Disabled$/ }).waitFor();
+    assert.equal(await page.locator('.badge', { hasText: 'Disabled —' }).count(), 0);
+    assert.match(await page.locator('#endpoint-health').textContent(), /disabled by hand/);
     await page.getByRole('button', { name: 'Enable' }).click();
-    await status('Endpoint enabled');
-    await page.locator('.badge', { hasText: 'Enabled' }).waitFor();
+    await status('“ERP sync” enabled');
+    await page.locator('.page-head .badge', { hasText: /^(Enabled|Failing)$/ }).waitFor();
 
     await page.getByRole('button', { name: 'Delete' }).click();
     const dialog = page.getByRole('dialog', { name: 'Delete this endpoint?' });
@@ -370,7 +437,7 @@ describe('admin panel', () => {
     assert.equal((await co.api.request('GET', `${co.base}/endpoints/${ids.fail}`)).status, 200);
     await page.getByRole('button', { name: 'Delete' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Delete endpoint' }).click();
-    await status('Endpoint deleted');
+    await status('“ERP sync” deleted');
     await page.getByRole('heading', { name: 'Endpoints', exact: true }).waitFor();
     assert.equal((await co.api.request('GET', `${co.base}/endpoints/${ids.fail}`)).status, 404);
   });
@@ -444,7 +511,7 @@ describe('admin panel', () => {
     await page.getByLabel('Max concurrent requests').fill('4');
     await page.getByLabel('Rate limit (requests per second)').fill('20');
     await page.getByRole('button', { name: 'Save changes' }).click();
-    await status('Endpoint saved');
+    await status('Endpoint “Directory provisioning” saved');
     const ep = await co.api.call('GET', `${co.base}/endpoints/${ids.ok}`, undefined, 200);
     assert.equal(ep.max_concurrency, 4);
     assert.equal(ep.rate_limit_per_second, 20);

@@ -314,6 +314,63 @@ TEST_F(DeliveryTest, FailingEndpointIsDisabledAfterTheGracePeriod) {
   WaitDelivery(later, "succeeded");
 }
 
+// The endpoint object tells how it is doing (SPEC §5.6), so that a dashboard need not guess
+// from the success rate: the failures in a row, since when, and when hookd would disable it.
+TEST_F(DeliveryTest, EndpointHealthShowsTheFailureStreakAndWhenItWouldBeDisabled) {
+  hookd_->Kill(SIGTERM);
+  hookd_->SetExtraArgs({"--allow-http", "--allow-private-destinations", "--retry-schedule", "100ms,100ms",
+                        "--disable-after", "2h"});
+  ASSERT_NO_FATAL_FAILURE(hookd_->Start());
+  co_ = ClientWith(company_token_);
+  Receiver rx;
+  rx.Set("/hook", {.status = 500});
+  auto [ep, secret] = CreateEndpoint({{"url", rx.Url()}});
+  auto health = [&] { return co_->Get(Base() + "/endpoints/" + ep).Json().at("health").as_object(); };
+  json::object h = health();
+  EXPECT_EQ(h.at("consecutive_failures").to_number<int>(), 0);
+  EXPECT_TRUE(h.at("failing_since").is_null());
+  EXPECT_TRUE(h.at("auto_disable_at").is_null());
+  EXPECT_EQ(h.at("auto_disable_min_failures").to_number<int>(), 10);
+
+  const int64_t before = NowMs();
+  std::string evid = Publish(HiredEvent());
+  WaitDelivery(evid, "failed");
+  // The outcomes reach the store in batches: wait for the third failure to be counted.
+  auto until = std::chrono::steady_clock::now() + 5s;
+  while ((h = health()).at("consecutive_failures").to_number<int>() < 3 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(h.at("consecutive_failures").to_number<int>(), 3) << json::serialize(h);
+  ASSERT_TRUE(h.at("failing_since").is_string()) << json::serialize(h);
+  auto since = ParseTime(h.at("failing_since").as_string());
+  ASSERT_TRUE(since);
+  EXPECT_GE(*since, before - 1000);
+  EXPECT_LE(*since, NowMs());
+  ASSERT_TRUE(h.at("auto_disable_at").is_string()) << json::serialize(h);
+  EXPECT_EQ(ParseTime(h.at("auto_disable_at").as_string()), *since + 2 * 3600 * 1000);
+  // The list says the same.
+  auto list = co_->Get(Base() + "/endpoints").Json().at("data").as_array();
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].at("health").at("consecutive_failures").to_number<int>(), 3);
+
+  // Disabled: no longer "would be disabled", still failing.
+  ASSERT_EQ(co_->Post(Base() + "/endpoints/" + ep + "/disable", "").status, 200);
+  h = health();
+  EXPECT_EQ(h.at("consecutive_failures").to_number<int>(), 3);
+  EXPECT_TRUE(h.at("auto_disable_at").is_null());
+
+  // One success ends the streak.
+  ASSERT_EQ(co_->Post(Base() + "/endpoints/" + ep + "/enable", "").status, 200);
+  rx.Set("/hook", {.status = 204});
+  std::string ok = Publish(HiredEvent("emp_2"));
+  WaitDelivery(ok, "succeeded");
+  until = std::chrono::steady_clock::now() + 5s;
+  while ((h = health()).at("consecutive_failures").to_number<int>() != 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(h.at("consecutive_failures").to_number<int>(), 0) << json::serialize(h);
+  EXPECT_TRUE(h.at("failing_since").is_null());
+  EXPECT_TRUE(h.at("auto_disable_at").is_null());
+}
+
 // `recover` makes the dispatcher read the endpoint's pending deliveries back from the store;
 // one that is in memory waiting for its retry must stay on its schedule (it used to be sent
 // again at once, spending its retries early: the backlog benchmark ended 6,912 deliveries

@@ -3,7 +3,7 @@
 import { api, session, setUnauthorizedHandler } from './api.js';
 import { h, clear } from './dom.js';
 import { resetCache } from './data.js';
-import { announce } from './ui.js';
+import { announce, statusForRoute } from './ui.js';
 import { signInView } from './signin.js';
 import { endpointsList, endpointDetail } from './endpoints.js';
 import { endpointForm } from './endpoint_form.js';
@@ -79,6 +79,7 @@ async function render({ focus } = {}) {
   };
 
   updateChrome(path);
+  statusForRoute();
   try {
     if (!session.signedIn) {
       const reason = signOutReason;
@@ -139,7 +140,7 @@ async function loadCompanyName() {
 function signedIn() {
   resetCache();
   loadCompanyName();
-  announce('Signed in.', 'success');
+  announce('Signed in.', 'success', { carry: true });
   const { path } = parseHash();
   if (!location.hash || path === '/signin') location.hash = '#/endpoints';
   else render();
@@ -150,7 +151,7 @@ function signOut(reason) {
   resetCache();
   signOutReason = reason || null;
   clear(document.getElementById('company-name'));
-  if (!reason) announce('Signed out.');
+  if (!reason) announce('Signed out.', 'info', { carry: true });
   render();
 }
 

@@ -4,12 +4,12 @@ import { api } from './api.js';
 
 let catalog = null;
 let endpoints = null;
-const eventTypes = new Map(); // event id → type, for delivery lists
+const events = new Map(); // event id → event, for delivery lists (events never change)
 
 export function resetCache() {
   catalog = null;
   endpoints = null;
-  eventTypes.clear();
+  events.clear();
 }
 
 // [{name, family, description, schema, example, …}] sorted by family then name.
@@ -56,12 +56,12 @@ export function invalidateEndpoints() {
   endpoints = null;
 }
 
-// The type of each event id, fetched at most 4 at a time; `onType(id, type)` is called as
-// they arrive (from the cache at once).
-export async function resolveEventTypes(ids, onType, signal) {
+// Each event (its type, subject and data), fetched at most 4 at a time; `onEvent(id, ev)` is
+// called as they arrive (from the cache at once).
+export async function resolveEvents(ids, onEvent, signal) {
   const todo = [];
   for (const id of new Set(ids)) {
-    if (eventTypes.has(id)) onType(id, eventTypes.get(id));
+    if (events.has(id)) onEvent(id, events.get(id));
     else todo.push(id);
   }
   const worker = async () => {
@@ -69,14 +69,26 @@ export async function resolveEventTypes(ids, onType, signal) {
       const id = todo.shift();
       try {
         const ev = await api.event(id);
-        eventTypes.set(id, ev.type);
-        if (!signal?.aborted) onType(id, ev.type);
+        events.set(id, ev);
+        if (!signal?.aborted) onEvent(id, ev);
       } catch {
         // leave the cell as it is
       }
     }
   };
   await Promise.all([worker(), worker(), worker(), worker()]);
+}
+
+// The type of each event id, as resolveEvents.
+export function resolveEventTypes(ids, onType, signal) {
+  return resolveEvents(ids, (id, ev) => onType(id, ev.type), signal);
+}
+
+// "dlv_…M22A2JR": the prefix and the last characters of a typed id (the full id on hover).
+export function shortId(id) {
+  const s = String(id ?? '');
+  const i = s.indexOf('_');
+  return i > 0 && s.length - i > 10 ? `${s.slice(0, i + 1)}…${s.slice(-7)}` : s;
 }
 
 export function shortUrl(url) {
@@ -90,4 +102,22 @@ export function shortUrl(url) {
 
 export function endpointLabel(ep) {
   return ep.description ? `${ep.description} (${shortUrl(ep.url)})` : shortUrl(ep.url);
+}
+
+// An attempt's error class in words (SPEC §4 attempt object).
+const ERROR_WORDS = {
+  timeout: 'timed out',
+  connect: 'could not connect',
+  dns: 'host name not found',
+  tls: 'TLS handshake or certificate refused',
+  blocked: 'destination blocked (private address)',
+};
+
+export function errorWords(error) {
+  return ERROR_WORDS[error] || error || 'no answer';
+}
+
+// "HTTP 500", "could not connect", …: what came of an attempt.
+export function outcomeWords(attempt) {
+  return attempt.status_code ? `HTTP ${attempt.status_code}` : errorWords(attempt.error);
 }

@@ -1,9 +1,23 @@
 // Deliveries: the filtered, paginated list, and one delivery with every attempt.
 import { api } from './api.js';
 import { h, append, clear, badge, timeEl, formatMs, formatTime, prettyText } from './dom.js';
-import { getEndpoints, resolveEventTypes, endpointLabel, shortUrl } from './data.js';
-import { announce, actionButton } from './ui.js';
+import { getEndpoints, resolveEvents, endpointLabel, shortUrl, errorWords, outcomeWords } from './data.js';
+import { announce, actionButton, idChip } from './ui.js';
 import { filterForm, readFilters, toQuery } from './filters.js';
+import { eventSubject, eventSummary } from './summary.js';
+
+// An event's cells in a list: its one-line summary, or its type when it has none (type and id
+// on hover; the delivery's page has the id to copy), and the employee it concerns.
+export function fillEvent(eventCell, employeeCell, id, ev) {
+  const summary = eventSummary(ev);
+  clear(eventCell).append(h('span', { class: 'event-line', title: `${summary ? `${ev.type}: ${summary}` : ev.type} (${id})`, dataset: { type: ev.type } },
+    summary ? h('span', { class: 'summary' }, summary) : h('code', {}, ev.type)));
+  if (!employeeCell) return;
+  const who = eventSubject(ev);
+  clear(employeeCell).append(who
+    ? h('span', { title: who.id, class: who.name ? '' : 'mono' }, who.name || who.id)
+    : h('span', { class: 'muted' }, '—'));
+}
 
 // Cursor stack per filter set, so "Newer" can go back (next_cursor only goes forward).
 let pager = { key: '', cursors: [] };
@@ -71,32 +85,38 @@ export async function deliveriesList(ctx) {
       listBox.append(h('section', { class: 'card empty' }, h('p', {}, cursor ? 'No more deliveries.' : 'No deliveries match.')));
       return;
     }
-    const typeCells = new Map();
-    listBox.append(h('div', { class: 'table-wrap' }, h('table', { class: 'table responsive', id: 'deliveries-table' },
+    const eventCells = new Map(); // event id → [{event cell, employee cell}]
+    listBox.append(h('div', { class: 'table-wrap' }, h('table', { class: 'table responsive one-line', id: 'deliveries-table' },
       h('caption', { class: 'visually-hidden' }, 'Deliveries, newest first'),
-      h('thead', {}, h('tr', {}, ['Delivery', 'Event', 'Endpoint', 'Status', 'Attempts', 'Last attempt', 'Created'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('thead', {}, h('tr', {}, ['Delivery', 'Event', 'Employee', 'Endpoint', 'Status', 'Attempts', 'Last attempt', 'Created'].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, ds.map((d) => {
         const ep = byId.get(d.endpoint_id);
-        const typeCell = h('td', { 'data-label': 'Event' }, h('span', { class: 'mono sub' }, d.event_id));
-        if (!typeCells.has(d.event_id)) typeCells.set(d.event_id, []);
-        typeCells.get(d.event_id).push({ cell: typeCell, id: d.event_id });
+        const eventCell = h('td', { 'data-label': 'Event', class: 'event-cell' }, idChip(d.event_id, { label: 'event id' }));
+        const employeeCell = h('td', { 'data-label': 'Employee', class: 'employee-cell' }, h('span', { class: 'muted' }, '…'));
+        if (!eventCells.has(d.event_id)) eventCells.set(d.event_id, []);
+        eventCells.get(d.event_id).push({ eventCell, employeeCell });
         return h('tr', { dataset: { delivery: d.id, status: d.status } },
-          h('th', { scope: 'row', 'data-label': 'Delivery' }, h('a', { href: `#/deliveries/${encodeURIComponent(d.id)}`, class: 'mono' }, d.id)),
-          typeCell,
+          h('th', { scope: 'row', 'data-label': 'Delivery' }, idChip(d.id, { href: `#/deliveries/${encodeURIComponent(d.id)}`, label: 'delivery id' })),
+          eventCell,
+          employeeCell,
           h('td', { 'data-label': 'Endpoint' }, ep
             ? h('a', { href: `#/endpoints/${encodeURIComponent(ep.id)}` }, ep.description || shortUrl(ep.url))
             : h('span', { class: 'mono sub' }, d.endpoint_id)),
           h('td', { 'data-label': 'Status' }, badge(d.status), d.status === 'pending' && d.next_attempt_at
-            ? h('span', { class: 'sub' }, ' next ', timeEl(d.next_attempt_at)) : null),
+            ? h('span', { class: 'sub' }, ' next ', timeEl(d.next_attempt_at, { due: true })) : null),
           h('td', { 'data-label': 'Attempts', class: 'num' }, d.attempts),
           h('td', { 'data-label': 'Last attempt' }, timeEl(d.last_attempt_at)),
           h('td', { 'data-label': 'Created' }, timeEl(d.created_at)));
       })))));
-    resolveEventTypes([...typeCells.keys()], (id, type) => {
-      for (const { cell } of typeCells.get(id) || []) {
-        clear(cell).append(h('code', {}, type), h('div', { class: 'mono sub' }, id));
-      }
-    }, ctx.signal);
+    const seen = new Map();
+    const fill = (id, ev) => {
+      seen.set(id, ev);
+      for (const { eventCell, employeeCell } of eventCells.get(id) || []) fillEvent(eventCell, employeeCell, id, ev);
+    };
+    // Once all are in, again: an employee named by one event (a hire) names them in the others.
+    resolveEvents([...eventCells.keys()], fill, ctx.signal).then(() => {
+      if (!ctx.signal.aborted) for (const [id, ev] of seen) fill(id, ev);
+    });
   }
 
   function renderPager(next) {
@@ -122,25 +142,33 @@ export async function deliveriesList(ctx) {
 
 // ---------------------------------------------------------------------------------------
 
+// One attempt. An HTTP answer shows the receiver's status and body; a transport failure
+// (no answer: could not connect, timed out, …) is hookd's own error, shown as such — never
+// under "Response body" as if the receiver had said it.
 function attemptCard(a) {
   const ok = !a.error;
-  const outcome = a.status_code ? `HTTP ${a.status_code}` : (a.error || 'no answer');
   const headers = Object.entries(a.response_headers || {});
+  const answered = Boolean(a.status_code);
   return h('li', { class: `attempt ${ok ? 'attempt-ok' : 'attempt-bad'}`, dataset: { number: a.number } },
     h('div', { class: 'attempt-head' },
       h('h3', {}, `Attempt ${a.number}`),
-      h('span', { class: `badge ${ok ? 'badge-succeeded' : 'badge-failed'}` }, outcome),
+      h('span', { class: `badge ${ok ? 'badge-succeeded' : 'badge-failed'}` }, outcomeWords(a)),
       h('span', { class: 'sub' }, formatMs(a.duration_ms)),
       h('span', { class: 'sub' }, timeEl(a.started_at, { relative: false }))),
-    a.error ? h('p', { class: 'sub' }, 'Error class: ', h('code', {}, a.error)) : null,
-    a.error_detail ? h('p', { class: 'error-detail' }, 'hookd: ', h('span', {}, a.error_detail)) : null,
-    h('div', { class: 'attempt-body' },
-      h('p', { class: 'label' }, 'Response body'),
-      a.response_body
-        ? h('pre', { class: 'code response-body', tabindex: '0' }, prettyText(a.response_body))
-        : h('p', { class: 'muted' }, a.status_code ? '(empty)' : '(no response from the receiver)')),
-    headers.length ? h('details', {}, h('summary', {}, `Response headers (${headers.length})`),
-      h('pre', { class: 'code', tabindex: '0' }, headers.map(([k, v]) => `${k}: ${v}`).join('\n'))) : null);
+    answered
+      ? [
+        a.error_detail ? h('p', { class: 'error-detail' }, 'hookd: ', h('span', {}, a.error_detail)) : null,
+        h('div', { class: 'attempt-body' },
+          h('p', { class: 'label' }, `Response body (from the receiver, HTTP ${a.status_code})`),
+          a.response_body
+            ? h('pre', { class: 'code response-body', tabindex: '0' }, prettyText(a.response_body))
+            : h('p', { class: 'muted' }, '(empty)')),
+        headers.length ? h('details', {}, h('summary', {}, `Response headers (${headers.length})`),
+          h('pre', { class: 'code', tabindex: '0' }, headers.map(([k, v]) => `${k}: ${v}`).join('\n'))) : null,
+      ]
+      : h('div', { class: 'attempt-error', role: 'note' },
+        h('p', { class: 'label' }, 'Error (hookd, no response from the receiver)'),
+        h('p', {}, h('strong', {}, errorWords(a.error)), a.error_detail ? [': ', h('span', { class: 'error-detail' }, a.error_detail)] : null)));
 }
 
 export async function deliveryDetail(ctx, id) {
@@ -156,34 +184,65 @@ export async function deliveryDetail(ctx, id) {
 
   let timer = null;
   ctx.onCleanup(() => clearTimeout(timer));
-  let eventLoaded = false;
+  let loadedEvent = null; // the event, once fetched (false: it could not be)
   let lastSeen = null;
 
+  // After "Retry now": the outcome of that attempt, and what happens next, in words.
+  let retryWatch = null; // {before: attempts before the retry}
+  let lastAttempts = 0;
   const retryBtn = actionButton('Retry now', async () => {
+    const before = lastAttempts;
     await api.retry(id);
-    announce('Retry queued: hookd attempts the delivery now.', 'success');
+    retryWatch = { before, since: Date.now() };
+    announce('Retrying: hookd attempts the delivery now…', 'info');
     await refresh();
   }, { class: 'primary' });
+
+  function retryOutcome(d, latest) {
+    const what = latest ? outcomeWords(latest) : d.status;
+    if (d.status === 'succeeded') return [`Retry succeeded (${what}): the delivery is done.`, 'success'];
+    const failed = `Retry failed again (${what}).`;
+    if (d.status === 'pending' && d.next_attempt_at) {
+      const t = new Date(d.next_attempt_at).getTime() - Date.now();
+      const when = t < 86400000 ? `in ${Math.max(1, Math.round(t / 60000))} min, at ${formatTime(d.next_attempt_at)}` : `on ${formatTime(d.next_attempt_at)}`;
+      return [`${failed} Next automatic attempt ${when}.`, 'error'];
+    }
+    if (d.status === 'held') return [`${failed} The endpoint is disabled: the delivery is held until you enable it.`, 'error'];
+    return [`${failed} No automatic attempts left: the delivery stays failed until you retry it or recover the endpoint's failed deliveries.`, 'error'];
+  }
 
   async function refresh() {
     clearTimeout(timer);
     const [d, at] = await Promise.all([api.delivery(id), api.attempts(id)]);
     if (ctx.signal.aborted) return;
+    lastAttempts = at.data.length;
+    let retried = false;
+    if (retryWatch && at.data.length > retryWatch.before && !(d.status === 'pending' && d.next_attempt_at && new Date(d.next_attempt_at) <= Date.now())) {
+      retryWatch = null;
+      retried = true;
+      const [msg, kind] = retryOutcome(d, at.data[0]);
+      announce(msg, kind);
+    }
     const endpoints = await getEndpoints();
     const ep = endpoints.find((e) => e.id === d.endpoint_id);
 
     append(clear(statusP), [badge(d.status), ' ', d.status === 'pending' && d.next_attempt_at
-      ? h('span', { class: 'sub' }, 'next attempt ', timeEl(d.next_attempt_at)) : null]);
+      ? h('span', { class: 'sub', id: 'next-attempt' }, 'next attempt ', timeEl(d.next_attempt_at, { due: true })) : null]);
     const sig = `${d.status}/${d.attempts}/${at.data.length}`;
+    const again = () => {
+      if (retryWatch && Date.now() - retryWatch.since > 60000) retryWatch = null; // no news in a minute: stop watching
+      if (retryWatch) timer = setTimeout(() => refresh().catch(() => {}), 400);
+      else if (d.status === 'pending') timer = setTimeout(() => refresh().catch(() => {}), 2000);
+    };
     if (sig === lastSeen) {
-      if (d.status === 'pending') timer = setTimeout(() => refresh().catch(() => {}), 2000);
+      again();
       return;
     }
 
     clear(info).append(h('h2', { id: 'delivery-info' }, 'Details'),
       h('dl', { class: 'props' },
         h('dt', {}, 'Endpoint'), h('dd', {}, ep ? h('a', { href: `#/endpoints/${encodeURIComponent(ep.id)}` }, endpointLabel(ep)) : h('span', { class: 'mono' }, d.endpoint_id)),
-        h('dt', {}, 'Event'), h('dd', { id: 'delivery-event' }, h('span', { class: 'mono' }, d.event_id)),
+        h('dt', {}, 'Event'), h('dd', { id: 'delivery-event' }, idChip(d.event_id, { label: 'event id' })),
         h('dt', {}, 'Attempts'), h('dd', {}, String(d.attempts)),
         h('dt', {}, 'Last attempt'), h('dd', {}, timeEl(d.last_attempt_at, { relative: false })),
         h('dt', {}, 'Created'), h('dd', {}, timeEl(d.created_at, { relative: false }))));
@@ -193,29 +252,31 @@ export async function deliveryDetail(ctx, id) {
         ? h('ol', { class: 'attempts', reversed: true }, at.data.map(attemptCard))
         : h('p', { class: 'muted' }, d.status === 'held' ? 'Held: the endpoint is disabled. Enable it to release this delivery.' : 'No attempt yet.'));
 
-    if (!eventLoaded) {
-      eventLoaded = true;
+    if (loadedEvent === null) {
       try {
-        const ev = await api.event(d.event_id);
+        loadedEvent = await api.event(d.event_id);
         clear(payloadBox).append(h('h2', { id: 'payload-title' }, 'Payload'),
-          h('p', {}, h('code', {}, ev.type), ' · ', h('span', { class: 'sub' }, formatTime(ev.created_at))),
-          h('pre', { class: 'code', tabindex: '0' }, prettyText(ev.payload)));
-        const evCell = document.getElementById('delivery-event');
-        if (evCell) evCell.append(' ', h('code', {}, ev.type));
+          h('p', {}, h('code', {}, loadedEvent.type), ' · ', h('span', { class: 'sub' }, timeEl(loadedEvent.created_at, { relative: false }))),
+          h('pre', { class: 'code', tabindex: '0' }, prettyText(loadedEvent.payload)));
       } catch (e) {
+        loadedEvent = false;
         clear(payloadBox).append(h('h2', { id: 'payload-title' }, 'Payload'), h('p', { class: 'muted' }, e.message));
       }
-    } else if (payloadBox.querySelector('code')) {
+    }
+    if (loadedEvent) {
       const evCell = document.getElementById('delivery-event');
-      if (evCell) evCell.append(' ', h('code', {}, payloadBox.querySelector('code').textContent));
+      const who = eventSubject(loadedEvent);
+      const summary = eventSummary(loadedEvent);
+      if (evCell) evCell.append(' ', h('code', {}, loadedEvent.type), summary ? h('div', { class: 'summary' }, summary) : null);
+      if (who) evCell?.append(h('div', { class: 'sub' }, 'Employee: ', who.name ? `${who.name} (${who.id})` : who.id));
     }
 
-    if (lastSeen) announce(`Delivery is now ${d.status} after ${d.attempts} attempt${d.attempts === 1 ? '' : 's'}.`);
+    if (lastSeen && !retried && !retryWatch) announce(`Delivery is now ${d.status} after ${d.attempts} attempt${d.attempts === 1 ? '' : 's'}.`);
     lastSeen = sig;
-    if (d.status === 'pending') timer = setTimeout(() => refresh().catch(() => {}), 2000);
+    again();
   }
   head.append(
-    h('div', {}, h('h1', { tabindex: '-1' }, 'Delivery'), h('p', { class: 'mono sub' }, id), statusP),
+    h('div', {}, h('h1', { tabindex: '-1' }, 'Delivery'), h('p', { class: 'sub' }, idChip(id, { label: 'delivery id' })), statusP),
     h('div', { class: 'actions' }, retryBtn));
   await refresh();
 }

@@ -37,19 +37,43 @@ export function clear(el) {
 }
 
 // ---- formatting
+// Times: one format everywhere — the browser's time zone, named ("3 Dec 2026, 17:29:05 CET");
+// recent and upcoming things relative ("2 min ago", "in 4 min"); UTC on hover (title).
 
-const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+const dateTime = new Intl.DateTimeFormat(undefined, {
+  year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short',
+});
 const timeOnly = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+const dayAndHour = new Intl.DateTimeFormat(undefined, { weekday: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+const zoneName = new Intl.DateTimeFormat(undefined, { timeZoneName: 'short' });
+
+// The browser's time zone, e.g. "Europe/Madrid (CET)".
+export function timeZoneLabel(date = new Date()) {
+  const iana = Intl.DateTimeFormat().resolvedOptions().timeZone || '';
+  const short = zoneName.formatToParts(date).find((p) => p.type === 'timeZoneName')?.value || '';
+  return iana && short && iana !== short ? `${iana} (${short})` : iana || short;
+}
 
 export function formatTime(iso) {
   return iso ? dateTime.format(new Date(iso)) : '—';
+}
+
+// "2026-12-03 16:29:05 UTC": what the hover shows.
+export function formatUtc(iso) {
+  if (!iso) return '';
+  const s = new Date(iso).toISOString();
+  return `${s.slice(0, 10)} ${s.slice(11, 19)} UTC`;
 }
 
 export function formatHour(iso) {
   return timeOnly.format(new Date(iso));
 }
 
-// "12 s ago", "5 min ago", "3 h ago", else the date.
+export function formatDayHour(iso) {
+  return dayAndHour.format(new Date(iso));
+}
+
+// "12 s ago", "5 min ago", "3 h ago", "in 4 min", else the date.
 export function relativeTime(iso, now = Date.now()) {
   if (!iso) return '—';
   const t = new Date(iso).getTime();
@@ -68,10 +92,18 @@ export function relativeTime(iso, now = Date.now()) {
   return formatTime(iso);
 }
 
-// <time> with a relative label and the exact local time as its tooltip.
-export function timeEl(iso, { relative = true } = {}) {
+// A time that is due: "in 4 min" ahead, "now" once passed (a due attempt is never "1 min ago").
+export function dueTime(iso, now = Date.now()) {
+  return new Date(iso).getTime() <= now + 5000 ? 'now' : relativeTime(iso, now);
+}
+
+// <time>: relative when recent (the full local time and UTC on hover), else the full local
+// time (UTC on hover). `due`: a time something is expected to happen ("in 4 min", "now").
+export function timeEl(iso, { relative = true, due = false } = {}) {
   if (!iso) return h('span', { class: 'muted' }, '—');
-  return h('time', { datetime: iso, title: formatTime(iso) }, relative ? relativeTime(iso) : formatTime(iso));
+  const full = formatTime(iso);
+  const text = due ? dueTime(iso) : relative ? relativeTime(iso) : full;
+  return h('time', { datetime: iso, title: text === full ? formatUtc(iso) : `${full} · ${formatUtc(iso)}` }, text);
 }
 
 export function formatMs(ms) {

@@ -3,7 +3,7 @@
 // The API's problem+json field errors are shown next to the field their pointer names.
 import { api, ApiError } from './api.js';
 import { h, prettyJson, richText } from './dom.js';
-import { getFamilies, invalidateEndpoints } from './data.js';
+import { getFamilies, invalidateEndpoints, shortUrl } from './data.js';
 import { announce, showFormErrors, clearFormErrors } from './ui.js';
 
 const DEFAULTS = {
@@ -271,7 +271,8 @@ export async function endpointForm(ctx, id) {
     try {
       const saved = editing ? await api.updateEndpoint(id, body) : await api.createEndpoint(body);
       invalidateEndpoints();
-      announce(editing ? 'Endpoint saved.' : 'Endpoint created. Its signing secret is in the “Signing secret” section.', 'success');
+      const name = `“${saved.description || shortUrl(saved.url)}”`;
+      announce(editing ? `Endpoint ${name} saved.` : `Endpoint ${name} created. Its signing secret is in the “Signing secret” section.`, 'success', { carry: true });
       ctx.navigate(`#/endpoints/${encodeURIComponent(saved.id)}`);
     } catch (e) {
       const first = showFormErrors(summary, fields, e);

@@ -1,15 +1,49 @@
 // Endpoints: the list, and one endpoint's page (health chart, secret, test event, recent
 // deliveries, recover, enable/disable, delete).
 import { api } from './api.js';
-import { h, clear, badge, timeEl, formatPercent, formatMs, prettyJson } from './dom.js';
-import { getEndpoints, invalidateEndpoints, resolveEventTypes, shortUrl } from './data.js';
-import { renderStats } from './chart.js';
-import { announce, announceError, actionButton, confirmDialog, copyText } from './ui.js';
+import { h, clear, badge, timeEl, formatPercent, formatMs, formatTime, formatUtc, prettyJson, timeZoneLabel } from './dom.js';
+import { getEndpoints, invalidateEndpoints, resolveEvents, shortUrl, outcomeWords } from './data.js';
+import { fillEvent } from './deliveries.js';
+import { renderStats, statsParams, RANGES } from './chart.js';
+import { announce, announceError, actionButton, confirmDialog, copyText, idChip } from './ui.js';
 
+function failing(ep) {
+  return ep.status === 'enabled' && ep.health?.consecutive_failures > 0;
+}
+
+// Enabled (green) only while its attempts succeed: an endpoint whose last attempts failed is
+// "Failing" (red), whatever its switch says.
 function statusBadge(ep) {
-  if (ep.status === 'enabled') return badge('enabled', 'Enabled');
-  const why = { manual: 'disabled', gone: 'gone (410)', failing: 'failing' }[ep.disabled_reason] || 'disabled';
-  return badge('disabled', `Disabled — ${why}`);
+  if (ep.status === 'enabled') return failing(ep) ? badge('failing', 'Failing') : badge('enabled', 'Enabled');
+  const why = { gone: 'Disabled (410 Gone)', failing: 'Disabled (kept failing)' }[ep.disabled_reason] || 'Disabled';
+  return badge('disabled', why);
+}
+
+function streak(n) {
+  return `${n} failed attempt${n === 1 ? '' : 's'} in a row`;
+}
+
+// What the endpoint page says about its health, or null when all is well.
+function healthNote(ep) {
+  const hl = ep.health || {};
+  if (ep.status === 'disabled') {
+    const why = {
+      gone: 'hookd disabled it because the receiver answered 410 Gone.',
+      failing: `hookd disabled it: no successful delivery for too long${hl.consecutive_failures ? ` (${streak(hl.consecutive_failures)})` : ''}.`,
+    }[ep.disabled_reason] || 'It was disabled by hand.';
+    return h('p', { class: 'health-note health-warn', id: 'endpoint-health' }, h('strong', {}, 'Disabled'), `: ${why} `,
+      'New deliveries are held, not sent, until you enable it again.');
+  }
+  if (!failing(ep)) return null;
+  const note = h('p', { class: 'health-note', id: 'endpoint-health' },
+    h('strong', {}, 'Failing'), `: ${streak(hl.consecutive_failures)}, failing since `, timeEl(hl.failing_since), '.');
+  if (hl.auto_disable_at) {
+    const more = hl.consecutive_failures < hl.auto_disable_min_failures ? ` once it has ${hl.auto_disable_min_failures} failed attempts in a row` : '';
+    const soon = new Date(hl.auto_disable_at).getTime() - Date.now() < 86400000;
+    note.append(' If it keeps failing, hookd disables it ', soon ? '' : 'on ', timeEl(hl.auto_disable_at, { due: true }),
+      soon ? [' (', formatTime(hl.auto_disable_at), ')'] : '', more, ' and holds its deliveries.');
+  }
+  return note;
 }
 
 function eventChips(types, max = 4) {
@@ -32,7 +66,11 @@ export async function endpointsList(ctx) {
     return;
   }
   const rateCells = new Map();
+  const statusCells = new Map();
   const rows = eps.map((ep) => {
+    statusCells.set(ep.id, h('td', { 'data-label': 'Status' }, statusBadge(ep),
+      ep.kind === 'rest_hook' ? h('span', { class: 'chip' }, 'REST hook') : null,
+      failing(ep) ? h('div', { class: 'sub' }, `${streak(ep.health.consecutive_failures)}, since `, timeEl(ep.health.failing_since)) : null));
     const rateCell = h('td', { 'data-label': 'Last 24 h', class: 'num' }, h('span', { class: 'muted' }, '…'));
     rateCells.set(ep.id, rateCell);
     return h('tr', {},
@@ -40,7 +78,7 @@ export async function endpointsList(ctx) {
         h('a', { href: `#/endpoints/${encodeURIComponent(ep.id)}`, class: 'strong' }, ep.description || shortUrl(ep.url)),
         h('div', { class: 'sub mono' }, ep.url)),
       h('td', { 'data-label': 'Events' }, eventChips(ep.event_types)),
-      h('td', { 'data-label': 'Status' }, statusBadge(ep), ep.kind === 'rest_hook' ? h('span', { class: 'chip' }, 'REST hook') : null),
+      statusCells.get(ep.id),
       rateCell,
       h('td', { 'data-label': 'Created' }, timeEl(ep.created_at)));
   });
@@ -58,6 +96,11 @@ export async function endpointsList(ctx) {
       const cell = rateCells.get(ep.id);
       try {
         const s = await api.stats(ep.id);
+        // Succeeding now but often failing over the day: degraded, not a plain green.
+        const badgeEl = statusCells.get(ep.id).querySelector('.badge');
+        if (ep.status === 'enabled' && !failing(ep) && s.attempts && s.success_rate < 0.9) {
+          badgeEl.replaceWith(h('span', { class: 'badge badge-degraded', title: `${formatPercent(s.success_rate)} of the attempts of the last 24 h succeeded` }, 'Degraded'));
+        }
         clear(cell).append(s.attempts
           ? h('span', { title: `${s.succeeded} of ${s.attempts} attempts succeeded; average ${formatMs(s.avg_duration_ms)}` },
             h('span', { class: s.success_rate >= 0.99 ? 'ok' : s.success_rate >= 0.9 ? 'warn' : 'bad' }, formatPercent(s.success_rate)),
@@ -149,8 +192,10 @@ function secretSection(ep) {
 }
 
 // The endpoint's latest deliveries; polls while any is pending. `watch(deliveryId)` makes
-// the next completion of that delivery be announced (the test event).
-function recentDeliveries(ctx, ep) {
+// the first outcome of that delivery be announced (the test event), naming the endpoint;
+// `onOutcome` runs then (the statistics have changed).
+function recentDeliveries(ctx, ep, onOutcome) {
+  const name = `“${ep.description || shortUrl(ep.url)}”`;
   const body = h('div', { class: 'recent' }, h('p', { class: 'muted' }, 'Loading…'));
   const watched = new Map(); // delivery id → announced?
   let timer = null;
@@ -176,23 +221,29 @@ function recentDeliveries(ctx, ep) {
       body.append(h('p', { class: 'muted' }, 'No deliveries yet. Send a test event to try the endpoint.'));
     } else {
       const typeCells = new Map();
-      body.append(h('div', { class: 'table-wrap' }, h('table', { class: 'table responsive', id: 'recent-deliveries' },
+      body.append(h('div', { class: 'table-wrap' }, h('table', { class: 'table responsive one-line', id: 'recent-deliveries' },
         h('caption', { class: 'visually-hidden' }, 'Latest deliveries to this endpoint'),
-        h('thead', {}, h('tr', {}, ['Delivery', 'Event', 'Status', 'Attempts', 'Last attempt'].map((c) => h('th', { scope: 'col' }, c)))),
+        h('thead', {}, h('tr', {}, ['Delivery', 'Event', 'Employee', 'Status', 'Attempts', 'Last attempt'].map((c) => h('th', { scope: 'col' }, c)))),
         h('tbody', {}, ds.map((d) => {
-          const typeCell = h('td', { 'data-label': 'Event' }, h('span', { class: 'mono sub' }, d.event_id));
+          const typeCell = h('td', { 'data-label': 'Event', class: 'event-cell' }, idChip(d.event_id, { label: 'event id' }));
+          const employeeCell = h('td', { 'data-label': 'Employee', class: 'employee-cell' }, h('span', { class: 'muted' }, '…'));
           if (!typeCells.has(d.event_id)) typeCells.set(d.event_id, []);
-          typeCells.get(d.event_id).push(typeCell);
+          typeCells.get(d.event_id).push({ typeCell, employeeCell });
           return h('tr', { dataset: { delivery: d.id, status: d.status } },
-            h('th', { scope: 'row', 'data-label': 'Delivery' }, h('a', { href: `#/deliveries/${encodeURIComponent(d.id)}`, class: 'mono' }, d.id)),
-            typeCell,
+            h('th', { scope: 'row', 'data-label': 'Delivery' }, idChip(d.id, { href: `#/deliveries/${encodeURIComponent(d.id)}`, label: 'delivery id' })),
+            typeCell, employeeCell,
             h('td', { 'data-label': 'Status' }, badge(d.status)),
             h('td', { 'data-label': 'Attempts', class: 'num' }, d.attempts),
             h('td', { 'data-label': 'Last attempt' }, timeEl(d.last_attempt_at)));
         })))));
-      resolveEventTypes([...typeCells.keys()], (id, type) => {
-        for (const c of typeCells.get(id) || []) clear(c).append(h('code', {}, type));
-      }, ctx.signal);
+      const seen = new Map();
+      const fill = (id, ev) => {
+        seen.set(id, ev);
+        for (const c of typeCells.get(id) || []) fillEvent(c.typeCell, c.employeeCell, id, ev);
+      };
+      resolveEvents([...typeCells.keys()], fill, ctx.signal).then(() => {
+        if (!stopped) for (const [id, ev] of seen) fill(id, ev);
+      });
     }
     // Announce the watched deliveries' first outcome.
     for (const d of ds) {
@@ -202,12 +253,16 @@ function recentDeliveries(ctx, ep) {
       let code = '';
       try {
         const at = (await api.attempts(d.id)).data[0];
-        code = at ? (at.status_code ? ` (HTTP ${at.status_code})` : ` (${at.error})`) : '';
+        code = at ? ` (${outcomeWords(at)})` : '';
       } catch {
         // the status alone will do
       }
-      if (d.status === 'succeeded') announce(`Test event delivered${code}.`, 'success');
-      else announce(`Test delivery failed${code}; hookd will retry it.`, 'error');
+      if (stopped) return;
+      if (d.status === 'succeeded') announce(`Test event to ${name} delivered${code}.`, 'success');
+      else if (d.status === 'pending' && d.next_attempt_at) {
+        announce(`Test event to ${name} failed${code}; hookd retries it ${relativeOrAt(d.next_attempt_at)}.`, 'error');
+      } else announce(`Test event to ${name} failed${code}.`, 'error');
+      onOutcome?.();
     }
     // Quick polls while something is on its way, slow ones otherwise (new events arrive).
     const busy = ds.some((d) => d.status === 'pending') || [...watched.values()].some((v) => !v);
@@ -229,28 +284,61 @@ function recentDeliveries(ctx, ep) {
   };
 }
 
+// "in 4 min (17:32:05 CET)", or the full time when it is far.
+function relativeOrAt(iso) {
+  const t = new Date(iso).getTime() - Date.now();
+  if (t <= 5000) return 'now';
+  if (t < 86400000) return `in ${Math.max(1, Math.round(t / 60000))} min (${formatTime(iso)})`;
+  return `on ${formatTime(iso)}`;
+}
+
 function toLocalInput(date) {
   const pad = (n) => String(n).padStart(2, '0');
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
 }
 
+// "Failed since": a few presets or a time of the user's choosing, shown back in the panel's
+// one format (local, zone named, UTC on hover) whatever the browser's picker looks like.
 function recoverSection(ep, onDone) {
-  const since = h('input', { type: 'datetime-local', id: 'recover-since', required: true, value: toLocalInput(new Date(Date.now() - 86400000)), 'aria-describedby': 'recover-hint' });
+  const presets = [['3600', 'Last hour'], ['86400', 'Last 24 hours'], ['604800', 'Last 7 days'], ['custom', 'A time of my choosing…']];
+  const preset = h('select', { id: 'recover-since', 'aria-describedby': 'recover-hint recover-when' },
+    presets.map(([v, label]) => h('option', { value: v, selected: v === '86400' }, label)));
+  const custom = h('input', { type: 'datetime-local', id: 'recover-custom', value: toLocalInput(new Date(Date.now() - 86400000)), 'aria-describedby': 'recover-when' });
+  const customField = h('span', { class: 'field-inline', hidden: true },
+    h('label', { for: 'recover-custom' }, `Time (${timeZoneLabel()})`), custom);
+  const when = h('output', { id: 'recover-when', for: 'recover-since recover-custom', class: 'hint' });
+  const sinceDate = () => (preset.value === 'custom' ? new Date(custom.value) : new Date(Date.now() - Number(preset.value) * 1000));
+  const showWhen = () => {
+    const d = sinceDate();
+    clear(when);
+    if (Number.isNaN(d.getTime())) when.append('Pick a date and time.');
+    else {
+      const iso = d.toISOString();
+      when.append('Failed since ', h('time', { datetime: iso, title: formatUtc(iso) }, formatTime(iso)));
+    }
+  };
+  preset.addEventListener('change', () => {
+    customField.hidden = preset.value !== 'custom';
+    showWhen();
+  });
+  custom.addEventListener('input', showWhen);
+  showWhen();
   const btn = h('button', { type: 'submit', class: 'secondary' }, 'Re-queue failed deliveries');
   const form = h('form', { class: 'inline-form' },
-    h('label', { for: 'recover-since' }, 'Failed since'), since, btn);
+    h('label', { for: 'recover-since' }, 'Failed since'), preset, customField, btn);
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    const d = new Date(since.value);
+    const d = sinceDate();
     if (Number.isNaN(d.getTime())) {
       announce('Pick a date and time.', 'error');
-      since.focus();
+      custom.focus();
       return;
     }
     btn.setAttribute('aria-busy', 'true');
     try {
       const r = await api.recover(ep.id, d.toISOString());
-      announce(r.requeued ? `Re-queued ${r.requeued} failed deliver${r.requeued === 1 ? 'y' : 'ies'}.` : 'No failed deliveries since then.', 'success');
+      const name = `“${ep.description || shortUrl(ep.url)}”`;
+      announce(r.requeued ? `Re-queued ${r.requeued} failed deliver${r.requeued === 1 ? 'y' : 'ies'} of ${name}.` : `No failed deliveries of ${name} since ${formatTime(d.toISOString())}.`, 'success');
       onDone();
     } catch (e) {
       announceError(e, 'Recover failed');
@@ -261,7 +349,7 @@ function recoverSection(ep, onDone) {
   return h('section', { class: 'card', 'aria-labelledby': 'recover-title' },
     h('h2', { id: 'recover-title' }, 'Recover failed deliveries'),
     h('p', { class: 'hint', id: 'recover-hint' }, 'After an outage of your receiver: deliveries that gave up are sent again, oldest first.'),
-    form);
+    form, when);
 }
 
 export async function endpointDetail(ctx, id) {
@@ -269,33 +357,61 @@ export async function endpointDetail(ctx, id) {
   const title = ep.description || shortUrl(ep.url);
   ctx.setTitle(title);
 
+  const name = `“${title}”`;
+
+  // Health over a range: 1 h (per minute), 24 h (per hour), 7 d (per 6 hours).
   const statsBox = h('div', { class: 'stats', 'aria-live': 'off' }, h('p', { class: 'muted' }, 'Loading…'));
+  let range = '24h';
+  let stopChart = null;
+  ctx.onCleanup(() => stopChart?.());
+  const statsTitle = h('h2', { id: 'stats-title' }, `Health, ${RANGES[range].long}`);
   const loadStats = async () => {
     try {
-      const s = await api.stats(ep.id);
+      const s = await api.stats(ep.id, statsParams(range));
       if (ctx.signal.aborted) return;
-      const stop = renderStats(statsBox, s);
-      ctx.onCleanup(stop);
+      stopChart?.();
+      stopChart = renderStats(statsBox, s, range);
     } catch (e) {
       clear(statsBox).append(h('p', { class: 'muted' }, `Cannot load statistics: ${e.message}`));
     }
   };
+  const rangeButtons = Object.entries(RANGES).map(([key, r]) => h('button', {
+    type: 'button', class: 'secondary small', 'aria-pressed': String(key === range), 'aria-label': `Show the ${r.long}`,
+    onclick: (ev) => {
+      range = key;
+      for (const b of rangeButtons) b.setAttribute('aria-pressed', String(b === ev.currentTarget));
+      statsTitle.textContent = `Health, ${r.long}`;
+      loadStats();
+    },
+  }, r.label));
 
-  const recent = recentDeliveries(ctx, ep);
+  const recent = recentDeliveries(ctx, ep, loadStats);
 
   const testBtn = actionButton('Send test event', async () => {
     const r = await api.sendTest(ep.id);
-    announce(`Test event ${r.event_id} sent; waiting for the receiver…`, 'info');
+    const d = await api.delivery(r.delivery_id).catch(() => null);
+    if (d?.status === 'held') {
+      announce(`Test event to ${name} is held: the endpoint is disabled. Enable it to send the test (and the other held deliveries).`, 'info');
+      recent.refresh();
+      return;
+    }
+    announce(`Test event sent to ${name}; waiting for the receiver…`, 'info');
     recent.watch(r.delivery_id);
   }, { class: 'primary' });
 
   const toggleBtn = actionButton(ep.status === 'enabled' ? 'Disable' : 'Enable', async () => {
     if (ep.status === 'enabled') {
+      const ok = await confirmDialog({
+        title: 'Disable this endpoint?',
+        body: h('p', {}, 'hookd stops sending to ', h('strong', {}, title), '. New and pending deliveries are held, not dropped, until you enable it again.'),
+        confirm: 'Disable endpoint',
+      });
+      if (!ok) return;
       await api.disable(ep.id);
-      announce('Endpoint disabled. New deliveries are held until you enable it again.', 'success');
+      announce(`${name} disabled. Its deliveries are held until you enable it again.`, 'success');
     } else {
       const r = await api.enable(ep.id);
-      announce(r.released ? `Endpoint enabled; ${r.released} held deliveries released.` : 'Endpoint enabled.', 'success');
+      announce(r.released ? `${name} enabled; ${r.released} held deliveries released.` : `${name} enabled.`, 'success');
     }
     invalidateEndpoints();
     ctx.reload();
@@ -311,7 +427,7 @@ export async function endpointDetail(ctx, id) {
     if (!ok) return;
     await api.deleteEndpoint(ep.id);
     invalidateEndpoints();
-    announce('Endpoint deleted.', 'success');
+    announce(`${name} deleted.`, 'success', { carry: true });
     ctx.navigate('#/endpoints');
   }, { class: 'danger' });
 
@@ -340,7 +456,8 @@ export async function endpointDetail(ctx, id) {
       h('div', {},
         h('h1', { tabindex: '-1' }, title),
         h('p', { class: 'sub mono break' }, ep.url),
-        h('p', {}, statusBadge(ep))),
+        h('p', {}, statusBadge(ep)),
+        healthNote(ep)),
       h('div', { class: 'actions wrap' },
         testBtn,
         h('a', { href: `#/endpoints/${encodeURIComponent(ep.id)}/edit`, class: 'button secondary' }, 'Edit'),
@@ -349,8 +466,10 @@ export async function endpointDetail(ctx, id) {
       h('div', { class: 'col-main' },
         h('section', { class: 'card', 'aria-labelledby': 'stats-title' },
           h('div', { class: 'section-head' },
-            h('h2', { id: 'stats-title' }, 'Last 24 hours'),
-            h('button', { type: 'button', class: 'link', 'aria-label': 'Refresh statistics', onclick: loadStats }, 'Refresh')),
+            statsTitle,
+            h('span', { class: 'actions' },
+              h('span', { class: 'range-picker', role: 'group', 'aria-label': 'Time range' }, rangeButtons),
+              h('button', { type: 'button', class: 'link', 'aria-label': 'Refresh statistics', onclick: loadStats }, 'Refresh'))),
           statsBox),
         recent.el,
         recoverSection(ep, () => recent.refresh())),

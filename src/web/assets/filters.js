@@ -111,7 +111,7 @@ export async function filterForm({ fields, values, endpoints, apply, clearHref, 
   });
   // Folded on a phone (the form would fill the first screen), open elsewhere.
   const narrow = window.matchMedia('(max-width: 720px)').matches;
-  return h('details', { class: 'filter-fold', open: !narrow },
+  return h('details', { class: 'filter-fold', id: 'filters-fold', open: !narrow },
     h('summary', {}, active ? `Filters (${active} active)` : 'Filters'), form);
 }
 

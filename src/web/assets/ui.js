@@ -1,21 +1,47 @@
 // Shared UI pieces: the aria-live status line, confirmation dialogs, clipboard, and the
 // mapping of problem+json errors onto form fields.
 import { ApiError } from './api.js';
-import { h, clear } from './dom.js';
+import { h, svg, clear } from './dom.js';
+import { shortId } from './data.js';
 
 // ---- status line (role=status, aria-live=polite): announced by screen readers
+// A message belongs to the page it was shown on (its route) and goes when the user moves to
+// another page; `carry: true` lets it through the one navigation that follows it ("Endpoint
+// deleted." shown on the list the user lands on).
 
 let statusTimer = null;
 
-export function announce(message, kind = 'info') {
+function clearStatus(el = document.getElementById('status')) {
+  clear(el);
+  el.className = 'status';
+  delete el.dataset.page;
+  delete el.dataset.carry;
+}
+
+export function announce(message, kind = 'info', { carry = false } = {}) {
   const el = document.getElementById('status');
   clear(el);
   el.className = `status status-${kind}`;
+  el.dataset.page = location.hash;
+  if (carry) el.dataset.carry = 'true';
+  else delete el.dataset.carry;
   el.append(h('span', {}, message));
   el.append(h('button', { type: 'button', class: 'link status-close', 'aria-label': 'Dismiss message',
-    onclick: () => { clear(el); el.className = 'status'; } }, '×'));
+    onclick: () => clearStatus(el) }, '×'));
   clearTimeout(statusTimer);
-  if (kind !== 'error') statusTimer = setTimeout(() => { clear(el); el.className = 'status'; }, 8000);
+  if (kind !== 'error') statusTimer = setTimeout(() => clearStatus(el), 8000);
+}
+
+// Called on every render: drops a message of another page (a carried one stays, once).
+export function statusForRoute() {
+  const el = document.getElementById('status');
+  if (!el.firstChild) return;
+  if (el.dataset.carry) {
+    delete el.dataset.carry;
+    el.dataset.page = location.hash;
+  } else if (el.dataset.page !== location.hash) {
+    clearStatus(el);
+  }
 }
 
 export function announceError(e, what) {
@@ -125,14 +151,37 @@ export function actionButton(label, fn, attrs = {}) {
     if (btn.getAttribute('aria-busy') === 'true') return;
     btn.setAttribute('aria-busy', 'true');
     btn.setAttribute('aria-disabled', 'true');
+    const page = location.hash;
     try {
       await fn(btn);
     } catch (e) {
-      announceError(e);
+      // An answer that comes after the user left the page is not news on the next one.
+      if (location.hash === page) announceError(e);
     } finally {
       btn.removeAttribute('aria-busy');
       btn.removeAttribute('aria-disabled');
     }
   });
   return btn;
+}
+
+function copyIcon() {
+  return svg('svg', { width: 14, height: 14, viewBox: '0 0 16 16', 'aria-hidden': 'true', class: 'icon' },
+    svg('rect', { x: 5.5, y: 5.5, width: 8, height: 9, rx: 1.5, fill: 'none', stroke: 'currentColor', 'stroke-width': 1.5 }),
+    svg('path', { d: 'M3.5 10.5h-1v-8a1 1 0 0 1 1-1h7v1', fill: 'none', stroke: 'currentColor', 'stroke-width': 1.5 }));
+}
+
+// A typed id shortened ("dlv_…M22A2JR", the full id on hover), as a link when `href` is given,
+// with a button that copies the full id.
+export function idChip(id, { href, label = 'id' } = {}) {
+  const text = shortId(id);
+  const main = href
+    ? h('a', { href, class: 'mono', title: id }, text)
+    : h('code', { class: 'mono', title: id }, text);
+  return h('span', { class: 'id-chip' }, main,
+    h('button', { type: 'button', class: 'link copy-id', title: `Copy ${id}`, 'aria-label': `Copy ${label} ${id}`,
+      onclick: async () => {
+        if (await copyText(id)) announce(`Copied ${id} to the clipboard.`, 'success');
+        else announce(`Could not copy ${id}: select it and copy it by hand.`, 'error');
+      } }, copyIcon()));
 }
