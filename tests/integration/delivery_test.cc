@@ -1088,9 +1088,10 @@ TEST_P(HttpEngineTest, AProxyKeepsTheDestinationCheck) {
       // DNS error. Neither reaches the proxy.
       const std::string error(a.at("error").as_string());
       EXPECT_TRUE(error == "blocked" || error == "dns") << json::serialize(a);
-      if (error == "blocked")
+      if (error == "blocked") {
         EXPECT_NE(std::string(a.at("error_detail").as_string()).find("(loopback)"), std::string::npos)
             << json::serialize(a);
+      }
     }
   }
   EXPECT_EQ(proxy.Count(), 0u);

@@ -472,7 +472,9 @@ TEST_P(StoreContract, ListingFiltersCombineAndPaginate) {
   ASSERT_TRUE(p2);
   ASSERT_EQ(p2->items.size(), 1u);
   EXPECT_EQ(p2->items[0].id, e1.event.id);
-  if (p2->next_cursor) EXPECT_TRUE(store_->ListEvents(co_, q, {1, *p2->next_cursor})->items.empty());
+  if (p2->next_cursor) {
+    EXPECT_TRUE(store_->ListEvents(co_, q, {1, *p2->next_cursor})->items.empty());
+  }
 
   auto deliveries = [&](DeliveryQuery dq, const CompanyId& co = {}, PageRequest page = {}) {
     std::vector<DeliveryId> out;
