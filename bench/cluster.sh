@@ -42,7 +42,7 @@ for rep in $(seq "$REPEAT"); do
     [ "$db" = postgres ] && runs+=" idle"
     echo "== repetition $rep: $db, $nodes node(s) — load average $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/summary.txt"
     DB="$db" NODES="$nodes" RUNS="${RUNS:-$runs}" RESULTS_DIR="$OUT/$rep-$db-$nodes" bash "$here/delivery.sh" 2>&1 \
-      | tee -a "$OUT/summary.txt"
+      | tee -a "$OUT/summary.txt" || echo "== $db, $nodes node(s): delivery.sh failed (status $?); going on" | tee -a "$OUT/summary.txt"
   done
 done
 
@@ -64,10 +64,13 @@ def num(d, k):
         return None
 def fmt(x, spec=',.0f'):
     return '—' if x is None else format(x, spec)
+def val(d, k):  # a number formatted, or what the run wrote instead ("stuck")
+    x = num(d, k)
+    return fmt(x) if x is not None else d.get(k, '—')
 def div(a, b):
     return None if a is None or not b else a / b
-print('| rep | store, nodes | yardstick req/s | e2e events/s | e2e ÷ yardstick | e2e ÷ SQLite | fan-out deliveries/s | fan-out ÷ yardstick | fan-out ÷ SQLite | latency p99 ms | statements / commits per event (e2e) | statements / commits per event (fan-out, 50 deliveries each) | idle statements/s per node (max) |')
-print('|---|---|---|---|---|---|---|---|---|---|---|---|---|')
+print('| rep | store, nodes | yardstick req/s | e2e events/s | e2e ÷ yardstick | e2e ÷ SQLite | fan-out deliveries/s | fan-out ÷ yardstick | fan-out ÷ SQLite | latency p99 ms | statements / commits per event (e2e) | statements / commits per event (fan-out, 50 deliveries each) | idle statements/s per node (max) | hookd error lines |')
+print('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
 for rep in range(1, repeat + 1):
     base = load(rep, 'sqlite:1')
     for c in configs:
@@ -77,8 +80,8 @@ for rep in range(1, repeat + 1):
         y, e, f = num(d, 'yardstick'), num(d, 'e2e'), num(d, 'fanout')
         pg = d.get('db') == 'postgres'
         st = lambda p: (f"{d.get(p + '_stmts_per_event', '—')} / {d.get(p + '_xacts_per_event', '—')}") if pg else '—'
-        print(f"| {rep} | {d.get('db')}, {d.get('nodes')} | {fmt(y)} | {fmt(e)} | {fmt(div(e, y), '.3f')} | {fmt(div(e, num(base, 'e2e')), '.2f')} | "
-              f"{fmt(f)} | {fmt(div(f, y), '.3f')} | {fmt(div(f, num(base, 'fanout')), '.2f')} | {d.get('latency_p99', '—')} | {st('e2e')} | {st('fanout')} | "
-              f"{d.get('idle_stmts_per_node', '—') if pg else '—'} |")
+        print(f"| {rep} | {d.get('db')}, {d.get('nodes')} | {fmt(y)} | {val(d, 'e2e')} | {fmt(div(e, y), '.3f')} | {fmt(div(e, num(base, 'e2e')), '.2f')} | "
+              f"{val(d, 'fanout')} | {fmt(div(f, y), '.3f')} | {fmt(div(f, num(base, 'fanout')), '.2f')} | {d.get('latency_p99', '—')} | {st('e2e')} | {st('fanout')} | "
+              f"{d.get('idle_stmts_per_node', '—') if pg else '—'} | {d.get('errors', '—')} |")
 PY
 echo "raw outputs: $OUT"

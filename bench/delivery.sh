@@ -221,16 +221,24 @@ metric_succeeded() {  # summed over the nodes
 wait_delivered() {  # wait_delivered CID N TIMEOUT_S [METRIC_BASE] → the time (ms) when all N are
   # durably succeeded: /metrics is polled every 50 ms until it counts N more than METRIC_BASE,
   # then the db is asked (it holds them once the outcome commit is done) until it agrees.
-  local deadline=$(( $(now_ms) + $3 * 1000 )) mbase="${4:-}"
+  # Gives up (status 1, a line on stderr) at TIMEOUT_S, or when the db's count has not moved
+  # for STALL_S (60) s: deliveries stuck pending are a finding, not a reason to wait 10 min.
+  local deadline=$(( $(now_ms) + $3 * 1000 )) mbase="${4:-}" n last=-1 moved
   if [ -n "$mbase" ]; then
     while (( $(now_ms) < deadline )) && (( $(metric_succeeded) - mbase < $2 )); do sleep 0.05; done
   fi
-  while (( $(now_ms) < deadline )); do
-    if (( $(succeeded "$1") >= $2 )); then now_ms; return; fi
+  moved="$(now_ms)"
+  while (( $(now_ms) < deadline && $(now_ms) - moved < ${STALL_S:-60} * 1000 )); do
+    n="$(succeeded "$1")"
+    if (( n >= $2 )); then now_ms; return; fi
+    if (( n != last )); then last=$n; moved="$(now_ms)"; fi
     sleep 0.05
   done
-  echo "timeout: $(succeeded "$1") of $2 delivered" >&2; return 1
+  echo "STUCK: $(succeeded "$1") of $2 deliveries succeeded in the db, none more for ${STALL_S:-60} s (or ${3} s in all); hookd's /metrics counts $(( $(metric_succeeded) - ${mbase:-0} )) successes; by status: $(q "SELECT string_agg(status || ' ' || n, ', ') FROM (SELECT status, count(*) AS n FROM deliveries WHERE company_id='$1' GROUP BY status) s;")" >&2
+  return 1
 }
+# stuck PART → logs wait_delivered's complaint (kept in $tmp/stuck.txt) and records it
+stuck() { log "$1 STUCK — $(cat "$tmp/stuck.txt")"; kv "$2" stuck; }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 # CPU time (ms, user + system) used so far by hookd, by nginx's workers, and by the whole machine
 # (all cores, from /proc/stat): sampled around a part, they give µs of CPU per delivery — a
@@ -401,7 +409,9 @@ if want e2e; then
   sent="$(echo "$out" | field requests)"
   non2xx="$(echo "$out" | field non2xx)"
   accepted=$(( sent - non2xx ))
-  t1="$(wait_delivered "$cid" "$accepted" 300 "$m0")"
+  if ! t1="$(wait_delivered "$cid" "$accepted" 300 "$m0" 2>"$tmp/stuck.txt")"; then stuck "(1) e2e       " e2e; t1=""; fi
+fi
+if want e2e && [ -n "$t1" ]; then
   c1="$(cpu_sample)"
   steady=$(( accepted * 1000 / (t1 - t0) ))
   log "(1) e2e        1 endpoint: $accepted events accepted in ${DUR}s (non-2xx $non2xx), all delivered $((t1 - t0)) ms after the first POST → $steady events/s delivered end to end = $(ratio "$steady" "$yard") × yardstick (target ≥ 10000)"
@@ -433,7 +443,7 @@ fanout() {  # fanout LABEL NOTE
   accepted_batches="$(grep -c '^202$' <<<"$codes" || true)"
   [ "$accepted_batches" = "$batches" ] || { echo "fan-out: only $accepted_batches of $batches batches accepted: $(sort <<<"$codes" | uniq -c | tr '\n' ' ')" >&2; exit 1; }
   want_n=$(( batches * 100 * 50 ))
-  t1="$(wait_delivered "$cid" "$want_n" 600 "$m0")"
+  if ! t1="$(wait_delivered "$cid" "$want_n" 600 "$m0" 2>"$tmp/stuck.txt")"; then stuck "$1" fanout; return; fi
   c1="$(cpu_sample)"
   fan=$(( want_n * 1000 / (t1 - t0) ))
   log "$1 $((batches * 100)) events × 50 endpoints = $want_n deliveries$2: ingested in $((t_ing - t0)) ms, all delivered after $((t1 - t0)) ms → $fan deliveries/s = $(ratio "$fan" "$yard") × yardstick (target ≥ 30000)"
@@ -598,5 +608,17 @@ print(' '.join(f'{k} {v:.2f}' for k, v in per.items()) + f' statements/s; max {m
   log "(6) idle       $NODES node(s) idle for $(( (t1 - t0) / 1000 )) s: $idle"
   kv idle_stmts_per_node "$(sed -n 's/.*max \([0-9.]*\) per node.*/\1/p' <<<"$idle")"
   kv idle_xacts_per_node "$(sed -n 's/.* = \([0-9.]*\)\/s per node.*/\1/p' <<<"$idle")"
+fi
+if [ "$DB" = postgres ]; then
+  # Every statement the nodes ran in this run, most called first; and what went wrong.
+  pg_sql postgres "SELECT r.rolname || ' ' || calls || ' calls ' || round(total_exec_time::numeric, 1) || ' ms ' || rows || ' rows: ' || regexp_replace(query, '\s+', ' ', 'g')
+      FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
+      WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = '$PGDB') AND r.rolname LIKE 'hookd%' ORDER BY calls DESC" \
+    >"$RESULTS_DIR/pg_stat_statements.txt" || true
+fi
+errs="$(cat "$tmp"/hookd*.err | grep -c ' error ' || true)"
+kv errors "$errs"
+if (( errs > 0 )); then
+  log "hookd logged $errs error lines: $(cat "$tmp"/hookd*.err | grep ' error ' | sed 's/^[^ ]* error //; s/[0-9]\{2,\}/N/g' | cut -c1-160 | sort | uniq -c | sort -rn | head -5 | tr -s ' ' | tr '\n' ';')"
 fi
 log "raw outputs: $RESULTS_DIR"
