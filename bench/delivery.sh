@@ -468,6 +468,15 @@ if want latency; then
   latency_report "$tmp/logs/lat.log" >"$RESULTS_DIR/latency.txt"
   log "(3) latency    ingest-to-receiver at $LAT_RATE events/s for ${LAT_DUR}s$( ((NODES > 1)) && echo ", posted to $NODES nodes"): $(cat "$RESULTS_DIR/latency.txt") (target p99 < 10 ms$( ((NODES > 1)) && echo "; < 20 ms with several nodes"))"
   kv latency_p99 "$(sed -n 's/.* p99 \([0-9.]*\) .*/\1/p' "$RESULTS_DIR/latency.txt")"
+  # Did ingest keep up? The receiver's figure starts at created_at, inside hookd: events that
+  # waited in loadgen for a free connection (a saturated node) are not in it, loadgen's are.
+  ingest="$(cat "$RESULTS_DIR"/latency_loadgen*.txt | python3 -c "import sys, re
+rs = [dict(kv.split('=') for kv in l.split()[1:]) for l in sys.stdin if l.startswith('RESULT ')]
+ans, sch = sum(int(r['answered']) for r in rs), sum(int(r['scheduled']) for r in rs)
+print(f\"{ans} {sch} {max(float(r['p99_ms']) for r in rs):.1f}\" if rs else '0 0 0')")"
+  read -r answered scheduled ingest_p99 <<<"$ingest"
+  log "               ingest: $answered of $scheduled events answered in time ($(( answered / LAT_DUR ))/s), loadgen p99 from the scheduled send $ingest_p99 ms$( (( answered < scheduled )) && echo " — SATURATED: the receiver's percentiles above leave out the wait before hookd accepted")"
+  kv latency_answered "$answered"; kv latency_scheduled "$scheduled"; kv latency_ingest_p99 "$ingest_p99"
 fi
 
 # ---------------------------------------------------------------- (5) isolation
