@@ -224,10 +224,16 @@ wait_delivered() {  # wait_delivered CID N TIMEOUT_S [METRIC_BASE] → the time 
   # Gives up (status 1, a line on stderr) at TIMEOUT_S, or when the db's count has not moved
   # for STALL_S (60) s: deliveries stuck pending are a finding, not a reason to wait 10 min.
   local deadline=$(( $(now_ms) + $3 * 1000 )) mbase="${4:-}" n last=-1 moved
-  if [ -n "$mbase" ]; then
-    while (( $(now_ms) < deadline )) && (( $(metric_succeeded) - mbase < $2 )); do sleep 0.05; done
-  fi
   moved="$(now_ms)"
+  if [ -n "$mbase" ]; then
+    while (( $(now_ms) < deadline && $(now_ms) - moved < ${STALL_S:-60} * 1000 )); do
+      n=$(( $(metric_succeeded) - mbase ))
+      (( n >= $2 )) && break
+      if (( n != last )); then last=$n; moved="$(now_ms)"; fi
+      sleep 0.05
+    done
+  fi
+  moved="$(now_ms)" last=-1
   while (( $(now_ms) < deadline && $(now_ms) - moved < ${STALL_S:-60} * 1000 )); do
     n="$(succeeded "$1")"
     if (( n >= $2 )); then now_ms; return; fi
