@@ -174,14 +174,15 @@ stop_hookd() {
   hookd_pids=(); hookd_pid=""
 }
 # Several nodes share the 256 shards only after a few lease renewals: wait until every node
-# holds its fair share (±1) and no shard is free, so that every part runs on a settled cluster.
+# holds some, none more than its fair share (⌈256 / N⌉: 86, 86, 84 for 3) and no shard is
+# free, so that every part runs on a settled cluster.
 wait_leases_balanced() {
   local t0 spread
   t0="$(now_ms)"
   for _ in $(seq 600); do
-    spread="$(q "SELECT count(*) || ' ' || min(n) || ' ' || max(n) FROM (SELECT owner, count(*) AS n FROM shard_leases WHERE owner IS NOT NULL AND expires_at > now() GROUP BY owner) o;")"
-    read -r owners lo hi <<<"$spread"
-    if [ "${owners:-0}" = "$NODES" ] && (( lo * NODES + NODES - 1 >= 256 && hi - lo <= 1 )); then
+    spread="$(q "SELECT count(*) || ' ' || min(n) || ' ' || max(n) || ' ' || sum(n) FROM (SELECT owner, count(*) AS n FROM shard_leases WHERE owner IS NOT NULL AND expires_at > now() GROUP BY owner) o;")"
+    read -r owners lo hi total <<<"$spread"
+    if [ "${owners:-0}" = "$NODES" ] && (( total == 256 && hi <= (256 + NODES - 1) / NODES )); then
       log "$NODES nodes hold their share of the 256 shards ($lo–$hi each) $(( $(now_ms) - t0 )) ms after the last one started"
       return
     fi
