@@ -744,10 +744,11 @@ void Dispatcher::Finish(EndpointState* es, const Key& key) {
       }
     }
   }
+  const Key endpoint = it->second.endpoint;
   items_.erase(it);
   --stats_.queued;
   unwritten_.insert(key);
-  finished_unflushed_.push_back(key);
+  finished_unflushed_.push_back({key, endpoint});
 }
 
 // Forgets every delivery of `es` that is not in flight (the store keeps them).
@@ -835,8 +836,13 @@ void Dispatcher::Flush() {
   ++pending_writes_;
   finished_in_writes_.push_back(std::move(finished_unflushed_));
   finished_unflushed_.clear();
-  store_.ApplyDispatchUpdates(std::move(updates_), std::move(health), [this](Result<void> r) {
-    if (!r) spdlog::error("dispatcher: cannot record outcomes: {}", r.error().message);
+  const uint64_t seq = ++writes_started_;
+  store_.ApplyDispatchUpdates(std::move(updates_), std::move(health), [this, seq](Result<void> r) {
+    if (!r) {
+      spdlog::error("dispatcher: cannot record outcomes: {}; their deliveries are read back", r.error().message);
+      std::lock_guard lock(failed_mu_);
+      failed_writes_.push_back(seq);
+    }
     ++writes_done_;
     --pending_writes_;
     client_.Wakeup();  // the next batch of outcomes may go now
@@ -849,9 +855,27 @@ void Dispatcher::Flush() {
 // again, at least once).
 void Dispatcher::RetireWrittenOutcomes() {
   const uint64_t done = writes_done_.load();
+  std::unordered_set<Key, PackedUlidHash> reread;
   for (; writes_retired_ < done && !finished_in_writes_.empty(); ++writes_retired_) {
-    for (const Key& k : finished_in_writes_.front()) unwritten_.erase(k);
+    bool failed = false;
+    {
+      std::lock_guard lock(failed_mu_);
+      auto it = std::find(failed_writes_.begin(), failed_writes_.end(), writes_retired_ + 1);
+      if (it != failed_writes_.end()) {
+        failed = true;
+        failed_writes_.erase(it);
+      }
+    }
+    for (const FinishedItem& f : finished_in_writes_.front()) {
+      unwritten_.erase(f.delivery);
+      if (failed) reread.insert(f.endpoint);
+    }
     finished_in_writes_.pop_front();
+  }
+  for (const Key& key : reread) {
+    auto it = endpoints_.find(key);
+    if (it == endpoints_.end() || it->second.gone || !it->second.cfg.Enabled() || !Owns(key)) continue;
+    StartRecovery(key, it->second, "");
   }
 }
 

@@ -253,9 +253,19 @@ class Dispatcher final : public ChangeListener {
   // so a recovery reading them back must not send them again. Their keys by outcome write
   // (the one being filled first, then one per write in flight, oldest first).
   std::unordered_set<Key, PackedUlidHash> unwritten_;
-  std::vector<Key> finished_unflushed_;
-  std::deque<std::vector<Key>> finished_in_writes_;
+  struct FinishedItem {
+    Key delivery;
+    Key endpoint;
+  };
+  std::vector<FinishedItem> finished_unflushed_;
+  std::deque<std::vector<FinishedItem>> finished_in_writes_;
+  uint64_t writes_started_ = 0;
   uint64_t writes_retired_ = 0;
+  // Outcome writes that failed (their numbers, from 1): the store still has their finished
+  // deliveries as they were — pending, mostly — so those endpoints are read back (sent again,
+  // at least once) instead of being forgotten until a restart.
+  std::mutex failed_mu_;
+  std::vector<uint64_t> failed_writes_;  // GUARDED_BY(failed_mu_)
   void RetireWrittenOutcomes();
   // Deliveries a recovery took from the store that were created recently enough for their
   // ingest announcement to be still on its way (a row is visible once committed; the

@@ -653,6 +653,25 @@ TEST_F(DispatcherTest, StopWaitsForInFlightRequestsUpToTheGraceOnTheInjectedCloc
 }
 
 
+// An outcome the store could not write (disk full, the database away): the store still says
+// pending, so the delivery must not be forgotten — it is read back and sent again (at least
+// once), and its outcome written then. Without this, it stayed pending with nobody sending it
+// until a restart (found by bench/cluster.sh on PostgreSQL).
+TEST_F(DispatcherTest, ADeliveryWhoseOutcomeWriteFailedIsReadBackAndSentAgain) {
+  Endpoint& ep = AddEndpoint();
+  Start();
+  store.fail_writes = 1;
+  const PendingDelivery d = Publish(ep);
+  Settle();
+  Answer(d, FakeOutboundClient::Status(200));
+  EXPECT_EQ(store.StatusOf(d.id), DeliveryStatus::kPending);  // the write failed
+  Settle();
+  EXPECT_EQ(TimesSent(d), 2u);
+  Answer(d, FakeOutboundClient::Status(200));
+  EXPECT_EQ(store.StatusOf(d.id), DeliveryStatus::kSucceeded);
+  EXPECT_EQ(TimesSent(d), 2u);
+}
+
 // ------------------------------------------------------------------ several nodes: shard leases
 
 // The leases a test grants this "node": usable epoch per shard (0: not held or not usable).

@@ -940,8 +940,13 @@ void PostgresStore::ApplyDispatchUpdates(std::vector<DeliveryUpdate> updates, st
 Result<void> PostgresStore::WriteOutcomes(Conn& db, const std::vector<DeliveryUpdate>& updates,
                                           const std::vector<EndpointHealth>& health) {
   // Fencing: the leases these outcomes were decided under, still this node's at the same
-  // epoch? Read FOR SHARE: no other node can take them until this transaction ends, so an
-  // outcome written here can never land after the next owner read the shard's rows.
+  // epoch? Read FOR KEY SHARE: another node takes a shard only through SELECT … FOR UPDATE SKIP
+  // LOCKED (pg_cluster.cc), which cannot lock these rows until this transaction ends — so an
+  // outcome written here never lands after the next owner read the shard's rows. KEY SHARE and
+  // not SHARE: the renewal's UPDATE (of expires_at, not a key) does not wait for it, so a busy
+  // writer never delays a renewal and the two cannot deadlock (found by bench/cluster.sh: with
+  // FOR SHARE, a renewal locking rows in table order and outcome batches locking them in shard
+  // order deadlocked).
   std::vector<std::pair<int, int64_t>> held;  // (shard, epoch), sorted
   std::string shards = "{";
   for (const DeliveryUpdate& d : updates) {
@@ -953,7 +958,7 @@ Result<void> PostgresStore::WriteOutcomes(Conn& db, const std::vector<DeliveryUp
   if (shards.size() > 2) {
     EXEC(l, db,
          "SELECT shard, epoch FROM shard_leases WHERE owner = $1::text AND shard = ANY($2::int[]) "
-         "ORDER BY shard FOR SHARE",
+         "ORDER BY shard FOR KEY SHARE",
          Params().Text(node_id_).Text(shards));
     for (int i = 0; i < l.size(); ++i) held.emplace_back(static_cast<int>(l.Int(i, 0)), l.Int(i, 1));
   }

@@ -78,6 +78,8 @@ class FakeDispatchStore final : public DispatchStore {
 
   // Outcome writes stay queued until CompleteWrites() (false: applied when made).
   bool hold_writes = false;
+  // The next this many outcome writes fail (nothing is written; `done` gets the error).
+  int fail_writes = 0;
   size_t HeldWrites() const { return held_.size(); }
   void CompleteWrites() {
     auto held = std::exchange(held_, {});
@@ -138,6 +140,11 @@ class FakeDispatchStore final : public DispatchStore {
   void ApplyDispatchUpdates(std::vector<DeliveryUpdate> u, std::vector<EndpointHealth> health,
                             std::move_only_function<void(Result<void>)> done) override {
     Write w{std::move(u), std::move(health), std::move(done)};
+    if (fail_writes > 0) {  // the disk or the database refused it: nothing written
+      --fail_writes;
+      w.done(MakeError(ErrorCode::kUnavailable, "outcome write failed (test)"));
+      return;
+    }
     if (hold_writes) held_.push_back(std::move(w));
     else Apply(std::move(w));
   }
