@@ -1,9 +1,16 @@
 #include "cli/listen.h"
 
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
+#include <set>
 #include <thread>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -94,14 +101,22 @@ int RunListen(const ListenFlags& f) {
              secret.empty() ? "  (no --secret: signatures are not checked)" : "");
   std::fflush(stdout);
 
-  int64_t received = 0;
-  bool any_invalid = false;
-  while (f.count == 0 || received < f.count) {
-    tcp::socket socket(ioc);
-    acceptor.accept(socket, ec);
-    if (ec) continue;
+  // Each connection on a thread of its own: hookd keeps connections alive and sends up to an
+  // endpoint's max_concurrency deliveries at once, each on its own connection — served one
+  // after the other, the second would wait for the first to close and time out.
+  std::mutex mu;
+  int64_t received = 0;    // GUARDED_BY(mu)
+  bool any_invalid = false;  // GUARDED_BY(mu)
+  std::set<int> open_fds;  // GUARDED_BY(mu): shut down once --count is reached
+  std::atomic<bool> done{false};
+  auto serve = [&](tcp::socket socket) {
+    {
+      std::lock_guard lock(mu);
+      open_fds.insert(socket.native_handle());
+    }
+    boost::system::error_code ec;
     beast::flat_buffer buffer;
-    while (f.count == 0 || received < f.count) {
+    for (;;) {
       http::request_parser<http::string_body> parser;
       parser.body_limit(kMaxBody);
       http::read(socket, buffer, parser, ec);
@@ -118,6 +133,7 @@ int RunListen(const ListenFlags& f) {
       captured.body = body;
       captured.form = "HTTP request";
       std::string check = "signature not checked";
+      bool invalid = false;
       if (!secret.empty()) {
         VerifyFlags vf;
         vf.secret = secret;
@@ -127,7 +143,7 @@ int RunListen(const ListenFlags& f) {
           check = "signature valid";
         } else {
           check = "signature INVALID: " + verdict.error().message;
-          any_invalid = true;
+          invalid = true;
         }
       }
       auto header = [&](std::string_view name) -> std::string {
@@ -135,23 +151,53 @@ int RunListen(const ListenFlags& f) {
         return it == captured.headers.end() || it->second.empty() ? "-" : it->second.front();
       };
       const std::string type = TypeOf(body);
-      fmt::print("{}  {} {}  {}  {}  {}\n", FormatTime(NowMs()), std::string(req.method_string()),
-                 std::string(req.target()), type.empty() ? "-" : type, header("webhook-id"), check);
-      if (!f.quiet) fmt::print("{}\n", body);
-      std::fflush(stdout);
-      ++received;
+      bool last = false;
+      {
+        std::lock_guard lock(mu);
+        if (f.count > 0 && received >= f.count) break;  // enough: not answered
+        fmt::print("{}  {} {}  {}  {}  {}\n", FormatTime(NowMs()), std::string(req.method_string()),
+                   std::string(req.target()), type.empty() ? "-" : type, header("webhook-id"), check);
+        if (!f.quiet) fmt::print("{}\n", body);
+        std::fflush(stdout);
+        any_invalid = any_invalid || invalid;
+        last = f.count > 0 && ++received >= f.count;
+        if (f.count == 0) ++received;
+      }
 
       if (*delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(*delay_ms));
       http::response<http::string_body> res{static_cast<http::status>(f.status), req.version()};
       res.set(http::field::server, "hookd-listen");
       if (!f.retry_after.empty()) res.set(http::field::retry_after, f.retry_after);
-      res.keep_alive(req.keep_alive());
+      res.keep_alive(req.keep_alive() && !last);
       res.prepare_payload();
       http::write(socket, res, ec);
+      if (last) done = true;  // answered: the listener may stop
       if (ec || !res.keep_alive()) break;
     }
+    {
+      std::lock_guard lock(mu);
+      open_fds.erase(socket.native_handle());
+    }
     socket.shutdown(tcp::socket::shutdown_both, ec);
+  };
+
+  std::vector<std::thread> connections;
+  acceptor.non_blocking(true, ec);  // a connection gone before accept() never blocks the loop
+  while (!done) {
+    pollfd p{acceptor.native_handle(), POLLIN, 0};
+    if (::poll(&p, 1, 200) <= 0) continue;  // woken now and then to see whether --count was reached
+    tcp::socket socket(ioc);
+    acceptor.accept(socket, ec);
+    if (ec) continue;
+    connections.emplace_back(serve, std::move(socket));
   }
+  {
+    // Connections hookd keeps open end now (their threads' reads fail), so that they can be joined.
+    std::lock_guard lock(mu);
+    for (int fd : open_fds) ::shutdown(fd, SHUT_RDWR);
+  }
+  for (auto& t : connections) t.join();
+  std::lock_guard lock(mu);
   return any_invalid ? 1 : 0;
 }
 

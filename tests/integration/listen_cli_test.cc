@@ -1,8 +1,10 @@
 // `hookd listen`, the receiver for trying hookd: the real binary, real HTTP requests, what it
 // answers, prints and exits with.
 #include <gmock/gmock.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -71,6 +73,39 @@ TEST(ListenCliTest, AnswersAsToldAndChecksEachSignature) {
   EXPECT_THAT(r.out, HasSubstr("POST /hooks  employee.hired  evt_1  signature valid\n" + body + "\n"));
   EXPECT_THAT(r.out, HasSubstr("POST /hooks  employee.hired  evt_2  signature INVALID: "));
   EXPECT_THAT(r.out, ::testing::Not(HasSubstr(std::string(kSecret))));
+}
+
+// hookd keeps its connections open and sends an endpoint's deliveries on several at once: a
+// second connection is answered while the first stays open (one at a time, it waited for the
+// first to close and hookd's request timed out), and --count still ends the listener with
+// connections open.
+TEST(ListenCliTest, AnswersSeveralKeptAliveConnectionsAtOnce) {
+  CliResult r = RunHookdCli({"listen", "--listen", "127.0.0.1:0", "--count", "3", "--quiet"}, "", {},
+                            {"HOOKD_VERIFY_SECRET="}, [&](pid_t pid) {
+                              // On a failure below, the listener would wait for its count forever.
+                              struct KillOnFailure {
+                                pid_t pid;
+                                ~KillOnFailure() {
+                                  if (::testing::Test::HasFailure()) ::kill(pid, SIGKILL);
+                                }
+                              } guard{pid};
+                              const int port = WaitForPort(pid);
+                              RawConnection a(port), b(port);
+                              ASSERT_TRUE(a.Connected() && b.Connected());
+                              const std::string req = "POST /h HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}";
+                              ASSERT_TRUE(a.Send(req));
+                              auto first = a.Read(2000);
+                              ASSERT_TRUE(first) << "the first connection was not answered";
+                              EXPECT_EQ(first->status, 204);
+                              ASSERT_TRUE(b.Send(req));  // `a` stays open
+                              auto second = b.Read(2000);
+                              ASSERT_TRUE(second) << "a second connection waited for the first to close";
+                              EXPECT_EQ(second->status, 204);
+                              ASSERT_TRUE(a.Send(req));
+                              EXPECT_TRUE(a.Read(2000));
+                            });
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 4) << r.out;  // "listening on" + 3 deliveries
 }
 
 TEST(ListenCliTest, WithoutASecretItSaysSignaturesAreNotCheckedAndExitsZero) {
