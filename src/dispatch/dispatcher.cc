@@ -190,8 +190,12 @@ void Dispatcher::ApplyOwnership(bool missed) {
   if (any_gained) {
     auto eps = store_.EndpointsToDispatch();
     if (!eps) {
-      // Nothing is read back now: the next change (the lease manager's next renewal) retries.
-      spdlog::error("dispatcher: cannot load endpoints after a change of leases: {}", eps.error().message);
+      // Nothing is read back now: the next change (the lease manager's next renewal) retries,
+      // and so does the next turn after a second when announcements were missed.
+      if (auto v = recover_error_log_.Check("endpoints", clock_.NowMs()))
+        spdlog::error("dispatcher: cannot load endpoints after a change of leases: {}{}", eps.error().message,
+                      v.Suffix());
+      if (missed) missed_ = true;
       if (!held_epoch_.empty()) {
         for (size_t s = 0; s < held_epoch_.size(); ++s)
           if (gained(static_cast<int>(s))) held_epoch_[s] = 0;
@@ -272,9 +276,13 @@ void Dispatcher::RecoverStep() {
     EndpointState& es = it->second;
     auto page = store_.LoadPending(es.cfg.id, recover_after_, kRecoveryPage);
     if (!page) {
-      spdlog::error("dispatcher: cannot load pending deliveries of {}: {}", es.cfg.id.str(),
-                    page.error().message);
-      EndRecovery(es);
+      // The store is away (a database restart): the same page again in a second. Ending the
+      // recovery here would leave its pending deliveries unsent until the next restart.
+      if (auto v = recover_error_log_.Check("load", t0))
+        spdlog::error("dispatcher: cannot load pending deliveries of {}: {}; trying again{}", es.cfg.id.str(),
+                      page.error().message, v.Suffix());
+      recover_next_ms_ = t0 + 1000;
+      return;
     } else {
       const std::string& bound = es.recover_bound;
       const int64_t recent = t0 - kAnnouncementLagMs;
@@ -366,6 +374,11 @@ void Dispatcher::DrainInbox() {
       Reload(ch.company, ch.id, ch.requeued);
     }
   }
+  if (missed_ && clock_.NowMs() >= missed_retry_ms_) {
+    missed_ = false;
+    missed_retry_ms_ = clock_.NowMs() + 1000;  // at most once a second while the store is away
+    ApplyOwnership(true);
+  }
 }
 
 int Dispatcher::NextWakeMs(int64_t now) const {
@@ -379,12 +392,16 @@ int Dispatcher::NextWakeMs(int64_t now) const {
 
 // ------------------------------------------------------------------ scheduling
 
-Dispatcher::EndpointState* Dispatcher::FindEndpoint(const CompanyId& company, const EndpointId& id) {
+Dispatcher::EndpointState* Dispatcher::FindEndpoint(const CompanyId& company, const EndpointId& id,
+                                                   bool* store_failed) {
   const Key key = id.Packed();
   auto it = endpoints_.find(key);
   if (it != endpoints_.end()) return it->second.gone ? nullptr : &it->second;
   auto ep = store_.EndpointToDispatch(company, id);
-  if (!ep) return nullptr;
+  if (!ep) {
+    if (store_failed && ep.error().code != ErrorCode::kNotFound) *store_failed = true;
+    return nullptr;
+  }
   EndpointState& es = endpoints_[key];
   SetConfig(es, std::move(*ep));
   return &es;
@@ -420,7 +437,14 @@ void Dispatcher::Add(PendingDelivery d) {
     return;
   }
   if (!d.retry_request && unwritten_.contains(key)) return;
-  EndpointState* es = FindEndpoint(d.company_id, d.endpoint_id);
+  bool store_failed = false;
+  EndpointState* es = FindEndpoint(d.company_id, d.endpoint_id, &store_failed);
+  if (store_failed) {
+    // Its endpoint could not be read (the store is away): the store keeps the delivery; read
+    // everything back once it answers again (never take it for a deleted endpoint's).
+    missed_ = true;
+    return;
+  }
   if (!es) {
     // The endpoint was deleted (a fan-out raced with the delete): drop the row too.
     DeliveryUpdate u{d.id, d.company_id, DeliveryStatus::kFailed, d.attempts, std::nullopt,

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "core/change_feed.h"
+#include "core/log_throttle.h"
 #include "core/endpoint.h"
 #include "core/payload_template.h"
 #include "core/retry_policy.h"
@@ -186,7 +187,8 @@ class Dispatcher final : public ChangeListener {
   // A delivery announced by ingest or the API (not read back from the store).
   void AddNew(PendingDelivery d);
   void DrainInbox();
-  EndpointState* FindEndpoint(const CompanyId& company, const EndpointId& id);
+  // Null when deleted — or when the store could not say (then `*store_failed`, if given).
+  EndpointState* FindEndpoint(const CompanyId& company, const EndpointId& id, bool* store_failed = nullptr);
   static void SetConfig(EndpointState& es, Endpoint ep);
   // Takes `d` into memory, unless memory holds it or has just finished it: then only a retry
   // request does something (makes a delivery waiting for its retry due now).
@@ -284,6 +286,11 @@ class Dispatcher final : public ChangeListener {
   size_t recovered_ = 0;
   int64_t recover_started_ms_ = 0;
   std::string recover_bound_;  // the start-up recovery's upper bound, set by Start()
+  LogThrottle recover_error_log_{10'000};
+  // A delivery's endpoint could not be read (the store was away): everything is read back
+  // (ApplyOwnership(missed)) at the next turn, and again at most once a second until it works.
+  bool missed_ = false;
+  int64_t missed_retry_ms_ = 0;
   int64_t recover_next_ms_ = 0;  // the next page waits until then (recovery's CPU share)
   uint64_t next_tag_ = 1;
   uint64_t next_gen_ = 1;

@@ -72,6 +72,15 @@ class ClusterTest : public ::testing::Test {
   void TearDown() override {
     for (auto& n : nodes_)
       if (n->Running()) n->Kill(SIGTERM);
+    if (!HasFailure()) return;
+    // What each node said: the first thing to read when a delivery did not arrive.
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      const std::string out = nodes_[i]->Output();
+      size_t from = out.size(), lines = 0;
+      while (from > 0 && lines < 40)
+        if (out[--from] == '\n') ++lines;
+      std::cout << "---- node " << i << " (last lines)\n" << out.substr(from) << "\n";
+    }
   }
 
   std::unique_ptr<HttpClient> Client(int node, const std::string& token = "") {

@@ -330,7 +330,11 @@ void PgCluster::HandleNotices(const std::vector<std::string>& payloads) {
       case pg::Notice::Kind::kReady:
       case pg::Notice::Kind::kRetry:
         for (auto& d : n->deliveries) {
-          if (UsableEpoch(d.shard) == 0) continue;  // another node's (or nobody's yet: read when taken)
+          // Another node's (or nobody's yet: read when taken). Held, not "usable now": while a
+          // slow renewal lets the lease lapse for a moment, this node still owns the shard and
+          // its dispatcher keeps what it is given (and sends it once the renewal is through) —
+          // skipped here, it would be read back by nobody.
+          if (d.shard < 0 || d.shard >= kLeaseShards || epoch_[d.shard].load(std::memory_order_acquire) == 0) continue;
           if (n->kind == pg::Notice::Kind::kRetry) retries.insert(d.id.str());
           ids.push_back(std::move(d.id));
         }
