@@ -165,6 +165,20 @@ Result<void> NotifyEndpoint(Conn& db, pg::Notice::Kind kind, const std::string& 
   return Notify(db, pg::FormatEndpointNotice(kind, node, company, id));
 }
 
+// A pending delivery from "d.id, d.company_id, d.event_id, d.endpoint_id, e.subject, d.attempts,
+// d.next_attempt_at" (payload not loaded).
+PendingDelivery ReadPending(const Rows& r, int i) {
+  PendingDelivery p;
+  p.id = DeliveryId::FromTrusted(r.Text(i, 0));
+  p.company_id = CompanyId::FromTrusted(r.Text(i, 1));
+  p.event_id = EventId::FromTrusted(r.Text(i, 2));
+  p.endpoint_id = EndpointId::FromTrusted(r.Text(i, 3));
+  p.subject = r.Text(i, 4);
+  p.attempts = static_cast<int>(r.Int(i, 5));
+  p.next_attempt_at_ms = r.OptInt(i, 6).value_or(0);
+  return p;
+}
+
 // A PostgreSQL array literal of `ids` (each element quoted), to bind as one text[].
 template <class Id>
 std::string TextArray(const std::vector<Id>& ids) {
@@ -840,17 +854,7 @@ Result<DispatchStore::PendingPage> PostgresStore::LoadPending(const EndpointId& 
                 "FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.endpoint_id = $2::text "
                 "AND d.id > $1::text AND d.id <= $3::text AND d.status = 'pending' ORDER BY d.id",
                 Params().Text(after).Text(endpoint.str()).Text(page.next_after.empty() ? "dlv_~" : page.next_after)),
-        [](const Rows& r, int i) {
-          PendingDelivery p;
-          p.id = DeliveryId::FromTrusted(r.Text(i, 0));
-          p.company_id = CompanyId::FromTrusted(r.Text(i, 1));
-          p.event_id = EventId::FromTrusted(r.Text(i, 2));
-          p.endpoint_id = EndpointId::FromTrusted(r.Text(i, 3));
-          p.subject = r.Text(i, 4);
-          p.attempts = static_cast<int>(r.Int(i, 5));
-          p.next_attempt_at_ms = r.OptInt(i, 6).value_or(0);
-          return p;
-        });
+        ReadPending);
     if (!rows) return std::unexpected(rows.error());
     page.deliveries = std::move(*rows);
     return page;
@@ -882,16 +886,8 @@ Result<std::vector<PendingDelivery>> PostgresStore::LoadReadyDeliveries(const st
          Params().Text(TextArray(ids)));
     out.reserve(r.size());
     for (int i = 0; i < r.size(); ++i) {
-      PendingDelivery p;
-      p.id = DeliveryId::FromTrusted(r.Text(i, 0));
-      p.company_id = CompanyId::FromTrusted(r.Text(i, 1));
-      p.event_id = EventId::FromTrusted(r.Text(i, 2));
-      p.endpoint_id = EndpointId::FromTrusted(r.Text(i, 3));
-      p.subject = r.Text(i, 4);
-      p.attempts = static_cast<int>(r.Int(i, 5));
-      p.next_attempt_at_ms = r.OptInt(i, 6).value_or(0);
-      p.payload = std::make_shared<const std::string>(r.Bytes(i, 7));
-      out.push_back(std::move(p));
+      out.push_back(ReadPending(r, i));
+      out.back().payload = std::make_shared<const std::string>(r.Bytes(i, 7));
     }
     return out;
   });
