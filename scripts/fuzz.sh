@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds="${HOOKD_FUZZ_SECONDS:-60}"
-all=(http_request json_schema filter endpoint_url retry_after http1_response verify payload_template)
+all=(http_request json_schema filter endpoint_url retry_after http1_response verify payload_template cluster_notice)
 targets=("${@:-${all[@]}}")
 
 if [ ! -f build-fuzz/build.ninja ]; then

@@ -1,0 +1,42 @@
+// What arrives on the `hookd` LISTEN channel (store/postgres/cluster_notice.h): any session
+// on the database may NOTIFY it, so a node must take whatever comes without crashing. A notice
+// that parses must format back to itself (a delivery list into one payload when it fits).
+
+#include "fuzz/fuzz_util.h"
+#include "store/postgres/cluster_notice.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using hookd::pg::Notice;
+  const std::string_view payload = hookd::fuzz::AsView(data, size);
+  const auto n = hookd::pg::ParseNotice(payload);
+  if (!n) return 0;
+  HOOKD_FUZZ_CHECK(!n->node.empty(), "a notice without a node");
+  std::string again;
+  switch (n->kind) {
+    case Notice::Kind::kReady:
+    case Notice::Kind::kRetry: {
+      HOOKD_FUZZ_CHECK(!n->deliveries.empty(), "a delivery notice without deliveries");
+      for (const auto& d : n->deliveries) HOOKD_FUZZ_CHECK(d.shard >= 0, "a negative shard");
+      const auto out = hookd::pg::FormatDeliveryNotices(n->kind, n->node, n->deliveries);
+      HOOKD_FUZZ_CHECK(!out.empty(), "deliveries formatted to nothing");
+      for (const auto& o : out) HOOKD_FUZZ_CHECK(hookd::pg::ParseNotice(o), "a formatted notice does not parse");
+      if (out.size() == 1) again = out[0];
+      break;
+    }
+    case Notice::Kind::kEndpoint:
+    case Notice::Kind::kRequeued:
+      again = hookd::pg::FormatEndpointNotice(n->kind, n->node, n->company, n->endpoint);
+      break;
+    case Notice::Kind::kTokens:
+    case Notice::Kind::kEventTypes:
+      again = hookd::pg::FormatNotice(n->kind, n->node);
+      break;
+  }
+  if (!again.empty()) {
+    const auto back = hookd::pg::ParseNotice(again);
+    HOOKD_FUZZ_CHECK(back && back->kind == n->kind && back->node == n->node &&
+                         back->deliveries.size() == n->deliveries.size(),
+                     "format(parse(x)) does not parse back to the same notice");
+  }
+  return 0;
+}
