@@ -19,12 +19,7 @@ using pg::Params;
 namespace {
 
 std::string IntArray(const std::vector<int>& v) {
-  std::string s = "{";
-  for (int x : v) {
-    if (s.size() > 1) s += ',';
-    s += std::to_string(x);
-  }
-  return s + "}";
+  return pg::ArrayLiteral(v, [](int x) { return std::to_string(x); });
 }
 
 }  // namespace
@@ -53,11 +48,11 @@ int PgCluster::ShardsHeld() const {
 }
 
 void PgCluster::OnEndpointChanged(const CompanyId& company, const EndpointId& id) {
-  for (auto* l : listeners_) l->OnEndpointChanged(company, id);
+  local_.OnEndpointChanged(company, id);
 }
 
 void PgCluster::OnDeliveriesRequeued(const CompanyId& company, const EndpointId& id) {
-  for (auto* l : listeners_) l->OnDeliveriesRequeued(company, id);
+  local_.OnDeliveriesRequeued(company, id);
 }
 
 Result<void> PgCluster::Join() {
@@ -233,7 +228,7 @@ bool PgCluster::LeaseTick() {
 }
 
 void PgCluster::Publish() {
-  for (auto* l : listeners_) l->OnOwnershipChanged();
+  local_.OnOwnershipChanged();
 }
 
 // ------------------------------------------------------------------ notices
@@ -274,7 +269,7 @@ void PgCluster::ListenLoop() {
       db = std::move(*c);
       if (failed_logged || !first) {
         spdlog::info("cluster: listening for changes again; reading back what was missed");
-        for (auto* l : listeners_) l->OnChangesMissed();
+        local_.OnChangesMissed();
       }
       failed_logged = false;
       if (first) mark_listening();
@@ -313,14 +308,13 @@ void PgCluster::HandleNotices(const std::vector<std::string>& payloads) {
     if (!loaded) {
       spdlog::error("cluster: cannot load announced deliveries ({}); reading back all pending ones",
                     loaded.error().message);
-      for (auto* l : listeners_) l->OnChangesMissed();
+      local_.OnChangesMissed();
       return;
     }
     for (auto& d : *loaded) d.retry_request = retries.contains(d.id.str());
     retries.clear();
     if (loaded->empty()) return;
-    for (size_t i = 0; i + 1 < listeners_.size(); ++i) listeners_[i]->OnDeliveriesReady(*loaded);
-    if (!listeners_.empty()) listeners_.back()->OnDeliveriesReady(std::move(*loaded));
+    local_.OnDeliveriesReady(std::move(*loaded));
   };
   bool tokens = false, types = false;
   for (const auto& p : payloads) {
@@ -343,10 +337,8 @@ void PgCluster::HandleNotices(const std::vector<std::string>& payloads) {
       case pg::Notice::Kind::kRequeued:
         if (n->node == me) break;  // announced here already
         flush();                   // in commit order
-        for (auto* l : listeners_) {
-          if (n->kind == pg::Notice::Kind::kEndpoint) l->OnEndpointChanged(n->company, n->endpoint);
-          else l->OnDeliveriesRequeued(n->company, n->endpoint);
-        }
+        if (n->kind == pg::Notice::Kind::kEndpoint) local_.OnEndpointChanged(n->company, n->endpoint);
+        else local_.OnDeliveriesRequeued(n->company, n->endpoint);
         break;
       case pg::Notice::Kind::kTokens:
         tokens = tokens || n->node != me;
@@ -358,9 +350,9 @@ void PgCluster::HandleNotices(const std::vector<std::string>& payloads) {
   }
   flush();
   if (tokens)
-    for (auto* l : listeners_) l->OnTokensChanged();
+    local_.OnTokensChanged();
   if (types)
-    for (auto* l : listeners_) l->OnEventTypesChanged();
+    local_.OnEventTypesChanged();
 }
 
 }  // namespace hookd

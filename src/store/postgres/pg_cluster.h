@@ -55,7 +55,7 @@ class PgCluster final : public ShardOwnership, public ChangeFeed {
   int64_t UsableEpoch(int shard) const override;
   int ShardsHeld() const;
 
-  void Subscribe(ChangeListener& listener) override { listeners_.push_back(&listener); }
+  void Subscribe(ChangeListener& listener) override { local_.Subscribe(listener); }
   // Announcements made on this node. Deliveries reach the dispatcher through the notice their
   // transaction sent (see above), so this one is not passed on; the others go to this node's
   // listeners now (other nodes get the store's notices).
@@ -74,7 +74,7 @@ class PgCluster final : public ShardOwnership, public ChangeFeed {
 
   PostgresStore& store_;
   const ClusterOptions opts_;
-  std::vector<ChangeListener*> listeners_;
+  LocalChangeFeed local_;  // this node's listeners: what arrives, from here or a notice, goes to them
 
   std::array<std::atomic<int64_t>, kLeaseShards> epoch_{};  // usable epoch per shard (0: none)
   std::atomic<int64_t> valid_until_{0};                     // MonotonicMs
