@@ -120,6 +120,23 @@ class Conn {
   int64_t total_changes_ = 0;
 };
 
+// {"a","b"}: a PostgreSQL array literal of `items`, each element `text(item)` quoted ('"' and
+// '\\' escaped), to bind as one text[] or int[] parameter — one statement for many rows.
+template <class Items, class Text>
+std::string ArrayLiteral(const Items& items, Text text) {
+  std::string array = "{";
+  for (const auto& item : items) {
+    if (array.size() > 1) array += ',';
+    array += '"';
+    for (char ch : std::string(text(item))) {
+      if (ch == '"' || ch == '\\') array += '\\';
+      array += ch;
+    }
+    array += '"';
+  }
+  return array + "}";
+}
+
 // Maps a failed result to an Error: SQLSTATE 23505 (unique_violation) -> kAlreadyExists,
 // other integrity violations -> kConflict, lost connections / shutdowns / lack of resources /
 // serialization failures / timeouts -> kUnavailable, the rest -> kInternal.

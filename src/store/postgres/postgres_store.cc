@@ -179,21 +179,10 @@ PendingDelivery ReadPending(const Rows& r, int i) {
   return p;
 }
 
-// A PostgreSQL array literal of `ids` (each element quoted), to bind as one text[].
+// `ids` as one text[] parameter.
 template <class Id>
 std::string TextArray(const std::vector<Id>& ids) {
-  std::string array = "{";
-  for (const auto& id : ids) {
-    if (array.size() > 1) array += ',';
-    array += '"';
-    for (char ch : id.str()) {
-      if (ch == '"' || ch == '\\') array += '\\';
-      array += ch;
-    }
-    array += '"';
-  }
-  array += '}';
-  return array;
+  return pg::ArrayLiteral(ids, [](const Id& id) -> const std::string& { return id.str(); });
 }
 
 std::string HostName() {
@@ -944,18 +933,14 @@ Result<void> PostgresStore::WriteOutcomes(Conn& db, const std::vector<DeliveryUp
   // FOR SHARE, a renewal locking rows in table order and outcome batches locking them in shard
   // order deadlocked).
   std::vector<std::pair<int, int64_t>> held;  // (shard, epoch), sorted
-  std::string shards = "{";
-  for (const DeliveryUpdate& d : updates) {
-    if (d.lease_epoch == 0) continue;
-    if (shards.size() > 1) shards += ',';
-    shards += std::to_string(d.lease_shard);
-  }
-  shards += '}';
-  if (shards.size() > 2) {
+  std::vector<int> shards;
+  for (const DeliveryUpdate& d : updates)
+    if (d.lease_epoch != 0) shards.push_back(d.lease_shard);
+  if (!shards.empty()) {
     EXEC(l, db,
          "SELECT shard, epoch FROM shard_leases WHERE owner = $1::text AND shard = ANY($2::int[]) "
          "ORDER BY shard FOR KEY SHARE",
-         Params().Text(node_id_).Text(shards));
+         Params().Text(node_id_).Text(pg::ArrayLiteral(shards, [](int s) { return std::to_string(s); })));
     for (int i = 0; i < l.size(); ++i) held.emplace_back(static_cast<int>(l.Int(i, 0)), l.Int(i, 1));
   }
   int64_t fenced = 0;
@@ -1010,34 +995,34 @@ Result<int64_t> PostgresStore::PurgeExpired(int64_t cutoff_ms, int limit, const 
   const std::string bound = UlidLowerBound(cutoff_ms);
   return Write<int64_t>([bound, limit, company](Conn& db) -> Result<int64_t> {
     int64_t n = 0;
-    if (company) {
-      EXEC(d, db,
-           "WITH gone AS (DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE company_id = $3::text "
-           "AND id < $1::text AND status IN ('succeeded', 'failed') ORDER BY id LIMIT $2::bigint) RETURNING id), "
-           "attempts_gone AS (DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM gone) RETURNING 1) "
-           "SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM attempts_gone)",
-           Params().Text("dlv_" + bound).Int(limit).Text(company->str()));
-      n += d.Int(0, 0) + d.Int(0, 1);
-      EXEC(e, db,
-           "DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE e.company_id = $3::text AND e.id < $1::text "
-           "AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) ORDER BY e.id LIMIT $2::bigint)",
-           Params().Text("evt_" + bound).Int(limit).Text(company->str()));
-      n += e.Affected();
-      return n;
-    }
-    // The deliveries deleted, then their attempts (one statement: the same rows).
-    EXEC(d, db,
-         "WITH gone AS (DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE id < $1::text "
-         "AND status IN ('succeeded', 'failed') ORDER BY id LIMIT $2::bigint) RETURNING id), "
-         "attempts_gone AS (DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM gone) RETURNING 1) "
-         "SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM attempts_gone)",
-         Params().Text("dlv_" + bound).Int(limit));
+    // $1: the id bound, $2: the batch, $3 (one company's, on its (company_id, id) index): the
+    // company. The deliveries deleted, then their attempts (one statement: the same rows).
+    static constexpr const char* kDeliveries[] = {
+        "WITH gone AS (DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE id < $1::text "
+        "AND status IN ('succeeded', 'failed') ORDER BY id LIMIT $2::bigint) RETURNING id), "
+        "attempts_gone AS (DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM gone) RETURNING 1) "
+        "SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM attempts_gone)",
+        "WITH gone AS (DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE company_id = $3::text "
+        "AND id < $1::text AND status IN ('succeeded', 'failed') ORDER BY id LIMIT $2::bigint) RETURNING id), "
+        "attempts_gone AS (DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM gone) RETURNING 1) "
+        "SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM attempts_gone)"};
+    static constexpr const char* kEvents[] = {
+        "DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE e.id < $1::text AND NOT EXISTS "
+        "(SELECT 1 FROM deliveries d WHERE d.event_id = e.id) ORDER BY e.id LIMIT $2::bigint)",
+        "DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE e.company_id = $3::text AND e.id < $1::text "
+        "AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) ORDER BY e.id LIMIT $2::bigint)"};
+    const int one = company ? 1 : 0;
+    auto params = [&](const char* prefix) {
+      Params p;
+      p.Text(prefix + bound).Int(limit);
+      if (company) p.Text(company->str());
+      return p;
+    };
+    EXEC(d, db, kDeliveries[one], params("dlv_"));
     n += d.Int(0, 0) + d.Int(0, 1);
-    EXEC(e, db,
-         "DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE e.id < $1::text AND NOT EXISTS "
-         "(SELECT 1 FROM deliveries d WHERE d.event_id = e.id) ORDER BY e.id LIMIT $2::bigint)",
-         Params().Text("evt_" + bound).Int(limit));
+    EXEC(e, db, kEvents[one], params("evt_"));
     n += e.Affected();
+    if (company) return n;  // idempotency keys expire for everyone below
     EXEC(k, db, "DELETE FROM idempotency_keys WHERE created_at < $1::bigint",
          Params().Int(NowMs() - kIdempotencyWindowMs));
     n += k.Affected();

@@ -1096,47 +1096,38 @@ Result<int64_t> SqliteStore::PurgeExpired(int64_t cutoff_ms, int limit, const st
   const std::string bound = UlidLowerBound(cutoff_ms);
   return Write<int64_t>([bound, limit, company](Db& db) -> Result<int64_t> {
     int64_t n = 0;
-    const std::string co = company ? company->str() : std::string();
-    // The attempts of the deliveries deleted next (the same rows: one writer, one snapshot).
-    if (company) {
-      PREPARE(a, db,
-              "DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE company_id = ? AND id < ? "
-              "AND status IN ('succeeded', 'failed') LIMIT ?)");
-      a.Bind(1, co).Bind(2, "dlv_" + bound).Bind(3, limit);
-      TRY(a.Exec());
+    // ?1: the id bound, ?2: the batch, ?3: the company ("" for all of them).
+    struct Step {
+      const char* prefix;
+      const char* all;
+      const char* one;  // the same on one company's (company_id, id) index
+    };
+    static constexpr Step kSteps[] = {
+        // The attempts of the deliveries deleted next (the same rows: one writer, one snapshot).
+        {"dlv_",
+         "DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE id < ?1 "
+         "AND status IN ('succeeded', 'failed') LIMIT ?2)",
+         "DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE company_id = ?3 AND id < ?1 "
+         "AND status IN ('succeeded', 'failed') LIMIT ?2)"},
+        {"dlv_",
+         "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE id < ?1 "
+         "AND status IN ('succeeded', 'failed') LIMIT ?2)",
+         "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE company_id = ?3 AND id < ?1 "
+         "AND status IN ('succeeded', 'failed') LIMIT ?2)"},
+        {"evt_",
+         "DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE e.id < ?1 AND NOT EXISTS "
+         "(SELECT 1 FROM deliveries d WHERE d.event_id = e.id) LIMIT ?2)",
+         "DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE e.company_id = ?3 AND e.id < ?1 "
+         "AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) LIMIT ?2)"},
+    };
+    for (const Step& step : kSteps) {
+      PREPARE(st, db, company ? step.one : step.all);
+      st.Bind(1, step.prefix + bound).Bind(2, limit);
+      if (company) st.Bind(3, company->str());
+      TRY(st.Exec());
       n += db.Changes();
-      PREPARE(d, db,
-              "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE company_id = ? AND id < ? "
-              "AND status IN ('succeeded', 'failed') LIMIT ?)");
-      d.Bind(1, co).Bind(2, "dlv_" + bound).Bind(3, limit);
-      TRY(d.Exec());
-      n += db.Changes();
-      PREPARE(e, db,
-              "DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE e.company_id = ? AND e.id < ? "
-              "AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) LIMIT ?)");
-      e.Bind(1, co).Bind(2, "evt_" + bound).Bind(3, limit);
-      TRY(e.Exec());
-      n += db.Changes();
-      return n;
     }
-    PREPARE(a, db,
-            "DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE id < ? "
-            "AND status IN ('succeeded', 'failed') LIMIT ?)");
-    a.Bind(1, "dlv_" + bound).Bind(2, limit);
-    TRY(a.Exec());
-    n += db.Changes();
-    PREPARE(d, db,
-            "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE id < ? "
-            "AND status IN ('succeeded', 'failed') LIMIT ?)");
-    d.Bind(1, "dlv_" + bound).Bind(2, limit);
-    TRY(d.Exec());
-    n += db.Changes();
-    PREPARE(e, db,
-            "DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE e.id < ? AND NOT EXISTS "
-            "(SELECT 1 FROM deliveries d WHERE d.event_id = e.id) LIMIT ?)");
-    e.Bind(1, "evt_" + bound).Bind(2, limit);
-    TRY(e.Exec());
-    n += db.Changes();
+    if (company) return n;  // idempotency keys expire for everyone below
     PREPARE(k, db, "DELETE FROM idempotency_keys WHERE created_at < ?");
     k.Bind(1, NowMs() - kIdempotencyWindowMs);
     TRY(k.Exec());
