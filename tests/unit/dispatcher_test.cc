@@ -672,6 +672,33 @@ TEST_F(DispatcherTest, ADeliveryWhoseOutcomeWriteFailedIsReadBackAndSentAgain) {
   EXPECT_EQ(TimesSent(d), 2u);
 }
 
+// A page of pending deliveries the store could not read (a database restart) is read again a
+// second later: ending the recovery there left those deliveries unsent until a restart.
+TEST_F(DispatcherTest, ARecoveryPageTheStoreCouldNotReadIsReadAgain) {
+  Endpoint& ep = AddEndpoint();
+  const PendingDelivery waiting = store.AddDelivery(ep.id);  // from before the start
+  store.fail_reads = 1;
+  Start();
+  EXPECT_EQ(TimesSent(waiting), 0u);
+  Advance(kSecond);
+  EXPECT_EQ(TimesSent(waiting), 1u);
+}
+
+// A delivery whose endpoint the store could not read (it is away) is not taken for a deleted
+// endpoint's — which deleted its row — but read back once the store answers.
+TEST_F(DispatcherTest, ADeliveryWhoseEndpointCouldNotBeReadIsKeptAndSentLater) {
+  AddEndpoint();
+  Start();
+  Endpoint& later = AddEndpoint();  // created after the start: the dispatcher reads it on first use
+  store.fail_reads = 1;
+  const PendingDelivery d = Publish(later);
+  Settle();
+  ASSERT_TRUE(store.Has(d.id)) << "the delivery's row was deleted";
+  EXPECT_EQ(store.StatusOf(d.id), DeliveryStatus::kPending);
+  Advance(kSecond);
+  EXPECT_EQ(TimesSent(d), 1u);
+}
+
 // ------------------------------------------------------------------ several nodes: shard leases
 
 // The leases a test grants this "node": usable epoch per shard (0: not held or not usable).

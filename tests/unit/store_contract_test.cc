@@ -1087,6 +1087,48 @@ TEST(PostgresStore, OutcomesAreFencedByTheirShardsLease) {
   PQfinish(admin);
 }
 
+// PostgreSQL only: a lease renewal in progress (its UPDATE of expires_at holds the lease rows)
+// does not hold up an outcome batch fenced by those leases — with FOR SHARE it did, and a
+// renewal and a batch locking rows in different orders deadlocked (bench/cluster.sh).
+TEST(PostgresStore, ALeaseRenewalInProgressDoesNotHoldUpFencedOutcomes) {
+  const std::string url = hookd::testing::NewPostgresDatabaseUrl();
+  auto opened = OpenStore(url);
+  ASSERT_TRUE(opened) << opened.error().message;
+  std::unique_ptr<Store> store = std::move(*opened);
+  ASSERT_TRUE(store->Migrate());
+  auto* pg = dynamic_cast<PostgresStore*>(store.get());
+  Company c{CompanyId::New(), "Acme", NowMs()};
+  ASSERT_TRUE(store->InsertCompany(c));
+  Endpoint ep = MakeEndpoint(c.id);
+  ASSERT_TRUE(store->InsertEndpoint(ep));
+  IngestRequest req = MakeIngest(c.id, ep.id, 1);
+  ASSERT_TRUE(store->IngestSync(req));
+  const std::string shard = std::to_string(LeaseShardOf(ep.id));
+  PGconn* renewal = PQconnectdb(url.c_str());
+  ASSERT_EQ(PQstatus(renewal), CONNECTION_OK);
+  auto exec = [&](const std::string& sql) {
+    PGresult* r = PQexec(renewal, sql.c_str());
+    EXPECT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << sql << ": " << PQresultErrorMessage(r);
+    PQclear(r);
+  };
+  exec("UPDATE shard_leases SET owner = '" + pg->NodeId() + "', epoch = 3 WHERE shard = " + shard);
+  exec("BEGIN");
+  exec("UPDATE shard_leases SET expires_at = now() + interval '6 seconds' WHERE owner = '" + pg->NodeId() + "'");
+  DeliveryUpdate u{req.events[0].deliveries[0].id, c.id, DeliveryStatus::kSucceeded, 1, std::nullopt, NowMs(),
+                   std::nullopt};
+  u.lease_shard = LeaseShardOf(ep.id);
+  u.lease_epoch = 3;
+  auto done = std::make_shared<std::promise<Result<void>>>();
+  auto written = done->get_future();
+  store->ApplyDispatchUpdates({u}, {}, [done](Result<void> r) { done->set_value(std::move(r)); });
+  const bool in_time = written.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+  exec("COMMIT");  // lets a held-up batch finish either way
+  EXPECT_TRUE(in_time) << "the outcome batch waited for the renewal's transaction";
+  ASSERT_TRUE(written.get());
+  EXPECT_EQ(store->GetDelivery(c.id, u.id)->status, DeliveryStatus::kSucceeded);
+  PQfinish(renewal);
+}
+
 // PostgreSQL only: several nodes share one database — a second store (serving or not) opens.
 TEST(PostgresStore, SeveralNodesOpenOneDatabase) {
   const std::string url = hookd::testing::NewPostgresDatabaseUrl();

@@ -80,6 +80,8 @@ class FakeDispatchStore final : public DispatchStore {
   bool hold_writes = false;
   // The next this many outcome writes fail (nothing is written; `done` gets the error).
   int fail_writes = 0;
+  // The next this many reads of an endpoint or of pending deliveries fail (the store is away).
+  int fail_reads = 0;
   size_t HeldWrites() const { return held_.size(); }
   void CompleteWrites() {
     auto held = std::exchange(held_, {});
@@ -101,6 +103,10 @@ class FakeDispatchStore final : public DispatchStore {
   }
   Result<Endpoint> EndpointToDispatch(const CompanyId& c, const EndpointId& id) override {
     ++endpoint_reads;
+    if (fail_reads > 0) {
+      --fail_reads;
+      return MakeError(ErrorCode::kUnavailable, "store away (test)");
+    }
     auto it = endpoints_.find(id.str());
     if (it == endpoints_.end() || it->second.company_id != c) return MakeError(ErrorCode::kNotFound, "endpoint not found");
     return it->second;
@@ -113,6 +119,10 @@ class FakeDispatchStore final : public DispatchStore {
   }
   Result<PendingPage> LoadPending(const EndpointId& endpoint, const std::string& after, int scan_limit) override {
     ++load_pending_calls;
+    if (fail_reads > 0) {
+      --fail_reads;
+      return MakeError(ErrorCode::kUnavailable, "store away (test)");
+    }
     PendingPage page;
     int scanned = 0;
     for (auto it = rows_.upper_bound(after); it != rows_.end(); ++it) {
