@@ -29,14 +29,6 @@ using std::chrono::milliseconds;
 constexpr int kNodes = 3;
 constexpr int kLeaseMs = 2000;  // --lease-timeout of the nodes: takeovers within ~2.7 s
 
-json::value Hired(const std::string& employee) {
-  return json::parse(R"({"type":"employee.hired","subject":")" + employee + R"(","data":{"employee":{"id":")" +
-                     employee +
-                     R"(","first_name":"Lucía","last_name":"García","email":"lucia.garcia@acme.example",)"
-                     R"("start_date":"2026-12-01","job_title":"Backend Engineer",)"
-                     R"("department":{"id":"dep_12","name":"Engineering"},"office":{"id":"off_3","name":"Valencia"}}}})");
-}
-
 // The value of an unlabelled series in a Prometheus text page; -1 when absent.
 double Metric(const std::string& page, const std::string& name) {
   size_t at = 0;
@@ -144,7 +136,7 @@ class ClusterTest : public ::testing::Test {
       auto c = Client(n);
       bool ok = false;
       for (int i = 0; i < 200 && !ok; ++i) {
-        auto r = c->Post("/v1/companies/" + company_ + "/events", Hired("probe"));
+        auto r = c->Post("/v1/companies/" + company_ + "/events", HiredEventBody("probe"));
         ok = r.status == 202 && r.Json().at("deliveries").as_int64() == endpoints;
         if (!ok) std::this_thread::sleep_for(milliseconds(10));  // the node has not heard yet
       }
@@ -153,7 +145,7 @@ class ClusterTest : public ::testing::Test {
   }
   // Posts an event to `node`; its id when accepted (202), "" otherwise (`status` says what).
   std::string Post(HttpClient& c, const std::string& employee, long* status = nullptr) {
-    auto r = c.Post("/v1/companies/" + company_ + "/events", Hired(employee));
+    auto r = c.Post("/v1/companies/" + company_ + "/events", HiredEventBody(employee));
     if (status) *status = r.status;
     return r.status == 202 ? std::string(r.Json().at("id").as_string()) : "";
   }
@@ -202,7 +194,7 @@ TEST_F(ClusterTest, AnEndpointCreatedOnOneNodeGetsAnEventPostedToAnotherWithinAS
     // Until the index of node `to` has the endpoint, an event there does not fan out to it:
     // post until one does (each answer says how many deliveries it made).
     while (Clock::now() - t0 < milliseconds(1000)) {
-      auto r = c->Post("/v1/companies/" + company_ + "/events", Hired("emp_" + std::to_string(round)));
+      auto r = c->Post("/v1/companies/" + company_ + "/events", HiredEventBody("emp_" + std::to_string(round)));
       status = r.status;
       ASSERT_EQ(status, 202) << r.body;
       // Every endpoint so far takes employee.*: the new one is in the fan-out once there is

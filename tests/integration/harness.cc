@@ -240,7 +240,9 @@ std::unique_ptr<HttpClient> HookdTest::ClientWith(const std::string& token) {
   return c;
 }
 
-json::value HookdTest::HiredEvent(const std::string& employee_id) {
+json::value HookdTest::HiredEvent(const std::string& employee_id) { return HiredEventBody(employee_id); }
+
+json::value HiredEventBody(const std::string& employee_id) {
   return json::parse(R"({"type":"employee.hired","data":{"employee":{"id":")" + employee_id +
                      R"(","first_name":"Lucía","last_name":"García","email":"lucia.garcia@acme.example",)"
                      R"("start_date":"2026-12-01","job_title":"Backend Engineer",)"

@@ -144,6 +144,9 @@ class HookdTest : public ::testing::Test {
   std::string company_token_;
 };
 
+// A valid employee.hired event body (its subject: `employee_id`).
+boost::json::value HiredEventBody(const std::string& employee_id = "emp_1001");
+
 // One run of the hookd binary as a command-line tool.
 struct CliResult {
   int exit_code = -1;  // -1 when it did not exit normally

@@ -42,13 +42,6 @@ constexpr std::string_view kValidLine =
 
 using CliRun = CliResult;
 
-std::string Slurp(const std::filesystem::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 void Write(const std::filesystem::path& p, std::string_view text) {
   std::ofstream f(p, std::ios::binary);
   f << text;
