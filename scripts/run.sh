@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Quick start: installs what is needed, builds, and runs `hookd serve` on SQLite
-# (./data/hookd.db). On the first run it also creates a demo company with a company token;
+# (./data/hookd.db), its data encrypted at rest under data/encryption.key (made on the first
+# run). On the first run it also creates a demo company with a company token;
 # every run prints the admin panel URL, that token (it signs in to the panel) and the
 # `hookd simulate` command that makes HR events flow. Ctrl-C stops hookd.
 # Extra arguments go to `hookd serve` (e.g. --listen 0.0.0.0:8080 --allow-http).
@@ -16,8 +17,16 @@ if [ ! -s data/admin-token ]; then
 fi
 admin="$(cat data/admin-token)"
 
+# Payloads, receivers' answers and signing secrets are encrypted at rest under the key in
+# data/encryption.key (created once, readable by you only). Back it up with the database:
+# without it the data cannot be read.
+if [ ! -s data/encryption.key ]; then
+  (umask 077; ./build/hookd key generate >data/encryption.key)
+fi
+
 : >data/serve.out
-./build/hookd serve --db sqlite:./data/hookd.db --admin-token-file data/admin-token "$@" > >(tee -a data/serve.out) &
+./build/hookd serve --db sqlite:./data/hookd.db --admin-token-file data/admin-token \
+  --encryption-key-file data/encryption.key "$@" > >(tee -a data/serve.out) &
 pid=$!
 trap 'kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; exit 0' INT TERM
 
@@ -50,6 +59,7 @@ cat <<EOF
   Sign in with:    $HOOKD_TOKEN
                    (company $HOOKD_COMPANY, scopes manage+publish)
   Operator token:  in data/admin-token
+  Encryption key:  in data/encryption.key (back it up with the database)
   API:             $url/openapi.json
 
   See events flow (in another terminal):

@@ -6,6 +6,8 @@
 
 #include "core/clock.h"
 #include "core/crypto.h"
+#include "core/field_cipher.h"
+#include "store/encryption.h"
 #include "store/store.h"
 
 namespace hookd {
@@ -134,6 +136,53 @@ int RunTokenList(const std::string& db) {
     fmt::print("{:<30} {:<30} {:<15} {:<26} {}\n", t.id.str(), t.IsOperator() ? "operator" : t.company_id->str(),
                ScopesToString(t.scopes), t.revoked_at_ms ? FormatTime(*t.revoked_at_ms) : "-", t.description);
   }
+  return 0;
+}
+
+int RunRekey(const std::string& db, const std::string& key_file, int batch) {
+  auto cipher = LoadEncryptionKeys(key_file);
+  if (!cipher) {
+    fmt::print(stderr, "hookd rekey: {}\n", cipher.error().message);
+    return 2;
+  }
+  if (!*cipher) {
+    fmt::print(stderr, "hookd rekey: give the keys: --encryption-key-file (or HOOKD_ENCRYPTION_KEY)\n");
+    return 2;
+  }
+  // Not exclusive: it runs beside `hookd serve`, row batches in short transactions.
+  auto store = OpenStore(db, {.cipher = *cipher});
+  if (!store) {
+    fmt::print(stderr, "hookd rekey: {}\n", store.error().message);
+    return 1;
+  }
+  if (auto r = (*store)->Migrate(); !r) {
+    fmt::print(stderr, "hookd rekey: {}\n", r.error().message);
+    return 1;
+  }
+  fmt::print("re-encrypting with key {} ({} rows per transaction)\n", (*cipher)->primary_id(), batch);
+  std::string last_table;
+  auto totals = sealed::Rekey(**store, **cipher, batch, [&](const char* table, const sealed::RekeyTotals& t) {
+    if (last_table != table || t.scanned % (100 * static_cast<int64_t>(batch)) < batch) {
+      fmt::print("  {}: {} rows looked at, {} re-encrypted so far\n", table, t.scanned, t.resealed);
+      std::fflush(stdout);
+      last_table = table;
+    }
+  });
+  (*store)->Close();
+  if (!totals) {
+    fmt::print(stderr, "hookd rekey: {}\n", totals.error().message);
+    return 1;
+  }
+  fmt::print("done: {} rows looked at, {} re-encrypted; everything is sealed under key {}\n", totals->scanned,
+             totals->resealed, (*cipher)->primary_id());
+  for (const auto& id : totals->forgotten) {
+    fmt::print("key {} is no longer used: it may be removed from the key file\n", id);
+  }
+  return 0;
+}
+
+int RunKeyGenerate() {
+  fmt::print("{}\n", FieldCipher::NewKeyLine());
   return 0;
 }
 

@@ -21,4 +21,11 @@ int RunTokenRevoke(const std::string& db, const std::string& id, bool all_operat
 // `hookd token list`: every token (id, company or "operator", scopes, state, description).
 int RunTokenList(const std::string& db);
 
+// `hookd rekey`: re-encrypts every sealed value not under the first key of the key file (or
+// stored plain) with that key, in batches of `batch` rows per transaction; may run beside a
+// server using the same key file. Then forgets the other keys (they may leave the file).
+int RunRekey(const std::string& db, const std::string& key_file, int batch);
+// `hookd key generate`: prints a new encryption key line (base64 of 32 random bytes).
+int RunKeyGenerate();
+
 }  // namespace hookd

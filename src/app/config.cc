@@ -1,8 +1,11 @@
 #include "app/config.h"
 
+#include <sys/stat.h>
+
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 #include <string_view>
 #include <thread>
 
@@ -32,6 +35,11 @@ void AddServeFlags(CLI::App& cmd, ServeConfig& c) {
       ->envname("HOOKD_REQUEST_TIMEOUT")->capture_default_str();
   cmd.add_option("--disable-after", c.disable_after, "disable an endpoint failing for this long")
       ->envname("HOOKD_DISABLE_AFTER")->capture_default_str();
+  cmd.add_option("--encryption-key-file", c.encryption_key_file,
+                 "encrypt payloads, receivers' answers and signing secrets at rest with these keys (base64 of "
+                 "32 bytes per line, the first encrypts; `hookd key generate` makes one). Or HOOKD_ENCRYPTION_KEY "
+                 "with the keys themselves")
+      ->envname("HOOKD_ENCRYPTION_KEY_FILE")->check(CLI::ExistingFile);
   cmd.add_option("--retention", c.retention, "how long events and attempts are kept")
       ->envname("HOOKD_RETENTION")->capture_default_str();
   cmd.add_option("--lease-timeout", c.lease_timeout,
@@ -122,6 +130,28 @@ std::string ValidateServeConfig(ServeConfig& c) {
   if (c.dispatch_threads <= 0)
     c.dispatch_threads = static_cast<int>(std::min(16u, 2 * std::max(1u, std::thread::hardware_concurrency())));
   return "";
+}
+
+Result<std::shared_ptr<const FieldCipher>> LoadEncryptionKeys(const std::string& key_file) {
+  if (key_file.empty()) {
+    const char* env = std::getenv("HOOKD_ENCRYPTION_KEY");
+    if (env == nullptr || *env == '\0') return std::shared_ptr<const FieldCipher>();
+    auto c = FieldCipher::FromKeyText(env);
+    if (!c) return MakeError(c.error().code, "HOOKD_ENCRYPTION_KEY: " + c.error().message);
+    return c;
+  }
+  std::ifstream in(key_file);
+  if (!in) return MakeError(ErrorCode::kInvalidArgument, "--encryption-key-file: cannot read " + key_file);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto c = FieldCipher::FromKeyText(text.str());
+  if (!c) return MakeError(c.error().code, "--encryption-key-file " + key_file + ": " + c.error().message);
+  struct stat st {};
+  if (::stat(key_file.c_str(), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+    spdlog::warn("{} can be read by other users than its owner: chmod 600 it (it holds the keys of the data)",
+                 key_file);
+  }
+  return c;
 }
 
 namespace {

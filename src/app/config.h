@@ -2,10 +2,14 @@
 // Settings of `hookd serve`, from flags or HOOKD_<NAME> environment variables (SPEC §8).
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
+
+#include "core/error.h"
+#include "core/field_cipher.h"
 
 namespace hookd {
 
@@ -18,7 +22,10 @@ struct ServeConfig {
   std::string request_timeout = "15s";
   std::string disable_after = "5d";
   std::string retention = "30d";
-  std::string lease_timeout = "6s";  // several nodes on PostgreSQL: how long a dead node's shards wait
+  std::string lease_timeout = "6s";
+  // Encryption at rest: a file of base64 keys, one per line (the first encrypts). Without it,
+  // HOOKD_ENCRYPTION_KEY may hold the keys themselves; without either, data is stored plain.
+  std::string encryption_key_file;  // several nodes on PostgreSQL: how long a dead node's shards wait
   std::string max_payload = "256KiB";
   bool allow_http = false;
   bool allow_private_destinations = false;
@@ -47,6 +54,11 @@ void AddServeFlags(CLI::App& cmd, ServeConfig& cfg);
 std::string ValidateServeConfig(ServeConfig& cfg);
 // "256KiB", "1MiB", "300000" -> bytes; 0 when malformed.
 size_t ParseSize(std::string_view s);
+
+// The encryption keys of `key_file`, or else of HOOKD_ENCRYPTION_KEY; null when neither is
+// set. An error message for a missing/unreadable file or a malformed key. Warns (spdlog)
+// when the file can be read by others than its owner.
+Result<std::shared_ptr<const FieldCipher>> LoadEncryptionKeys(const std::string& key_file);
 
 // Logging set-up shared by subcommands: "text" or "json".
 void SetupLogging(const std::string& format);

@@ -1,4 +1,5 @@
-// hookd: the webhook delivery engine. Subcommands: serve, migrate, token, verify, simulate, listen.
+// hookd: the webhook delivery engine. Subcommands: serve, migrate, token, rekey, key, verify, simulate,
+// listen.
 #include <CLI/CLI.hpp>
 
 #include "app/commands.h"
@@ -46,6 +47,18 @@ int main(int argc, char** argv) {
   CLI::App* token_list = token->add_subcommand("list", "list every token (never the token itself)");
   token_list->add_option("--db", db, "store URL")->envname("HOOKD_DB")->capture_default_str();
 
+  std::string key_file;
+  int rekey_batch = 500;
+  CLI::App* rekey = app.add_subcommand(
+      "rekey", "re-encrypt stored data with the first key of the key file (beside a running server)");
+  rekey->add_option("--db", db, "store URL")->envname("HOOKD_DB")->capture_default_str();
+  rekey->add_option("--encryption-key-file", key_file, "the key file (the first key encrypts)")
+      ->envname("HOOKD_ENCRYPTION_KEY_FILE")->check(CLI::ExistingFile);
+  rekey->add_option("--batch", rekey_batch, "rows per transaction")->check(CLI::Range(1, 10000))->capture_default_str();
+  CLI::App* key = app.add_subcommand("key", "encryption keys");
+  key->require_subcommand(1);
+  CLI::App* key_generate = key->add_subcommand("generate", "print a new encryption key (a line for the key file)");
+
   hookd::VerifyFlags verify_flags;
   CLI::App* verify = app.add_subcommand("verify", "check a captured delivery's signature (receiver side)");
   hookd::AddVerifyFlags(*verify, verify_flags);
@@ -79,6 +92,8 @@ int main(int argc, char** argv) {
   if (token_create->parsed()) return hookd::RunTokenCreate(db, company, scopes, description);
   if (token_revoke->parsed()) return hookd::RunTokenRevoke(db, token_id, all_operator);
   if (token_list->parsed()) return hookd::RunTokenList(db);
+  if (rekey->parsed()) return hookd::RunRekey(db, key_file, rekey_batch);
+  if (key_generate->parsed()) return hookd::RunKeyGenerate();
   if (verify->parsed()) return hookd::RunVerify(verify_flags);
   if (simulate->parsed()) return hookd::RunSimulate(simulate_flags);
   if (listen->parsed()) return hookd::RunListen(listen_flags);

@@ -31,6 +31,7 @@
 #include "store/postgres/pg_cluster.h"
 #include "store/postgres/postgres_store.h"
 #include "store/retention.h"
+#include "store/encryption.h"
 #include "store/store.h"
 
 namespace hookd {
@@ -159,7 +160,12 @@ int RunServe(ServeConfig& cfg) {
     return 2;
   }
 
-  auto opened = OpenStore(cfg.db, {.exclusive = true});
+  auto cipher = LoadEncryptionKeys(cfg.encryption_key_file);
+  if (!cipher) {
+    fmt::print(stderr, "hookd serve: {}\n", cipher.error().message);
+    return 2;
+  }
+  auto opened = OpenStore(cfg.db, {.exclusive = true, .cipher = *cipher});
   if (!opened) {
     spdlog::critical("cannot open store {}: {}", RedactStoreUrl(cfg.db), opened.error().message);
     return 1;
@@ -168,6 +174,20 @@ int RunServe(ServeConfig& cfg) {
   if (auto r = store->Migrate(); !r) {
     spdlog::critical("cannot migrate store: {}", r.error().message);
     return 1;
+  }
+  // Before anything is read: a database sealed under a key we lack is refused here, with the
+  // key's id, never served as garbage or as errors row by row.
+  if (auto r = sealed::CheckKeys(*store, *cipher ? **cipher : FieldCipher(), NowMs()); !r) {
+    spdlog::critical("cannot start: {}", r.error().message);
+    return 1;
+  }
+  if (*cipher) {
+    spdlog::info("encryption at rest: payloads, receivers' answers and signing secrets are sealed with key {} "
+                 "(AES-256-GCM; {} key(s) configured)",
+                 (*cipher)->primary_id(), (*cipher)->key_ids().size());
+  } else {
+    spdlog::warn("encryption at rest is off: payloads, receivers' answers and signing secrets are stored "
+                 "unencrypted (set --encryption-key-file to seal them)");
   }
 
   EventCatalog catalog;

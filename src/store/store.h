@@ -20,6 +20,7 @@
 #include "core/endpoint.h"
 #include "core/error.h"
 #include "core/event_catalog.h"
+#include "core/field_cipher.h"
 #include "core/ids.h"
 #include "core/metrics.h"
 #include "core/model.h"
@@ -282,6 +283,33 @@ class MaintenanceStore {
   [[nodiscard]] virtual Result<std::vector<Company>> CompaniesWithOwnRetention() = 0;
 };
 
+// Encryption at rest (OpenOptions::cipher): the keys a database's data is sealed under, and
+// re-sealing old rows under the current key (`hookd rekey`, store/encryption.h).
+enum class SealedTable { kEvents, kAttempts, kEndpoints };
+
+struct RekeyBatchResult {
+  std::string next_after;  // the last row id looked at; "" when the table is done
+  int64_t scanned = 0;     // rows looked at
+  int64_t resealed = 0;    // rows rewritten
+};
+
+class EncryptionStore {
+ public:
+  virtual ~EncryptionStore() = default;
+  // Ids (hex) of every key data in this database may be sealed under.
+  [[nodiscard]] virtual Result<std::vector<std::string>> EncryptionKeyIds() = 0;
+  // Records a key as possibly in use (idempotent), before anything is sealed with it.
+  [[nodiscard]] virtual Result<void> RecordEncryptionKey(const std::string& key_id, int64_t now_ms) = 0;
+  // Forgets a key no row is sealed under any more.
+  [[nodiscard]] virtual Result<void> ForgetEncryptionKey(const std::string& key_id) = 0;
+  // Looks at the next `limit` rows of `table` after id `after` ("" from the start) and
+  // rewrites, in one transaction, those with a value not as the store's cipher writes now
+  // (FieldCipher::IsCurrent) — each only if unchanged since it was read, so that a server
+  // running beside it loses nothing. kInternal when a value does not open.
+  [[nodiscard]] virtual Result<RekeyBatchResult> RekeyBatch(SealedTable table, const std::string& after,
+                                                            int limit) = 0;
+};
+
 class Store : public CompanyStore,
               public TokenStore,
               public EventTypeStore,
@@ -289,7 +317,8 @@ class Store : public CompanyStore,
               public EventStore,
               public DeliveryStore,
               public DispatchStore,
-              public MaintenanceStore {
+              public MaintenanceStore,
+              public EncryptionStore {
  public:
   // Creates or upgrades the schema. Idempotent.
   [[nodiscard]] virtual Result<void> Migrate() = 0;
@@ -320,6 +349,10 @@ struct OpenOptions {
   // database, held by a connection of its own for the store's lifetime (same refusal, naming
   // the holder's "hookd pid N on HOST").
   bool exclusive = false;
+  // Encryption at rest (core/field_cipher.h, store/sealed_fields.h): payloads, receivers'
+  // answers and signing secrets are sealed with its first key and opened with any of them.
+  // Null: stored plain (and sealed values do not open).
+  std::shared_ptr<const FieldCipher> cipher;
 };
 
 // Opens the store named by `url`: "sqlite:<path>" (e.g. sqlite:./hookd.db), or

@@ -9,12 +9,12 @@ Result<std::unique_ptr<Store>> OpenStore(std::string_view url, OpenOptions optio
     std::string path(url.substr(7));
     if (path.starts_with("//")) path = path.substr(2);  // sqlite:///abs/path
     if (path.empty()) return MakeError(ErrorCode::kInvalidArgument, "--db sqlite: needs a file path");
-    auto s = SqliteStore::Open(path, options.exclusive);
+    auto s = SqliteStore::Open(path, options.exclusive, options.cipher);
     if (!s) return std::unexpected(s.error());
     return std::unique_ptr<Store>(std::move(*s));
   }
   if (url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-    auto s = PostgresStore::Open(std::string(url));
+    auto s = PostgresStore::Open(std::string(url), options.cipher);
     if (!s) return std::unexpected(s.error());
     return std::unique_ptr<Store>(std::move(*s));
   }

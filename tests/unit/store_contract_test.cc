@@ -14,6 +14,7 @@
 #include "core/crypto.h"
 #include "core/json_util.h"
 #include "support/pg_server.h"
+#include "store/encryption.h"
 #include "store/store.h"
 #include "store/retention.h"
 #include "store/postgres/cluster_notice.h"
@@ -36,7 +37,8 @@ class StoreContract : public ::testing::TestWithParam<Backend> {
     dir_ = std::filesystem::temp_directory_path() /
            ("hookd-store-" + std::to_string(getpid()) + "-" + NewUlid());
     std::filesystem::create_directories(dir_);
-    auto s = OpenStore(GetParam().url(dir_));
+    url_ = GetParam().url(dir_);
+    auto s = OpenStore(url_);
     ASSERT_TRUE(s) << s.error().message;
     store_ = std::move(*s);
     ASSERT_TRUE(store_->Migrate());
@@ -101,7 +103,22 @@ class StoreContract : public ::testing::TestWithParam<Backend> {
     return store_->IngestSync(std::move(req));
   }
 
+  // The same database again, through a store with these encryption keys (none: nullptr).
+  void Reopen(std::shared_ptr<const FieldCipher> cipher) {
+    store_.reset();
+    auto s = OpenStore(url_, {.cipher = std::move(cipher)});
+    ASSERT_TRUE(s) << s.error().message;
+    store_ = std::move(*s);
+  }
+
+  Result<void> Apply(std::vector<DeliveryUpdate> updates) {
+    std::promise<Result<void>> applied;
+    store_->ApplyDispatchUpdates(std::move(updates), {}, [&](Result<void> r) { applied.set_value(std::move(r)); });
+    return applied.get_future().get();
+  }
+
   std::filesystem::path dir_;
+  std::string url_;
   std::unique_ptr<Store> store_;
   CompanyId co_, other_;
 };
@@ -843,6 +860,166 @@ TEST_P(StoreContract, PayloadsAndResponseBodiesKeepTheirExactBytes) {
   ASSERT_EQ(attempts->items.size(), 1u);
   EXPECT_EQ(attempts->items[0].response_body, body);
   EXPECT_EQ(attempts->items[0].response_headers, x.response_headers);
+}
+
+std::shared_ptr<const FieldCipher> Keys(const std::string& text) {
+  auto c = FieldCipher::FromKeyText(text);
+  EXPECT_TRUE(c) << c.error().message;
+  return c ? *c : nullptr;
+}
+
+// Encryption at rest: what a store with keys writes comes back plain through it, and is
+// sealed for anyone else — a store without the key gets an error naming the key, never the
+// sealed bytes as a payload or a secret.
+TEST_P(StoreContract, SealedFieldsComeBackPlainOnlyWithTheirKey) {
+  const std::string key_a = FieldCipher::NewKeyLine();
+  auto a = Keys(key_a);
+  Reopen(a);
+  ASSERT_TRUE(sealed::CheckKeys(*store_, *a, NowMs()));
+  Endpoint ep = NewEndpoint(co_);
+  auto rotated = store_->RotateEndpointSecret(co_, ep.id, "whsec_bmV3IHNlY3JldA==", 60000, NowMs());
+  ASSERT_TRUE(rotated) << rotated.error().message;
+  EXPECT_EQ(rotated->secret, "whsec_bmV3IHNlY3JldA==");
+  EXPECT_EQ(rotated->previous_secret, ep.secret);  // copied in SQL, still opens
+  NewEvent ne = MakeEvent(co_, {ep.id});
+  ne.event.payload = R"({"email":"ana.garcia@example.com"})";
+  const EventId eid = ne.event.id;
+  const DeliveryId did = ne.deliveries[0].id;
+  ASSERT_TRUE(Ingest(std::move(ne)));
+  Attempt x;
+  x.id = AttemptId::New();
+  x.delivery_id = did;
+  x.number = 1;
+  x.started_at_ms = NowMs();
+  x.status_code = 500;
+  x.error = "http";
+  x.response_headers = R"({"x-user":"ana.garcia@example.com"})";
+  x.response_body = "no such user ana.garcia@example.com";
+  ASSERT_TRUE(Apply({DeliveryUpdate{did, co_, DeliveryStatus::kPending, 1, NowMs() + 5000, NowMs(), x}}));
+
+  auto check_plain = [&] {
+    auto got = store_->GetEvent(co_, eid);
+    ASSERT_TRUE(got) << got.error().message;
+    EXPECT_EQ(got->payload, R"({"email":"ana.garcia@example.com"})");
+    auto listed = store_->ListEvents(co_, {}, {});
+    ASSERT_TRUE(listed) << listed.error().message;
+    ASSERT_EQ(listed->items.size(), 1u);
+    EXPECT_EQ(listed->items[0].payload, got->payload);
+    auto loaded = store_->LoadPayloads({eid});
+    ASSERT_TRUE(loaded) << loaded.error().message;
+    ASSERT_EQ(loaded->size(), 1u);
+    EXPECT_EQ((*loaded)[0].second, got->payload);
+    if (auto* pg = dynamic_cast<PostgresStore*>(store_.get())) {  // several nodes: the owner's load
+      auto ready = pg->LoadReadyDeliveries({did});
+      ASSERT_TRUE(ready) << ready.error().message;
+      ASSERT_EQ(ready->size(), 1u);
+      EXPECT_EQ(*(*ready)[0].payload, got->payload);
+    }
+    auto e = store_->GetEndpoint(co_, ep.id);
+    ASSERT_TRUE(e) << e.error().message;
+    EXPECT_EQ(e->secret, "whsec_bmV3IHNlY3JldA==");
+    EXPECT_EQ(e->previous_secret, ep.secret);
+    auto all = store_->AllEndpoints(std::nullopt);
+    ASSERT_TRUE(all) << all.error().message;
+    ASSERT_EQ(all->size(), 1u);
+    EXPECT_EQ((*all)[0].secret, e->secret);
+    auto att = store_->ListAttempts(co_, did, {});
+    ASSERT_TRUE(att) << att.error().message;
+    ASSERT_EQ(att->items.size(), 1u);
+    EXPECT_EQ(att->items[0].response_headers, x.response_headers);
+    EXPECT_EQ(att->items[0].response_body, x.response_body);
+  };
+  check_plain();
+  Reopen(a);  // a new store with the same key reads it all
+  check_plain();
+
+  auto ids = store_->EncryptionKeyIds();
+  ASSERT_TRUE(ids);
+  EXPECT_EQ(*ids, std::vector<std::string>{a->primary_id()});
+  // Another key, or none: refused at start, naming the key; and row by row, never garbage.
+  auto b = Keys(FieldCipher::NewKeyLine());
+  for (auto other : {b, std::shared_ptr<const FieldCipher>()}) {
+    Reopen(other);
+    auto start = sealed::CheckKeys(*store_, other ? *other : FieldCipher(), NowMs());
+    ASSERT_FALSE(start);
+    EXPECT_NE(start.error().message.find(a->primary_id()), std::string::npos) << start.error().message;
+    EXPECT_EQ(start.error().message.find(key_a), std::string::npos) << "the key itself is never shown";
+    auto ev = store_->GetEvent(co_, eid);
+    ASSERT_FALSE(ev);
+    EXPECT_EQ(ev.error().code, ErrorCode::kInternal);
+    EXPECT_FALSE(store_->GetEndpoint(co_, ep.id));
+    EXPECT_FALSE(store_->LoadPayloads({eid}));
+    EXPECT_FALSE(store_->ListAttempts(co_, did, {}));
+  }
+}
+
+// `hookd rekey`: rows written plain (before encryption) and under an old key are moved to the
+// first key; the old key is forgotten and can leave the key file.
+TEST_P(StoreContract, RekeyMovesEveryRowToTheFirstKey) {
+  Endpoint plain_ep = NewEndpoint(co_);  // written without a key
+  NewEvent plain = MakeEvent(co_, {plain_ep.id});
+  const EventId plain_id = plain.event.id;
+  ASSERT_TRUE(Ingest(std::move(plain)));
+  const std::string old_line = FieldCipher::NewKeyLine(), new_line = FieldCipher::NewKeyLine();
+  auto old_key = Keys(old_line);
+  Reopen(old_key);
+  ASSERT_TRUE(sealed::CheckKeys(*store_, *old_key, NowMs()));
+  Endpoint old_ep = NewEndpoint(co_);
+  std::vector<EventId> ids{plain_id};
+  std::vector<DeliveryId> deliveries;
+  for (int i = 0; i < 7; ++i) {
+    NewEvent ne = MakeEvent(co_, {old_ep.id});
+    ne.event.payload = R"({"n":)" + std::to_string(i) + "}";
+    ids.push_back(ne.event.id);
+    deliveries.push_back(ne.deliveries[0].id);
+    Attempt x;
+    x.id = AttemptId::New();
+    x.delivery_id = ne.deliveries[0].id;
+    x.number = 1;
+    x.started_at_ms = NowMs();
+    x.response_headers = R"({"a":"b"})";
+    x.response_body = "body " + std::to_string(i);
+    ASSERT_TRUE(Ingest(std::move(ne)));
+    ASSERT_TRUE(Apply({DeliveryUpdate{deliveries.back(), co_, DeliveryStatus::kSucceeded, 1, std::nullopt, NowMs(), x}}));
+  }
+  // The key file during a rotation: the new key first (it encrypts), the old one after it.
+  auto rotation = Keys(new_line + "\n" + old_line + "\n");
+  Reopen(rotation);
+  ASSERT_TRUE(sealed::CheckKeys(*store_, *rotation, NowMs()));
+  std::vector<std::string> tables;
+  auto totals = sealed::Rekey(*store_, *rotation, 3, [&](const char* table, const sealed::RekeyTotals&) {
+    if (tables.empty() || tables.back() != table) tables.emplace_back(table);
+  });
+  ASSERT_TRUE(totals) << totals.error().message;
+  // 2 endpoints, 8 events, 7 attempts: every one was plain or under the old key.
+  EXPECT_EQ(totals->resealed, 2 + 8 + 7);
+  EXPECT_GE(totals->scanned, totals->resealed);
+  EXPECT_EQ(tables, (std::vector<std::string>{"endpoints", "events", "attempts"}));
+  EXPECT_EQ(totals->forgotten, std::vector<std::string>{old_key->primary_id()});
+  auto again = sealed::Rekey(*store_, *rotation, 100, nullptr);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->resealed, 0);  // nothing left to do
+
+  // The old key may now leave the file: everything opens with the new one alone.
+  auto new_only = Keys(new_line);
+  Reopen(new_only);
+  auto start = sealed::CheckKeys(*store_, *new_only, NowMs());
+  ASSERT_TRUE(start) << start.error().message;
+  auto loaded = store_->LoadPayloads(ids);
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  EXPECT_EQ(loaded->size(), ids.size());
+  for (size_t i = 0; i < deliveries.size(); ++i) {
+    auto att = store_->ListAttempts(co_, deliveries[i], {});
+    ASSERT_TRUE(att) << att.error().message;
+    ASSERT_EQ(att->items.size(), 1u);
+    EXPECT_EQ(att->items[0].response_body, "body " + std::to_string(i));
+  }
+  auto eps = store_->AllEndpoints(std::nullopt);
+  ASSERT_TRUE(eps) << eps.error().message;
+  EXPECT_EQ(eps->size(), 2u);
+  // …and nothing opens with the old key alone any more.
+  Reopen(old_key);
+  EXPECT_FALSE(store_->GetEvent(co_, plain_id));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContract,

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <future>
 #include <thread>
@@ -15,7 +16,9 @@
 #include "core/json_util.h"
 #include "core/shard_ownership.h"
 #include "store/postgres/cluster_notice.h"
+#include "store/encryption.h"
 #include "store/list_sql.h"
+#include "store/sealed_fields.h"
 
 namespace hookd {
 namespace json = boost::json;
@@ -149,7 +152,15 @@ Result<std::vector<T>> All(Result<Rows> rows, F read) {
   if (!rows) return std::unexpected(rows.error());
   std::vector<T> out;
   out.reserve(rows->size());
-  for (int i = 0; i < rows->size(); ++i) out.push_back(read(*rows, i));
+  for (int i = 0; i < rows->size(); ++i) {
+    auto v = read(*rows, i);
+    if constexpr (std::is_same_v<decltype(v), T>) {
+      out.push_back(std::move(v));
+    } else {  // a reader that can fail (sealed::Opening)
+      if (!v) return std::unexpected(v.error());
+      out.push_back(std::move(*v));
+    }
+  }
   return out;
 }
 
@@ -195,10 +206,13 @@ std::string HostName() {
 
 // ---------------------------------------------------------------- lifecycle
 
-Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& url) {
+Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& url,
+                                                           std::shared_ptr<const FieldCipher> cipher) {
   auto writer = Conn::Open(url, "hookd writer");
   if (!writer) return std::unexpected(writer.error());
-  return std::unique_ptr<PostgresStore>(new PostgresStore(url, std::move(*writer)));
+  auto store = std::unique_ptr<PostgresStore>(new PostgresStore(url, std::move(*writer)));
+  if (cipher) store->cipher_ = std::move(cipher);
+  return store;
 }
 
 PostgresStore::PostgresStore(std::string url, std::unique_ptr<Conn> writer)
@@ -491,8 +505,10 @@ Result<std::vector<EventTypeDef>> PostgresStore::ListEventTypes() {
 
 // ---------------------------------------------------------------- endpoints
 
-Result<void> PostgresStore::InsertEndpoint(const Endpoint& ep) {
-  return Write<void>([ep, node = node_id_](Conn& db) -> Result<void> {
+Result<void> PostgresStore::InsertEndpoint(const Endpoint& plain) {
+  Endpoint ep = plain;
+  sealed::Seal(*cipher_, ep);
+  return Write<void>([ep = std::move(ep), node = node_id_](Conn& db) -> Result<void> {
     TRY(db.Exec("INSERT INTO endpoints(id, company_id, config, status, disabled_reason, kind, secret, "
                 "previous_secret, previous_secret_expires, created_at, updated_at, "
                 "consecutive_failures, failing_since) VALUES ($1::text, $2::text, $3::text, $4::text, "
@@ -547,14 +563,15 @@ Result<int64_t> PostgresStore::UpdateEndpointConfig(const Endpoint& ep, int64_t 
 Result<Endpoint> PostgresStore::RotateEndpointSecret(const CompanyId& company, const EndpointId& id,
                                                      const std::string& new_secret, int64_t grace_ms,
                                                      int64_t now_ms) {
-  return Write<Endpoint>([company, id, new_secret, grace_ms, now_ms, node = node_id_](Conn& db) -> Result<Endpoint> {
+  return Write<Endpoint>([this, company, id, new_secret = cipher_->SealText(new_secret, sealed::SecretAad(id.str())),
+                          grace_ms, now_ms, node = node_id_](Conn& db) -> Result<Endpoint> {
     auto ep = One<Endpoint>(
         db.Exec("UPDATE endpoints SET previous_secret = CASE WHEN $3::bigint > 0 THEN secret ELSE '' END, "
                 "previous_secret_expires = CASE WHEN $3::bigint > 0 THEN $4::bigint + $3::bigint ELSE 0 END, "
                 "secret = $5::text, updated_at = $4::bigint, version = version + 1 "
                 "WHERE id = $1::text AND company_id = $2::text RETURNING " ENDPOINT_COLS,
                 Params().Text(id.str()).Text(company.str()).Int(grace_ms).Int(now_ms).Text(new_secret)),
-        "endpoint", ReadEndpoint);
+        "endpoint", sealed::Opening(*cipher_, ReadEndpoint));
     if (ep) TRY(NotifyEndpoint(db, pg::Notice::Kind::kEndpoint, node, company, id));
     return ep;
   });
@@ -578,7 +595,7 @@ Result<Endpoint> PostgresStore::GetEndpoint(const CompanyId& company, const Endp
   return Read<Endpoint>([&](Conn& db) -> Result<Endpoint> {
     return One<Endpoint>(db.Exec("SELECT " ENDPOINT_COLS " FROM endpoints WHERE id = $1::text AND company_id = $2::text",
                                  Params().Text(id.str()).Text(company.str())),
-                         "endpoint", ReadEndpoint);
+                         "endpoint", sealed::Opening(*cipher_, ReadEndpoint));
   });
 }
 
@@ -589,7 +606,7 @@ Result<Page<Endpoint>> PostgresStore::ListEndpoints(const CompanyId& company, co
         db.Exec("SELECT " ENDPOINT_COLS " FROM endpoints WHERE company_id = $1::text "
                 "AND ($2::text = '' OR id < $2::text) ORDER BY id DESC LIMIT $3::bigint",
                 Params().Text(company.str()).Text(page.cursor).Int(limit + 1)),
-        ReadEndpoint);
+        sealed::Opening(*cipher_, ReadEndpoint));
     if (!out) return std::unexpected(out.error());
     return MakePage(std::move(*out), limit, [](const Endpoint& e) { return e.id.str(); });
   });
@@ -600,7 +617,7 @@ Result<std::vector<Endpoint>> PostgresStore::AllEndpoints(const std::optional<Co
     return All<Endpoint>(db.Exec("SELECT " ENDPOINT_COLS " FROM endpoints "
                                  "WHERE ($1::text = '' OR company_id = $1::text) ORDER BY id",
                                  Params().Text(company ? company->str() : std::string())),
-                         ReadEndpoint);
+                         sealed::Opening(*cipher_, ReadEndpoint));
   });
 }
 
@@ -640,6 +657,7 @@ Result<int64_t> PostgresStore::RecoverDeliveries(const CompanyId& company, const
 // ---------------------------------------------------------------- events
 
 void PostgresStore::Ingest(IngestRequest req, IngestCallback done) {
+  for (NewEvent& ne : req.events) sealed::Seal(*cipher_, ne.event);  // here, not on the writer thread
   auto state = std::make_shared<std::optional<Result<IngestResult>>>();
   Enqueue(Job{
       [req = std::move(req), state, node = node_id_](Conn& db) mutable -> bool {
@@ -702,7 +720,7 @@ Result<Event> PostgresStore::GetEvent(const CompanyId& company, const EventId& i
   return Read<Event>([&](Conn& db) -> Result<Event> {
     return One<Event>(db.Exec("SELECT " EVENT_COLS " FROM events WHERE id = $1::text AND company_id = $2::text",
                               Params().Text(id.str()).Text(company.str())),
-                      "event", ReadEvent);
+                      "event", sealed::Opening(*cipher_, ReadEvent));
   });
 }
 
@@ -718,7 +736,8 @@ Result<Page<Event>> PostgresStore::ListEvents(const CompanyId& company, const Ev
     else p.Null();
     p.Int(limit + 1);
     static const char* const kCols = EVENT_COLS;
-    auto out = All<Event>(db.Exec(store_sql::EventList(store_sql::Dialect::kPostgres, kCols, q), p), ReadEvent);
+    auto out = All<Event>(db.Exec(store_sql::EventList(store_sql::Dialect::kPostgres, kCols, q), p),
+                          sealed::Opening(*cipher_, ReadEvent));
     if (!out) return std::unexpected(out.error());
     return MakePage(std::move(*out), limit, [](const Event& e) { return e.id.str(); });
   });
@@ -766,7 +785,7 @@ Result<Page<Attempt>> PostgresStore::ListAttempts(const CompanyId& company, cons
                 "WHERE delivery_id = $1::text AND company_id = $2::text AND ($3::text = '' OR id < $3::text) "
                 "ORDER BY id DESC LIMIT $4::bigint",
                 Params().Text(id.str()).Text(company.str()).Text(page.cursor).Int(limit + 1)),
-        [](const Rows& r, int i) {
+        sealed::Opening(*cipher_, [](const Rows& r, int i) {
           Attempt a;
           a.id = AttemptId::FromTrusted(r.Text(i, 0));
           a.delivery_id = DeliveryId::FromTrusted(r.Text(i, 1));
@@ -779,7 +798,7 @@ Result<Page<Attempt>> PostgresStore::ListAttempts(const CompanyId& company, cons
           a.response_body = r.Bytes(i, 8);
           a.error_detail = r.Text(i, 9);
           return a;
-        });
+        }));
     if (!out) return std::unexpected(out.error());
     return MakePage(std::move(*out), limit, [](const Attempt& a) { return a.id.str(); });
   });
@@ -858,7 +877,12 @@ Result<std::vector<std::pair<EventId, std::string>>> PostgresStore::LoadPayloads
     out.reserve(ids.size());
     // One round trip: the ids as one bound text[].
     EXEC(r, db, "SELECT id, payload FROM events WHERE id = ANY($1::text[])", Params().Text(TextArray(ids)));
-    for (int i = 0; i < r.size(); ++i) out.emplace_back(EventId::FromTrusted(r.Text(i, 0)), r.Bytes(i, 1));
+    for (int i = 0; i < r.size(); ++i) {
+      auto id = EventId::FromTrusted(r.Text(i, 0));
+      auto payload = cipher_->OpenBytes(r.Bytes(i, 1), sealed::PayloadAad(id.str()));
+      if (!payload) return std::unexpected(payload.error());
+      out.emplace_back(std::move(id), std::move(*payload));
+    }
     return out;
   });
 }
@@ -876,7 +900,9 @@ Result<std::vector<PendingDelivery>> PostgresStore::LoadReadyDeliveries(const st
     out.reserve(r.size());
     for (int i = 0; i < r.size(); ++i) {
       out.push_back(ReadPending(r, i));
-      out.back().payload = std::make_shared<const std::string>(r.Bytes(i, 7));
+      auto payload = cipher_->OpenBytes(r.Bytes(i, 7), sealed::PayloadAad(out.back().event_id.str()));
+      if (!payload) return std::unexpected(payload.error());
+      out.back().payload = std::make_shared<const std::string>(std::move(*payload));
     }
     return out;
   });
@@ -900,7 +926,10 @@ void PostgresStore::ApplyDispatchUpdates(std::vector<DeliveryUpdate> updates, st
     std::vector<DeliveryUpdate> part;
     const size_t begin = k * kOutcomesPerJob, end = std::min(updates.size(), begin + kOutcomesPerJob);
     part.reserve(end - begin);
-    for (size_t i = begin; i < end; ++i) part.push_back(std::move(updates[i]));
+    for (size_t i = begin; i < end; ++i) {
+      part.push_back(std::move(updates[i]));
+      if (part.back().attempt) sealed::Seal(*cipher_, *part.back().attempt);  // not on the writer thread
+    }
     std::vector<EndpointHealth> part_health;
     if (k + 1 == n_jobs) part_health = std::move(health);
     auto state = std::make_shared<Result<void>>();
@@ -1043,6 +1072,91 @@ Result<void> PostgresStore::DisableEndpoint(const CompanyId& company, const Endp
                 Params().Text(id.str())));
     TRY(NotifyEndpoint(db, pg::Notice::Kind::kEndpoint, node, company, id));
     return {};
+  });
+}
+
+// ---------------------------------------------------------------- encryption at rest
+
+Result<std::vector<std::string>> PostgresStore::EncryptionKeyIds() {
+  return Read<std::vector<std::string>>([&](Conn& db) -> Result<std::vector<std::string>> {
+    return All<std::string>(db.Exec("SELECT key_id FROM encryption_keys ORDER BY added_at, key_id"),
+                            [](const Rows& r, int i) { return r.Text(i, 0); });
+  });
+}
+
+Result<void> PostgresStore::RecordEncryptionKey(const std::string& key_id, int64_t now_ms) {
+  return Write<void>([key_id, now_ms](Conn& db) -> Result<void> {
+    TRY(db.Exec("INSERT INTO encryption_keys(key_id, added_at) VALUES ($1::text, $2::bigint) ON CONFLICT DO NOTHING",
+                Params().Text(key_id).Int(now_ms)));
+    return {};
+  });
+}
+
+Result<void> PostgresStore::ForgetEncryptionKey(const std::string& key_id) {
+  return Write<void>([key_id](Conn& db) -> Result<void> {
+    TRY(db.Exec("DELETE FROM encryption_keys WHERE key_id = $1::text", Params().Text(key_id)));
+    return {};
+  });
+}
+
+namespace {
+
+// The statements of RekeyBatch per table, built once: prepared statements are cached by the
+// SQL's address (Conn::Exec).
+struct RekeySql {
+  std::string select, update;
+};
+
+const RekeySql& RekeySqlOf(SealedTable table) {
+  static const std::array<RekeySql, 3> kSql = [] {
+    std::array<RekeySql, 3> out;
+    for (SealedTable t : {SealedTable::kEvents, SealedTable::kAttempts, SealedTable::kEndpoints}) {
+      const sealed::TableColumns& spec = sealed::ColumnsOf(t);
+      const int n = static_cast<int>(spec.columns.size());
+      std::string cols, set, same;
+      for (int i = 0; i < n; ++i) {
+        const std::string name = spec.columns[i].name;
+        const char* type = spec.columns[i].text ? "::text" : "::bytea";
+        cols += ", " + name;
+        set += (i ? ", " : "") + name + " = $" + std::to_string(i + 1) + type;
+        same += " AND " + name + " = $" + std::to_string(n + i + 1) + type;
+      }
+      out[static_cast<size_t>(t)] = {
+          "SELECT id" + cols + " FROM " + spec.table + " WHERE id > $1::text ORDER BY id LIMIT $2::bigint FOR UPDATE",
+          std::string("UPDATE ") + spec.table + " SET " + set + " WHERE id = $" + std::to_string(2 * n + 1) +
+              "::text" + same};
+    }
+    return out;
+  }();
+  return kSql[static_cast<size_t>(table)];
+}
+
+}  // namespace
+
+Result<RekeyBatchResult> PostgresStore::RekeyBatch(SealedTable table, const std::string& after, int limit) {
+  return Write<RekeyBatchResult>([this, table, after, limit](Conn& db) -> Result<RekeyBatchResult> {
+    const sealed::TableColumns& spec = sealed::ColumnsOf(table);
+    const int n = static_cast<int>(spec.columns.size());
+    const RekeySql& sql = RekeySqlOf(table);
+    EXEC(rows, db, sql.select.c_str(), Params().Text(after).Int(limit));
+    RekeyBatchResult out;
+    out.scanned = rows.size();
+    if (rows.size() == limit) out.next_after = rows.Text(rows.size() - 1, 0);
+    for (int r = 0; r < rows.size(); ++r) {
+      const std::string id = rows.Text(r, 0);
+      std::vector<std::string> values;
+      for (int i = 0; i < n; ++i) values.push_back(spec.columns[i].text ? rows.Text(r, i + 1) : rows.Bytes(r, i + 1));
+      auto fresh = sealed::Reseal(*cipher_, table, id, values);
+      if (!fresh) return std::unexpected(fresh.error());
+      if (!*fresh) continue;
+      Params p;
+      for (int i = 0; i < n; ++i) spec.columns[i].text ? p.Text((**fresh)[i]) : p.Bytes((**fresh)[i]);
+      for (int i = 0; i < n; ++i) spec.columns[i].text ? p.Text(values[i]) : p.Bytes(values[i]);
+      p.Text(id);
+      EXEC(u, db, sql.update.c_str(), p);
+      out.resealed += u.Affected();
+    }
+    return out;
   });
 }
 

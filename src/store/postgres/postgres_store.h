@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/field_cipher.h"
 #include "core/log_throttle.h"
 #include "store/postgres/pg_conn.h"
 #include "store/store.h"
@@ -36,8 +37,9 @@ class PostgresStore final : public Store {
   static constexpr int64_t kMigrateLockKey = 0x686f6f6b64000002;  // "hookd" 2
 
   // `url`: postgres://… or postgresql://… (libpq URI). Connects the writer (kUnavailable when
-  // the server cannot be reached) and starts the writer thread.
-  static Result<std::unique_ptr<PostgresStore>> Open(const std::string& url);
+  // the server cannot be reached) and starts the writer thread. `cipher`: see OpenOptions.
+  static Result<std::unique_ptr<PostgresStore>> Open(const std::string& url,
+                                                     std::shared_ptr<const FieldCipher> cipher = nullptr);
 
   // This process's node id (random at each start; the owner of its shard leases and the
   // sender of its notices), and "host pid N" for operators.
@@ -114,6 +116,11 @@ class PostgresStore final : public Store {
   Result<int64_t> PurgeExpired(int64_t cutoff_ms, int limit, const std::optional<CompanyId>& company) override;
   Result<std::vector<Company>> CompaniesWithOwnRetention() override;
 
+  Result<std::vector<std::string>> EncryptionKeyIds() override;
+  Result<void> RecordEncryptionKey(const std::string& key_id, int64_t now_ms) override;
+  Result<void> ForgetEncryptionKey(const std::string& key_id) override;
+  Result<RekeyBatchResult> RekeyBatch(SealedTable table, const std::string& after, int limit) override;
+
  private:
   // A unit of work for the writer: `apply` runs inside the group transaction; `finish` runs
   // after COMMIT returned (the group is durable) with the commit's error, if any.
@@ -156,6 +163,7 @@ class PostgresStore final : public Store {
   const std::string url_;
   const std::string node_id_;
   const std::string address_;
+  std::shared_ptr<const FieldCipher> cipher_ = std::make_shared<const FieldCipher>();  // never null
   std::unique_ptr<pg::Conn> writer_db_;  // writer thread only once started
 
   std::mutex mu_;

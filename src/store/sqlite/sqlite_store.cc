@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -16,7 +17,9 @@
 #include "core/clock.h"
 #include "core/embedded.h"
 #include "core/json_util.h"
+#include "store/encryption.h"
 #include "store/list_sql.h"
+#include "store/sealed_fields.h"
 
 namespace hookd {
 namespace json = boost::json;
@@ -154,9 +157,9 @@ Result<T> One(Stmt& s, std::string_view what, F read) {
   auto r = s.Step();
   if (!r) return std::unexpected(r.error());
   if (!*r) return std::unexpected(NotFound(what));
-  T v = read(s);
+  auto v = read(s);
   s.Reset();
-  return v;
+  return v;  // a T, or a Result<T> from a reader that can fail (sealed::Opening)
 }
 
 // Every row, as `read` maps it.
@@ -167,7 +170,13 @@ Result<std::vector<T>> All(Stmt& s, F read) {
     auto r = s.Step();
     if (!r) return std::unexpected(r.error());
     if (!*r) return out;
-    out.push_back(read(s));
+    auto v = read(s);
+    if constexpr (std::is_same_v<decltype(v), T>) {
+      out.push_back(std::move(v));
+    } else {  // a reader that can fail (sealed::Opening)
+      if (!v) return std::unexpected(v.error());
+      out.push_back(std::move(*v));
+    }
   }
 }
 
@@ -204,7 +213,8 @@ Result<int> LockDatabase(const std::string& db_file) {
 
 }  // namespace
 
-Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, bool exclusive) {
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, bool exclusive,
+                                                       std::shared_ptr<const FieldCipher> cipher) {
   auto db = Db::Open(path);
   if (!db) return std::unexpected(db.error());
   int lock_fd = -1;
@@ -221,6 +231,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, 
   }
   auto store = std::unique_ptr<SqliteStore>(new SqliteStore(path, std::move(*db)));
   store->lock_fd_ = lock_fd;
+  if (cipher) store->cipher_ = std::move(cipher);
   store->checkpoint_db_ = std::move(*cp);
   store->checkpointer_ = std::thread([s = store.get()] {
     NameThisThread("hookd-checkpoint");
@@ -587,8 +598,10 @@ Result<std::vector<EventTypeDef>> SqliteStore::ListEventTypes() {
 
 // ---------------------------------------------------------------- endpoints
 
-Result<void> SqliteStore::InsertEndpoint(const Endpoint& ep) {
-  return Write<void>([ep](Db& db) -> Result<void> {
+Result<void> SqliteStore::InsertEndpoint(const Endpoint& plain) {
+  Endpoint ep = plain;
+  sealed::Seal(*cipher_, ep);
+  return Write<void>([ep = std::move(ep)](Db& db) -> Result<void> {
     PREPARE(s, db,
             "INSERT INTO endpoints(id, company_id, config, status, disabled_reason, kind, secret, "
             "previous_secret, previous_secret_expires, created_at, updated_at, "
@@ -632,7 +645,8 @@ Result<int64_t> SqliteStore::UpdateEndpointConfig(const Endpoint& ep, int64_t if
 Result<Endpoint> SqliteStore::RotateEndpointSecret(const CompanyId& company, const EndpointId& id,
                                                    const std::string& new_secret, int64_t grace_ms,
                                                    int64_t now_ms) {
-  return Write<Endpoint>([company, id, new_secret, grace_ms, now_ms](Db& db) -> Result<Endpoint> {
+  return Write<Endpoint>([this, company, id, new_secret = cipher_->SealText(new_secret, sealed::SecretAad(id.str())),
+                          grace_ms, now_ms](Db& db) -> Result<Endpoint> {
     PREPARE(u, db,
             "UPDATE endpoints SET previous_secret = CASE WHEN ?3 > 0 THEN secret ELSE '' END, "
             "previous_secret_expires = CASE WHEN ?3 > 0 THEN ?4 + ?3 ELSE 0 END, secret = ?5, "
@@ -644,7 +658,7 @@ Result<Endpoint> SqliteStore::RotateEndpointSecret(const CompanyId& company, con
         std::string("SELECT ") + kEndpointCols + " FROM endpoints WHERE id = ? AND company_id = ?";
     PREPARE(q, db, sql.c_str());
     q.Bind(1, id.str()).Bind(2, company.str());
-    return One<Endpoint>(q, "endpoint", ReadEndpoint);
+    return One<Endpoint>(q, "endpoint", sealed::Opening(*cipher_, ReadEndpoint));
   });
 }
 
@@ -669,7 +683,7 @@ Result<Endpoint> SqliteStore::GetEndpoint(const CompanyId& company, const Endpoi
         std::string("SELECT ") + kEndpointCols + " FROM endpoints WHERE id = ? AND company_id = ?";
     PREPARE(s, db, sql.c_str());
     s.Bind(1, id.str()).Bind(2, company.str());
-    return One<Endpoint>(s, "endpoint", ReadEndpoint);
+    return One<Endpoint>(s, "endpoint", sealed::Opening(*cipher_, ReadEndpoint));
   });
 }
 
@@ -681,7 +695,7 @@ Result<Page<Endpoint>> SqliteStore::ListEndpoints(const CompanyId& company, cons
     PREPARE(s, db, sql.c_str());
     int limit = ClampLimit(page.limit);
     s.Bind(1, company.str()).Bind(2, page.cursor).Bind(3, limit + 1);
-    auto out = All<Endpoint>(s, ReadEndpoint);
+    auto out = All<Endpoint>(s, sealed::Opening(*cipher_, ReadEndpoint));
     if (!out) return std::unexpected(out.error());
     return MakePage(std::move(*out), limit, [](const Endpoint& e) { return e.id.str(); });
   });
@@ -693,7 +707,7 @@ Result<std::vector<Endpoint>> SqliteStore::AllEndpoints(const std::optional<Comp
                                    " FROM endpoints WHERE (?1 = '' OR company_id = ?1) ORDER BY id";
     PREPARE(s, db, sql.c_str());
     s.Bind(1, company ? company->str() : std::string());
-    return All<Endpoint>(s, ReadEndpoint);
+    return All<Endpoint>(s, sealed::Opening(*cipher_, ReadEndpoint));
   });
 }
 
@@ -744,6 +758,7 @@ Result<IngestResult> EventStore::IngestSync(IngestRequest req) {
 }
 
 void SqliteStore::Ingest(IngestRequest req, IngestCallback done) {
+  for (NewEvent& ne : req.events) sealed::Seal(*cipher_, ne.event);  // here, not on the writer thread
   auto state = std::make_shared<std::optional<Result<IngestResult>>>();
   Enqueue(Job{
       [req = std::move(req), state](Db& db) mutable -> bool {
@@ -813,7 +828,7 @@ Result<Event> SqliteStore::GetEvent(const CompanyId& company, const EventId& id)
         std::string("SELECT ") + kEventCols + " FROM events WHERE id = ? AND company_id = ?";
     PREPARE(s, db, sql.c_str());
     s.Bind(1, id.str()).Bind(2, company.str());
-    return One<Event>(s, "event", ReadEvent);
+    return One<Event>(s, "event", sealed::Opening(*cipher_, ReadEvent));
   });
 }
 
@@ -829,7 +844,7 @@ Result<Page<Event>> SqliteStore::ListEvents(const CompanyId& company, const Even
     if (q.delivery_status) s.Bind(8, ToString(*q.delivery_status));
     else s.Bind(8, std::nullopt);
     s.Bind(9, limit + 1);
-    auto out = All<Event>(s, ReadEvent);
+    auto out = All<Event>(s, sealed::Opening(*cipher_, ReadEvent));
     if (!out) return std::unexpected(out.error());
     return MakePage(std::move(*out), limit, [](const Event& e) { return e.id.str(); });
   });
@@ -892,6 +907,7 @@ Result<Page<Attempt>> SqliteStore::ListAttempts(const CompanyId& company, const 
       a.response_headers = s.Text(7);
       a.response_body = s.Text(8);
       a.error_detail = s.Text(9);
+      TRY(sealed::Open(*cipher_, a));
       out.push_back(std::move(a));
     }
     return MakePage(std::move(out), limit, [](const Attempt& a) { return a.id.str(); });
@@ -996,7 +1012,10 @@ Result<std::vector<std::pair<EventId, std::string>>> SqliteStore::LoadPayloads(
       s.Bind(1, id.str());
       auto r = s.Step();
       if (!r) return std::unexpected(r.error());
-      if (*r) out.emplace_back(id, s.Text(0));
+      if (!*r) continue;
+      auto payload = cipher_->OpenBytes(s.TextView(0), sealed::PayloadAad(id.str()));
+      if (!payload) return std::unexpected(payload.error());
+      out.emplace_back(id, std::move(*payload));
     }
     return out;
   });
@@ -1025,7 +1044,10 @@ void SqliteStore::ApplyDispatchUpdates(std::vector<DeliveryUpdate> updates,
     std::vector<DeliveryUpdate> part;
     const size_t begin = k * kOutcomesPerJob, end = std::min(updates.size(), begin + kOutcomesPerJob);
     part.reserve(end - begin);
-    for (size_t i = begin; i < end; ++i) part.push_back(std::move(updates[i]));
+    for (size_t i = begin; i < end; ++i) {
+      part.push_back(std::move(updates[i]));
+      if (part.back().attempt) sealed::Seal(*cipher_, *part.back().attempt);  // not on the writer thread
+    }
     std::vector<EndpointHealth> part_health;
     if (k + 1 == n_jobs) part_health = std::move(health);
     auto state = std::make_shared<Result<void>>();
@@ -1150,6 +1172,108 @@ Result<void> SqliteStore::DisableEndpoint(const CompanyId& company, const Endpoi
             "WHERE endpoint_id = ? AND status = 'pending'");
     d.Bind(1, id.str());
     return d.Exec();
+  });
+}
+
+// ---------------------------------------------------------------- encryption at rest
+
+Result<std::vector<std::string>> SqliteStore::EncryptionKeyIds() {
+  return Read<std::vector<std::string>>([&](Db& db) -> Result<std::vector<std::string>> {
+    PREPARE(s, db, "SELECT key_id FROM encryption_keys ORDER BY added_at, key_id");
+    return All<std::string>(s, [](const Stmt& row) { return row.Text(0); });
+  });
+}
+
+Result<void> SqliteStore::RecordEncryptionKey(const std::string& key_id, int64_t now_ms) {
+  return Write<void>([key_id, now_ms](Db& db) -> Result<void> {
+    PREPARE(s, db, "INSERT OR IGNORE INTO encryption_keys(key_id, added_at) VALUES (?, ?)");
+    s.Bind(1, key_id).Bind(2, now_ms);
+    return s.Exec();
+  });
+}
+
+Result<void> SqliteStore::ForgetEncryptionKey(const std::string& key_id) {
+  return Write<void>([key_id](Db& db) -> Result<void> {
+    PREPARE(s, db, "DELETE FROM encryption_keys WHERE key_id = ?");
+    s.Bind(1, key_id);
+    return s.Exec();
+  });
+}
+
+namespace {
+
+// The statements of RekeyBatch per table, built once: prepared statements are cached by the
+// SQL's address (Db::Prepare).
+struct RekeySql {
+  std::string select, update;
+};
+
+const RekeySql& RekeySqlOf(SealedTable table) {
+  static const std::array<RekeySql, 3> kSql = [] {
+    std::array<RekeySql, 3> out;
+    for (SealedTable t : {SealedTable::kEvents, SealedTable::kAttempts, SealedTable::kEndpoints}) {
+      const sealed::TableColumns& spec = sealed::ColumnsOf(t);
+      const int n = static_cast<int>(spec.columns.size());
+      std::string cols, set, same;
+      for (int i = 0; i < n; ++i) {
+        const std::string name = spec.columns[i].name;
+        cols += ", " + name;
+        set += (i ? ", " : "") + name + " = ?" + std::to_string(i + 1);
+        // CAST: a value compares equal whether it was bound as text or as a blob.
+        same += " AND CAST(" + name + " AS BLOB) = CAST(?" + std::to_string(n + i + 1) + " AS BLOB)";
+      }
+      out[static_cast<size_t>(t)] = {
+          "SELECT id" + cols + " FROM " + spec.table + " WHERE id > ?1 ORDER BY id LIMIT ?2",
+          std::string("UPDATE ") + spec.table + " SET " + set + " WHERE id = ?" + std::to_string(2 * n + 1) + same};
+    }
+    return out;
+  }();
+  return kSql[static_cast<size_t>(table)];
+}
+
+}  // namespace
+
+Result<RekeyBatchResult> SqliteStore::RekeyBatch(SealedTable table, const std::string& after, int limit) {
+  return Write<RekeyBatchResult>([this, table, after, limit](Db& db) -> Result<RekeyBatchResult> {
+    const sealed::TableColumns& spec = sealed::ColumnsOf(table);
+    const int n = static_cast<int>(spec.columns.size());
+    const int id_param = 2 * n + 1;
+    const RekeySql& sql = RekeySqlOf(table);
+    struct Row {
+      std::string id;
+      std::vector<std::string> values;
+    };
+    std::vector<Row> rows;
+    {
+      PREPARE(q, db, sql.select.c_str());
+      q.Bind(1, after).Bind(2, limit);
+      auto read = All<Row>(q, [n](const Stmt& r) {
+        Row row{r.Text(0), {}};
+        for (int i = 1; i <= n; ++i) row.values.push_back(r.Text(i));
+        return row;
+      });
+      if (!read) return std::unexpected(read.error());
+      rows = std::move(*read);
+    }
+    RekeyBatchResult out;
+    out.scanned = static_cast<int64_t>(rows.size());
+    if (static_cast<int>(rows.size()) == limit) out.next_after = rows.back().id;
+    PREPARE(u, db, sql.update.c_str());
+    for (const Row& row : rows) {
+      auto fresh = sealed::Reseal(*cipher_, table, row.id, row.values);
+      if (!fresh) return std::unexpected(fresh.error());
+      if (!*fresh) continue;
+      u.Reset();
+      for (int i = 0; i < n; ++i) {
+        if (spec.columns[i].text) u.Bind(i + 1, (**fresh)[i]);
+        else u.BindBlob(i + 1, (**fresh)[i]);
+        u.BindBlob(n + i + 1, row.values[i]);
+      }
+      u.Bind(id_param, row.id);
+      TRY(u.Exec());
+      out.resealed += db.Changes();
+    }
+    return out;
   });
 }
 

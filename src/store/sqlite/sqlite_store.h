@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "store/sqlite/sqlite_db.h"
+#include "core/field_cipher.h"
 #include "core/log_throttle.h"
 #include "store/store.h"
 
@@ -27,8 +28,9 @@ namespace hookd {
 class SqliteStore final : public Store {
  public:
   // `path`: a file name. Opens the writer connection and starts the writer thread.
-  // `exclusive`: see OpenOptions (store.h).
-  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path, bool exclusive = false);
+  // `exclusive`, `cipher`: see OpenOptions (store.h).
+  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path, bool exclusive = false,
+                                                   std::shared_ptr<const FieldCipher> cipher = nullptr);
   ~SqliteStore() override;
 
   Result<void> Migrate() override;
@@ -97,6 +99,11 @@ class SqliteStore final : public Store {
   Result<int64_t> PurgeExpired(int64_t cutoff_ms, int limit, const std::optional<CompanyId>& company) override;
   Result<std::vector<Company>> CompaniesWithOwnRetention() override;
 
+  Result<std::vector<std::string>> EncryptionKeyIds() override;
+  Result<void> RecordEncryptionKey(const std::string& key_id, int64_t now_ms) override;
+  Result<void> ForgetEncryptionKey(const std::string& key_id) override;
+  Result<RekeyBatchResult> RekeyBatch(SealedTable table, const std::string& after, int limit) override;
+
  private:
   // A unit of work for the writer: `apply` runs inside the group transaction; `finish` runs
   // after COMMIT with the commit's error, if any.
@@ -137,6 +144,7 @@ class SqliteStore final : public Store {
   Result<T> Read(const std::function<Result<T>(sqlite::Db&)>& fn);
 
   const std::string path_;
+  std::shared_ptr<const FieldCipher> cipher_ = std::make_shared<const FieldCipher>();  // never null
   int lock_fd_ = -1;  // flock'ed "<file>.lock" when opened exclusive; closed by the destructor
   std::unique_ptr<sqlite::Db> writer_db_;  // owned by the writer thread once started
 
