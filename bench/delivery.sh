@@ -37,6 +37,7 @@
 # Knobs: DUR=15 LAT_RATE=1000 LAT_DUR=20 FANOUT_EVENTS=2000 BACKLOG=1000000
 #        RUNS="yardstick e2e fanout fanout-curl latency isolation backlog idle" KEEP_TMP=1 FANOUT_CONC=16
 #        HOOKD_ARGS="--dispatch-threads 2" (extra flags) DB=sqlite|postgres NODES=1 IDLE_DUR=20
+#        ENCRYPTION=off|on|both (on: a key in --encryption-key-file; both: the cost of it, below)
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -70,6 +71,48 @@ LOADGEN="$("$here/build.sh" | tail -n1)"
 stamp="$(date -u +%Y%m%dT%H%M%SZ)"
 RESULTS_DIR="${RESULTS_DIR:-$here/results/delivery-$stamp}"
 mkdir -p "$RESULTS_DIR"
+
+# ENCRYPTION=both: the cost of encryption at rest (issue 13: target < 10 % fewer events/s end
+# to end). The chosen parts run four times, alternating without and with a key (off, on, off,
+# on: a drift of the machine hits both), each run with its own yardstick; then the means.
+ENCRYPTION="${ENCRYPTION:-off}"
+case "$ENCRYPTION" in
+  off|on) ;;
+  both)
+    RUNS="${RUNS:-yardstick e2e fanout latency}"
+    for i in 1 2; do
+      for v in off on; do
+        ENCRYPTION="$v" RUNS="$RUNS" RESULTS_DIR="$RESULTS_DIR/$v-$i" bash "$0"
+      done
+    done
+    python3 - "$RESULTS_DIR" <<'PY' | tee "$RESULTS_DIR/summary.txt"
+import sys, pathlib, statistics
+root = pathlib.Path(sys.argv[1])
+def load(d):
+    out = {}
+    for line in (d / "results.env").read_text().splitlines():
+        k, _, v = line.partition("=")
+        out[k] = v
+    return out
+runs = {v: [load(root / f"{v}-{i}") for i in (1, 2)] for v in ("off", "on")}
+print(f"encryption at rest, ENCRYPTION=both ({root.name}): means of 2 runs each, alternating off/on")
+for key, label in (("yardstick", "(0) yardstick req/s"), ("e2e", "(1) e2e events/s"), ("fanout", "(2) fan-out deliveries/s"),
+                   ("latency_p99", "(3) latency p99 ms")):
+    def num(x):
+        try:
+            return float(x)
+        except (TypeError, ValueError):
+            return None
+    vals = {v: [num(r.get(key)) for r in runs[v] if num(r.get(key)) is not None] for v in runs}
+    if not vals["off"] or not vals["on"]:
+        continue
+    off, on = statistics.mean(vals["off"]), statistics.mean(vals["on"])
+    change = f"{(on - off) / off * 100:+.1f} %" if off else "n/a"
+    print(f"  {label:28} without key {off:>9.1f} {vals['off']}   with key {on:>9.1f} {vals['on']}   {change}")
+PY
+    exit 0 ;;
+  *) echo "delivery.sh: ENCRYPTION=off, on or both" >&2; exit 2 ;;
+esac
 tmp="$(mktemp -d /tmp/hookd-dbench.XXXXXX)"
 hookd_pids=()
 hookd_pid=""
@@ -145,6 +188,10 @@ TOK="hkd_bench_$(head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
 HARGS=(--admin-token "$TOK" --allow-http --allow-destination 127.0.0.1/32)
 # shellcheck disable=SC2206  # extra `hookd serve` flags, split on spaces on purpose
 [ -n "${HOOKD_ARGS:-}" ] && HARGS+=($HOOKD_ARGS)
+if [ "$ENCRYPTION" = on ]; then
+  "$tmp/hookd" key generate >"$tmp/encryption.key"
+  HARGS+=(--encryption-key-file "$tmp/encryption.key")
+fi
 base=""
 bases=()
 start_hookd() {  # start_hookd [extra args…] → NODES nodes; bases[i], hookd_pids[i]; base, hookd_pid: node 1's
@@ -345,13 +392,13 @@ wrk_lua() {  # wrk_lua TOKEN BODYFILE [nodes] → path of a wrk script POSTing t
 }
 field() { sed -n "s/.*$1=\([0-9]*\).*/\1/p" | head -n1; }
 
-log "hookd delivery benchmark — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, commit $(git -C "$root" rev-parse --short HEAD)"
+log "hookd delivery benchmark — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, commit $(git -C "$root" rev-parse --short HEAD), encryption at rest $ENCRYPTION"
 if [ "$DB" = postgres ]; then
   log "receiver: nginx (1 worker, return 204, keep-alive); hookd: $NODES node(s) on PostgreSQL $(pg_sql postgres 'SHOW server_version' | cut -d' ' -f1) (Unix socket, synchronous_commit on, fsync on: a 202 after COMMIT); all on loopback, one machine"
 else
   log "receiver: nginx (1 worker, return 204, keep-alive); hookd: SQLite WAL, fdatasync before every 202; all on loopback, one machine"
 fi
-kv db "$DB"; kv nodes "$NODES"; kv commit "$(git -C "$root" rev-parse --short HEAD)"
+kv db "$DB"; kv nodes "$NODES"; kv encryption "$ENCRYPTION"; kv commit "$(git -C "$root" rev-parse --short HEAD)"
 start_hookd --retry-schedule 5s,5m
 # An endpoint created through node 1 reaches the other nodes' caches by NOTIFY (milliseconds):
 # a second's pause before a part's load, so no event is posted to a node that does not know it.
