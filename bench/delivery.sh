@@ -48,6 +48,7 @@ LAT_DUR="${LAT_DUR:-20}"
 FANOUT_EVENTS="${FANOUT_EVENTS:-2000}"
 BACKLOG="${BACKLOG:-1000000}"
 DB="${DB:-sqlite}"
+RUNS_GIVEN="${RUNS:-}"  # before the defaults below (ENCRYPTION=both has its own)
 NODES="${NODES:-1}"
 IDLE_DUR="${IDLE_DUR:-20}"
 case "$DB" in
@@ -79,7 +80,7 @@ ENCRYPTION="${ENCRYPTION:-off}"
 case "$ENCRYPTION" in
   off|on) ;;
   both)
-    RUNS="${RUNS:-yardstick e2e fanout latency}"
+    RUNS="${RUNS_GIVEN:-yardstick e2e fanout latency}"
     for i in 1 2; do
       for v in off on; do
         ENCRYPTION="$v" RUNS="$RUNS" RESULTS_DIR="$RESULTS_DIR/$v-$i" bash "$0"
