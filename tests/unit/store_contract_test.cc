@@ -862,6 +862,49 @@ TEST_P(StoreContract, PayloadsAndResponseBodiesKeepTheirExactBytes) {
   EXPECT_EQ(attempts->items[0].response_headers, x.response_headers);
 }
 
+// A batch of outcomes is written in a few multi-row statements on PostgreSQL: two updates of
+// one delivery in one batch (an attempt and its retry) end in the later one with both attempts
+// kept, and text that an array literal must quote (quotes, backslashes, commas, braces, NULL)
+// comes back as it was.
+TEST_P(StoreContract, OutcomeBatchesKeepOrderAndEveryByteOfTheirText) {
+  Endpoint ep = NewEndpoint(co_);
+  NewEvent ne = MakeEvent(co_, {ep.id});
+  const DeliveryId did = ne.deliveries[0].id;
+  ASSERT_TRUE(Ingest(std::move(ne)));
+  auto attempt = [&](int n, std::string detail) {
+    Attempt a;
+    a.id = AttemptId::New();
+    a.delivery_id = did;
+    a.number = n;
+    a.started_at_ms = NowMs() + n;
+    a.error = "http";
+    a.status_code = 500;
+    a.response_headers = R"({"x":"a \"quoted\", {braced} \\ NULL"})";
+    a.response_body = std::string("NULL,{}\"\\\0\xff", 10);
+    a.error_detail = std::move(detail);
+    return a;
+  };
+  ASSERT_TRUE(Apply({
+      DeliveryUpdate{did, co_, DeliveryStatus::kPending, 1, NowMs() + 5000, NowMs(), attempt(1, "NULL")},
+      DeliveryUpdate{did, co_, DeliveryStatus::kFailed, 2, std::nullopt, NowMs(), attempt(2, "a, \"b\" {c}")},
+  }));
+  auto d = store_->GetDelivery(co_, did);
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ(d->status, DeliveryStatus::kFailed);
+  EXPECT_EQ(d->attempts, 2);
+  EXPECT_FALSE(d->next_attempt_at_ms.has_value());
+  auto atts = store_->ListAttempts(co_, did, {});
+  ASSERT_TRUE(atts) << atts.error().message;
+  ASSERT_EQ(atts->items.size(), 2u);
+  EXPECT_EQ(atts->items[0].error_detail, "a, \"b\" {c}");  // newest first
+  EXPECT_EQ(atts->items[1].error_detail, "NULL");
+  for (const auto& a : atts->items) {
+    EXPECT_EQ(a.response_headers, R"({"x":"a \"quoted\", {braced} \\ NULL"})");
+    EXPECT_EQ(a.response_body, std::string("NULL,{}\"\\\0\xff", 10));
+    EXPECT_EQ(a.status_code, 500);
+  }
+}
+
 std::shared_ptr<const FieldCipher> Keys(const std::string& text) {
   auto c = FieldCipher::FromKeyText(text);
   EXPECT_TRUE(c) << c.error().message;

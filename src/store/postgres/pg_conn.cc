@@ -208,4 +208,37 @@ Result<void> Conn::Commit() {
   return {};
 }
 
+std::string NullableArrayLiteral(const std::vector<std::optional<std::string>>& items) {
+  std::string array = "{";
+  for (const auto& item : items) {
+    if (array.size() > 1) array += ',';
+    if (!item) {
+      array += "NULL";
+      continue;
+    }
+    array += '"';
+    for (char ch : *item) {
+      if (ch == '"' || ch == '\\') array += '\\';
+      array += ch;
+    }
+    array += '"';
+  }
+  return array + "}";
+}
+
+std::string ByteaArrayLiteral(const std::vector<std::string_view>& items) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string array = "{";
+  for (std::string_view item : items) {
+    if (array.size() > 1) array += ',';
+    array += "\"\\\\x";  // "\\x…": the array parser takes one backslash away, bytea reads \x
+    for (unsigned char c : item) {
+      array += kHex[c >> 4];
+      array += kHex[c & 15];
+    }
+    array += '"';
+  }
+  return array + "}";
+}
+
 }  // namespace hookd::pg

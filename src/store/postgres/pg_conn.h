@@ -137,6 +137,12 @@ std::string ArrayLiteral(const Items& items, Text text) {
   return array + "}";
 }
 
+// An array literal whose elements may be NULL (nullopt), each other one quoted as in
+// ArrayLiteral: the column of one multi-row statement (`unnest($1::bigint[], …)`).
+std::string NullableArrayLiteral(const std::vector<std::optional<std::string>>& items);
+// A bytea[] literal: each element in hex input form ("\\x…"), byte-exact whatever it holds.
+std::string ByteaArrayLiteral(const std::vector<std::string_view>& items);
+
 // Maps a failed result to an Error: SQLSTATE 23505 (unique_violation) -> kAlreadyExists,
 // other integrity violations -> kConflict, lost connections / shutdowns / lack of resources /
 // serialization failures / timeouts -> kUnavailable, the rest -> kInternal.

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <future>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
 
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
@@ -972,36 +974,81 @@ Result<void> PostgresStore::WriteOutcomes(Conn& db, const std::vector<DeliveryUp
          Params().Text(node_id_).Text(pg::ArrayLiteral(shards, [](int s) { return std::to_string(s); })));
     for (int i = 0; i < l.size(); ++i) held.emplace_back(static_cast<int>(l.Int(i, 0)), l.Int(i, 1));
   }
+  // One statement per kind for the whole batch (multi-row, through unnest), not one per
+  // delivery: each statement is a round trip to the server.
   int64_t fenced = 0;
+  std::vector<std::string> dropped;
+  // The last update of each delivery (a batch may hold two of one delivery: an attempt and its
+  // retry), in batch order; every attempt is kept.
+  std::vector<const DeliveryUpdate*> last;
+  std::unordered_map<std::string_view, size_t> last_of;
+  std::vector<const DeliveryUpdate*> with_attempt;
   for (const DeliveryUpdate& d : updates) {
     if (d.lease_epoch != 0 && !std::binary_search(held.begin(), held.end(), std::pair{d.lease_shard, d.lease_epoch})) {
       ++fenced;  // the shard has another owner now, which reads this delivery from the store
       continue;
     }
     if (d.drop) {
-      TRY(db.Exec("DELETE FROM deliveries WHERE id = $1::text AND status IN ('pending', 'held')",
-                  Params().Text(d.id.str())));
+      dropped.push_back(d.id.str());
       continue;
     }
+    auto [it, fresh] = last_of.try_emplace(d.id.str(), last.size());
+    if (fresh) last.push_back(&d);
+    else last[it->second] = &d;
+    if (d.attempt) with_attempt.push_back(&d);
+  }
+  if (!dropped.empty()) {
+    TRY(db.Exec("DELETE FROM deliveries WHERE id = ANY($1::text[]) AND status IN ('pending', 'held')",
+                Params().Text(pg::ArrayLiteral(dropped, [](const std::string& id) -> const std::string& { return id; }))));
+  }
+  if (!last.empty()) {
+    std::vector<std::optional<std::string>> ids, status, attempts, next, last_at;
+    for (const DeliveryUpdate* d : last) {
+      ids.emplace_back(d->id.str());
+      status.emplace_back(std::string(ToString(d->status)));
+      attempts.emplace_back(std::to_string(d->attempts));
+      next.emplace_back(d->next_attempt_at_ms ? std::optional(std::to_string(*d->next_attempt_at_ms)) : std::nullopt);
+      last_at.emplace_back(d->last_attempt_at_ms ? std::optional(std::to_string(*d->last_attempt_at_ms)) : std::nullopt);
+    }
     EXEC(u, db,
-         "UPDATE deliveries SET status = $1::text, attempts = $2::integer, next_attempt_at = $3::bigint, "
-         "last_attempt_at = $4::bigint WHERE id = $5::text",
-         Params().Text(ToString(d.status)).Int(d.attempts).Opt(d.next_attempt_at_ms).Opt(d.last_attempt_at_ms)
-             .Text(d.id.str()));
+         "UPDATE deliveries AS d SET status = u.status, attempts = u.attempts, next_attempt_at = u.next_at, "
+         "last_attempt_at = u.last_at FROM unnest($1::text[], $2::text[], $3::integer[], $4::bigint[], $5::bigint[]) "
+         "AS u(id, status, attempts, next_at, last_at) WHERE d.id = u.id RETURNING d.id",
+         Params().Text(pg::NullableArrayLiteral(ids)).Text(pg::NullableArrayLiteral(status))
+             .Text(pg::NullableArrayLiteral(attempts)).Text(pg::NullableArrayLiteral(next))
+             .Text(pg::NullableArrayLiteral(last_at)));
     // No row updated: the delivery is gone (its endpoint was deleted): no attempt either.
-    if (d.attempt && u.Affected() > 0) {
-      const Attempt& at = *d.attempt;
-      Params p;
-      p.Text(at.id.str()).Text(d.id.str()).Text(d.company_id.str()).Int(at.number).Int(at.started_at_ms)
-          .Int(at.duration_ms);
-      if (at.status_code) p.Int(*at.status_code);
-      else p.Null();
-      p.Opt(at.error).Text(at.response_headers).Bytes(at.response_body).Text(at.error_detail);
-      TRY(db.Exec("INSERT INTO attempts(id, delivery_id, company_id, number, started_at, duration_ms, "
-                  "status_code, error, response_headers, response_body, error_detail) VALUES ($1::text, "
-                  "$2::text, $3::text, $4::integer, $5::bigint, $6::bigint, $7::integer, $8::text, $9::text, "
-                  "$10::bytea, $11::text)",
-                  p));
+    std::unordered_set<std::string> updated;
+    for (int i = 0; i < u.size(); ++i) updated.insert(u.Text(i, 0));
+    std::vector<std::optional<std::string>> a_id, a_delivery, a_company, a_number, a_started, a_duration, a_code,
+        a_error, a_headers, a_detail;
+    std::vector<std::string_view> a_body;
+    for (const DeliveryUpdate* d : with_attempt) {
+      if (!updated.contains(d->id.str())) continue;
+      const Attempt& at = *d->attempt;
+      a_id.emplace_back(at.id.str());
+      a_delivery.emplace_back(d->id.str());
+      a_company.emplace_back(d->company_id.str());
+      a_number.emplace_back(std::to_string(at.number));
+      a_started.emplace_back(std::to_string(at.started_at_ms));
+      a_duration.emplace_back(std::to_string(at.duration_ms));
+      a_code.emplace_back(at.status_code ? std::optional(std::to_string(*at.status_code)) : std::nullopt);
+      a_error.emplace_back(at.error);
+      a_headers.emplace_back(at.response_headers);
+      a_body.emplace_back(at.response_body);
+      a_detail.emplace_back(at.error_detail);
+    }
+    if (!a_id.empty()) {
+      TRY(db.Exec("INSERT INTO attempts(id, delivery_id, company_id, number, started_at, duration_ms, status_code, "
+                  "error, response_headers, response_body, error_detail) SELECT * FROM unnest($1::text[], "
+                  "$2::text[], $3::text[], $4::integer[], $5::bigint[], $6::bigint[], $7::integer[], $8::text[], "
+                  "$9::text[], $10::bytea[], $11::text[])",
+                  Params().Text(pg::NullableArrayLiteral(a_id)).Text(pg::NullableArrayLiteral(a_delivery))
+                      .Text(pg::NullableArrayLiteral(a_company)).Text(pg::NullableArrayLiteral(a_number))
+                      .Text(pg::NullableArrayLiteral(a_started)).Text(pg::NullableArrayLiteral(a_duration))
+                      .Text(pg::NullableArrayLiteral(a_code)).Text(pg::NullableArrayLiteral(a_error))
+                      .Text(pg::NullableArrayLiteral(a_headers)).Text(pg::ByteaArrayLiteral(a_body))
+                      .Text(pg::NullableArrayLiteral(a_detail))));
     }
   }
   if (fenced > 0) {
@@ -1010,10 +1057,17 @@ Result<void> PostgresStore::WriteOutcomes(Conn& db, const std::vector<DeliveryUp
       spdlog::warn("store: {} delivery outcomes refused: this node no longer holds their shards' leases (their "
                    "new owner sends them again){}", fenced, v.Suffix());
   }
-  for (const EndpointHealth& e : health) {
-    TRY(db.Exec("UPDATE endpoints SET consecutive_failures = $1::integer, failing_since = $2::bigint "
-                "WHERE id = $3::text",
-                Params().Int(e.consecutive_failures).Int(e.failing_since_ms).Text(e.id.str())));
+  if (!health.empty()) {
+    std::vector<std::optional<std::string>> ids, failures, since;
+    for (const EndpointHealth& e : health) {
+      ids.emplace_back(e.id.str());
+      failures.emplace_back(std::to_string(e.consecutive_failures));
+      since.emplace_back(std::to_string(e.failing_since_ms));
+    }
+    TRY(db.Exec("UPDATE endpoints AS e SET consecutive_failures = h.failures, failing_since = h.since "
+                "FROM unnest($1::text[], $2::integer[], $3::bigint[]) AS h(id, failures, since) WHERE e.id = h.id",
+                Params().Text(pg::NullableArrayLiteral(ids)).Text(pg::NullableArrayLiteral(failures))
+                    .Text(pg::NullableArrayLiteral(since))));
   }
   return {};
 }
