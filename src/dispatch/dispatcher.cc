@@ -789,18 +789,23 @@ void Dispatcher::Finish(EndpointState* es, const Key& key) {
 }
 
 void Dispatcher::Cancel(const std::vector<Key>& deliveries) {
+  std::unordered_set<Key, PackedUlidHash> elsewhere;  // not in memory: maybe parked
   for (const Key& key : deliveries) {
     taken_from_store_.erase(key);
     auto it = items_.find(key);
-    if (it != items_.end()) {
-      if (it->second.state == ItemState::kInFlight) canceled_in_flight_.insert(key);
-      else Forget(key);
-      continue;
+    if (it == items_.end()) {
+      elsewhere.insert(key);
+    } else if (it->second.state == ItemState::kInFlight) {
+      canceled_in_flight_.insert(key);
+    } else {
+      Forget(key);
     }
-    // Parked while its endpoint is being read back (rare: scan those endpoints).
-    for (auto& [_, es] : endpoints_)
-      if (!es.parked.empty()) std::erase_if(es.parked, [&](const PendingDelivery& d) { return d.id.Packed() == key; });
   }
+  // Parked while their endpoint is being read back (only during a recovery).
+  if (elsewhere.empty() || recover_queue_.empty()) return;
+  for (auto& [_, es] : endpoints_)
+    if (!es.parked.empty())
+      std::erase_if(es.parked, [&](const PendingDelivery& d) { return elsewhere.contains(d.id.Packed()); });
 }
 
 void Dispatcher::Forget(const Key& key) {
