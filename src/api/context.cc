@@ -145,8 +145,8 @@ std::optional<DeliveryStatus> QueryDeliveryStatus(const Call& call, std::string_
   if (!v) return std::nullopt;
   auto st = ParseDeliveryStatus(*v);
   if (!st)
-    throw ApiError(422, fmt::format("{} must be pending, succeeded, failed or held", name),
-                   {{fmt::format("/query/{}", name), "must be pending, succeeded, failed or held"}});
+    throw ApiError(422, fmt::format("{} must be pending, succeeded, failed, held or canceled", name),
+                   {{fmt::format("/query/{}", name), "must be pending, succeeded, failed, held or canceled"}});
   return st;
 }
 
@@ -232,6 +232,7 @@ void AddAllRoutes(Router& r, ApiContext& ctx) {
   AddEndpointRoutes(r, ctx);
   AddEventRoutes(r, ctx);
   AddDeliveryRoutes(r, ctx);
+  AddErasureRoutes(r, ctx);
   AddHookRoutes(r, ctx);
   AddOpenApiRoutes(r, ctx);
   AddMeRoutes(r, ctx);

@@ -24,6 +24,7 @@
 namespace hookd {
 class Metrics;             // core/metrics.h
 class DestinationChecker;  // dispatch/destination_check.h
+class ErasureWorker;       // store/erasure_worker.h
 }
 
 namespace hookd::api {
@@ -53,6 +54,9 @@ struct ApiContext {
   ChangeFeed& changes;
   ApiOptions options;
   Metrics* metrics = nullptr;    // may be null (GET /metrics then answers an empty body)
+  // Runs erasures in the background (POST …/erasures wakes it) and keeps the subject-hash key.
+  // Null: POST …/erasures answers 503.
+  ErasureWorker* erasures = nullptr;
   // The rules for saving an endpoint of `company`; `editing`: the endpoint being changed
   // (its current filter does not count against the company's regex budget).
   EndpointRules Rules(const CompanyId& company, const std::optional<EndpointId>& editing) const;
@@ -119,6 +123,7 @@ void AddTokenRoutes(Router& r, ApiContext& ctx);
 void AddEndpointRoutes(Router& r, ApiContext& ctx);
 void AddEventRoutes(Router& r, ApiContext& ctx);
 void AddDeliveryRoutes(Router& r, ApiContext& ctx);
+void AddErasureRoutes(Router& r, ApiContext& ctx);  // POST/GET …/erasures (erasures.cc)
 void AddHookRoutes(Router& r, ApiContext& ctx);
 void AddOpenApiRoutes(Router& r, ApiContext& ctx);
 void AddMeRoutes(Router& r, ApiContext& ctx);     // GET /v1/me (me.cc)

@@ -22,6 +22,7 @@ json::object DeliveryJson(const Delivery& d) {
           {"event_id", d.event_id.str()},
           {"endpoint_id", d.endpoint_id.str()},
           {"status", ToString(d.status)},
+          {"canceled_reason", d.canceled_reason.empty() ? json::value(nullptr) : json::value(d.canceled_reason)},
           {"attempts", d.attempts},
           {"next_attempt_at", d.status == DeliveryStatus::kPending ? OptTime(d.next_attempt_at_ms) : nullptr},
           {"last_attempt_at", OptTime(d.last_attempt_at_ms)},

@@ -26,6 +26,12 @@ json::object EventJson(const Event& e) {
   o["subject"] = e.subject.empty() ? json::value(nullptr) : json::value(e.subject);
   o["occurred_at"] = e.occurred_at_ms ? json::value(FormatTime(*e.occurred_at_ms)) : json::value(nullptr);
   o["created_at"] = FormatTime(e.created_at_ms);
+  o["erased"] = e.erased;
+  if (e.erased) {  // its subject's data was erased (POST …/erasures): nothing of it is left
+    o["data"] = nullptr;
+    o["payload"] = nullptr;
+    return o;
+  }
   auto payload = ParseJson(e.payload);
   if (payload && payload->is_object()) {
     if (auto* d = payload->get_object().if_contains("data")) o["data"] = *d;

@@ -30,6 +30,7 @@
 #include "dispatch/dispatcher_pool.h"
 #include "store/postgres/pg_cluster.h"
 #include "store/postgres/postgres_store.h"
+#include "store/erasure_worker.h"
 #include "store/retention.h"
 #include "store/encryption.h"
 #include "store/store.h"
@@ -250,6 +251,8 @@ int RunServe(ServeConfig& cfg) {
       "hookd_in_flight_requests", "Delivery requests to receivers in flight now.",
       [&dispatcher] { return static_cast<double>(dispatcher.InFlight()); });
   Retention retention(*store, cfg.retention_ms);
+  // Erasures announce the deliveries they cancel on the feed: the dispatcher drops them.
+  ErasureWorker erasures(*store, changes);
 
   api::Authenticator auth(*store);
   SharedStateFollower shared_state(*store, catalog, auth);
@@ -266,7 +269,7 @@ int RunServe(ServeConfig& cfg) {
   api_opts.check_destination = [&policy](std::string_view url) { return CheckDestinationLiteral(*policy, url); };
   DestinationChecker destinations(*policy, {});
   api_opts.destinations = &destinations;
-  api::ApiContext ctx{*store, catalog, index, auth, changes, api_opts, &metrics};
+  api::ApiContext ctx{*store, catalog, index, auth, changes, api_opts, &metrics, &erasures};
   api::Router router;
   api::AddAllRoutes(router, ctx);
 
@@ -303,6 +306,14 @@ int RunServe(ServeConfig& cfg) {
                    return {};
                  },
                  [&retention] { retention.Stop(); }});
+  // Resumes the erasures a stop interrupted; its cancellations reach a dispatcher that has
+  // taken its recovery bound.
+  lifecycle.Add({"erasures", {"store", "dispatcher"},
+                 [&erasures]() -> Result<void> {
+                   erasures.Start();
+                   return {};
+                 },
+                 [&erasures] { erasures.Stop(); }});
   // Endpoint saves waiting on DNS are answered 503 when it stops.
   lifecycle.Add({"destination-checks", {}, nullptr, [&destinations] { destinations.Stop(); }});
   lifecycle.Add({"api", {"store", "dispatcher", "destination-checks"},

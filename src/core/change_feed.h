@@ -8,6 +8,7 @@
 // database implements ChangeFeed with the database's notifications (PostgreSQL LISTEN/NOTIFY):
 // the listeners stay as they are.
 
+#include <utility>
 #include <vector>
 
 #include "core/ids.h"
@@ -27,6 +28,12 @@ class ChangeListener {
   // Failed deliveries of an endpoint were put back to pending (`recover`): read its pending
   // deliveries back from the store.
   virtual void OnDeliveriesRequeued(const CompanyId& company, const EndpointId& id) = 0;
+  // These deliveries (id, endpoint — empty when another node announced them) were canceled
+  // (their events erased): forget them, with their payloads, and send them no more. Called right
+  // after they are durable.
+  virtual void OnDeliveriesCanceled(const std::vector<std::pair<DeliveryId, EndpointId>>& deliveries) {
+    (void)deliveries;
+  }
 
   // Announcements that only several nodes sharing a database make (the PostgreSQL feed);
   // a listener that does not care ignores them.
@@ -66,6 +73,9 @@ class LocalChangeFeed final : public ChangeFeed {
   }
   void OnDeliveriesRequeued(const CompanyId& company, const EndpointId& id) override {
     for (auto* l : listeners_) l->OnDeliveriesRequeued(company, id);
+  }
+  void OnDeliveriesCanceled(const std::vector<std::pair<DeliveryId, EndpointId>>& deliveries) override {
+    for (auto* l : listeners_) l->OnDeliveriesCanceled(deliveries);
   }
   void OnOwnershipChanged() override {
     for (auto* l : listeners_) l->OnOwnershipChanged();

@@ -44,11 +44,15 @@ struct Event {
   std::string subject;  // ordering key; empty when none
   std::optional<int64_t> occurred_at_ms;
   int64_t created_at_ms = 0;
-  // The exact bytes POSTed to receivers (SPEC §3 body). Immutable once accepted.
+  // The exact bytes POSTed to receivers (SPEC §3 body). Immutable once accepted — except by
+  // an erasure of its subject (core/erasure.h), which empties it and the subject.
   std::string payload;
+  bool erased = false;  // payload and subject erased: "" both
 };
 
-enum class DeliveryStatus { kPending, kSucceeded, kFailed, kHeld };
+// kCanceled is final, like kSucceeded and kFailed: nothing is sent any more (its event's
+// subject was erased: Delivery::canceled_reason "erased").
+enum class DeliveryStatus { kPending, kSucceeded, kFailed, kHeld, kCanceled };
 std::string_view ToString(DeliveryStatus s);
 std::optional<DeliveryStatus> ParseDeliveryStatus(std::string_view s);
 
@@ -62,6 +66,7 @@ struct Delivery {
   std::optional<int64_t> next_attempt_at_ms;  // set while pending
   std::optional<int64_t> last_attempt_at_ms;
   int64_t created_at_ms = 0;
+  std::string canceled_reason;  // "erased" when canceled; "" otherwise
 };
 
 // A pending delivery as the dispatcher schedules it: what it needs to send and order it.

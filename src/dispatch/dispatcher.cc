@@ -91,6 +91,13 @@ void Dispatcher::OnDeliveriesRequeued(const CompanyId& company, const EndpointId
   Post(EndpointChanged{company, id, true});
 }
 
+void Dispatcher::OnDeliveriesCanceled(const std::vector<std::pair<DeliveryId, EndpointId>>& deliveries) {
+  Canceled c;
+  c.deliveries.reserve(deliveries.size());
+  for (const auto& [id, _] : deliveries) c.deliveries.push_back(id.Packed());
+  Post(std::move(c));
+}
+
 void Dispatcher::OnOwnershipChanged() { Post(OwnershipChanged{false}); }
 
 void Dispatcher::OnChangesMissed() { Post(OwnershipChanged{true}); }
@@ -369,6 +376,8 @@ void Dispatcher::DrainInbox() {
       for (auto& d : *ds) AddNew(std::move(d));
     } else if (auto* oc = std::get_if<OwnershipChanged>(&c)) {
       ApplyOwnership(oc->missed);
+    } else if (auto* cc = std::get_if<Canceled>(&c)) {
+      Cancel(cc->deliveries);
     } else {
       auto& ch = std::get<EndpointChanged>(c);
       Reload(ch.company, ch.id, ch.requeued);
@@ -653,6 +662,10 @@ void Dispatcher::Handle(OutboundResult r) {
     --es->in_flight;
     MarkRunnable(item.endpoint, *es);
   }
+  if (canceled_in_flight_.erase(key) > 0) {  // canceled meanwhile: final, whatever the answer
+    Forget(key);
+    return;
+  }
   const int64_t now = clock_.NowMs();
   item.attempts++;
   const DeliveryId delivery_id = DeliveryId::FromPacked(key);
@@ -773,6 +786,52 @@ void Dispatcher::Finish(EndpointState* es, const Key& key) {
   --stats_.queued;
   unwritten_.insert(key);
   finished_unflushed_.push_back({key, endpoint});
+}
+
+void Dispatcher::Cancel(const std::vector<Key>& deliveries) {
+  std::unordered_set<Key, PackedUlidHash> elsewhere;  // not in memory: maybe parked
+  for (const Key& key : deliveries) {
+    taken_from_store_.erase(key);
+    auto it = items_.find(key);
+    if (it == items_.end()) {
+      elsewhere.insert(key);
+    } else if (it->second.state == ItemState::kInFlight) {
+      canceled_in_flight_.insert(key);
+    } else {
+      Forget(key);
+    }
+  }
+  // Parked while their endpoint is being read back (only during a recovery).
+  if (elsewhere.empty() || recover_queue_.empty()) return;
+  for (auto& [_, es] : endpoints_)
+    if (!es.parked.empty())
+      std::erase_if(es.parked, [&](const PendingDelivery& d) { return elsewhere.contains(d.id.Packed()); });
+}
+
+void Dispatcher::Forget(const Key& key) {
+  auto it = items_.find(key);
+  if (it == items_.end()) return;
+  auto eit = endpoints_.find(it->second.endpoint);
+  EndpointState* es = eit == endpoints_.end() ? nullptr : &eit->second;
+  if (es && it->second.ordered_subject) {
+    auto sit = es->subjects.find(*it->second.ordered_subject);
+    if (sit != es->subjects.end()) {
+      auto& q = sit->second;
+      const bool was_head = !q.empty() && q.front() == key;
+      std::erase(q, key);
+      if (q.empty()) {
+        es->subjects.erase(sit);
+      } else if (was_head) {
+        const Key next_key = q.front();
+        auto next = items_.find(next_key);
+        if (next != items_.end() && next->second.state == ItemState::kBlocked)
+          Schedule(next_key, next->second, next->second.due_ms);
+      }
+    }
+  }
+  // A ready queue or timer entry left behind is skipped when it comes up (the item is gone).
+  items_.erase(it);
+  --stats_.queued;
 }
 
 // Forgets every delivery of `es` that is not in flight (the store keeps them).

@@ -114,6 +114,10 @@ class Dispatcher final : public ChangeListener {
   void OnDeliveriesReady(std::vector<PendingDelivery> deliveries) override;
   void OnEndpointChanged(const CompanyId& company, const EndpointId& id) override;
   void OnDeliveriesRequeued(const CompanyId& company, const EndpointId& id) override;
+  // Canceled deliveries (erased events) are forgotten with their payloads: never sent (again).
+  // One in flight finishes, its outcome not written (the store keeps it canceled), and is not
+  // retried.
+  void OnDeliveriesCanceled(const std::vector<std::pair<DeliveryId, EndpointId>>& deliveries) override;
   // Lease shards taken: their endpoints' pending deliveries are read from the store; given
   // back or lapsed: their deliveries are forgotten (requests in flight finish, and their
   // outcomes are written fenced by the old epoch).
@@ -175,7 +179,10 @@ class Dispatcher final : public ChangeListener {
   struct OwnershipChanged {
     bool missed = false;  // announcements were lost: read everything back
   };
-  using Command = std::variant<std::vector<PendingDelivery>, EndpointChanged, OwnershipChanged>;
+  struct Canceled {
+    std::vector<Key> deliveries;
+  };
+  using Command = std::variant<std::vector<PendingDelivery>, EndpointChanged, OwnershipChanged, Canceled>;
 
   void Run();
   // Loads the endpoints and queues them for recovery; RecoverStep then reads their pending
@@ -204,6 +211,9 @@ class Dispatcher final : public ChangeListener {
   void Handle(OutboundResult r);
   void Finish(EndpointState* es, const Key& key);
   void DropQueued(EndpointState& es);
+  void Cancel(const std::vector<Key>& deliveries);
+  // Removes a delivery from memory without an outcome, letting the next one of its subject go.
+  void Forget(const Key& key);
   void Disable(EndpointState& es, DisabledReason reason);
   // `requeued`: failed deliveries of it were put back to pending (read them back).
   void Reload(const CompanyId& company, const EndpointId& id, bool requeued);
@@ -242,6 +252,8 @@ class Dispatcher final : public ChangeListener {
     int64_t lease_epoch = 0;  // of its endpoint's shard when it was sent (0: no ownership)
   };
   std::unordered_map<uint64_t, InFlight> in_flight_;                    // by request tag
+  // Deliveries canceled while in flight: finished when their request ends, outcome unwritten.
+  std::unordered_set<Key, PackedUlidHash> canceled_in_flight_;
   // Per lease shard: the epoch this dispatcher works under (0: not owned). Empty without
   // ownership.
   std::vector<int64_t> held_epoch_;

@@ -43,6 +43,10 @@ void DispatcherPool::OnDeliveriesReady(std::vector<PendingDelivery> deliveries) 
     if (!parts[static_cast<size_t>(i)].empty()) shards_[static_cast<size_t>(i)]->OnDeliveriesReady(std::move(parts[static_cast<size_t>(i)]));
 }
 
+void DispatcherPool::OnDeliveriesCanceled(const std::vector<std::pair<DeliveryId, EndpointId>>& deliveries) {
+  for (auto& d : shards_) d->OnDeliveriesCanceled(deliveries);
+}
+
 Dispatcher& DispatcherPool::ShardFor(const EndpointId& id) {
   return *shards_[static_cast<size_t>(Dispatcher::ShardOf(id, static_cast<int>(shards_.size())))];
 }

@@ -30,6 +30,8 @@ class DispatcherPool final : public ChangeListener {
   void OnDeliveriesReady(std::vector<PendingDelivery> deliveries) override;
   void OnEndpointChanged(const CompanyId& company, const EndpointId& id) override;
   void OnDeliveriesRequeued(const CompanyId& company, const EndpointId& id) override;
+  // To every shard (rare; the endpoint may be unknown).
+  void OnDeliveriesCanceled(const std::vector<std::pair<DeliveryId, EndpointId>>& deliveries) override;
   void OnOwnershipChanged() override;
   void OnChangesMissed() override;
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/endpoint.h"
+#include "core/erasure.h"
 #include "core/error.h"
 #include "core/event_catalog.h"
 #include "core/field_cipher.h"
@@ -204,7 +205,8 @@ class DeliveryStore {
   [[nodiscard]] virtual Result<std::vector<AttemptStatsBucket>> EndpointAttemptStats(
       const CompanyId& company, const EndpointId& id, int64_t since_ms, int64_t until_ms,
       int64_t bucket_ms) = 0;
-  // Makes the delivery pending and due at `now_ms`, whatever its state.
+  // Makes the delivery pending and due at `now_ms`, whatever its state — but `canceled` (its
+  // event was erased: nothing left to send), which is final: kConflict.
   [[nodiscard]] virtual Result<Delivery> RequeueDelivery(const CompanyId& company,
                                                         const DeliveryId& id, int64_t now_ms) = 0;
 };
@@ -253,13 +255,14 @@ class DispatchStore {
   };
   [[nodiscard]] virtual Result<PendingPage> LoadPending(const EndpointId& endpoint, const std::string& after,
                                                         int scan_limit) = 0;
-  // Payloads of these events; unknown ids are left out.
+  // Payloads of these events; unknown ids, and erased events, are left out.
   [[nodiscard]] virtual Result<std::vector<std::pair<EventId, std::string>>> LoadPayloads(
       const std::vector<EventId>& ids) = 0;
   // Writes outcomes (attempt rows, delivery states, endpoint health) in the group commit.
   // `done` runs once on a store thread after they are committed — not necessarily fsynced: an
   // outcome lost to a power cut only means that delivery is sent again (at least once), and
-  // the next durable commit (an ingest) makes it durable too. It must not block.
+  // the next durable commit (an ingest) makes it durable too. It must not block. A `canceled`
+  // delivery is final: an update of one is left out (and so is its attempt).
   virtual void ApplyDispatchUpdates(std::vector<DeliveryUpdate> updates,
                                     std::vector<EndpointHealth> health,
                                     std::move_only_function<void(Result<void>)> done) = 0;
@@ -272,7 +275,7 @@ class DispatchStore {
 class MaintenanceStore {
  public:
   virtual ~MaintenanceStore() = default;
-  // Deletes, at most `limit` deliveries per call: finished (succeeded/failed) deliveries
+  // Deletes, at most `limit` deliveries per call: finished (succeeded/failed/canceled) deliveries
   // created before `cutoff_ms` with their attempts; events created before it that have no
   // delivery left; idempotency keys older than 24 h. Pending and held deliveries, their
   // attempts and events, are never deleted. Returns the rows deleted. With `company`, only
@@ -310,6 +313,46 @@ class EncryptionStore {
                                                             int limit) = 0;
 };
 
+// Erasure of one employee (issue 13; docs/personal-data.md). An erasure is a row that says
+// which company, which subject (while it runs), and which events (those before its
+// `event_bound`); EraseBatch works through them a batch per transaction, so that other writes
+// interleave in the group commit.
+struct ErasureBatchResult {
+  ErasureCounts counts;  // this batch's
+  // The deliveries this batch made `canceled` (each with its endpoint): announce them
+  // (ChangeListener::OnDeliveriesCanceled) so no dispatcher sends what it holds of them.
+  std::vector<std::pair<DeliveryId, EndpointId>> canceled;
+  Erasure erasure;  // as it is after the batch (completed when nothing was left)
+};
+
+class ErasureStore {
+ public:
+  virtual ~ErasureStore() = default;
+  // The database's key for subject hashes (core/erasure.h). When there is none yet, `fresh`
+  // becomes it: the first caller's wins, every later call (on any node) returns that one.
+  [[nodiscard]] virtual Result<std::string> ErasureKey(const std::string& fresh) = 0;
+  // kAlreadyExists when the id is taken.
+  [[nodiscard]] virtual Result<void> InsertErasure(const Erasure& e) = 0;
+  // kNotFound when absent or another company's.
+  [[nodiscard]] virtual Result<Erasure> GetErasure(const CompanyId& company, const ErasureId& id) = 0;
+  [[nodiscard]] virtual Result<Page<Erasure>> ListErasures(const CompanyId& company, const PageRequest& page) = 0;
+  // Every running erasure, of every company, oldest first (the worker resumes them).
+  [[nodiscard]] virtual Result<std::vector<Erasure>> RunningErasures() = 0;
+  // One transaction: takes the next `limit` events of the erasure's subject and company with
+  // ids before its event_bound, and for each — its pending and held deliveries become
+  // `canceled` (reason "erased"), its deliveries' attempts lose their response headers and body,
+  // and it loses its payload and subject (marked erased). Adds the counts to the erasure's row.
+  // When fewer than `limit` events were left, it also deletes the idempotency records of the
+  // company that answered for events of that subject before the request, and completes the
+  // erasure: status completed, finished_at `now_ms`, and the subject cleared (the hash stays).
+  // Several callers (nodes) may run batches of one erasure at once: batches are serialised on
+  // the erasure's row and count each row once. A completed erasure: nothing, counts zero.
+  // SQLite: the batch's freed bytes are overwritten (secure_delete); once complete, the WAL is
+  // checkpointed and truncated, so the erased bytes are gone from the files. kNotFound when
+  // the erasure is absent.
+  [[nodiscard]] virtual Result<ErasureBatchResult> EraseBatch(const ErasureId& id, int limit, int64_t now_ms) = 0;
+};
+
 class Store : public CompanyStore,
               public TokenStore,
               public EventTypeStore,
@@ -318,7 +361,8 @@ class Store : public CompanyStore,
               public DeliveryStore,
               public DispatchStore,
               public MaintenanceStore,
-              public EncryptionStore {
+              public EncryptionStore,
+              public ErasureStore {
  public:
   // Creates or upgrades the schema. Idempotent.
   [[nodiscard]] virtual Result<void> Migrate() = 0;

@@ -52,3 +52,24 @@ TEST(ClusterNotice, AnythingElseOnTheChannelIsIgnored) {
 
 }  // namespace
 }  // namespace hookd::pg
+
+namespace hookd::pg {
+namespace {
+
+// Issue 13: deliveries canceled by an erasure reach every node (each drops what it holds).
+TEST(ClusterNotice, CanceledDeliveriesRoundTrip) {
+  const DeliveryId id = DeliveryId::New();
+  auto notices = FormatDeliveryNotices(Notice::Kind::kCanceled, "01JNODE", {{17, id}});
+  ASSERT_EQ(notices.size(), 1u);
+  EXPECT_EQ(notices[0].substr(0, 2), "x ");
+  auto parsed = ParseNotice(notices[0]);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->kind, Notice::Kind::kCanceled);
+  ASSERT_EQ(parsed->deliveries.size(), 1u);
+  EXPECT_EQ(parsed->deliveries[0].shard, 17);
+  EXPECT_EQ(parsed->deliveries[0].id, id);
+  EXPECT_FALSE(ParseNotice("x 01JNODE"));  // no deliveries
+}
+
+}  // namespace
+}  // namespace hookd::pg

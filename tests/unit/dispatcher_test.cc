@@ -702,6 +702,59 @@ TEST_F(DispatcherTest, ADeliveryWhoseEndpointCouldNotBeReadIsKeptAndSentLater) {
 // ------------------------------------------------------------------ several nodes: shard leases
 
 // The leases a test grants this "node": usable epoch per shard (0: not held or not usable).
+// ------------------------------------------------------------------ erasure (issue 13)
+
+// A canceled delivery the dispatcher holds in memory — payload included — is never sent, however
+// long the clock runs; the next event of its subject goes; others are untouched.
+TEST_F(DispatcherTest, ACanceledDeliveryIsForgottenWithItsPayloadAndNeverSent) {
+  Endpoint& ep = AddEndpoint();
+  ep.ordering = Ordering::kSubject;
+  Start();
+  const PendingDelivery first = Publish(ep, "emp_ana");
+  Settle();
+  ASSERT_EQ(TimesSent(first), 1u);
+  Answer(first, FakeOutboundClient::Status(503));  // waits for its retry, in memory
+  const PendingDelivery blocked = Publish(ep, "emp_ana");  // behind it
+  const PendingDelivery other = Publish(ep, "emp_bob");
+  Settle();
+  EXPECT_EQ(TimesSent(blocked), 0u);
+  const PendingDelivery after = Publish(ep, "emp_cid");
+  dispatcher->OnDeliveriesCanceled({store.Erase(first.id), store.Erase(blocked.id)});
+  Settle();
+  const int64_t queued_after = dispatcher->Stats().queued.load();
+  Advance(60 * kMinute);
+  Advance(60 * kMinute);
+  EXPECT_EQ(TimesSent(first), 1u) << "a canceled delivery was sent again";
+  EXPECT_EQ(TimesSent(blocked), 0u) << "a canceled delivery was sent";
+  EXPECT_EQ(TimesSent(other), 1u);
+  EXPECT_EQ(TimesSent(after), 1u);
+  EXPECT_EQ(store.StatusOf(first.id), DeliveryStatus::kCanceled);
+  EXPECT_EQ(store.StatusOf(blocked.id), DeliveryStatus::kCanceled);
+  EXPECT_LE(queued_after, 2);  // only other's and after's deliveries may still be held
+  EXPECT_EQ(store.payload_loads, 0) << "nothing to load: the canceled ones are gone from memory";
+}
+
+// One canceled while its request is in flight: the answer (a retry, here) changes nothing — it is
+// not retried, and its outcome leaves the store's `canceled` alone.
+TEST_F(DispatcherTest, ADeliveryCanceledInFlightIsNotRetriedAndStaysCanceled) {
+  Endpoint& ep = AddEndpoint();
+  ep.ordering = Ordering::kSubject;
+  Start();
+  const PendingDelivery d = Publish(ep, "emp_ana");
+  const PendingDelivery next = Publish(ep, "emp_ana");
+  Settle();
+  ASSERT_EQ(client.Open().size(), 1u);
+  dispatcher->OnDeliveriesCanceled({store.Erase(d.id), store.Erase(next.id)});
+  Settle();
+  Answer(d, FakeOutboundClient::Status(500));
+  Advance(60 * kMinute);
+  EXPECT_EQ(TimesSent(d), 1u);
+  EXPECT_EQ(TimesSent(next), 0u);
+  EXPECT_EQ(store.StatusOf(d.id), DeliveryStatus::kCanceled);
+  EXPECT_TRUE(store.RowOf(d.id).attempts.empty());
+  EXPECT_EQ(dispatcher->Stats().queued.load(), 0);
+}
+
 class FakeOwnership final : public ShardOwnership {
  public:
   int64_t UsableEpoch(int shard) const override { return epochs[shard]; }

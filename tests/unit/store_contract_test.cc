@@ -12,6 +12,7 @@
 
 #include "core/clock.h"
 #include "core/crypto.h"
+#include "core/erasure.h"
 #include "core/json_util.h"
 #include "support/pg_server.h"
 #include "store/encryption.h"
@@ -1063,6 +1064,169 @@ TEST_P(StoreContract, RekeyMovesEveryRowToTheFirstKey) {
   // …and nothing opens with the old key alone any more.
   Reopen(old_key);
   EXPECT_FALSE(store_->GetEvent(co_, plain_id));
+}
+
+// Issue 13: an erasure empties one employee's events of one company (accepted before it), the
+// answers their receivers gave and the idempotency records that answered with them, cancels
+// their pending and held deliveries for good, and keeps only a hash — in batches.
+TEST_P(StoreContract, AnErasureEmptiesOneSubjectsEventsAndCancelsTheirDeliveries) {
+  Endpoint a = NewEndpoint(co_);
+  Endpoint off = NewEndpoint(co_, EndpointStatus::kDisabled);
+  auto of = [&](NewEvent ne, const std::string& subject) {
+    ne.event.subject = subject;
+    ne.event.payload = R"({"email":")" + subject + R"(@example.com"})";
+    return ne;
+  };
+  NewEvent pending = of(MakeEvent(co_, {a.id}), "emp_1");
+  NewEvent held = of(MakeEvent(co_, {off.id}, DeliveryStatus::kHeld), "emp_1");
+  NewEvent done = of(MakeEvent(co_, {a.id}), "emp_1");
+  NewEvent no_delivery = of(MakeEvent(co_, {}), "emp_1");
+  NewEvent colleague = of(MakeEvent(co_, {a.id}), "emp_2");
+  NewEvent elsewhere = of(MakeEvent(other_, {}), "emp_1");  // another company's emp_1
+  ASSERT_TRUE(Ingest(pending, "key-1"));
+  ASSERT_TRUE(Ingest(held));
+  ASSERT_TRUE(Ingest(done));
+  ASSERT_TRUE(Ingest(no_delivery));
+  ASSERT_TRUE(Ingest(colleague, "key-2"));
+  ASSERT_TRUE(Ingest(elsewhere));
+  // `done` was delivered; the receiver's answer echoed the payload.
+  Attempt answer;
+  answer.id = AttemptId::New();
+  answer.delivery_id = done.deliveries[0].id;
+  answer.number = 1;
+  answer.started_at_ms = NowMs();
+  answer.status_code = 200;
+  answer.response_headers = R"({"x-echo":"emp_1@example.com"})";
+  answer.response_body = done.event.payload;
+  ASSERT_TRUE(Apply({DeliveryUpdate{done.deliveries[0].id, co_, DeliveryStatus::kSucceeded, 1, std::nullopt,
+                                    NowMs(), answer}}));
+
+  auto key = store_->ErasureKey(RandomBytes(32));
+  ASSERT_TRUE(key) << key.error().message;
+  EXPECT_EQ(*store_->ErasureKey(RandomBytes(32)), *key);  // the first one stays
+  Erasure e;
+  e.id = ErasureId::New();
+  e.company_id = co_;
+  e.subject = "emp_1";
+  e.subject_hash = SubjectHash(*key, co_, "emp_1");
+  e.event_bound = EventId::New().str();
+  e.requested_by = TokenId::New();
+  e.requested_at_ms = NowMs();
+  ASSERT_TRUE(store_->InsertErasure(e));
+  NewEvent later = of(MakeEvent(co_, {a.id}), "emp_1");  // accepted after the request: normal
+  ASSERT_TRUE(Ingest(later));
+  auto running = store_->RunningErasures();
+  ASSERT_TRUE(running);
+  ASSERT_EQ(running->size(), 1u);
+  EXPECT_EQ((*running)[0].subject, "emp_1");
+
+  ErasureCounts total;
+  std::vector<std::pair<DeliveryId, EndpointId>> canceled;
+  int batches = 0;
+  for (;;) {
+    auto b = store_->EraseBatch(e.id, 3, NowMs());
+    ASSERT_TRUE(b) << b.error().message;
+    ++batches;
+    total += b->counts;
+    for (auto& c : b->canceled) canceled.push_back(c);
+    if (b->erasure.status == ErasureStatus::kCompleted) break;
+    ASSERT_LT(batches, 5);
+  }
+  EXPECT_EQ(batches, 2);  // 4 events, 3 a batch
+  EXPECT_EQ(total.events, 4);
+  EXPECT_EQ(total.deliveries_canceled, 2);
+  EXPECT_EQ(total.attempts, 1);
+  EXPECT_EQ(total.idempotency_records, 1);
+  ASSERT_EQ(canceled.size(), 2u);
+  std::sort(canceled.begin(), canceled.end());
+  EXPECT_EQ(canceled[0], std::pair(pending.deliveries[0].id, a.id));
+  EXPECT_EQ(canceled[1], std::pair(held.deliveries[0].id, off.id));
+
+  // What stays of the erasure: the hash, the counts, who and when; no subject.
+  auto got = store_->GetErasure(co_, e.id);
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_EQ(got->status, ErasureStatus::kCompleted);
+  EXPECT_EQ(got->subject, "");
+  EXPECT_EQ(got->subject_hash, e.subject_hash);
+  EXPECT_EQ(got->requested_by, e.requested_by);
+  EXPECT_FALSE(got->requested_by_operator);
+  EXPECT_TRUE(got->finished_at_ms.has_value());
+  EXPECT_EQ(got->counts.events, 4);
+  EXPECT_EQ(got->counts.deliveries_canceled, 2);
+  EXPECT_EQ(store_->GetErasure(other_, e.id).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(store_->ListErasures(co_, {})->items.size(), 1u);
+  EXPECT_EQ(store_->ListErasures(other_, {})->items.size(), 0u);
+  EXPECT_TRUE(store_->RunningErasures()->empty());
+  auto again = store_->EraseBatch(e.id, 3, NowMs());  // completed: nothing more
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->counts.events, 0);
+  EXPECT_EQ(store_->EraseBatch(ErasureId::New(), 3, NowMs()).error().code, ErrorCode::kNotFound);
+
+  for (const NewEvent* ne : {&pending, &held, &done, &no_delivery}) {
+    auto ev = store_->GetEvent(co_, ne->event.id);
+    ASSERT_TRUE(ev);
+    EXPECT_TRUE(ev->erased);
+    EXPECT_EQ(ev->payload, "");
+    EXPECT_EQ(ev->subject, "");
+    EXPECT_EQ(ev->type, "employee.hired");  // the rest stays
+  }
+  for (const NewEvent* ne : {&colleague, &later}) {
+    auto ev = store_->GetEvent(co_, ne->event.id);
+    EXPECT_FALSE(ev->erased);
+    EXPECT_EQ(ev->payload, ne->event.payload);
+  }
+  EXPECT_EQ(store_->GetEvent(other_, elsewhere.event.id)->payload, elsewhere.event.payload);
+  EventQuery by_subject;
+  by_subject.subject = "emp_1";
+  auto left = store_->ListEvents(co_, by_subject, {});
+  ASSERT_EQ(left->items.size(), 1u);
+  EXPECT_EQ(left->items[0].id, later.event.id);
+
+  auto d = store_->GetDelivery(co_, pending.deliveries[0].id);
+  EXPECT_EQ(d->status, DeliveryStatus::kCanceled);
+  EXPECT_EQ(d->canceled_reason, "erased");
+  EXPECT_EQ(store_->GetDelivery(co_, held.deliveries[0].id)->status, DeliveryStatus::kCanceled);
+  EXPECT_EQ(store_->GetDelivery(co_, done.deliveries[0].id)->status, DeliveryStatus::kSucceeded);
+  EXPECT_EQ(store_->GetDelivery(co_, later.deliveries[0].id)->status, DeliveryStatus::kPending);
+  DeliveryQuery canceled_q;
+  canceled_q.status = DeliveryStatus::kCanceled;
+  EXPECT_EQ(store_->ListDeliveries(co_, canceled_q, {})->items.size(), 2u);
+  auto atts = store_->ListAttempts(co_, done.deliveries[0].id, {});
+  ASSERT_EQ(atts->items.size(), 1u);
+  EXPECT_EQ(atts->items[0].response_body, "");
+  EXPECT_EQ(atts->items[0].response_headers, "{}");
+  EXPECT_EQ(atts->items[0].status_code, 200);
+
+  // Nothing empty is ever handed to the dispatcher, and canceled is final.
+  auto payloads = store_->LoadPayloads({pending.event.id, colleague.event.id});
+  ASSERT_EQ(payloads->size(), 1u);
+  EXPECT_EQ(payloads->front().first, colleague.event.id);
+  auto pend = store_->LoadPending(a.id, "", 100);
+  for (const auto& p : pend->deliveries) EXPECT_NE(p.id, pending.deliveries[0].id);
+  Attempt late = answer;
+  late.id = AttemptId::New();
+  late.delivery_id = pending.deliveries[0].id;
+  ASSERT_TRUE(Apply({DeliveryUpdate{pending.deliveries[0].id, co_, DeliveryStatus::kSucceeded, 1, std::nullopt,
+                                    NowMs(), late}}));
+  EXPECT_EQ(store_->GetDelivery(co_, pending.deliveries[0].id)->status, DeliveryStatus::kCanceled);
+  EXPECT_EQ(store_->ListAttempts(co_, pending.deliveries[0].id, {})->items.size(), 0u);
+  EXPECT_EQ(store_->RequeueDelivery(co_, pending.deliveries[0].id, NowMs()).error().code, ErrorCode::kConflict);
+  EXPECT_EQ(store_->RequeueDelivery(other_, pending.deliveries[0].id, NowMs()).error().code, ErrorCode::kNotFound);
+  ASSERT_TRUE(store_->EnableEndpoint(co_, off.id, true, NowMs()));
+  EXPECT_EQ(store_->GetDelivery(co_, held.deliveries[0].id)->status, DeliveryStatus::kCanceled);
+
+  // The erased employee's idempotency record is gone (the key makes a new event); the
+  // colleague's answers as before.
+  auto k1 = Ingest(of(MakeEvent(co_, {}), "emp_1"), "key-1");
+  ASSERT_TRUE(k1);
+  EXPECT_FALSE(k1->replayed);
+  auto k2 = Ingest(of(MakeEvent(co_, {}), "emp_2"), "key-2");
+  ASSERT_TRUE(k2);
+  EXPECT_TRUE(k2->replayed);
+
+  // Canceled deliveries are history: retention purges them like finished ones.
+  EXPECT_GT(*store_->PurgeExpired(NowMs() + 1000, 1000, co_), 0);
+  EXPECT_EQ(store_->GetDelivery(co_, pending.deliveries[0].id).error().code, ErrorCode::kNotFound);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContract,

@@ -54,6 +54,7 @@ std::optional<Notice> ParseNotice(std::string_view payload) {
   switch (payload[0]) {
     case 'd': n.kind = Notice::Kind::kReady; break;
     case 'r': n.kind = Notice::Kind::kRetry; break;
+    case 'x': n.kind = Notice::Kind::kCanceled; break;
     case 'e': n.kind = Notice::Kind::kEndpoint; break;
     case 'q': n.kind = Notice::Kind::kRequeued; break;
     case 't': n.kind = Notice::Kind::kTokens; break;
@@ -66,6 +67,7 @@ std::optional<Notice> ParseNotice(std::string_view payload) {
   switch (n.kind) {
     case Notice::Kind::kReady:
     case Notice::Kind::kRetry:
+    case Notice::Kind::kCanceled:
       for (std::string_view w = Word(rest); !w.empty(); w = Word(rest)) {
         const size_t colon = w.find(':');
         if (colon == std::string_view::npos) return std::nullopt;

@@ -7,6 +7,7 @@
 //
 //   d <node> <shard>:<delivery id> …   deliveries pending and due now (accepted)
 //   r <node> <shard>:<delivery id> …   the same, put back by a retry request
+//   x <node> <shard>:<delivery id> …   deliveries canceled (their events erased): drop them
 //   e <node> <company id> <endpoint id> an endpoint was created, changed, enabled, disabled, deleted
 //   q <node> <company id> <endpoint id> failed deliveries of an endpoint re-queued (recover)
 //   t <node>                             a token was revoked
@@ -33,15 +34,17 @@ struct NoticeDelivery {
 };
 
 struct Notice {
-  enum class Kind : char { kReady = 'd', kRetry = 'r', kEndpoint = 'e', kRequeued = 'q', kTokens = 't', kEventTypes = 'c' };
+  enum class Kind : char {
+    kReady = 'd', kRetry = 'r', kCanceled = 'x', kEndpoint = 'e', kRequeued = 'q', kTokens = 't', kEventTypes = 'c'
+  };
   Kind kind = Kind::kReady;
   std::string node;
-  std::vector<NoticeDelivery> deliveries;  // kReady, kRetry
+  std::vector<NoticeDelivery> deliveries;  // kReady, kRetry, kCanceled
   CompanyId company;                       // kEndpoint, kRequeued
   EndpointId endpoint;
 };
 
-// `kind` is kReady or kRetry; one payload per kMaxNoticeBytes.
+// `kind` is kReady, kRetry or kCanceled; one payload per kMaxNoticeBytes.
 std::vector<std::string> FormatDeliveryNotices(Notice::Kind kind, std::string_view node,
                                                const std::vector<NoticeDelivery>& deliveries);
 std::string FormatEndpointNotice(Notice::Kind kind, std::string_view node, const CompanyId& company,

@@ -55,6 +55,10 @@ void PgCluster::OnDeliveriesRequeued(const CompanyId& company, const EndpointId&
   local_.OnDeliveriesRequeued(company, id);
 }
 
+void PgCluster::OnDeliveriesCanceled(const std::vector<std::pair<DeliveryId, EndpointId>>& deliveries) {
+  local_.OnDeliveriesCanceled(deliveries);
+}
+
 Result<void> PgCluster::Join() {
   listen_thread_ = std::thread([this] {
     NameThisThread("hookd-listen");
@@ -333,6 +337,15 @@ void PgCluster::HandleNotices(const std::vector<std::string>& payloads) {
           ids.push_back(std::move(d.id));
         }
         break;
+      case pg::Notice::Kind::kCanceled: {
+        if (n->node == me) break;  // announced here already
+        flush();                   // in commit order: a delivery made ready, then canceled
+        // The notice names shards, not endpoints: each dispatcher looks the deliveries up.
+        std::vector<std::pair<DeliveryId, EndpointId>> canceled;
+        for (auto& d : n->deliveries) canceled.emplace_back(std::move(d.id), EndpointId());
+        local_.OnDeliveriesCanceled(canceled);
+        break;
+      }
       case pg::Notice::Kind::kEndpoint:
       case pg::Notice::Kind::kRequeued:
         if (n->node == me) break;  // announced here already

@@ -62,6 +62,7 @@ class PgCluster final : public ShardOwnership, public ChangeFeed {
   void OnDeliveriesReady(std::vector<PendingDelivery>) override {}
   void OnEndpointChanged(const CompanyId& company, const EndpointId& id) override;
   void OnDeliveriesRequeued(const CompanyId& company, const EndpointId& id) override;
+  void OnDeliveriesCanceled(const std::vector<std::pair<DeliveryId, EndpointId>>& deliveries) override;
 
  private:
   void LeaseLoop();

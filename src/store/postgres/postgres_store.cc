@@ -19,6 +19,7 @@
 #include "core/shard_ownership.h"
 #include "store/postgres/cluster_notice.h"
 #include "store/encryption.h"
+#include "store/erasure_rows.h"
 #include "store/list_sql.h"
 #include "store/sealed_fields.h"
 
@@ -105,7 +106,7 @@ Endpoint ReadEndpoint(const Rows& r, int i) {
   return ep;
 }
 
-#define EVENT_COLS "id, company_id, type, subject, occurred_at, created_at, payload"
+#define EVENT_COLS "id, company_id, type, subject, occurred_at, created_at, payload, erased_at"
 
 Event ReadEvent(const Rows& r, int i) {
   Event e;
@@ -116,12 +117,13 @@ Event ReadEvent(const Rows& r, int i) {
   e.occurred_at_ms = r.OptInt(i, 4);
   e.created_at_ms = r.Int(i, 5);
   e.payload = r.Bytes(i, 6);
+  e.erased = !r.IsNull(i, 7);
   return e;
 }
 
 #define DELIVERY_COLS                                                                    \
   "id, company_id, event_id, endpoint_id, status, attempts, next_attempt_at, "          \
-  "last_attempt_at, created_at"
+  "last_attempt_at, created_at, canceled_reason"
 
 Delivery ReadDelivery(const Rows& r, int i) {
   Delivery d;
@@ -134,6 +136,7 @@ Delivery ReadDelivery(const Rows& r, int i) {
   d.next_attempt_at_ms = r.OptInt(i, 6);
   d.last_attempt_at_ms = r.OptInt(i, 7);
   d.created_at_ms = r.Int(i, 8);
+  if (!r.IsNull(i, 9)) d.canceled_reason = r.Text(i, 9);
   return d;
 }
 
@@ -699,12 +702,12 @@ void PostgresStore::Ingest(IngestRequest req, IngestCallback done) {
           for (const auto& notice : pg::FormatDeliveryNotices(pg::Notice::Kind::kReady, node, ready))
             TRY(Notify(db, notice));
           if (req.idempotency_key) {
-            TRY(db.Exec("INSERT INTO idempotency_keys(company_id, key, request_hash, response, created_at) "
-                        "VALUES ($1::text, $2::text, $3::text, $4::text, $5::bigint) "
+            TRY(db.Exec("INSERT INTO idempotency_keys(company_id, key, request_hash, response, created_at, subjects) "
+                        "VALUES ($1::text, $2::text, $3::text, $4::text, $5::bigint, $6::text) "
                         "ON CONFLICT (company_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, "
-                        "response = EXCLUDED.response, created_at = EXCLUDED.created_at",
+                        "response = EXCLUDED.response, created_at = EXCLUDED.created_at, subjects = EXCLUDED.subjects",
                         Params().Text(req.company.str()).Text(*req.idempotency_key).Text(req.request_hash)
-                            .Text(req.response_body).Int(now)));
+                            .Text(req.response_body).Int(now).Text(erasure_rows::IdempotencySubjects(req))));
           }
           return IngestResult{false, {}};
         };
@@ -834,9 +837,15 @@ Result<Delivery> PostgresStore::RequeueDelivery(const CompanyId& company, const 
   return Write<Delivery>([=, node = node_id_](Conn& db) -> Result<Delivery> {
     auto d = One<Delivery>(
         db.Exec("UPDATE deliveries SET status = 'pending', next_attempt_at = $1::bigint "
-                "WHERE id = $2::text AND company_id = $3::text RETURNING " DELIVERY_COLS,
+                "WHERE id = $2::text AND company_id = $3::text AND status <> 'canceled' RETURNING " DELIVERY_COLS,
                 Params().Int(now_ms).Text(id.str()).Text(company.str())),
         "delivery", ReadDelivery);
+    if (!d && d.error().code == ErrorCode::kNotFound) {
+      EXEC(q, db, "SELECT 1 FROM deliveries WHERE id = $1::text AND company_id = $2::text",
+           Params().Text(id.str()).Text(company.str()));
+      if (!q.empty())
+        return MakeError(ErrorCode::kConflict, "the delivery was canceled (its event was erased): there is nothing to send");
+    }
     if (!d) return d;
     for (const auto& notice : pg::FormatDeliveryNotices(pg::Notice::Kind::kRetry, node,
                                                         {{LeaseShardOf(d->endpoint_id), d->id}}))
@@ -878,7 +887,7 @@ Result<std::vector<std::pair<EventId, std::string>>> PostgresStore::LoadPayloads
     if (ids.empty()) return out;
     out.reserve(ids.size());
     // One round trip: the ids as one bound text[].
-    EXEC(r, db, "SELECT id, payload FROM events WHERE id = ANY($1::text[])", Params().Text(TextArray(ids)));
+    EXEC(r, db, "SELECT id, payload FROM events WHERE id = ANY($1::text[]) AND erased_at IS NULL", Params().Text(TextArray(ids)));
     for (int i = 0; i < r.size(); ++i) {
       auto id = EventId::FromTrusted(r.Text(i, 0));
       auto payload = cipher_->OpenBytes(r.Bytes(i, 1), sealed::PayloadAad(id.str()));
@@ -1013,11 +1022,12 @@ Result<void> PostgresStore::WriteOutcomes(Conn& db, const std::vector<DeliveryUp
     EXEC(u, db,
          "UPDATE deliveries AS d SET status = u.status, attempts = u.attempts, next_attempt_at = u.next_at, "
          "last_attempt_at = u.last_at FROM unnest($1::text[], $2::text[], $3::integer[], $4::bigint[], $5::bigint[]) "
-         "AS u(id, status, attempts, next_at, last_at) WHERE d.id = u.id RETURNING d.id",
+         "AS u(id, status, attempts, next_at, last_at) WHERE d.id = u.id AND d.status <> 'canceled' RETURNING d.id",
          Params().Text(pg::NullableArrayLiteral(ids)).Text(pg::NullableArrayLiteral(status))
              .Text(pg::NullableArrayLiteral(attempts)).Text(pg::NullableArrayLiteral(next))
              .Text(pg::NullableArrayLiteral(last_at)));
-    // No row updated: the delivery is gone (its endpoint was deleted): no attempt either.
+    // No row updated: the delivery is gone (its endpoint was deleted) or canceled (erased): no
+    // attempt either.
     std::unordered_set<std::string> updated;
     for (int i = 0; i < u.size(); ++i) updated.insert(u.Text(i, 0));
     std::vector<std::optional<std::string>> a_id, a_delivery, a_company, a_number, a_started, a_duration, a_code,
@@ -1082,11 +1092,11 @@ Result<int64_t> PostgresStore::PurgeExpired(int64_t cutoff_ms, int limit, const 
     // company. The deliveries deleted, then their attempts (one statement: the same rows).
     static constexpr const char* kDeliveries[] = {
         "WITH gone AS (DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE id < $1::text "
-        "AND status IN ('succeeded', 'failed') ORDER BY id LIMIT $2::bigint) RETURNING id), "
+        "AND status IN ('succeeded', 'failed', 'canceled') ORDER BY id LIMIT $2::bigint) RETURNING id), "
         "attempts_gone AS (DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM gone) RETURNING 1) "
         "SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM attempts_gone)",
         "WITH gone AS (DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE company_id = $3::text "
-        "AND id < $1::text AND status IN ('succeeded', 'failed') ORDER BY id LIMIT $2::bigint) RETURNING id), "
+        "AND id < $1::text AND status IN ('succeeded', 'failed', 'canceled') ORDER BY id LIMIT $2::bigint) RETURNING id), "
         "attempts_gone AS (DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM gone) RETURNING 1) "
         "SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM attempts_gone)"};
     static constexpr const char* kEvents[] = {
@@ -1211,6 +1221,150 @@ Result<RekeyBatchResult> PostgresStore::RekeyBatch(SealedTable table, const std:
       out.resealed += u.Affected();
     }
     return out;
+  });
+}
+
+// ---------------------------------------------------------------- erasures
+
+namespace {
+
+Erasure ReadErasure(const Rows& r, int i) {
+  Erasure e;
+  e.id = ErasureId::FromTrusted(r.Text(i, 0));
+  e.company_id = CompanyId::FromTrusted(r.Text(i, 1));
+  e.subject_hash = r.Text(i, 2);
+  if (!r.IsNull(i, 3)) e.subject = r.Text(i, 3);
+  e.event_bound = r.Text(i, 4);
+  e.status = r.TextView(i, 5) == "completed" ? ErasureStatus::kCompleted : ErasureStatus::kRunning;
+  e.requested_by = TokenId::FromTrusted(r.Text(i, 6));
+  e.requested_by_operator = r.TextView(i, 7) == "operator";
+  e.requested_at_ms = r.Int(i, 8);
+  e.finished_at_ms = r.OptInt(i, 9);
+  e.counts = {r.Int(i, 10), r.Int(i, 11), r.Int(i, 12), r.Int(i, 13)};
+  return e;
+}
+
+}  // namespace
+
+Result<std::string> PostgresStore::ErasureKey(const std::string& fresh) {
+  return Write<std::string>([fresh](Conn& db) -> Result<std::string> {
+    TRY(db.Exec("INSERT INTO erasure_key(id, key) VALUES (1, $1::bytea) ON CONFLICT (id) DO NOTHING",
+                Params().Bytes(fresh)));
+    return One<std::string>(db.Exec("SELECT key FROM erasure_key WHERE id = 1", Params()), "erasure key",
+                            [](const Rows& r, int i) { return r.Bytes(i, 0); });
+  });
+}
+
+Result<void> PostgresStore::InsertErasure(const Erasure& e) {
+  return Write<void>([e](Conn& db) -> Result<void> {
+    Params p;
+    p.Text(e.id.str()).Text(e.company_id.str()).Text(e.subject_hash);
+    if (e.status == ErasureStatus::kRunning) p.Text(e.subject);
+    else p.Null();
+    p.Text(e.event_bound).Text(ToString(e.status)).Text(e.requested_by.str()).Text(erasure_rows::KindOf(e))
+        .Int(e.requested_at_ms).Opt(e.finished_at_ms).Int(e.counts.events).Int(e.counts.attempts)
+        .Int(e.counts.idempotency_records).Int(e.counts.deliveries_canceled);
+    TRY(db.Exec("INSERT INTO erasures(id, company_id, subject_hash, subject, event_bound, status, requested_by, "
+                "requested_by_kind, requested_at, finished_at, events, attempts, idempotency_records, "
+                "deliveries_canceled) VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, "
+                "$8::text, $9::bigint, $10::bigint, $11::bigint, $12::bigint, $13::bigint, $14::bigint)",
+                p));
+    return {};
+  });
+}
+
+Result<Erasure> PostgresStore::GetErasure(const CompanyId& company, const ErasureId& id) {
+  return Read<Erasure>([&](Conn& db) -> Result<Erasure> {
+    static const std::string sql =
+        std::string("SELECT ") + erasure_rows::kCols + " FROM erasures WHERE id = $1::text AND company_id = $2::text";
+    return One<Erasure>(db.Exec(sql.c_str(), Params().Text(id.str()).Text(company.str())), "erasure", ReadErasure);
+  });
+}
+
+Result<Page<Erasure>> PostgresStore::ListErasures(const CompanyId& company, const PageRequest& page) {
+  return Read<Page<Erasure>>([&](Conn& db) -> Result<Page<Erasure>> {
+    static const std::string sql = std::string("SELECT ") + erasure_rows::kCols +
+                                   " FROM erasures WHERE company_id = $1::text AND ($2::text = '' OR id < $2::text) "
+                                   "ORDER BY id DESC LIMIT $3::bigint";
+    const int limit = ClampLimit(page.limit);
+    auto out = All<Erasure>(db.Exec(sql.c_str(), Params().Text(company.str()).Text(page.cursor).Int(limit + 1)), ReadErasure);
+    if (!out) return std::unexpected(out.error());
+    return MakePage(std::move(*out), limit, [](const Erasure& e) { return e.id.str(); });
+  });
+}
+
+Result<std::vector<Erasure>> PostgresStore::RunningErasures() {
+  return Read<std::vector<Erasure>>([&](Conn& db) -> Result<std::vector<Erasure>> {
+    static const std::string sql =
+        std::string("SELECT ") + erasure_rows::kCols + " FROM erasures WHERE status = 'running' ORDER BY id";
+    return All<Erasure>(db.Exec(sql.c_str(), Params()), ReadErasure);
+  });
+}
+
+Result<ErasureBatchResult> PostgresStore::EraseBatch(const ErasureId& id, int limit, int64_t now_ms) {
+  return Write<ErasureBatchResult>([id, limit, now_ms, node = node_id_](Conn& db) -> Result<ErasureBatchResult> {
+    ErasureBatchResult res;
+    // The erasure's row, locked: batches of one erasure (from several nodes) take turns, and
+    // each sees what the one before it erased.
+    static const std::string sql = std::string("SELECT ") + erasure_rows::kCols + " FROM erasures WHERE id = $1::text FOR UPDATE";
+    auto er = One<Erasure>(db.Exec(sql.c_str(), Params().Text(id.str())), "erasure", ReadErasure);
+    if (!er) return std::unexpected(er.error());
+    res.erasure = std::move(*er);
+    Erasure& e = res.erasure;
+    if (e.status == ErasureStatus::kCompleted) return res;
+    EXEC(q, db,
+         "SELECT id FROM events WHERE company_id = $1::text AND subject = $2::text AND id < $3::text "
+         "ORDER BY id LIMIT $4::bigint",
+         Params().Text(e.company_id.str()).Text(e.subject).Text(e.event_bound).Int(limit));
+    std::vector<std::string> events;
+    for (int i = 0; i < q.size(); ++i) events.push_back(q.Text(i, 0));
+    if (!events.empty()) {
+      const std::string ids = pg::ArrayLiteral(events, [](const std::string& s) -> const std::string& { return s; });
+      EXEC(c, db,
+           "UPDATE deliveries SET status = 'canceled', canceled_reason = 'erased', next_attempt_at = NULL "
+           "WHERE event_id = ANY($1::text[]) AND status IN ('pending', 'held') RETURNING id, endpoint_id",
+           Params().Text(ids));
+      std::vector<pg::NoticeDelivery> notice;
+      for (int i = 0; i < c.size(); ++i) {
+        res.canceled.emplace_back(DeliveryId::FromTrusted(c.Text(i, 0)), EndpointId::FromTrusted(c.Text(i, 1)));
+        notice.push_back({LeaseShardOf(res.canceled.back().second), res.canceled.back().first});
+      }
+      res.counts.deliveries_canceled = c.size();
+      EXEC(a, db,
+           "UPDATE attempts SET response_headers = '{}', response_body = ''::bytea "
+           "WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_id = ANY($1::text[]))",
+           Params().Text(ids));
+      res.counts.attempts = a.Affected();
+      EXEC(u, db, "UPDATE events SET payload = ''::bytea, subject = '', erased_at = $2::bigint WHERE id = ANY($1::text[])",
+           Params().Text(ids).Int(now_ms));
+      res.counts.events = u.Affected();
+      // Every node drops what it holds of them, with the commit.
+      for (const auto& n : pg::FormatDeliveryNotices(pg::Notice::Kind::kCanceled, node, notice)) TRY(Notify(db, n));
+    }
+    const bool last = static_cast<int>(events.size()) < limit;
+    if (last) {
+      EXEC(k, db,
+           "DELETE FROM idempotency_keys WHERE company_id = $1::text AND created_at <= $2::bigint "
+           "AND strpos(subjects, $3::text) > 0",
+           Params().Text(e.company_id.str()).Int(e.requested_at_ms).Text(erasure_rows::SubjectNeedle(e.subject)));
+      res.counts.idempotency_records = k.Affected();
+    }
+    TRY(db.Exec("UPDATE erasures SET events = events + $2::bigint, attempts = attempts + $3::bigint, "
+                "idempotency_records = idempotency_records + $4::bigint, "
+                "deliveries_canceled = deliveries_canceled + $5::bigint, "
+                "status = CASE WHEN $6::boolean THEN 'completed' ELSE status END, "
+                "finished_at = CASE WHEN $6::boolean THEN $7::bigint ELSE finished_at END, "
+                "subject = CASE WHEN $6::boolean THEN NULL ELSE subject END WHERE id = $1::text",
+                Params().Text(id.str()).Int(res.counts.events).Int(res.counts.attempts)
+                    .Int(res.counts.idempotency_records).Int(res.counts.deliveries_canceled)
+                    .Text(last ? "true" : "false").Int(now_ms)));
+    e.counts += res.counts;
+    if (last) {
+      e.status = ErasureStatus::kCompleted;
+      e.finished_at_ms = now_ms;
+      e.subject.clear();
+    }
+    return res;
   });
 }
 

@@ -121,6 +121,13 @@ class PostgresStore final : public Store {
   Result<void> ForgetEncryptionKey(const std::string& key_id) override;
   Result<RekeyBatchResult> RekeyBatch(SealedTable table, const std::string& after, int limit) override;
 
+  Result<std::string> ErasureKey(const std::string& fresh) override;
+  Result<void> InsertErasure(const Erasure& e) override;
+  Result<Erasure> GetErasure(const CompanyId& company, const ErasureId& id) override;
+  Result<Page<Erasure>> ListErasures(const CompanyId& company, const PageRequest& page) override;
+  Result<std::vector<Erasure>> RunningErasures() override;
+  Result<ErasureBatchResult> EraseBatch(const ErasureId& id, int limit, int64_t now_ms) override;
+
  private:
   // A unit of work for the writer: `apply` runs inside the group transaction; `finish` runs
   // after COMMIT returned (the group is durable) with the commit's error, if any.

@@ -10,6 +10,9 @@
 #include <cstring>
 #include <filesystem>
 #include <future>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
 
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
@@ -18,6 +21,7 @@
 #include "core/embedded.h"
 #include "core/json_util.h"
 #include "store/encryption.h"
+#include "store/erasure_rows.h"
 #include "store/list_sql.h"
 #include "store/sealed_fields.h"
 
@@ -100,7 +104,7 @@ Endpoint ReadEndpoint(const Stmt& s) {
   return ep;
 }
 
-constexpr const char* kEventCols = "id, company_id, type, subject, occurred_at, created_at, payload";
+constexpr const char* kEventCols = "id, company_id, type, subject, occurred_at, created_at, payload, erased_at";
 
 Event ReadEvent(const Stmt& s) {
   Event e;
@@ -111,12 +115,13 @@ Event ReadEvent(const Stmt& s) {
   e.occurred_at_ms = s.OptInt(4);
   e.created_at_ms = s.Int(5);
   e.payload = s.Text(6);
+  e.erased = !s.IsNull(7);
   return e;
 }
 
 constexpr const char* kDeliveryCols =
     "id, company_id, event_id, endpoint_id, status, attempts, next_attempt_at, "
-    "last_attempt_at, created_at";
+    "last_attempt_at, created_at, canceled_reason";
 
 Delivery ReadDelivery(const Stmt& s) {
   Delivery d;
@@ -129,6 +134,7 @@ Delivery ReadDelivery(const Stmt& s) {
   d.next_attempt_at_ms = s.OptInt(6);
   d.last_attempt_at_ms = s.OptInt(7);
   d.created_at_ms = s.Int(8);
+  if (!s.IsNull(9)) d.canceled_reason = s.Text(9);
   return d;
 }
 
@@ -247,6 +253,10 @@ SqliteStore::SqliteStore(std::string path, std::unique_ptr<Db> writer)
   // finishes the group's jobs (SyncLoop): the same durability as synchronous=FULL, without
   // the writer waiting on the disk between two groups.
   (void)writer_db_->ExecScript("PRAGMA synchronous = NORMAL;");
+  // What a write frees inside a page (a deleted or rewritten row) is zeroed: an erased payload
+  // leaves no copy in the page it was in. FAST does not zero pages going to the freelist (that
+  // would cost writes); EraseBatch turns it ON for its own statements.
+  (void)writer_db_->ExecScript("PRAGMA secure_delete = FAST;");
   // The files as SQLite names them (absolute; a "file:" URI or a relative path resolved).
   if (const char* db_file = sqlite3_db_filename(writer_db_->raw(), "main"); db_file && *db_file) {
     wal_path_ = sqlite3_filename_wal(db_file);
@@ -805,10 +815,10 @@ void SqliteStore::Ingest(IngestRequest req, IngestCallback done) {
           }
           if (req.idempotency_key) {
             PREPARE(ik, db,
-                    "INSERT OR REPLACE INTO idempotency_keys(company_id, key, request_hash, response, created_at) "
-                    "VALUES (?, ?, ?, ?, ?)");
+                    "INSERT OR REPLACE INTO idempotency_keys(company_id, key, request_hash, response, created_at, "
+                    "subjects) VALUES (?, ?, ?, ?, ?, ?)");
             ik.Bind(1, req.company.str()).Bind(2, *req.idempotency_key).Bind(3, req.request_hash)
-                .Bind(4, req.response_body).Bind(5, now);
+                .Bind(4, req.response_body).Bind(5, now).Bind(6, erasure_rows::IdempotencySubjects(req));
             TRY(ik.Exec());
           }
           return IngestResult{false, {}};
@@ -952,11 +962,18 @@ Result<Delivery> SqliteStore::RequeueDelivery(const CompanyId& company, const De
                                               int64_t now_ms) {
   auto r = Write<void>([=](Db& db) -> Result<void> {
     PREPARE(s, db,
-            "UPDATE deliveries SET status = 'pending', next_attempt_at = ? WHERE id = ? AND company_id = ?");
+            "UPDATE deliveries SET status = 'pending', next_attempt_at = ? WHERE id = ? AND company_id = ? "
+            "AND status <> 'canceled'");
     s.Bind(1, now_ms).Bind(2, id.str()).Bind(3, company.str());
     TRY(s.Exec());
-    if (db.Changes() == 0) return std::unexpected(NotFound("delivery"));
-    return {};
+    if (db.Changes() > 0) return {};
+    PREPARE(q, db, "SELECT 1 FROM deliveries WHERE id = ? AND company_id = ?");
+    q.Bind(1, id.str()).Bind(2, company.str());
+    auto found = q.Step();
+    if (!found) return std::unexpected(found.error());
+    q.Reset();
+    if (!*found) return std::unexpected(NotFound("delivery"));
+    return MakeError(ErrorCode::kConflict, "the delivery was canceled (its event was erased): there is nothing to send");
   });
   if (!r) return std::unexpected(r.error());
   return GetDelivery(company, id);
@@ -1005,7 +1022,7 @@ Result<std::vector<std::pair<EventId, std::string>>> SqliteStore::LoadPayloads(
     const std::vector<EventId>& ids) {
   using Out = std::vector<std::pair<EventId, std::string>>;
   return Read<Out>([&](Db& db) -> Result<Out> {
-    PREPARE(s, db, "SELECT payload FROM events WHERE id = ?");
+    PREPARE(s, db, "SELECT payload FROM events WHERE id = ? AND erased_at IS NULL");
     Out out;
     for (const auto& id : ids) {
       s.Reset();
@@ -1074,7 +1091,7 @@ Result<void> SqliteStore::WriteOutcomes(Db& db, const std::vector<DeliveryUpdate
                                         const std::vector<EndpointHealth>& health) {
   PREPARE(u, db,
           "UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, "
-          "last_attempt_at = ? WHERE id = ?");
+          "last_attempt_at = ? WHERE id = ? AND status <> 'canceled'");
   PREPARE(a, db,
           "INSERT INTO attempts(id, delivery_id, company_id, number, started_at, duration_ms, "
           "status_code, error, response_headers, response_body, error_detail) "
@@ -1091,7 +1108,8 @@ Result<void> SqliteStore::WriteOutcomes(Db& db, const std::vector<DeliveryUpdate
     u.Bind(1, ToString(d.status)).Bind(2, d.attempts).Bind(3, d.next_attempt_at_ms)
         .Bind(4, d.last_attempt_at_ms).Bind(5, d.id.str());
     TRY(u.Exec());
-    // No row updated: the delivery is gone (its endpoint was deleted): no attempt either.
+    // No row updated: the delivery is gone (its endpoint was deleted) or canceled (erased): no
+    // attempt either.
     if (d.attempt && sqlite3_changes(db.raw()) > 0) {
       const Attempt& at = *d.attempt;
       a.Reset();
@@ -1128,14 +1146,14 @@ Result<int64_t> SqliteStore::PurgeExpired(int64_t cutoff_ms, int limit, const st
         // The attempts of the deliveries deleted next (the same rows: one writer, one snapshot).
         {"dlv_",
          "DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE id < ?1 "
-         "AND status IN ('succeeded', 'failed') LIMIT ?2)",
+         "AND status IN ('succeeded', 'failed', 'canceled') LIMIT ?2)",
          "DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE company_id = ?3 AND id < ?1 "
-         "AND status IN ('succeeded', 'failed') LIMIT ?2)"},
+         "AND status IN ('succeeded', 'failed', 'canceled') LIMIT ?2)"},
         {"dlv_",
          "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE id < ?1 "
-         "AND status IN ('succeeded', 'failed') LIMIT ?2)",
+         "AND status IN ('succeeded', 'failed', 'canceled') LIMIT ?2)",
          "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE company_id = ?3 AND id < ?1 "
-         "AND status IN ('succeeded', 'failed') LIMIT ?2)"},
+         "AND status IN ('succeeded', 'failed', 'canceled') LIMIT ?2)"},
         {"evt_",
          "DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE e.id < ?1 AND NOT EXISTS "
          "(SELECT 1 FROM deliveries d WHERE d.event_id = e.id) LIMIT ?2)",
@@ -1275,6 +1293,199 @@ Result<RekeyBatchResult> SqliteStore::RekeyBatch(SealedTable table, const std::s
     }
     return out;
   });
+}
+
+// ---------------------------------------------------------------- erasures
+
+namespace {
+
+Erasure ReadErasure(const Stmt& s) {
+  Erasure e;
+  e.id = ErasureId::FromTrusted(s.Text(0));
+  e.company_id = CompanyId::FromTrusted(s.Text(1));
+  e.subject_hash = s.Text(2);
+  if (!s.IsNull(3)) e.subject = s.Text(3);
+  e.event_bound = s.Text(4);
+  e.status = s.TextView(5) == "completed" ? ErasureStatus::kCompleted : ErasureStatus::kRunning;
+  e.requested_by = TokenId::FromTrusted(s.Text(6));
+  e.requested_by_operator = s.TextView(7) == "operator";
+  e.requested_at_ms = s.Int(8);
+  e.finished_at_ms = s.OptInt(9);
+  e.counts = {s.Int(10), s.Int(11), s.Int(12), s.Int(13)};
+  return e;
+}
+
+const std::string& ErasureSelect(const char* where_order) {
+  // One string per distinct tail (prepared statements are cached by the SQL's address).
+  static std::mutex mu;
+  static std::unordered_map<std::string, std::unique_ptr<std::string>> cache;
+  std::lock_guard lock(mu);
+  auto& slot = cache[where_order];
+  if (!slot) slot = std::make_unique<std::string>(std::string("SELECT ") + erasure_rows::kCols + " FROM erasures " + where_order);
+  return *slot;
+}
+
+}  // namespace
+
+Result<std::string> SqliteStore::ErasureKey(const std::string& fresh) {
+  return Write<std::string>([fresh](Db& db) -> Result<std::string> {
+    PREPARE(ins, db, "INSERT OR IGNORE INTO erasure_key(id, key) VALUES (1, ?)");
+    ins.BindBlob(1, fresh);
+    TRY(ins.Exec());
+    PREPARE(q, db, "SELECT key FROM erasure_key WHERE id = 1");
+    return One<std::string>(q, "erasure key", [](const Stmt& r) { return r.Text(0); });
+  });
+}
+
+Result<void> SqliteStore::InsertErasure(const Erasure& e) {
+  return Write<void>([e](Db& db) -> Result<void> {
+    PREPARE(s, db,
+            "INSERT INTO erasures(id, company_id, subject_hash, subject, event_bound, status, requested_by, "
+            "requested_by_kind, requested_at, finished_at, events, attempts, idempotency_records, "
+            "deliveries_canceled) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    s.Bind(1, e.id.str()).Bind(2, e.company_id.str()).Bind(3, e.subject_hash);
+    if (e.status == ErasureStatus::kRunning) s.Bind(4, e.subject);
+    else s.Bind(4, std::nullopt);
+    s.Bind(5, e.event_bound).Bind(6, ToString(e.status)).Bind(7, e.requested_by.str())
+        .Bind(8, std::string_view(erasure_rows::KindOf(e))).Bind(9, e.requested_at_ms).Bind(10, e.finished_at_ms)
+        .Bind(11, e.counts.events).Bind(12, e.counts.attempts).Bind(13, e.counts.idempotency_records)
+        .Bind(14, e.counts.deliveries_canceled);
+    return s.Exec();
+  });
+}
+
+Result<Erasure> SqliteStore::GetErasure(const CompanyId& company, const ErasureId& id) {
+  return Read<Erasure>([&](Db& db) -> Result<Erasure> {
+    PREPARE(s, db, ErasureSelect("WHERE id = ? AND company_id = ?").c_str());
+    s.Bind(1, id.str()).Bind(2, company.str());
+    return One<Erasure>(s, "erasure", ReadErasure);
+  });
+}
+
+Result<Page<Erasure>> SqliteStore::ListErasures(const CompanyId& company, const PageRequest& page) {
+  return Read<Page<Erasure>>([&](Db& db) -> Result<Page<Erasure>> {
+    PREPARE(s, db, ErasureSelect("WHERE company_id = ?1 AND (?2 = '' OR id < ?2) ORDER BY id DESC LIMIT ?3").c_str());
+    const int limit = ClampLimit(page.limit);
+    s.Bind(1, company.str()).Bind(2, page.cursor).Bind(3, limit + 1);
+    auto out = All<Erasure>(s, ReadErasure);
+    if (!out) return std::unexpected(out.error());
+    return MakePage(std::move(*out), limit, [](const Erasure& e) { return e.id.str(); });
+  });
+}
+
+Result<std::vector<Erasure>> SqliteStore::RunningErasures() {
+  return Read<std::vector<Erasure>>([&](Db& db) -> Result<std::vector<Erasure>> {
+    PREPARE(s, db, ErasureSelect("WHERE status = 'running' ORDER BY id").c_str());
+    return All<Erasure>(s, ReadErasure);
+  });
+}
+
+Result<ErasureBatchResult> SqliteStore::EraseBatch(const ErasureId& id, int limit, int64_t now_ms) {
+  bool completed_now = false;
+  auto out = Write<ErasureBatchResult>([id, limit, now_ms, &completed_now](Db& db) -> Result<ErasureBatchResult> {
+    auto run = [&]() -> Result<ErasureBatchResult> {
+      ErasureBatchResult res;
+      completed_now = false;
+      {
+        PREPARE(e, db, ErasureSelect("WHERE id = ?").c_str());
+        e.Bind(1, id.str());
+        auto er = One<Erasure>(e, "erasure", ReadErasure);
+        if (!er) return std::unexpected(er.error());
+        res.erasure = std::move(*er);
+      }
+      Erasure& er = res.erasure;
+      if (er.status == ErasureStatus::kCompleted) return res;
+      std::vector<std::string> events;
+      {
+        // events_subject: this subject's events of the company, oldest first. An erased event
+        // has no subject any more: the next batch starts where this one ended.
+        PREPARE(q, db, "SELECT id FROM events WHERE company_id = ?1 AND subject = ?2 AND id < ?3 ORDER BY id LIMIT ?4");
+        q.Bind(1, er.company_id.str()).Bind(2, er.subject).Bind(3, er.event_bound).Bind(4, limit);
+        auto ids = All<std::string>(q, [](const Stmt& r) { return r.Text(0); });
+        if (!ids) return std::unexpected(ids.error());
+        events = std::move(*ids);
+      }
+      PREPARE(cancel, db,
+              "UPDATE deliveries SET status = 'canceled', canceled_reason = 'erased', next_attempt_at = NULL "
+              "WHERE event_id = ? AND status IN ('pending', 'held') RETURNING id, endpoint_id");
+      PREPARE(att, db,
+              "UPDATE attempts SET response_headers = '{}', response_body = X'' "
+              "WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_id = ?)");
+      PREPARE(ev, db, "UPDATE events SET payload = X'', subject = '', erased_at = ?2 WHERE id = ?1");
+      for (const std::string& event : events) {
+        cancel.Reset();
+        cancel.Bind(1, event);
+        auto canceled = All<std::pair<DeliveryId, EndpointId>>(cancel, [](const Stmt& r) {
+          return std::pair{DeliveryId::FromTrusted(r.Text(0)), EndpointId::FromTrusted(r.Text(1))};
+        });
+        if (!canceled) return std::unexpected(canceled.error());
+        res.counts.deliveries_canceled += static_cast<int64_t>(canceled->size());
+        for (auto& c : *canceled) res.canceled.push_back(std::move(c));
+        att.Reset();
+        att.Bind(1, event);
+        TRY(att.Exec());
+        res.counts.attempts += db.Changes();
+        ev.Reset();
+        ev.Bind(1, event).Bind(2, now_ms);
+        TRY(ev.Exec());
+        res.counts.events += db.Changes();
+      }
+      const bool last = static_cast<int>(events.size()) < limit;
+      if (last) {
+        PREPARE(k, db, "DELETE FROM idempotency_keys WHERE company_id = ?1 AND created_at <= ?2 AND instr(subjects, ?3) > 0");
+        k.Bind(1, er.company_id.str()).Bind(2, er.requested_at_ms).Bind(3, erasure_rows::SubjectNeedle(er.subject));
+        TRY(k.Exec());
+        res.counts.idempotency_records += db.Changes();
+      }
+      PREPARE(u, db,
+              "UPDATE erasures SET events = events + ?2, attempts = attempts + ?3, "
+              "idempotency_records = idempotency_records + ?4, deliveries_canceled = deliveries_canceled + ?5, "
+              "status = CASE WHEN ?6 THEN 'completed' ELSE status END, "
+              "finished_at = CASE WHEN ?6 THEN ?7 ELSE finished_at END, "
+              "subject = CASE WHEN ?6 THEN NULL ELSE subject END WHERE id = ?1");
+      u.Bind(1, id.str()).Bind(2, res.counts.events).Bind(3, res.counts.attempts)
+          .Bind(4, res.counts.idempotency_records).Bind(5, res.counts.deliveries_canceled)
+          .Bind(6, last ? 1 : 0).Bind(7, now_ms);
+      TRY(u.Exec());
+      er.counts += res.counts;
+      if (last) {
+        er.status = ErasureStatus::kCompleted;
+        er.finished_at_ms = now_ms;
+        er.subject.clear();
+        completed_now = true;
+      }
+      return res;
+    };
+    // Everything this batch frees is zeroed, in pages going to the freelist too (long payloads'
+    // overflow pages): the erased bytes do not wait for a VACUUM to leave the file.
+    TRY(db.ExecScript("PRAGMA secure_delete = ON"));
+    auto r = run();
+    (void)db.ExecScript("PRAGMA secure_delete = FAST");
+    return r;
+  });
+  if (out && completed_now) {
+    if (auto t = TruncateWal(); !t)
+      spdlog::warn("store: erasure {} is complete, but the WAL could not be truncated ({}): the erased bytes "
+                   "leave it with the next checkpoint", id.str(), t.error().message);
+  }
+  return out;
+}
+
+Result<void> SqliteStore::TruncateWal() {
+  // A connection of its own (the checkpointer's belongs to its thread). PASSIVE first copies
+  // what it can without holding anyone up; TRUNCATE then copies the rest — waiting for readers
+  // of older frames and holding writers back for that moment only — and empties the WAL file.
+  auto db = Db::Open(path_);
+  if (!db) return std::unexpected(db.error());
+  int log = 0, done = 0;
+  (void)sqlite3_wal_checkpoint_v2((*db)->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+  for (int i = 0;; ++i) {
+    const int rc = sqlite3_wal_checkpoint_v2((*db)->raw(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
+    if (rc == SQLITE_OK) return {};
+    if (rc != SQLITE_BUSY || i == 20)
+      return MakeError(ErrorCode::kUnavailable, std::string("checkpoint: ") + sqlite3_errmsg((*db)->raw()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
 }
 
 }  // namespace hookd

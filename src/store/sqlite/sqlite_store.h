@@ -104,7 +104,17 @@ class SqliteStore final : public Store {
   Result<void> ForgetEncryptionKey(const std::string& key_id) override;
   Result<RekeyBatchResult> RekeyBatch(SealedTable table, const std::string& after, int limit) override;
 
+  Result<std::string> ErasureKey(const std::string& fresh) override;
+  Result<void> InsertErasure(const Erasure& e) override;
+  Result<Erasure> GetErasure(const CompanyId& company, const ErasureId& id) override;
+  Result<Page<Erasure>> ListErasures(const CompanyId& company, const PageRequest& page) override;
+  Result<std::vector<Erasure>> RunningErasures() override;
+  Result<ErasureBatchResult> EraseBatch(const ErasureId& id, int limit, int64_t now_ms) override;
+
  private:
+  // Copies the whole WAL into the database file and truncates it to nothing (after an erasure:
+  // the WAL's old frames still hold what was erased).
+  Result<void> TruncateWal();
   // A unit of work for the writer: `apply` runs inside the group transaction; `finish` runs
   // after COMMIT with the commit's error, if any.
   //

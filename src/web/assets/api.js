@@ -116,4 +116,6 @@ export const api = {
   delivery: (id) => request('GET', `${co()}/deliveries/${enc(id)}`),
   attempts: (id) => request('GET', `${co()}/deliveries/${enc(id)}/attempts?limit=100`),
   retry: (id) => request('POST', `${co()}/deliveries/${enc(id)}/retry`, { body: {} }),
+  erasures: (params = {}) => request('GET', `${co()}/erasures${query(params)}`),
+  createErasure: (subject) => request('POST', `${co()}/erasures`, { body: { subject } }),
 };

@@ -10,6 +10,7 @@ import { endpointForm } from './endpoint_form.js';
 import { deliveriesList, deliveryDetail } from './deliveries.js';
 import { eventsList } from './events.js';
 import { catalogView } from './catalog.js';
+import { erasuresView } from './erasures.js';
 
 const routes = [
   [/^\/endpoints$/, (ctx) => endpointsList(ctx), 'endpoints'],
@@ -20,6 +21,7 @@ const routes = [
   [/^\/deliveries$/, (ctx) => deliveriesList(ctx), 'deliveries'],
   [/^\/deliveries\/([^/]+)$/, (ctx, id) => deliveryDetail(ctx, id), 'deliveries'],
   [/^\/catalog$/, (ctx) => catalogView(ctx), 'catalog'],
+  [/^\/erasures$/, (ctx) => erasuresView(ctx), 'erasures'],
 ];
 
 const main = document.getElementById('main');

@@ -1,6 +1,6 @@
 // Deliveries: the filtered, paginated list, and one delivery with every attempt.
 import { api } from './api.js';
-import { h, append, clear, badge, timeEl, formatMs, formatTime, prettyText } from './dom.js';
+import { h, append, clear, badge, deliveryBadge, timeEl, formatMs, formatTime, prettyText } from './dom.js';
 import { getEndpoints, resolveEvents, endpointLabel, shortUrl, errorWords, outcomeWords } from './data.js';
 import { announce, actionButton, idChip } from './ui.js';
 import { filterForm, readFilters, toQuery } from './filters.js';
@@ -102,7 +102,7 @@ export async function deliveriesList(ctx) {
           h('td', { 'data-label': 'Endpoint' }, ep
             ? h('a', { href: `#/endpoints/${encodeURIComponent(ep.id)}` }, ep.description || shortUrl(ep.url))
             : h('span', { class: 'mono sub' }, d.endpoint_id)),
-          h('td', { 'data-label': 'Status' }, badge(d.status), d.status === 'pending' && d.next_attempt_at
+          h('td', { 'data-label': 'Status' }, deliveryBadge(d), d.status === 'pending' && d.next_attempt_at
             ? h('span', { class: 'sub' }, ' next ', timeEl(d.next_attempt_at, { due: true })) : null),
           h('td', { 'data-label': 'Attempts', class: 'num' }, d.attempts),
           h('td', { 'data-label': 'Last attempt' }, timeEl(d.last_attempt_at)),
@@ -226,7 +226,8 @@ export async function deliveryDetail(ctx, id) {
     const endpoints = await getEndpoints();
     const ep = endpoints.find((e) => e.id === d.endpoint_id);
 
-    append(clear(statusP), [badge(d.status), ' ', d.status === 'pending' && d.next_attempt_at
+    retryBtn.disabled = d.status === 'canceled';
+    append(clear(statusP), [deliveryBadge(d), ' ', d.status === 'pending' && d.next_attempt_at
       ? h('span', { class: 'sub', id: 'next-attempt' }, 'next attempt ', timeEl(d.next_attempt_at, { due: true })) : null]);
     const sig = `${d.status}/${d.attempts}/${at.data.length}`;
     const again = () => {
@@ -250,14 +251,17 @@ export async function deliveryDetail(ctx, id) {
     clear(attemptsBox).append(h('h2', { id: 'attempts-title' }, `Attempts (${at.data.length})`),
       at.data.length
         ? h('ol', { class: 'attempts', reversed: true }, at.data.map(attemptCard))
-        : h('p', { class: 'muted' }, d.status === 'held' ? 'Held: the endpoint is disabled. Enable it to release this delivery.' : 'No attempt yet.'));
+        : h('p', { class: 'muted' }, d.status === 'held' ? 'Held: the endpoint is disabled. Enable it to release this delivery.'
+          : d.status === 'canceled' ? 'Canceled: the employee\'s data was erased before it was sent. It will not be sent.' : 'No attempt yet.'));
 
     if (loadedEvent === null) {
       try {
         loadedEvent = await api.event(d.event_id);
         clear(payloadBox).append(h('h2', { id: 'payload-title' }, 'Payload'),
           h('p', {}, h('code', {}, loadedEvent.type), ' · ', h('span', { class: 'sub' }, timeEl(loadedEvent.created_at, { relative: false }))),
-          h('pre', { class: 'code', tabindex: '0' }, prettyText(loadedEvent.payload)));
+          loadedEvent.erased
+            ? h('p', { class: 'muted', id: 'payload-erased' }, 'Erased: this employee\'s data was erased (Erasures page). Nothing of it is kept.')
+            : h('pre', { class: 'code', tabindex: '0' }, prettyText(loadedEvent.payload)));
       } catch (e) {
         loadedEvent = false;
         clear(payloadBox).append(h('h2', { id: 'payload-title' }, 'Payload'), h('p', { class: 'muted' }, e.message));

@@ -142,6 +142,13 @@ export function badge(status, label = status) {
   return h('span', { class: `badge badge-${status}` }, label);
 }
 
+// A delivery's status, with the reason of a canceled one ("canceled · erased").
+export function deliveryBadge(d) {
+  if (d.status === 'canceled' && d.canceled_reason)
+    return h('span', { class: 'badge badge-canceled', title: 'Canceled: its employee\'s data was erased' }, `canceled · ${d.canceled_reason}`);
+  return badge(d.status);
+}
+
 let uid = 0;
 export function nextId(prefix) {
   uid += 1;

@@ -72,6 +72,15 @@ class FakeDispatchStore final : public DispatchStore {
     }
   }
 
+  // Erases the delivery's event, as an erasure batch does: the delivery becomes canceled (if
+  // pending or held) and the payload goes. Returns what an erasure announces.
+  std::pair<DeliveryId, EndpointId> Erase(const DeliveryId& id) {
+    Row& r = rows_.at(id.str());
+    if (r.status == DeliveryStatus::kPending || r.status == DeliveryStatus::kHeld) r.status = DeliveryStatus::kCanceled;
+    payloads_.erase(r.d.event_id.str());
+    return {id, r.d.endpoint_id};
+  }
+
   const Row& RowOf(const DeliveryId& id) const { return rows_.at(id.str()); }
   DeliveryStatus StatusOf(const DeliveryId& id) const { return rows_.at(id.str()).status; }
   bool Has(const DeliveryId& id) const { return rows_.contains(id.str()); }
@@ -186,6 +195,7 @@ class FakeDispatchStore final : public DispatchStore {
         continue;
       }
       Row& r = it->second;
+      if (r.status == DeliveryStatus::kCanceled) continue;  // final, as in both stores
       r.status = u.status;  // as the SQLite store: the last write wins
       r.d.attempts = u.attempts;
       if (u.next_attempt_at_ms) r.d.next_attempt_at_ms = *u.next_attempt_at_ms;
