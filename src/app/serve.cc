@@ -246,7 +246,7 @@ int RunServe(ServeConfig& cfg) {
   api_opts.check_destination = [&policy](std::string_view url) { return CheckDestinationLiteral(*policy, url); };
   DestinationChecker destinations(*policy, {});
   api_opts.destinations = &destinations;
-  api::ApiContext ctx{*store, catalog, index, auth, changes, api_opts, &metrics};
+  api::ApiContext ctx{*store, catalog, index, auth, changes, api_opts, &metrics, &dispatcher};
   api::Router router;
   api::AddAllRoutes(router, ctx);
 
