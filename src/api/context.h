@@ -16,6 +16,7 @@
 #include "api/problem.h"
 #include "api/router.h"
 #include "core/change_feed.h"
+#include "core/delivery_wait.h"
 #include "core/endpoint.h"
 #include "core/endpoint_index.h"
 #include "core/event_catalog.h"
@@ -57,6 +58,8 @@ struct ApiContext {
   // Runs erasures in the background (POST …/erasures wakes it) and keeps the subject-hash key.
   // Null: POST …/erasures answers 503.
   ErasureWorker* erasures = nullptr;
+  // This node's dispatchers, asked why a delivery waits (api/waiting.h); null: the store alone.
+  DeliveryInspector* live = nullptr;
   // The rules for saving an endpoint of `company`; `editing`: the endpoint being changed
   // (its current filter does not count against the company's regex budget).
   EndpointRules Rules(const CompanyId& company, const std::optional<EndpointId>& editing) const;

@@ -5,6 +5,7 @@
 
 #include "api/context.h"
 #include "api/problem.h"
+#include "api/waiting.h"
 #include "core/clock.h"
 #include "core/json_util.h"
 
@@ -17,7 +18,8 @@ json::value OptTime(const std::optional<int64_t>& t) {
   return t ? json::value(FormatTime(*t)) : json::value(nullptr);
 }
 
-json::object DeliveryJson(const Delivery& d) {
+// `waiting`: why it waits (api/waiting.h), null once finished.
+json::object DeliveryJson(const Delivery& d, json::value waiting) {
   return {{"id", d.id.str()},
           {"event_id", d.event_id.str()},
           {"endpoint_id", d.endpoint_id.str()},
@@ -26,12 +28,20 @@ json::object DeliveryJson(const Delivery& d) {
           {"attempts", d.attempts},
           {"next_attempt_at", d.status == DeliveryStatus::kPending ? OptTime(d.next_attempt_at_ms) : nullptr},
           {"last_attempt_at", OptTime(d.last_attempt_at_ms)},
-          {"created_at", FormatTime(d.created_at_ms)}};
+          {"created_at", FormatTime(d.created_at_ms)},
+          {"waiting", std::move(waiting)}};
+}
+
+json::object DeliveryJson(ApiContext& ctx, const CompanyId& company, const Delivery& d) {
+  return DeliveryJson(d, std::move(WaitingOf(ctx, company, {d}).front()));
+}
+
+json::value HeadersJson(const std::string& text) {
+  auto parsed = ParseJson(text);
+  return parsed && parsed->is_object() ? std::move(*parsed) : json::value(json::object());
 }
 
 json::object AttemptJson(const Attempt& a) {
-  auto parsed = ParseJson(a.response_headers);
-  json::value headers = parsed ? std::move(*parsed) : json::value(json::object());
   return {{"id", a.id.str()},
           {"delivery_id", a.delivery_id.str()},
           {"number", a.number},
@@ -39,7 +49,8 @@ json::object AttemptJson(const Attempt& a) {
           {"duration_ms", a.duration_ms},
           {"status_code", a.status_code ? json::value(*a.status_code) : json::value(nullptr)},
           {"error", a.error ? json::value(*a.error) : json::value(nullptr)},
-          {"response_headers", std::move(headers)},
+          {"request_headers", HeadersJson(a.request_headers)},
+          {"response_headers", HeadersJson(a.response_headers)},
           {"response_body", a.response_body},
           {"error_detail", a.error.has_value() ? json::value(a.error_detail) : json::value(nullptr)}};
 }
@@ -68,13 +79,16 @@ void AddDeliveryRoutes(Router& r, ApiContext& ctx) {
     q.subject = QuerySubject(call);
     std::tie(q.after_ms, q.before_ms) = QueryTimeRange(call);
     auto page = Unwrap(ctx.store.ListDeliveries(cid, q, ParsePage(call, DeliveryTag::kPrefix)));
-    return PageResponse(page, DeliveryJson);
+    std::vector<json::value> waiting = WaitingOf(ctx, cid, page.items);
+    json::array data;
+    for (size_t i = 0; i < page.items.size(); ++i) data.push_back(DeliveryJson(page.items[i], std::move(waiting[i])));
+    return JsonResponse(200, PageJson(std::move(data), page.next_cursor));
   });
 
   r.Add("GET", "/v1/companies/{cid}/deliveries/{did}", [&ctx](Call& call) {
     CompanyId cid = AuthorizeCompany(ctx, call, kScopeManage);
     DeliveryId id = PathId<DeliveryId>(call, "did", "delivery");
-    return JsonResponse(200, ToJson(DeliveryJson(Unwrap(ctx.store.GetDelivery(cid, id)))));
+    return JsonResponse(200, ToJson(DeliveryJson(ctx, cid, Unwrap(ctx.store.GetDelivery(cid, id)))));
   });
 
   r.Add("GET", "/v1/companies/{cid}/deliveries/{did}/attempts", [&ctx](Call& call) {
@@ -96,7 +110,7 @@ void AddDeliveryRoutes(Router& r, ApiContext& ctx) {
                                     std::make_shared<const std::string>(std::move(e.payload))});
     ready.back().retry_request = true;
     ctx.changes.OnDeliveriesReady(std::move(ready));
-    return JsonResponse(202, ToJson(DeliveryJson(d)));
+    return JsonResponse(202, ToJson(DeliveryJson(ctx, cid, d)));
   });
 }
 

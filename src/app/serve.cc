@@ -269,7 +269,7 @@ int RunServe(ServeConfig& cfg) {
   api_opts.check_destination = [&policy](std::string_view url) { return CheckDestinationLiteral(*policy, url); };
   DestinationChecker destinations(*policy, {});
   api_opts.destinations = &destinations;
-  api::ApiContext ctx{*store, catalog, index, auth, changes, api_opts, &metrics, &erasures};
+  api::ApiContext ctx{*store, catalog, index, auth, changes, api_opts, &metrics, &erasures, &dispatcher};
   api::Router router;
   api::AddAllRoutes(router, ctx);
 

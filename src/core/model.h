@@ -92,6 +92,9 @@ struct Attempt {
   std::optional<int> status_code;
   std::optional<std::string> error;  // timeout, connect, dns, tls, blocked, http
   std::string response_headers;      // JSON object text
+  // What hookd sent (JSON object text, core/sent_headers.h: custom header values redacted);
+  // "{}" on attempts recorded before hookd kept them.
+  std::string request_headers = "{}";
   std::string response_body;         // first 4 KiB of what the receiver sent (only that)
   std::string error_detail;          // hookd's words when there is an error: curl's message, the
                                      // SSRF guard's reason ("" without an error)

@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "core/json_util.h"
 #include "core/metrics.h"
+#include "core/sent_headers.h"
 #include "core/signing.h"
 
 namespace hookd {
@@ -101,6 +102,15 @@ void Dispatcher::OnDeliveriesCanceled(const std::vector<std::pair<DeliveryId, En
 void Dispatcher::OnOwnershipChanged() { Post(OwnershipChanged{false}); }
 
 void Dispatcher::OnChangesMissed() { Post(OwnershipChanged{true}); }
+
+std::future<std::vector<LiveDeliveryState>> Dispatcher::InspectAsync(const std::vector<DeliveryId>& ids) {
+  auto in = std::make_shared<Inspection>();
+  in->deliveries.reserve(ids.size());
+  for (const DeliveryId& id : ids) in->deliveries.push_back(id.Packed());
+  auto answer = in->answer.get_future();
+  Post(std::move(in));
+  return answer;
+}
 
 // ------------------------------------------------------------------ the loop
 
@@ -378,6 +388,11 @@ void Dispatcher::DrainInbox() {
       ApplyOwnership(oc->missed);
     } else if (auto* cc = std::get_if<Canceled>(&c)) {
       Cancel(cc->deliveries);
+    } else if (auto* in = std::get_if<std::shared_ptr<Inspection>>(&c)) {
+      std::vector<LiveDeliveryState> out;
+      out.reserve((*in)->deliveries.size());
+      for (const Key& key : (*in)->deliveries) out.push_back(DescribeLive(key));
+      (*in)->answer.set_value(std::move(out));
     } else {
       auto& ch = std::get<EndpointChanged>(c);
       Reload(ch.company, ch.id, ch.requeued);
@@ -635,12 +650,14 @@ void Dispatcher::Send(EndpointState& es, const Key& key, Item& item, int64_t now
     req.headers.push_back(std::string(kWebhookSignatureHeader) + ": " +
                           StandardSignatureHeader(secrets, msg_id, ts, body));
   }
+  // What the attempt will show was sent: hookd's headers so far, the custom ones redacted.
+  std::string sent = RecordSentHeaders(req.headers, opts_.user_agent, body.size(), ep.headers);
   for (const auto& [k, v] : ep.headers) req.headers.push_back(k + ": " + v);
 
   item.state = ItemState::kInFlight;
   ++es.in_flight;
   ++stats_.in_flight;
-  in_flight_.emplace(req.tag, InFlight{key, lease_epoch});
+  in_flight_.emplace(req.tag, InFlight{key, lease_epoch, std::move(sent)});
   client_.Start(std::move(req));
 }
 
@@ -649,6 +666,7 @@ void Dispatcher::Handle(OutboundResult r) {
   if (fit == in_flight_.end()) return;
   const Key key = fit->second.delivery;
   const int64_t lease_epoch = fit->second.lease_epoch;
+  std::string request_headers = std::move(fit->second.request_headers);
   in_flight_.erase(fit);
   --stats_.in_flight;
   ++stats_.attempts;
@@ -679,6 +697,7 @@ void Dispatcher::Handle(OutboundResult r) {
   a.duration_ms = r.duration_ms;
   if (r.status_code > 0) a.status_code = r.status_code;
   if (r.error) a.error = std::string(AttemptErrorName(*r.error));
+  a.request_headers = std::move(request_headers);
   a.response_headers = std::move(r.response_headers_json);
   a.response_body = std::move(r.response_body);
   if (r.error) a.error_detail = std::move(r.error_detail);
@@ -895,6 +914,43 @@ void Dispatcher::Reload(const CompanyId& company, const EndpointId& id, bool req
   // written would send those deliveries again.
   if (((known && !was_enabled) || requeued) && Owns(key)) StartRecovery(key, es, "");
   MarkRunnable(key, es);
+}
+
+// What the API shows of a delivery this dispatcher holds (core/delivery_wait.h).
+LiveDeliveryState Dispatcher::DescribeLive(const Key& delivery) const {
+  using State = LiveDeliveryState::State;
+  LiveDeliveryState s;
+  auto it = items_.find(delivery);
+  if (it == items_.end()) return s;
+  const Item& item = it->second;
+  auto eit = endpoints_.find(item.endpoint);
+  const EndpointState* es = eit == endpoints_.end() ? nullptr : &eit->second;
+  switch (item.state) {
+    case ItemState::kInFlight:
+      s.state = State::kInFlight;
+      break;
+    case ItemState::kWaiting:
+      s.state = State::kWaiting;
+      s.due_ms = item.due_ms;
+      break;
+    case ItemState::kBlocked: {
+      if (!es || !item.ordered_subject) break;
+      auto sit = es->subjects.find(*item.ordered_subject);
+      if (sit == es->subjects.end() || sit->second.empty() || sit->second.front() == delivery) break;
+      const auto& queue = sit->second;
+      s.state = State::kBlocked;
+      s.subject = *item.ordered_subject;
+      s.blocked_by = DeliveryId::FromPacked(queue.front());
+      s.ahead = std::find(queue.begin(), queue.end(), delivery) - queue.begin();
+      break;
+    }
+    case ItemState::kReady:
+      s.state = State::kReady;
+      if (es && es->in_flight >= es->cfg.max_concurrency) s.ready = LiveDeliveryState::Ready::kConcurrency;
+      else if (es && es->rate_timer) s.ready = LiveDeliveryState::Ready::kRateLimit;
+      break;
+  }
+  return s;
 }
 
 void Dispatcher::RecordHealth(EndpointState& es) {

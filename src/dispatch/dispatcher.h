@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <queue>
@@ -27,6 +28,7 @@
 #include <vector>
 
 #include "core/change_feed.h"
+#include "core/delivery_wait.h"
 #include "core/log_throttle.h"
 #include "core/endpoint.h"
 #include "core/payload_template.h"
@@ -127,6 +129,11 @@ class Dispatcher final : public ChangeListener {
 
   const DispatcherStats& Stats() const { return stats_; }
 
+  // What this dispatcher knows now of these deliveries (core/delivery_wait.h), in order: asked
+  // of its loop, from any thread but its own (a test driving Turn() turns until the answer is
+  // ready). Never fulfilled once the loop has ended: the caller waits with a bound.
+  std::future<std::vector<LiveDeliveryState>> InspectAsync(const std::vector<DeliveryId>& ids);
+
  private:
   // Memory per queued delivery matters (a million-delivery backlog must fit in a few
   // hundred MB): ids are kept packed (16 bytes), the company comes from the endpoint, and
@@ -182,7 +189,12 @@ class Dispatcher final : public ChangeListener {
   struct Canceled {
     std::vector<Key> deliveries;
   };
-  using Command = std::variant<std::vector<PendingDelivery>, EndpointChanged, OwnershipChanged, Canceled>;
+  struct Inspection {
+    std::vector<Key> deliveries;
+    std::promise<std::vector<LiveDeliveryState>> answer;
+  };
+  using Command = std::variant<std::vector<PendingDelivery>, EndpointChanged, OwnershipChanged, Canceled,
+                               std::shared_ptr<Inspection>>;
 
   void Run();
   // Loads the endpoints and queues them for recovery; RecoverStep then reads their pending
@@ -224,6 +236,7 @@ class Dispatcher final : public ChangeListener {
   void CancelRecovery(const Key& key, EndpointState& es);
   // Sets `u`'s fence from the lease this node holds (held at `epoch`) on `endpoint`'s shard.
   void Fence(DeliveryUpdate& u, const Key& endpoint, int64_t epoch) const;
+  LiveDeliveryState DescribeLive(const Key& delivery) const;
   void RecordHealth(EndpointState& es);
   void PublishFailures(EndpointState& es);
   void Flush();
@@ -250,6 +263,7 @@ class Dispatcher final : public ChangeListener {
   struct InFlight {
     Key delivery;
     int64_t lease_epoch = 0;  // of its endpoint's shard when it was sent (0: no ownership)
+    std::string request_headers;  // what the attempt shows was sent (core/sent_headers.h)
   };
   std::unordered_map<uint64_t, InFlight> in_flight_;                    // by request tag
   // Deliveries canceled while in flight: finished when their request ends, outcome unwritten.

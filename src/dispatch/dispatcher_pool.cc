@@ -1,6 +1,8 @@
 #include "dispatch/dispatcher_pool.h"
 
 #include <algorithm>
+#include <chrono>
+#include <future>
 
 namespace hookd {
 
@@ -65,6 +67,34 @@ void DispatcherPool::OnOwnershipChanged() {
 
 void DispatcherPool::OnChangesMissed() {
   for (auto& d : shards_) d->OnChangesMissed();
+}
+
+std::vector<LiveDeliveryState> DispatcherPool::Inspect(const std::vector<Query>& queries) {
+  constexpr auto kWait = std::chrono::milliseconds(200);
+  std::vector<LiveDeliveryState> out(queries.size());
+  const int n = static_cast<int>(shards_.size());
+  std::vector<std::vector<size_t>> which(static_cast<size_t>(n));  // per shard: indexes into `queries`
+  for (size_t i = 0; i < queries.size(); ++i)
+    which[static_cast<size_t>(Dispatcher::ShardOf(queries[i].endpoint, n))].push_back(i);
+  std::vector<std::future<std::vector<LiveDeliveryState>>> answers(static_cast<size_t>(n));
+  for (size_t s = 0; s < which.size(); ++s) {
+    if (which[s].empty()) continue;
+    std::vector<DeliveryId> ids;
+    ids.reserve(which[s].size());
+    for (size_t i : which[s]) ids.push_back(queries[i].delivery);
+    answers[s] = shards_[s]->InspectAsync(ids);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + kWait;
+  for (size_t s = 0; s < answers.size(); ++s) {
+    if (!answers[s].valid() || answers[s].wait_until(deadline) != std::future_status::ready) continue;
+    try {
+      std::vector<LiveDeliveryState> got = answers[s].get();
+      for (size_t k = 0; k < got.size() && k < which[s].size(); ++k) out[which[s][k]] = std::move(got[k]);
+    } catch (const std::future_error&) {
+      // the dispatcher ended without answering: unknown
+    }
+  }
+  return out;
 }
 
 int64_t DispatcherPool::Queued() const {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/change_feed.h"
+#include "core/delivery_wait.h"
 #include "core/ssrf_guard.h"
 #include "dispatch/dispatcher.h"
 #include "dispatch/http_client.h"
@@ -16,7 +17,7 @@
 
 namespace hookd {
 
-class DispatcherPool final : public ChangeListener {
+class DispatcherPool final : public ChangeListener, public DeliveryInspector {
  public:
   // `opts.max_in_flight` is shared out between the `threads` (≥ 1) dispatchers (each gets at
   // least 1000, the largest max_concurrency an endpoint may have).
@@ -34,6 +35,10 @@ class DispatcherPool final : public ChangeListener {
   void OnDeliveriesCanceled(const std::vector<std::pair<DeliveryId, EndpointId>>& deliveries) override;
   void OnOwnershipChanged() override;
   void OnChangesMissed() override;
+
+  // Asks each dispatcher about its own deliveries; those that do not answer within 200 ms
+  // (busy reading the store) leave theirs kUnknown.
+  std::vector<LiveDeliveryState> Inspect(const std::vector<Query>& queries) override;
 
   int64_t Queued() const;
   int64_t InFlight() const;

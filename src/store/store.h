@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/delivery_wait.h"
 #include "core/endpoint.h"
 #include "core/erasure.h"
 #include "core/error.h"
@@ -205,6 +206,13 @@ class DeliveryStore {
   [[nodiscard]] virtual Result<std::vector<AttemptStatsBucket>> EndpointAttemptStats(
       const CompanyId& company, const EndpointId& id, int64_t since_ms, int64_t until_ms,
       int64_t bucket_ms) = 0;
+  // Ordering (SPEC §5.4), for the `waiting` of deliveries (core/delivery_wait.h): for each of
+  // `ids` that is a pending delivery of `company` with a subject, the earliest pending delivery
+  // of the same endpoint and subject created before it (lower id) — what the dispatcher sends
+  // first — with how many such there are. Ids with none (or not pending, unknown, another
+  // company's) are left out. Whether the endpoint orders by subject is the caller's to check.
+  [[nodiscard]] virtual Result<std::vector<OrderingBlocker>> OrderingBlockers(const CompanyId& company,
+                                                                             const std::vector<DeliveryId>& ids) = 0;
   // Makes the delivery pending and due at `now_ms`, whatever its state — but `canceled` (its
   // event was erased: nothing left to send), which is final: kConflict.
   [[nodiscard]] virtual Result<Delivery> RequeueDelivery(const CompanyId& company,

@@ -136,15 +136,28 @@ describe('panel filters', () => {
     await page.getByLabel('Delivery status').selectOption('succeeded');
     await page.locator('#events-list', { hasText: 'No events match.' }).waitFor();
 
-    // An employee's link lists that employee's events: the hire and the holiday.
+    // Each row says what happened and to whom, in one line, with the deliveries' own helper
+    // (summary.js): the hire names Ana, and so her holiday too.
     await page.goto(`${hookd.baseUrl}/#/events`);
     await page.locator('#events-table').waitFor();
-    await page.locator(`tr[data-event="${ev.ana}"]`).getByRole('link', { name: 'emp_2001' }).click();
+    const anaRow = page.locator(`tr[data-event="${ev.ana}"]`);
+    const holidayRow = page.locator(`tr[data-event="${ev.holiday}"]`);
+    assert.match(await anaRow.locator('.summary').textContent(), /^hired into Engineering, Valencia, starts \S+ \S+$/);
+    assert.match(await holidayRow.locator('.summary').textContent(), /^vacation approved: .+ – .+, 10 days$/);
+    assert.equal(await holidayRow.locator('td[data-label="Employee"]').textContent(), 'Ana García');
+    assert.equal(await holidayRow.locator('td[data-label="Employee"] a').getAttribute('title'), 'emp_2001: all events of this employee');
+    assert.match(await anaRow.locator('th a').textContent(), /^evt_…[0-9A-Z]{7}$/);
+    const rowHeights = await rows(page, 'events-table').evaluateAll((rs) => rs.map((r) => r.getBoundingClientRect().height));
+    assert.ok(Math.max(...rowHeights) < 50, `row heights ${rowHeights}`);
+    await page.screenshot({ path: path.join(shots, 'events.png') });
+
+    // An employee's link lists that employee's events: the hire and the holiday.
+    await page.locator(`tr[data-event="${ev.ana}"]`).getByRole('link', { name: 'Ana García' }).click();
     await page.waitForFunction(() => /subject=emp_2001/.test(location.hash));
     await expectRows(page, 'events-table', 'event', [ev.holiday, ev.ana]);
     assert.equal(await page.getByLabel('Employee').inputValue(), 'emp_2001');
     // An event's id opens its deliveries.
-    await page.locator(`tr[data-event="${ev.ana}"]`).getByRole('link', { name: ev.ana }).click();
+    await page.locator(`tr[data-event="${ev.ana}"] th a[title="${ev.ana}"]`).click();
     await page.waitForFunction((id) => location.hash.includes(`event_id=${id}`), ev.ana);
     await page.waitForFunction(() => document.querySelectorAll('#deliveries-table tbody tr').length === 2);
   });

@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
+#include <future>
 #include <map>
 #include <memory>
 #include <set>
@@ -697,6 +699,83 @@ TEST_F(DispatcherTest, ADeliveryWhoseEndpointCouldNotBeReadIsKeptAndSentLater) {
   EXPECT_EQ(store.StatusOf(d.id), DeliveryStatus::kPending);
   Advance(kSecond);
   EXPECT_EQ(TimesSent(d), 1u);
+}
+
+// ------------------------------------------------------------------ what the API is told
+
+TEST_F(DispatcherTest, InspectSaysWhatEachDeliveryWaitsFor) {
+  using State = LiveDeliveryState::State;
+  using Ready = LiveDeliveryState::Ready;
+  // Asked on the test's thread: the answer comes at the next turn.
+  auto inspect = [&](const std::vector<DeliveryId>& ids) {
+    auto answer = dispatcher->InspectAsync(ids);
+    EXPECT_TRUE(dispatcher->Turn());
+    EXPECT_EQ(answer.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+    return answer.get();
+  };
+  Endpoint& ordered = AddEndpoint();
+  ordered.ordering = Ordering::kSubject;
+  Endpoint& narrow = AddEndpoint(/*max_concurrency=*/1);
+  Endpoint& slow = AddEndpoint();
+  slow.rate_limit_per_second = 1;
+  Start();
+  const PendingDelivery ana1 = Publish(ordered, "emp_ana"), ana2 = Publish(ordered, "emp_ana"),
+                        ana3 = Publish(ordered, "emp_ana");
+  const PendingDelivery n1 = Publish(narrow), n2 = Publish(narrow);
+  const PendingDelivery s1 = Publish(slow), s2 = Publish(slow);
+  Settle();
+  auto live = inspect({ana1.id, ana2.id, ana3.id, n1.id, n2.id, s1.id, s2.id, DeliveryId::New()});
+  ASSERT_EQ(live.size(), 8u);
+  EXPECT_EQ(live[0].state, State::kInFlight);
+  EXPECT_EQ(live[1].state, State::kBlocked);
+  EXPECT_EQ(live[1].blocked_by, ana1.id);
+  EXPECT_EQ(live[1].subject, "emp_ana");
+  EXPECT_EQ(live[1].ahead, 1);
+  EXPECT_EQ(live[2].blocked_by, ana1.id);
+  EXPECT_EQ(live[2].ahead, 2);
+  EXPECT_EQ(live[3].state, State::kInFlight);
+  EXPECT_EQ(live[4].state, State::kReady);
+  EXPECT_EQ(live[4].ready, Ready::kConcurrency);
+  EXPECT_EQ(live[5].state, State::kInFlight);
+  EXPECT_EQ(live[6].state, State::kReady);
+  EXPECT_EQ(live[6].ready, Ready::kRateLimit);
+  EXPECT_EQ(live[7].state, State::kUnknown);  // not here
+
+  // The first one failed: it waits for its retry, the others still behind it.
+  Answer(ana1, FakeOutboundClient::Status(503));
+  live = inspect({ana1.id, ana2.id});
+  EXPECT_EQ(live[0].state, State::kWaiting);
+  EXPECT_GT(live[0].due_ms, clock.NowMs());
+  EXPECT_EQ(store.RowOf(ana1.id).d.next_attempt_at_ms, live[0].due_ms);
+  EXPECT_EQ(live[1].state, State::kBlocked);
+  // Finished: no longer in memory.
+  Answer(n1, FakeOutboundClient::Status(200));
+  live = inspect({n1.id, n2.id});
+  EXPECT_EQ(live[0].state, State::kUnknown);
+  EXPECT_EQ(live[1].state, State::kInFlight);
+}
+
+TEST_F(DispatcherTest, AnAttemptKeepsTheHeadersSentWithCustomValuesRedacted) {
+  Endpoint& ep = AddEndpoint();
+  ep.headers = {{"authorization", "Bearer s3cr3t"}, {"accept-language", "es-ES"}};
+  opts.user_agent = "hookd/test";
+  Start();
+  const PendingDelivery d = Publish(ep);
+  Settle();
+  ASSERT_EQ(client.Open().size(), 1u);
+  const OutboundRequest req = client.Open().front();
+  EXPECT_EQ(FakeOutboundClient::Header(req, "authorization"), "Bearer s3cr3t");  // sent as configured
+  Answer(d, FakeOutboundClient::Status(200));
+  ASSERT_EQ(store.RowOf(d.id).attempts.size(), 1u);
+  const std::string& kept = store.RowOf(d.id).attempts[0].request_headers;
+  EXPECT_EQ(kept.find("s3cr3t"), std::string::npos);
+  const auto h = boost::json::parse(kept).as_object();
+  for (const char* name : {"content-type", "webhook-id", "webhook-timestamp", "webhook-signature"})
+    EXPECT_EQ(h.at(name).as_string(), FakeOutboundClient::Header(req, name)) << name;
+  EXPECT_EQ(h.at("user-agent").as_string(), "hookd/test");
+  EXPECT_EQ(h.at("content-length").as_string(), std::to_string(req.body->size()));
+  EXPECT_EQ(h.at("authorization").as_string(), "[redacted]");
+  EXPECT_EQ(h.at("accept-language").as_string(), "es-ES");
 }
 
 // ------------------------------------------------------------------ several nodes: shard leases

@@ -3,6 +3,7 @@
 #include <poll.h>
 
 #include <filesystem>
+#include <map>
 #include <future>
 #include <thread>
 
@@ -1632,6 +1633,100 @@ TEST_P(StoreContract, CustomEventTypesAsDeepAsTheApiTakesPersist) {
   ASSERT_EQ(all->size(), 1u);
   EXPECT_EQ((*all)[0].schema, d.schema);
   EXPECT_EQ((*all)[0].example, d.example);
+}
+
+
+// Why a delivery waits (issue 15): the earliest pending delivery of the same endpoint and
+// subject before it — not one of another subject or endpoint, not a finished one, never
+// another company's.
+TEST_P(StoreContract, OrderingBlockersNameTheEarliestPendingDeliveryOfTheSubject) {
+  Endpoint ep = NewEndpoint(co_);
+  Endpoint ep2 = NewEndpoint(co_);
+  auto add = [&](const Endpoint& e, std::string subject, DeliveryStatus st = DeliveryStatus::kPending) {
+    NewEvent ne = MakeEvent(co_, {e.id}, st);
+    ne.event.subject = std::move(subject);
+    const DeliveryId id = ne.deliveries[0].id;
+    EXPECT_TRUE(Ingest(std::move(ne)));
+    return id;
+  };
+  const DeliveryId done = add(ep, "emp_1", DeliveryStatus::kSucceeded);
+  const DeliveryId first = add(ep, "emp_1");
+  const DeliveryId second = add(ep, "emp_1");
+  const DeliveryId other_subject = add(ep, "emp_2");
+  const DeliveryId other_endpoint = add(ep2, "emp_1");
+  const DeliveryId third = add(ep, "emp_1");
+  const DeliveryId no_subject1 = add(ep, "");
+  const DeliveryId no_subject2 = add(ep, "");
+  // The first one failed once and waits for its retry.
+  std::promise<Result<void>> applied;
+  store_->ApplyDispatchUpdates({DeliveryUpdate{first, co_, DeliveryStatus::kPending, 2, 1'800'000'000'000, NowMs(),
+                                               std::nullopt}},
+                               {}, [&](Result<void> r) { applied.set_value(std::move(r)); });
+  ASSERT_TRUE(applied.get_future().get());
+
+  auto blockers = store_->OrderingBlockers(
+      co_, {second, third, other_subject, other_endpoint, first, done, no_subject2, DeliveryId::New()});
+  ASSERT_TRUE(blockers) << blockers.error().message;
+  std::map<std::string, OrderingBlocker> by;
+  for (auto& b : *blockers) by.emplace(b.delivery.str(), b);
+  ASSERT_EQ(by.size(), 2u);
+  const OrderingBlocker& b2 = by.at(second.str());
+  EXPECT_EQ(b2.blocked_by, first);
+  EXPECT_EQ(b2.subject, "emp_1");
+  EXPECT_EQ(b2.ahead, 1);
+  EXPECT_EQ(b2.blocked_by_attempts, 2);
+  EXPECT_EQ(b2.blocked_by_next_attempt_at_ms, 1'800'000'000'000);
+  const OrderingBlocker& b3 = by.at(third.str());
+  EXPECT_EQ(b3.blocked_by, first);
+  EXPECT_EQ(b3.ahead, 2);
+  (void)no_subject1;
+
+  // Another company asks: nothing.
+  EXPECT_TRUE(store_->OrderingBlockers(other_, {second, third})->empty());
+  EXPECT_TRUE(store_->OrderingBlockers(co_, {})->empty());
+
+  // The first one failed for good: the second goes first now; a held one blocks nothing.
+  std::promise<Result<void>> failed;
+  store_->ApplyDispatchUpdates({DeliveryUpdate{first, co_, DeliveryStatus::kFailed, 8, std::nullopt, NowMs(),
+                                               std::nullopt}},
+                               {}, [&](Result<void> r) { failed.set_value(std::move(r)); });
+  ASSERT_TRUE(failed.get_future().get());
+  blockers = store_->OrderingBlockers(co_, {second, third});
+  ASSERT_EQ(blockers->size(), 1u);
+  EXPECT_EQ((*blockers)[0].delivery, third);
+  EXPECT_EQ((*blockers)[0].blocked_by, second);
+  EXPECT_EQ((*blockers)[0].ahead, 1);
+  EXPECT_EQ((*blockers)[0].blocked_by_attempts, 0);
+}
+
+// What hookd sent on an attempt comes back as written; attempts written without it say "{}".
+TEST_P(StoreContract, AttemptsKeepTheRequestHeadersSent) {
+  Endpoint ep = NewEndpoint(co_);
+  NewEvent ne = MakeEvent(co_, {ep.id});
+  const DeliveryId did = ne.deliveries[0].id;
+  ASSERT_TRUE(Ingest(std::move(ne)));
+  auto attempt = [&](int number, std::optional<std::string> sent) {
+    Attempt a;
+    a.id = AttemptId::New();
+    a.delivery_id = did;
+    a.number = number;
+    a.started_at_ms = NowMs();
+    a.status_code = 200;
+    if (sent) a.request_headers = *sent;
+    return a;
+  };
+  const std::string sent = R"({"user-agent":"hookd/0.1.0","webhook-id":"evt_1","authorization":"[redacted]"})";
+  std::promise<Result<void>> applied;
+  store_->ApplyDispatchUpdates({DeliveryUpdate{did, co_, DeliveryStatus::kPending, 1, NowMs(), NowMs(), attempt(1, sent)},
+                                DeliveryUpdate{did, co_, DeliveryStatus::kSucceeded, 2, std::nullopt, NowMs(),
+                                               attempt(2, std::nullopt)}},
+                               {}, [&](Result<void> r) { applied.set_value(std::move(r)); });
+  ASSERT_TRUE(applied.get_future().get());
+  auto attempts = store_->ListAttempts(co_, did, {});
+  ASSERT_TRUE(attempts) << attempts.error().message;
+  ASSERT_EQ(attempts->items.size(), 2u);
+  EXPECT_EQ(attempts->items[1].request_headers, sent);  // newest first
+  EXPECT_EQ(attempts->items[0].request_headers, "{}");
 }
 
 }  // namespace

@@ -786,7 +786,7 @@ Result<Page<Attempt>> PostgresStore::ListAttempts(const CompanyId& company, cons
     const int limit = ClampLimit(page.limit);
     auto out = All<Attempt>(
         db.Exec("SELECT id, delivery_id, number, started_at, duration_ms, status_code, error, "
-                "response_headers, response_body, error_detail FROM attempts "
+                "response_headers, response_body, error_detail, request_headers FROM attempts "
                 "WHERE delivery_id = $1::text AND company_id = $2::text AND ($3::text = '' OR id < $3::text) "
                 "ORDER BY id DESC LIMIT $4::bigint",
                 Params().Text(id.str()).Text(company.str()).Text(page.cursor).Int(limit + 1)),
@@ -802,10 +802,38 @@ Result<Page<Attempt>> PostgresStore::ListAttempts(const CompanyId& company, cons
           a.response_headers = r.Text(i, 7);
           a.response_body = r.Bytes(i, 8);
           a.error_detail = r.Text(i, 9);
+          a.request_headers = r.Text(i, 10);
           return a;
         }));
     if (!out) return std::unexpected(out.error());
     return MakePage(std::move(*out), limit, [](const Attempt& a) { return a.id.str(); });
+  });
+}
+
+Result<std::vector<OrderingBlocker>> PostgresStore::OrderingBlockers(const CompanyId& company,
+                                                                    const std::vector<DeliveryId>& ids) {
+  using Out = std::vector<OrderingBlocker>;
+  return Read<Out>([&](Conn& db) -> Result<Out> {
+    Out out;
+    if (ids.empty()) return out;
+    // One round trip for the page. Per delivery: the subject's events (events_subject), their
+    // deliveries to the same endpoint (deliveries_event) — one employee's history.
+    EXEC(r, db,
+         "SELECT w.id, x.subject, x.bid, x.attempts, x.next_attempt_at, x.ahead "
+         "FROM unnest($2::text[]) WITH ORDINALITY AS w(id, n) CROSS JOIN LATERAL ("
+         "SELECT e.subject, b.id AS bid, b.attempts, b.next_attempt_at, count(*) OVER () AS ahead "
+         "FROM deliveries d JOIN events e ON e.id = d.event_id "
+         "JOIN events be ON be.company_id = e.company_id AND be.subject = e.subject "
+         "JOIN deliveries b ON b.event_id = be.id AND b.endpoint_id = d.endpoint_id "
+         "WHERE d.id = w.id AND d.company_id = $1::text AND d.status = 'pending' AND e.subject <> '' "
+         "AND b.id < d.id AND b.status = 'pending' ORDER BY b.id LIMIT 1) x ORDER BY w.n",
+         Params().Text(company.str()).Text(TextArray(ids)));
+    out.reserve(r.size());
+    for (int i = 0; i < r.size(); ++i)
+      out.push_back(OrderingBlocker{DeliveryId::FromTrusted(r.Text(i, 0)), r.Text(i, 1),
+                                    DeliveryId::FromTrusted(r.Text(i, 2)), static_cast<int>(r.Int(i, 3)),
+                                    r.OptInt(i, 4), r.Int(i, 5)});
+    return out;
   });
 }
 
@@ -1031,7 +1059,7 @@ Result<void> PostgresStore::WriteOutcomes(Conn& db, const std::vector<DeliveryUp
     std::unordered_set<std::string> updated;
     for (int i = 0; i < u.size(); ++i) updated.insert(u.Text(i, 0));
     std::vector<std::optional<std::string>> a_id, a_delivery, a_company, a_number, a_started, a_duration, a_code,
-        a_error, a_headers, a_detail;
+        a_error, a_headers, a_detail, a_sent;
     std::vector<std::string_view> a_body;
     for (const DeliveryUpdate* d : with_attempt) {
       if (!updated.contains(d->id.str())) continue;
@@ -1047,18 +1075,20 @@ Result<void> PostgresStore::WriteOutcomes(Conn& db, const std::vector<DeliveryUp
       a_headers.emplace_back(at.response_headers);
       a_body.emplace_back(at.response_body);
       a_detail.emplace_back(at.error_detail);
+      a_sent.emplace_back(at.request_headers);
     }
     if (!a_id.empty()) {
       TRY(db.Exec("INSERT INTO attempts(id, delivery_id, company_id, number, started_at, duration_ms, status_code, "
-                  "error, response_headers, response_body, error_detail) SELECT * FROM unnest($1::text[], "
-                  "$2::text[], $3::text[], $4::integer[], $5::bigint[], $6::bigint[], $7::integer[], $8::text[], "
-                  "$9::text[], $10::bytea[], $11::text[])",
+                  "error, response_headers, response_body, error_detail, request_headers) SELECT * FROM "
+                  "unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::bigint[], $6::bigint[], "
+                  "$7::integer[], $8::text[], $9::text[], $10::bytea[], $11::text[], $12::text[])",
                   Params().Text(pg::NullableArrayLiteral(a_id)).Text(pg::NullableArrayLiteral(a_delivery))
                       .Text(pg::NullableArrayLiteral(a_company)).Text(pg::NullableArrayLiteral(a_number))
                       .Text(pg::NullableArrayLiteral(a_started)).Text(pg::NullableArrayLiteral(a_duration))
                       .Text(pg::NullableArrayLiteral(a_code)).Text(pg::NullableArrayLiteral(a_error))
                       .Text(pg::NullableArrayLiteral(a_headers)).Text(pg::ByteaArrayLiteral(a_body))
-                      .Text(pg::NullableArrayLiteral(a_detail))));
+                      .Text(pg::NullableArrayLiteral(a_detail))
+                      .Text(pg::NullableArrayLiteral(a_sent))));
     }
   }
   if (fenced > 0) {

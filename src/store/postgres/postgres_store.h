@@ -99,6 +99,8 @@ class PostgresStore final : public Store {
                                      const PageRequest& page) override;
   Result<Delivery> RequeueDelivery(const CompanyId& company, const DeliveryId& id,
                                    int64_t now_ms) override;
+  Result<std::vector<OrderingBlocker>> OrderingBlockers(const CompanyId& company,
+                                                        const std::vector<DeliveryId>& ids) override;
   Result<std::vector<AttemptStatsBucket>> EndpointAttemptStats(const CompanyId& company,
                                                                const EndpointId& id,
                                                                int64_t since_ms, int64_t until_ms,

@@ -897,7 +897,8 @@ Result<Page<Attempt>> SqliteStore::ListAttempts(const CompanyId& company, const 
   return Read<Page<Attempt>>([&](Db& db) -> Result<Page<Attempt>> {
     PREPARE(s, db,
             "SELECT id, delivery_id, number, started_at, duration_ms, status_code, error, "
-            "response_headers, response_body, error_detail FROM attempts WHERE delivery_id = ?1 AND company_id = ?2 "
+            "response_headers, response_body, error_detail, request_headers FROM attempts "
+            "WHERE delivery_id = ?1 AND company_id = ?2 "
             "AND (?3 = '' OR id < ?3) ORDER BY id DESC LIMIT ?4");
     int limit = ClampLimit(page.limit);
     s.Bind(1, id.str()).Bind(2, company.str()).Bind(3, page.cursor).Bind(4, limit + 1);
@@ -917,10 +918,41 @@ Result<Page<Attempt>> SqliteStore::ListAttempts(const CompanyId& company, const 
       a.response_headers = s.Text(7);
       a.response_body = s.Text(8);
       a.error_detail = s.Text(9);
+      a.request_headers = s.Text(10);
       TRY(sealed::Open(*cipher_, a));
       out.push_back(std::move(a));
     }
     return MakePage(std::move(out), limit, [](const Attempt& a) { return a.id.str(); });
+  });
+}
+
+Result<std::vector<OrderingBlocker>> SqliteStore::OrderingBlockers(const CompanyId& company,
+                                                                  const std::vector<DeliveryId>& ids) {
+  using Out = std::vector<OrderingBlocker>;
+  return Read<Out>([&](Db& db) -> Result<Out> {
+    // The subject's events (events_subject), their deliveries to the same endpoint
+    // (deliveries_event): one employee's history, not the endpoint's. CROSS JOIN fixes that
+    // order and the unary `+` keeps `b` off deliveries_endpoint, which the planner picks without
+    // statistics — a walk through the endpoint's whole history.
+    PREPARE(s, db,
+            "SELECT e.subject, b.id, b.attempts, b.next_attempt_at, count(*) OVER () "
+            "FROM deliveries d CROSS JOIN events e CROSS JOIN events be CROSS JOIN deliveries b "
+            "WHERE d.id = ?1 AND d.company_id = ?2 AND d.status = 'pending' AND e.id = d.event_id "
+            "AND e.subject <> '' AND be.company_id = e.company_id AND be.subject = e.subject "
+            "AND b.event_id = be.id AND +b.endpoint_id = d.endpoint_id AND +b.id < d.id AND b.status = 'pending' "
+            "ORDER BY b.id LIMIT 1");
+    Out out;
+    for (const DeliveryId& id : ids) {
+      s.Reset();
+      s.Bind(1, id.str()).Bind(2, company.str());
+      auto r = s.Step();
+      if (!r) return std::unexpected(r.error());
+      if (!*r) continue;
+      out.push_back(OrderingBlocker{id, s.Text(0), DeliveryId::FromTrusted(s.Text(1)), static_cast<int>(s.Int(2)),
+                                    s.OptInt(3), s.Int(4)});
+    }
+    s.Reset();
+    return out;
   });
 }
 
@@ -1094,8 +1126,8 @@ Result<void> SqliteStore::WriteOutcomes(Db& db, const std::vector<DeliveryUpdate
           "last_attempt_at = ? WHERE id = ? AND status <> 'canceled'");
   PREPARE(a, db,
           "INSERT INTO attempts(id, delivery_id, company_id, number, started_at, duration_ms, "
-          "status_code, error, response_headers, response_body, error_detail) "
-          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+          "status_code, error, response_headers, response_body, error_detail, request_headers) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   PREPARE(del, db, "DELETE FROM deliveries WHERE id = ? AND status IN ('pending', 'held')");
   for (const DeliveryUpdate& d : updates) {
     if (d.drop) {
@@ -1117,7 +1149,8 @@ Result<void> SqliteStore::WriteOutcomes(Db& db, const std::vector<DeliveryUpdate
           .Bind(5, at.started_at_ms).Bind(6, at.duration_ms);
       if (at.status_code) a.Bind(7, *at.status_code);
       else a.Bind(7, std::nullopt);
-      a.Bind(8, at.error).Bind(9, at.response_headers).BindBlob(10, at.response_body).Bind(11, at.error_detail);
+      a.Bind(8, at.error).Bind(9, at.response_headers).BindBlob(10, at.response_body).Bind(11, at.error_detail)
+          .Bind(12, at.request_headers);
       TRY(a.Exec());
     }
   }

@@ -5,6 +5,7 @@ import { getEndpoints, resolveEvents, endpointLabel, shortUrl, errorWords, outco
 import { announce, actionButton, idChip } from './ui.js';
 import { filterForm, readFilters, toQuery } from './filters.js';
 import { eventSubject, eventSummary } from './summary.js';
+import { waitingPhrase, waitingSentence } from './waiting.js';
 
 // An event's cells in a list: its one-line summary, or its type when it has none (type and id
 // on hover; the delivery's page has the id to copy), and the employee it concerns.
@@ -86,6 +87,10 @@ export async function deliveriesList(ctx) {
       return;
     }
     const eventCells = new Map(); // event id → [{event cell, employee cell}]
+    const waitCells = []; // [{cell, delivery}]: filled again once the events named their employees
+    const fillWaiting = () => {
+      for (const { cell, d } of waitCells) clear(cell).append(deliveryBadge(d), ' ', waitingPhrase(d) || '');
+    };
     listBox.append(h('div', { class: 'table-wrap' }, h('table', { class: 'table responsive one-line', id: 'deliveries-table' },
       h('caption', { class: 'visually-hidden' }, 'Deliveries, newest first'),
       h('thead', {}, h('tr', {}, ['Delivery', 'Event', 'Employee', 'Endpoint', 'Status', 'Attempts', 'Last attempt', 'Created'].map((c) => h('th', { scope: 'col' }, c)))),
@@ -95,6 +100,8 @@ export async function deliveriesList(ctx) {
         const employeeCell = h('td', { 'data-label': 'Employee', class: 'employee-cell' }, h('span', { class: 'muted' }, '…'));
         if (!eventCells.has(d.event_id)) eventCells.set(d.event_id, []);
         eventCells.get(d.event_id).push({ eventCell, employeeCell });
+        const statusCell = h('td', { 'data-label': 'Status', class: 'status-cell' });
+        waitCells.push({ cell: statusCell, d });
         return h('tr', { dataset: { delivery: d.id, status: d.status } },
           h('th', { scope: 'row', 'data-label': 'Delivery' }, idChip(d.id, { href: `#/deliveries/${encodeURIComponent(d.id)}`, label: 'delivery id' })),
           eventCell,
@@ -102,12 +109,12 @@ export async function deliveriesList(ctx) {
           h('td', { 'data-label': 'Endpoint' }, ep
             ? h('a', { href: `#/endpoints/${encodeURIComponent(ep.id)}` }, ep.description || shortUrl(ep.url))
             : h('span', { class: 'mono sub' }, d.endpoint_id)),
-          h('td', { 'data-label': 'Status' }, deliveryBadge(d), d.status === 'pending' && d.next_attempt_at
-            ? h('span', { class: 'sub' }, ' next ', timeEl(d.next_attempt_at, { due: true })) : null),
+          statusCell,
           h('td', { 'data-label': 'Attempts', class: 'num' }, d.attempts),
           h('td', { 'data-label': 'Last attempt' }, timeEl(d.last_attempt_at)),
           h('td', { 'data-label': 'Created' }, timeEl(d.created_at)));
       })))));
+    fillWaiting();
     const seen = new Map();
     const fill = (id, ev) => {
       seen.set(id, ev);
@@ -115,7 +122,9 @@ export async function deliveriesList(ctx) {
     };
     // Once all are in, again: an employee named by one event (a hire) names them in the others.
     resolveEvents([...eventCells.keys()], fill, ctx.signal).then(() => {
-      if (!ctx.signal.aborted) for (const [id, ev] of seen) fill(id, ev);
+      if (ctx.signal.aborted) return;
+      for (const [id, ev] of seen) fill(id, ev);
+      fillWaiting();
     });
   }
 
@@ -145,6 +154,24 @@ export async function deliveriesList(ctx) {
 // One attempt. An HTTP answer shows the receiver's status and body; a transport failure
 // (no answer: could not connect, timed out, …) is hookd's own error, shown as such — never
 // under "Response body" as if the receiver had said it.
+// Headers as "name: value" lines; a value hookd did not keep (a custom header of the endpoint,
+// which may hold a credential) shown as such.
+function headerLines(entries) {
+  return entries.map(([k, v], i) => [i ? '\n' : '', `${k}: `,
+    v === '[redacted]' ? h('span', { class: 'redacted', title: 'Not kept: custom headers of the endpoint may hold credentials' }, v) : v]);
+}
+
+// What hookd sent, beside what came back: its headers (signature included) open, the
+// response's folded.
+function exchange(a, headers) {
+  const sent = Object.entries(a.request_headers || {});
+  return h('div', { class: 'attempt-headers' },
+    sent.length ? h('details', { class: 'request-headers', open: true }, h('summary', {}, `Request headers sent by hookd (${sent.length})`),
+      h('pre', { class: 'code', tabindex: '0' }, headerLines(sent))) : null,
+    headers.length ? h('details', { class: 'response-headers' }, h('summary', {}, `Response headers (${headers.length})`),
+      h('pre', { class: 'code', tabindex: '0' }, headerLines(headers))) : null);
+}
+
 function attemptCard(a) {
   const ok = !a.error;
   const headers = Object.entries(a.response_headers || {});
@@ -163,12 +190,12 @@ function attemptCard(a) {
           a.response_body
             ? h('pre', { class: 'code response-body', tabindex: '0' }, prettyText(a.response_body))
             : h('p', { class: 'muted' }, '(empty)')),
-        headers.length ? h('details', {}, h('summary', {}, `Response headers (${headers.length})`),
-          h('pre', { class: 'code', tabindex: '0' }, headers.map(([k, v]) => `${k}: ${v}`).join('\n'))) : null,
+        exchange(a, headers),
       ]
-      : h('div', { class: 'attempt-error', role: 'note' },
+      : [h('div', { class: 'attempt-error', role: 'note' },
         h('p', { class: 'label' }, 'Error (hookd, no response from the receiver)'),
-        h('p', {}, h('strong', {}, errorWords(a.error)), a.error_detail ? [': ', h('span', { class: 'error-detail' }, a.error_detail)] : null)));
+        h('p', {}, h('strong', {}, errorWords(a.error)), a.error_detail ? [': ', h('span', { class: 'error-detail' }, a.error_detail)] : null)),
+      exchange(a, [])]);
 }
 
 export async function deliveryDetail(ctx, id) {
@@ -227,8 +254,8 @@ export async function deliveryDetail(ctx, id) {
     const ep = endpoints.find((e) => e.id === d.endpoint_id);
 
     retryBtn.disabled = d.status === 'canceled';
-    append(clear(statusP), [deliveryBadge(d), ' ', d.status === 'pending' && d.next_attempt_at
-      ? h('span', { class: 'sub', id: 'next-attempt' }, 'next attempt ', timeEl(d.next_attempt_at, { due: true })) : null]);
+    const showStatus = () => append(clear(statusP), [deliveryBadge(d), ' ', waitingSentence(d)]);
+    showStatus();
     const sig = `${d.status}/${d.attempts}/${at.data.length}`;
     const again = () => {
       if (retryWatch && Date.now() - retryWatch.since > 60000) retryWatch = null; // no news in a minute: stop watching
@@ -251,7 +278,7 @@ export async function deliveryDetail(ctx, id) {
     clear(attemptsBox).append(h('h2', { id: 'attempts-title' }, `Attempts (${at.data.length})`),
       at.data.length
         ? h('ol', { class: 'attempts', reversed: true }, at.data.map(attemptCard))
-        : h('p', { class: 'muted' }, d.status === 'held' ? 'Held: the endpoint is disabled. Enable it to release this delivery.'
+        : h('p', { class: 'muted' }, d.status === 'held' ? 'Held: no attempt until it is released.'
           : d.status === 'canceled' ? 'Canceled: the employee\'s data was erased before it was sent. It will not be sent.' : 'No attempt yet.'));
 
     if (loadedEvent === null) {
@@ -273,6 +300,7 @@ export async function deliveryDetail(ctx, id) {
       const summary = eventSummary(loadedEvent);
       if (evCell) evCell.append(' ', h('code', {}, loadedEvent.type), summary ? h('div', { class: 'summary' }, summary) : null);
       if (who) evCell?.append(h('div', { class: 'sub' }, 'Employee: ', who.name ? `${who.name} (${who.id})` : who.id));
+      showStatus(); // the event may have named the employee it waits for
     }
 
     if (lastSeen && !retried && !retryWatch) announce(`Delivery is now ${d.status} after ${d.attempts} attempt${d.attempts === 1 ? '' : 's'}.`);

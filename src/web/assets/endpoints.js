@@ -1,11 +1,12 @@
 // Endpoints: the list, and one endpoint's page (health chart, secret, test event, recent
 // deliveries, recover, enable/disable, delete).
 import { api } from './api.js';
-import { h, clear, badge, timeEl, formatPercent, formatMs, formatTime, formatUtc, prettyJson, timeZoneLabel } from './dom.js';
+import { h, clear, badge, deliveryBadge, timeEl, formatPercent, formatMs, formatTime, formatUtc, prettyJson, timeZoneLabel } from './dom.js';
 import { getEndpoints, invalidateEndpoints, resolveEvents, shortUrl, outcomeWords } from './data.js';
 import { fillEvent } from './deliveries.js';
 import { renderStats, statsParams, RANGES } from './chart.js';
 import { announce, announceError, actionButton, confirmDialog, copyText, idChip } from './ui.js';
+import { waitingPhrase } from './waiting.js';
 
 function failing(ep) {
   return ep.status === 'enabled' && ep.health?.consecutive_failures > 0;
@@ -19,13 +20,31 @@ function statusBadge(ep) {
   return badge('disabled', why);
 }
 
+// Succeeding now but often failing over the last 24 h (`s`: its stats): degraded, not a plain
+// green. The list and the endpoint's page say it alike.
+function degraded(ep, s) {
+  return ep.status === 'enabled' && !failing(ep) && s?.attempts > 0 && s.success_rate < 0.9;
+}
+
+function degradedBadge(s) {
+  return h('span', { class: 'badge badge-degraded', title: `${formatPercent(s.success_rate)} of the attempts of the last 24 h succeeded` }, 'Degraded');
+}
+
 function streak(n) {
   return `${n} failed attempt${n === 1 ? '' : 's'} in a row`;
 }
 
-// What the endpoint page says about its health, or null when all is well.
-function healthNote(ep) {
+// What the endpoint page says about its health, or null when all is well. `s`: its stats of
+// the last 24 h, once loaded.
+function healthNote(ep, s = null) {
   const hl = ep.health || {};
+  if (degraded(ep, s)) {
+    return h('p', { class: 'health-note health-warn', id: 'endpoint-health' }, h('strong', {}, 'Degraded'),
+      `: ${formatPercent(s.success_rate)} of the attempts of the last 24 h succeeded (${s.succeeded} of ${s.attempts}). `,
+      'Its latest attempt succeeded: no failure streak counts towards disabling it',
+      hl.auto_disable_min_failures ? ` (hookd disables an endpoint only after ${hl.auto_disable_min_failures} failed attempts in a row and days without success)` : '',
+      '.');
+  }
   if (ep.status === 'disabled') {
     const why = {
       gone: 'hookd disabled it because the receiver answered 410 Gone.',
@@ -98,9 +117,7 @@ export async function endpointsList(ctx) {
         const s = await api.stats(ep.id);
         // Succeeding now but often failing over the day: degraded, not a plain green.
         const badgeEl = statusCells.get(ep.id).querySelector('.badge');
-        if (ep.status === 'enabled' && !failing(ep) && s.attempts && s.success_rate < 0.9) {
-          badgeEl.replaceWith(h('span', { class: 'badge badge-degraded', title: `${formatPercent(s.success_rate)} of the attempts of the last 24 h succeeded` }, 'Degraded'));
-        }
+        if (degraded(ep, s)) badgeEl.replaceWith(degradedBadge(s));
         clear(cell).append(s.attempts
           ? h('span', { title: `${s.succeeded} of ${s.attempts} attempts succeeded; average ${formatMs(s.avg_duration_ms)}` },
             h('span', { class: s.success_rate >= 0.99 ? 'ok' : s.success_rate >= 0.9 ? 'warn' : 'bad' }, formatPercent(s.success_rate)),
@@ -232,7 +249,7 @@ function recentDeliveries(ctx, ep, onOutcome) {
           return h('tr', { dataset: { delivery: d.id, status: d.status } },
             h('th', { scope: 'row', 'data-label': 'Delivery' }, idChip(d.id, { href: `#/deliveries/${encodeURIComponent(d.id)}`, label: 'delivery id' })),
             typeCell, employeeCell,
-            h('td', { 'data-label': 'Status' }, badge(d.status)),
+            h('td', { 'data-label': 'Status', class: 'status-cell' }, deliveryBadge(d), ' ', waitingPhrase(d) || ''),
             h('td', { 'data-label': 'Attempts', class: 'num' }, d.attempts),
             h('td', { 'data-label': 'Last attempt' }, timeEl(d.last_attempt_at)));
         })))));
@@ -385,7 +402,34 @@ export async function endpointDetail(ctx, id) {
     },
   }, r.label));
 
-  const recent = recentDeliveries(ctx, ep, loadStats);
+  // Its status and health under the title: read again after a test event's outcome (a failure
+  // starts a streak; a success may end one), and "Degraded" once the day's stats are in.
+  const badgeBox = h('p', { id: 'endpoint-status' }, statusBadge(ep));
+  const noteBox = h('div', {}, healthNote(ep));
+  const showHealth = async (fresh) => {
+    let now = ep;
+    if (fresh) {
+      try {
+        now = await api.endpoint(ep.id);
+      } catch {
+        return;
+      }
+    }
+    let day = null;
+    try {
+      day = await api.stats(ep.id);
+    } catch {
+      // the badge without the day's rate
+    }
+    if (ctx.signal.aborted) return;
+    clear(badgeBox).append(degraded(now, day) ? degradedBadge(day) : statusBadge(now));
+    clear(noteBox).append(healthNote(now, day) || '');
+  };
+
+  const recent = recentDeliveries(ctx, ep, () => {
+    loadStats();
+    showHealth(true);
+  });
 
   const testBtn = actionButton('Send test event', async () => {
     const r = await api.sendTest(ep.id);
@@ -456,8 +500,8 @@ export async function endpointDetail(ctx, id) {
       h('div', {},
         h('h1', { tabindex: '-1' }, title),
         h('p', { class: 'sub mono break' }, ep.url),
-        h('p', {}, statusBadge(ep)),
-        healthNote(ep)),
+        badgeBox,
+        noteBox),
       h('div', { class: 'actions wrap' },
         testBtn,
         h('a', { href: `#/endpoints/${encodeURIComponent(ep.id)}/edit`, class: 'button secondary' }, 'Edit'),
@@ -477,5 +521,6 @@ export async function endpointDetail(ctx, id) {
         secretSection(ep),
         h('section', { class: 'card', 'aria-labelledby': 'config-title' }, h('h2', { id: 'config-title' }, 'Configuration'), config))));
   loadStats();
+  showHealth(false);
   recent.refresh();
 }

@@ -3,8 +3,9 @@
 import { api } from './api.js';
 import { h, append, clear, timeEl } from './dom.js';
 import { getEndpoints } from './data.js';
-import { announce } from './ui.js';
+import { announce, idChip } from './ui.js';
 import { filterForm, readFilters, toQuery } from './filters.js';
+import { eventSubject, eventSummary } from './summary.js';
 
 let pager = { key: '', cursors: [] };
 
@@ -63,17 +64,26 @@ export async function eventsList(ctx) {
       listBox.append(h('section', { class: 'card empty' }, h('p', {}, cursor ? 'No more events.' : 'No events match.')));
       return;
     }
-    listBox.append(h('div', { class: 'table-wrap' }, h('table', { class: 'table responsive', id: 'events-table' },
+    // The page's hires name their employees in every row (summary.js learns the names).
+    for (const e of events) eventSubject(e);
+    listBox.append(h('div', { class: 'table-wrap' }, h('table', { class: 'table responsive one-line', id: 'events-table' },
       h('caption', { class: 'visually-hidden' }, 'Events, newest first'),
-      h('thead', {}, h('tr', {}, ['Event', 'Type', 'Employee', 'Accepted'].map((c) => h('th', { scope: 'col' }, c)))),
-      h('tbody', {}, events.map((e) => h('tr', { dataset: { event: e.id, type: e.type } },
-        h('th', { scope: 'row', 'data-label': 'Event' },
-          h('a', { href: `#/deliveries?event_id=${encodeURIComponent(e.id)}`, class: 'mono', title: 'Its deliveries' }, e.id)),
-        h('td', { 'data-label': 'Type' }, h('code', {}, e.type)),
-        h('td', { 'data-label': 'Employee' }, e.subject
-          ? h('a', { href: `#/events${toQuery({ subject: e.subject })}`, class: 'mono' }, e.subject)
-          : h('span', { class: 'muted' }, '—')),
-        h('td', { 'data-label': 'Accepted' }, timeEl(e.created_at))))))));
+      h('thead', {}, h('tr', {}, ['Event', 'Type', 'What happened', 'Employee', 'Accepted'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', {}, events.map((e) => {
+        const summary = eventSummary(e);
+        const who = eventSubject(e);
+        return h('tr', { dataset: { event: e.id, type: e.type } },
+          h('th', { scope: 'row', 'data-label': 'Event' },
+            idChip(e.id, { href: `#/deliveries?event_id=${encodeURIComponent(e.id)}`, label: 'event id' })),
+          h('td', { 'data-label': 'Type' }, h('code', {}, e.type)),
+          h('td', { 'data-label': 'What happened', class: 'event-cell' }, summary
+            ? h('span', { class: 'event-line', title: summary }, h('span', { class: 'summary' }, summary))
+            : h('span', { class: 'muted' }, '—')),
+          h('td', { 'data-label': 'Employee', class: 'employee-cell' }, who
+            ? h('a', { href: `#/events${toQuery({ subject: who.id })}`, title: `${who.id}: all events of this employee`, class: who.name ? '' : 'mono' }, who.name || who.id)
+            : h('span', { class: 'muted' }, '—')),
+          h('td', { 'data-label': 'Accepted' }, timeEl(e.created_at)));
+      })))));
   }
 
   function renderPager(next) {

@@ -33,6 +33,11 @@ function learn(emp) {
   if (id && name) names.set(id, name);
 }
 
+// The employee's name, once an event of this session named them; else null.
+export function employeeName(id) {
+  return names.get(id) || null;
+}
+
 // The employee an event concerns: {id, name|null}, or null.
 export function eventSubject(ev) {
   const d = ev?.data || {};
