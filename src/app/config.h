@@ -18,6 +18,7 @@ struct ServeConfig {
   std::string request_timeout = "15s";
   std::string disable_after = "5d";
   std::string retention = "30d";
+  std::string audit_retention = "365d";  // audit log rows are kept at least this long
   std::string lease_timeout = "6s";  // several nodes on PostgreSQL: how long a dead node's shards wait
   std::string max_payload = "256KiB";
   bool allow_http = false;
@@ -38,6 +39,7 @@ struct ServeConfig {
   int64_t request_timeout_ms = 0;
   int64_t disable_after_ms = 0;
   int64_t retention_ms = 0;
+  int64_t audit_retention_ms = 0;
   int64_t lease_timeout_ms = 0;
 };
 

@@ -17,6 +17,7 @@
 #include "core/embedded.h"
 #include "core/json_util.h"
 #include "store/list_sql.h"
+#include "store/sqlite/sqlite_audit.h"
 
 namespace hookd {
 namespace json = boost::json;
@@ -305,7 +306,15 @@ void SqliteStore::Instrument(metrics::Registry& registry) {
 }
 
 template <class T>
-Result<T> SqliteStore::Write(std::move_only_function<Result<T>(Db&)> fn) {
+Result<T> SqliteStore::Write(std::move_only_function<Result<T>(Db&)> fn, const AuditEntry* audit) {
+  if (audit) {
+    // The change, then its audit row, in one job: one transaction, undone together.
+    fn = [fn = std::move(fn), row = *audit](Db& db) mutable -> Result<T> {
+      auto r = fn(db);
+      if (r) TRY(sqlite::InsertAudit(db, row));
+      return r;
+    };
+  }
   auto state = std::make_shared<std::optional<Result<T>>>();
   std::promise<Result<T>> promise;
   auto fut = promise.get_future();
@@ -417,12 +426,12 @@ Result<void> SqliteStore::Ping() {
 
 // ---------------------------------------------------------------- companies
 
-Result<void> SqliteStore::InsertCompany(const Company& c) {
+Result<void> SqliteStore::InsertCompany(const Company& c, const AuditEntry* audit) {
   return Write<void>([c](Db& db) -> Result<void> {
     PREPARE(s, db, "INSERT INTO companies(id, name, created_at, retention_ms) VALUES (?, ?, ?, ?)");
     s.Bind(1, c.id.str()).Bind(2, c.name).Bind(3, c.created_at_ms).Bind(4, c.retention_ms);
     return s.Exec();
-  });
+  }, audit);
 }
 
 Result<Company> SqliteStore::GetCompany(const CompanyId& id) {
@@ -446,7 +455,8 @@ Result<Page<Company>> SqliteStore::ListCompanies(const PageRequest& page) {
   });
 }
 
-Result<Company> SqliteStore::SetCompanyRetention(const CompanyId& id, std::optional<int64_t> retention_ms) {
+Result<Company> SqliteStore::SetCompanyRetention(const CompanyId& id, std::optional<int64_t> retention_ms,
+                                                 const AuditEntry* audit) {
   return Write<Company>([id, retention_ms](Db& db) -> Result<Company> {
     PREPARE(u, db, "UPDATE companies SET retention_ms = ? WHERE id = ?");
     u.Bind(1, retention_ms).Bind(2, id.str());
@@ -455,7 +465,7 @@ Result<Company> SqliteStore::SetCompanyRetention(const CompanyId& id, std::optio
     PREPARE(s, db, "SELECT id, name, created_at, retention_ms FROM companies WHERE id = ?");
     s.Bind(1, id.str());
     return One<Company>(s, "company", ReadCompany);
-  });
+  }, audit);
 }
 
 Result<std::vector<Company>> SqliteStore::CompaniesWithOwnRetention() {
@@ -467,7 +477,7 @@ Result<std::vector<Company>> SqliteStore::CompaniesWithOwnRetention() {
 
 // ---------------------------------------------------------------- tokens
 
-Result<void> SqliteStore::InsertToken(const ApiToken& t) {
+Result<void> SqliteStore::InsertToken(const ApiToken& t, const AuditEntry* audit) {
   return Write<void>([t](Db& db) -> Result<void> {
     PREPARE(s, db,
             "INSERT INTO tokens(id, company_id, hash, scopes, description, created_at, revoked_at) "
@@ -478,7 +488,7 @@ Result<void> SqliteStore::InsertToken(const ApiToken& t) {
     s.Bind(3, t.hash).Bind(4, ScopesToString(t.scopes)).Bind(5, t.description)
         .Bind(6, t.created_at_ms).Bind(7, t.revoked_at_ms);
     return s.Exec();
-  });
+  }, audit);
 }
 
 Result<ApiToken> SqliteStore::FindTokenByHash(std::string_view hash) {
@@ -491,7 +501,7 @@ Result<ApiToken> SqliteStore::FindTokenByHash(std::string_view hash) {
   });
 }
 
-Result<void> SqliteStore::RevokeToken(const CompanyId& company, const TokenId& id) {
+Result<void> SqliteStore::RevokeToken(const CompanyId& company, const TokenId& id, const AuditEntry* audit) {
   return Write<void>([company, id](Db& db) -> Result<void> {
     PREPARE(s, db,
             "UPDATE tokens SET revoked_at = ? WHERE id = ? AND company_id = ? AND revoked_at IS NULL");
@@ -499,7 +509,7 @@ Result<void> SqliteStore::RevokeToken(const CompanyId& company, const TokenId& i
     TRY(s.Exec());
     if (db.Changes() == 0) return std::unexpected(NotFound("token"));
     return {};
-  });
+  }, audit);
 }
 
 Result<bool> SqliteStore::HasOperatorToken() {
@@ -547,7 +557,7 @@ Result<std::vector<ApiToken>> SqliteStore::AllTokens() {
 
 // ---------------------------------------------------------------- event types
 
-Result<void> SqliteStore::InsertEventType(const EventTypeDef& def) {
+Result<void> SqliteStore::InsertEventType(const EventTypeDef& def, const AuditEntry* audit) {
   return Write<void>([def](Db& db) -> Result<void> {
     PREPARE(s, db,
             "INSERT INTO event_types(name, description, schema, example, subject_pointer, created_at) "
@@ -555,7 +565,7 @@ Result<void> SqliteStore::InsertEventType(const EventTypeDef& def) {
     s.Bind(1, def.name).Bind(2, def.description).Bind(3, ToJson(def.schema))
         .Bind(4, ToJson(def.example)).Bind(5, def.subject_pointer).Bind(6, def.created_at_ms);
     return s.Exec();
-  });
+  }, audit);
 }
 
 Result<std::vector<EventTypeDef>> SqliteStore::ListEventTypes() {
@@ -587,7 +597,7 @@ Result<std::vector<EventTypeDef>> SqliteStore::ListEventTypes() {
 
 // ---------------------------------------------------------------- endpoints
 
-Result<void> SqliteStore::InsertEndpoint(const Endpoint& ep) {
+Result<void> SqliteStore::InsertEndpoint(const Endpoint& ep, const AuditEntry* audit) {
   return Write<void>([ep](Db& db) -> Result<void> {
     PREPARE(s, db,
             "INSERT INTO endpoints(id, company_id, config, status, disabled_reason, kind, secret, "
@@ -595,7 +605,7 @@ Result<void> SqliteStore::InsertEndpoint(const Endpoint& ep) {
             "consecutive_failures, failing_since) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     TRY(BindEndpoint(s, ep));
     return s.Exec();
-  });
+  }, audit);
 }
 
 namespace {
@@ -616,7 +626,7 @@ Error MissingOrStale(Db& db, const CompanyId& company, const EndpointId& id) {
 
 }  // namespace
 
-Result<int64_t> SqliteStore::UpdateEndpointConfig(const Endpoint& ep, int64_t if_version) {
+Result<int64_t> SqliteStore::UpdateEndpointConfig(const Endpoint& ep, int64_t if_version, const AuditEntry* audit) {
   return Write<int64_t>([ep, if_version](Db& db) -> Result<int64_t> {
     PREPARE(s, db,
             "UPDATE endpoints SET config = ?3, updated_at = ?4, version = version + 1 "
@@ -626,12 +636,12 @@ Result<int64_t> SqliteStore::UpdateEndpointConfig(const Endpoint& ep, int64_t if
     TRY(s.Exec());
     if (db.Changes() == 0) return std::unexpected(MissingOrStale(db, ep.company_id, ep.id));
     return if_version + 1;
-  });
+  }, audit);
 }
 
 Result<Endpoint> SqliteStore::RotateEndpointSecret(const CompanyId& company, const EndpointId& id,
                                                    const std::string& new_secret, int64_t grace_ms,
-                                                   int64_t now_ms) {
+                                                   int64_t now_ms, const AuditEntry* audit) {
   return Write<Endpoint>([company, id, new_secret, grace_ms, now_ms](Db& db) -> Result<Endpoint> {
     PREPARE(u, db,
             "UPDATE endpoints SET previous_secret = CASE WHEN ?3 > 0 THEN secret ELSE '' END, "
@@ -645,10 +655,10 @@ Result<Endpoint> SqliteStore::RotateEndpointSecret(const CompanyId& company, con
     PREPARE(q, db, sql.c_str());
     q.Bind(1, id.str()).Bind(2, company.str());
     return One<Endpoint>(q, "endpoint", ReadEndpoint);
-  });
+  }, audit);
 }
 
-Result<void> SqliteStore::DeleteEndpoint(const CompanyId& company, const EndpointId& id) {
+Result<void> SqliteStore::DeleteEndpoint(const CompanyId& company, const EndpointId& id, const AuditEntry* audit) {
   return Write<void>([company, id](Db& db) -> Result<void> {
     PREPARE(s, db, "DELETE FROM endpoints WHERE id = ? AND company_id = ?");
     s.Bind(1, id.str()).Bind(2, company.str());
@@ -660,7 +670,7 @@ Result<void> SqliteStore::DeleteEndpoint(const CompanyId& company, const Endpoin
             "DELETE FROM deliveries WHERE endpoint_id = ? AND status IN ('pending', 'held')");
     d.Bind(1, id.str());
     return d.Exec();
-  });
+  }, audit);
 }
 
 Result<Endpoint> SqliteStore::GetEndpoint(const CompanyId& company, const EndpointId& id) {
@@ -698,7 +708,7 @@ Result<std::vector<Endpoint>> SqliteStore::AllEndpoints(const std::optional<Comp
 }
 
 Result<int64_t> SqliteStore::EnableEndpoint(const CompanyId& company, const EndpointId& id,
-                                            bool release_held, int64_t now_ms) {
+                                            bool release_held, int64_t now_ms, const AuditEntry* audit) {
   return Write<int64_t>([=](Db& db) -> Result<int64_t> {
     PREPARE(s, db,
             "UPDATE endpoints SET status = 'enabled', disabled_reason = '', updated_at = ? "
@@ -713,11 +723,11 @@ Result<int64_t> SqliteStore::EnableEndpoint(const CompanyId& company, const Endp
     d.Bind(1, now_ms).Bind(2, id.str());
     TRY(d.Exec());
     return db.Changes();
-  });
+  }, audit);
 }
 
 Result<int64_t> SqliteStore::RecoverDeliveries(const CompanyId& company, const EndpointId& id,
-                                               int64_t since_ms, int64_t now_ms) {
+                                               int64_t since_ms, int64_t now_ms, const AuditEntry* audit) {
   return Write<int64_t>([=](Db& db) -> Result<int64_t> {
     PREPARE(e, db, "SELECT 1 FROM endpoints WHERE id = ? AND company_id = ?");
     e.Bind(1, id.str()).Bind(2, company.str());
@@ -731,7 +741,7 @@ Result<int64_t> SqliteStore::RecoverDeliveries(const CompanyId& company, const E
     d.Bind(1, now_ms).Bind(2, id.str()).Bind(3, since_ms);
     TRY(d.Exec());
     return db.Changes();
-  });
+  }, audit);
 }
 
 // ---------------------------------------------------------------- events
@@ -796,6 +806,7 @@ void SqliteStore::Ingest(IngestRequest req, IngestCallback done) {
                 .Bind(4, req.response_body).Bind(5, now);
             TRY(ik.Exec());
           }
+          if (req.audit) TRY(sqlite::InsertAudit(db, *req.audit));
           return IngestResult{false, {}};
         };
         *state = run();
@@ -933,7 +944,7 @@ Result<std::vector<AttemptStatsBucket>> SqliteStore::EndpointAttemptStats(
 }
 
 Result<Delivery> SqliteStore::RequeueDelivery(const CompanyId& company, const DeliveryId& id,
-                                              int64_t now_ms) {
+                                              int64_t now_ms, const AuditEntry* audit) {
   auto r = Write<void>([=](Db& db) -> Result<void> {
     PREPARE(s, db,
             "UPDATE deliveries SET status = 'pending', next_attempt_at = ? WHERE id = ? AND company_id = ?");
@@ -941,7 +952,7 @@ Result<Delivery> SqliteStore::RequeueDelivery(const CompanyId& company, const De
     TRY(s.Exec());
     if (db.Changes() == 0) return std::unexpected(NotFound("delivery"));
     return {};
-  });
+  }, audit);
   if (!r) return std::unexpected(r.error());
   return GetDelivery(company, id);
 }
@@ -1137,7 +1148,7 @@ Result<int64_t> SqliteStore::PurgeExpired(int64_t cutoff_ms, int limit, const st
 }
 
 Result<void> SqliteStore::DisableEndpoint(const CompanyId& company, const EndpointId& id,
-                                          DisabledReason reason, int64_t now_ms) {
+                                          DisabledReason reason, int64_t now_ms, const AuditEntry* audit) {
   return Write<void>([=](Db& db) -> Result<void> {
     PREPARE(s, db,
             "UPDATE endpoints SET status = 'disabled', disabled_reason = ?, updated_at = ? "
@@ -1150,7 +1161,21 @@ Result<void> SqliteStore::DisableEndpoint(const CompanyId& company, const Endpoi
             "WHERE endpoint_id = ? AND status = 'pending'");
     d.Bind(1, id.str());
     return d.Exec();
-  });
+  }, audit);
+}
+
+// ---------------------------------------------------------------- audit log
+
+Result<void> SqliteStore::AppendAudit(const AuditEntry& entry) {
+  return Write<void>([entry](Db& db) { return sqlite::InsertAudit(db, entry); });
+}
+
+Result<Page<AuditEntry>> SqliteStore::ListAuditLog(const AuditQuery& q, const PageRequest& page) {
+  return Read<Page<AuditEntry>>([&](Db& db) { return sqlite::ListAudit(db, q, page); });
+}
+
+Result<int64_t> SqliteStore::PurgeAuditLog(int64_t cutoff_ms, int limit) {
+  return Write<int64_t>([cutoff_ms, limit](Db& db) { return sqlite::PurgeAudit(db, cutoff_ms, limit); });
 }
 
 }  // namespace hookd
