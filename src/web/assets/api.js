@@ -116,4 +116,8 @@ export const api = {
   delivery: (id) => request('GET', `${co()}/deliveries/${enc(id)}`),
   attempts: (id) => request('GET', `${co()}/deliveries/${enc(id)}/attempts?limit=100`),
   retry: (id) => request('POST', `${co()}/deliveries/${enc(id)}/retry`, { body: {} }),
+
+  // The audit log: the company's, or (operator token) every company's.
+  auditLog: (params = {}) => request('GET', `${co()}/audit-log${query(params)}`),
+  auditLogAll: (params = {}) => request('GET', `/v1/audit-log${query(params)}`),
 };

@@ -10,6 +10,7 @@ import { endpointForm } from './endpoint_form.js';
 import { deliveriesList, deliveryDetail } from './deliveries.js';
 import { eventsList } from './events.js';
 import { catalogView } from './catalog.js';
+import { auditLogView } from './audit.js';
 
 const routes = [
   [/^\/endpoints$/, (ctx) => endpointsList(ctx), 'endpoints'],
@@ -20,6 +21,7 @@ const routes = [
   [/^\/deliveries$/, (ctx) => deliveriesList(ctx), 'deliveries'],
   [/^\/deliveries\/([^/]+)$/, (ctx, id) => deliveryDetail(ctx, id), 'deliveries'],
   [/^\/catalog$/, (ctx) => catalogView(ctx), 'catalog'],
+  [/^\/audit$/, (ctx) => auditLogView(ctx), 'audit'],
 ];
 
 const main = document.getElementById('main');
