@@ -2,6 +2,7 @@
 // (its own retention) — operator only, except GET of its own company.
 #include <boost/json.hpp>
 
+#include "api/audit.h"
 #include "api/context.h"
 #include "api/problem.h"
 #include "core/clock.h"
@@ -47,7 +48,9 @@ void AddCompanyRoutes(Router& r, ApiContext& ctx) {
         throw ApiError(422, "unknown field '" + std::string(k) + "'", {{"/" + std::string(k), "unknown field"}});
     Company c{CompanyId::New(), std::string(name->get_string()), NowMs()};
     if (auto* rt = body.get_object().if_contains("retention")) c.retention_ms = ParseRetention(ctx, *rt);
-    Unwrap(ctx.store.InsertCompany(c));
+    AuditEntry audit = AuditFor(ctx, call, AuditAction::kCompanyCreated, c.id.str(), c.id);
+    audit.changes = FieldNames(body.get_object());
+    Unwrap(ctx.store.InsertCompany(c, &audit));
     return JsonResponse(201, ToJson(CompanyJson(c)));
   });
 
@@ -76,7 +79,10 @@ void AddCompanyRoutes(Router& r, ApiContext& ctx) {
     auto* rt = body.get_object().if_contains("retention");
     if (!rt) throw ApiError(422, "retention is required (null for the server's)", {{"/retention", "required"}});
     const std::optional<int64_t> ms = ParseRetention(ctx, *rt);
-    return JsonResponse(200, ToJson(CompanyJson(Unwrap(ctx.store.SetCompanyRetention(cid, ms)))));
+    AuditEntry audit = AuditFor(ctx, call, AuditAction::kCompanyUpdated, cid.str(), cid);
+    if (Unwrap(ctx.store.GetCompany(cid)).retention_ms != ms) audit.changes = {"retention"};
+    audit.details = ToJson(json::object{{"retention", ms ? json::value(FormatDurationMs(*ms)) : json::value(nullptr)}});
+    return JsonResponse(200, ToJson(CompanyJson(Unwrap(ctx.store.SetCompanyRetention(cid, ms, &audit)))));
   });
 }
 

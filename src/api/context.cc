@@ -239,6 +239,7 @@ void AddAllRoutes(Router& r, ApiContext& ctx) {
   AddStatsRoutes(r, ctx);
   AddPanelRoutes(r, ctx);
   AddMetricsRoutes(r, ctx);
+  AddAuditRoutes(r, ctx);
 }
 
 }  // namespace hookd::api

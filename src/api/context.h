@@ -133,6 +133,7 @@ void AddMeRoutes(Router& r, ApiContext& ctx);     // GET /v1/me (me.cc)
 void AddStatsRoutes(Router& r, ApiContext& ctx);  // GET …/endpoints/{eid}/stats (stats.cc)
 void AddPanelRoutes(Router& r, ApiContext& ctx);  // GET /, GET /assets/{file} (panel.cc)
 void AddMetricsRoutes(Router& r, ApiContext& ctx);  // GET /metrics (metrics_route.cc)
+void AddAuditRoutes(Router& r, ApiContext& ctx);    // GET …/audit-log, GET /v1/audit-log (audit.cc)
 // Every route of the API.
 void AddAllRoutes(Router& r, ApiContext& ctx);
 

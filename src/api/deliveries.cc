@@ -3,6 +3,7 @@
 
 #include <boost/json.hpp>
 
+#include "api/audit.h"
 #include "api/context.h"
 #include "api/problem.h"
 #include "api/waiting.h"
@@ -102,7 +103,9 @@ void AddDeliveryRoutes(Router& r, ApiContext& ctx) {
   r.Add("POST", "/v1/companies/{cid}/deliveries/{did}/retry", [&ctx](Call& call) {
     CompanyId cid = AuthorizeCompany(ctx, call, kScopeManage);
     DeliveryId id = PathId<DeliveryId>(call, "did", "delivery");
-    Delivery d = Unwrap(ctx.store.RequeueDelivery(cid, id, NowMs()));
+    AuditEntry audit = AuditFor(ctx, call, AuditAction::kDeliveryRetried, id.str(), cid);
+    audit.changes = {"next_attempt_at", "status"};
+    Delivery d = Unwrap(ctx.store.RequeueDelivery(cid, id, NowMs(), &audit));
     Event e = Unwrap(ctx.store.GetEvent(cid, d.event_id));
     std::vector<PendingDelivery> ready;
     ready.push_back(PendingDelivery{d.id, d.company_id, d.event_id, d.endpoint_id, e.subject,

@@ -5,6 +5,7 @@
 
 #include <charconv>
 
+#include "api/audit.h"
 #include "api/ingest.h"
 #include "api/problem.h"
 #include "core/clock.h"
@@ -83,9 +84,12 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
     ep.company_id = cid;
     ep.secret = NewSigningSecret();
     ep.created_at_ms = ep.updated_at_ms = NowMs();
+    AuditEntry audit = AuditFor(ctx, call, AuditAction::kEndpointCreated, ep.id.str(), cid);
+    audit.changes = FieldNames(body.get_object());
     const std::string url = ep.url;
-    AfterDestinationCheck(ctx, cid, url, "/url", std::move(respond), [&ctx, cid, ep = std::move(ep)] {
-      Unwrap(ctx.store.InsertEndpoint(ep));
+    AfterDestinationCheck(ctx, cid, url, "/url", std::move(respond), [&ctx, cid, ep = std::move(ep),
+                                                                      audit = std::move(audit)] {
+      Unwrap(ctx.store.InsertEndpoint(ep, &audit));
       ctx.changes.OnEndpointChanged(cid, ep.id);
       json::object o = EndpointToJson(ep, ctx.options.auto_disable);
       o["secret"] = ep.secret;  // shown on create; later via GET …/secret
@@ -122,13 +126,16 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
     if (auto ok = ApplyEndpointInput(body, /*creating=*/false, ctx.Rules(cid, id), next); !ok) Throw(ok.error());
     const bool url_changed = next.url != ep.url;
     const std::string url = next.url;
-    auto save = [&ctx, cid, id, if_match, body = std::move(body), ep = std::move(ep)]() mutable {
+    AuditEntry audit = AuditFor(ctx, call, AuditAction::kEndpointUpdated, id.str(), cid);
+    auto save = [&ctx, cid, id, if_match, body = std::move(body), ep = std::move(ep), audit = std::move(audit)]() mutable {
       for (int attempt = 0;; ++attempt) {
         Endpoint next = ep;
         if (auto ok = ApplyEndpointInput(body, /*creating=*/false, ctx.Rules(cid, id), next); !ok)
           Throw(ok.error());
         next.updated_at_ms = NowMs();
-        auto written = ctx.store.UpdateEndpointConfig(next, ep.version);
+        // What this write changes, against the version it applies to.
+        audit.changes = ChangedFields(EndpointConfigToJson(ep), EndpointConfigToJson(next));
+        auto written = ctx.store.UpdateEndpointConfig(next, ep.version, &audit);
         if (written) {
           next.version = *written;
           ctx.changes.OnEndpointChanged(cid, id);
@@ -149,7 +156,8 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
   r.Add("DELETE", one, [&ctx](Call& call) {
     CompanyId cid = AuthorizeCompany(ctx, call, kScopeManage);
     EndpointId id = PathId<EndpointId>(call, "eid", "endpoint");
-    Unwrap(ctx.store.DeleteEndpoint(cid, id));
+    AuditEntry audit = AuditFor(ctx, call, AuditAction::kEndpointDeleted, id.str(), cid);
+    Unwrap(ctx.store.DeleteEndpoint(cid, id, &audit));
     ctx.changes.OnEndpointChanged(cid, id);
     return JsonResponse(204, "");
   });
@@ -157,7 +165,10 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
   r.Add("GET", one + "/secret", [&ctx](Call& call) {
     CompanyId cid = AuthorizeCompany(ctx, call, kScopeManage);
     EndpointId id = PathId<EndpointId>(call, "eid", "endpoint");
-    return SecretResponse(Unwrap(ctx.store.GetEndpoint(cid, id)));
+    Endpoint ep = Unwrap(ctx.store.GetEndpoint(cid, id));
+    // Recorded before it is shown: no row, no secret.
+    Unwrap(ctx.store.AppendAudit(AuditFor(ctx, call, AuditAction::kEndpointSecretRevealed, id.str(), cid)));
+    return SecretResponse(ep);
   });
 
   r.Add("POST", one + "/rotate-secret", [&ctx](Call& call) {
@@ -172,7 +183,10 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
                        {{"/grace_seconds", "must be an integer from 0 to 604800"}});
       grace = g->get_int64();
     }
-    Endpoint ep = Unwrap(ctx.store.RotateEndpointSecret(cid, id, NewSigningSecret(), grace * 1000, NowMs()));
+    AuditEntry audit = AuditFor(ctx, call, AuditAction::kEndpointSecretRotated, id.str(), cid);
+    audit.changes = {"secret"};
+    audit.details = ToJson(json::object{{"grace_seconds", grace}});
+    Endpoint ep = Unwrap(ctx.store.RotateEndpointSecret(cid, id, NewSigningSecret(), grace * 1000, NowMs(), &audit));
     ctx.changes.OnEndpointChanged(cid, id);
     return SecretResponse(ep);
   });
@@ -181,7 +195,9 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
     CompanyId cid = AuthorizeCompany(ctx, call, kScopeManage);
     EndpointId id = PathId<EndpointId>(call, "eid", "endpoint");
     // Pending deliveries become held until the endpoint is enabled again.
-    Unwrap(ctx.store.DisableEndpoint(cid, id, DisabledReason::kManual, NowMs()));
+    AuditEntry audit = AuditFor(ctx, call, AuditAction::kEndpointDisabled, id.str(), cid);
+    audit.changes = {"status"};
+    Unwrap(ctx.store.DisableEndpoint(cid, id, DisabledReason::kManual, NowMs(), &audit));
     ctx.changes.OnEndpointChanged(cid, id);
     return JsonResponse(200, ToJson(EndpointToJson(Unwrap(ctx.store.GetEndpoint(cid, id)), ctx.options.auto_disable)));
   });
@@ -196,7 +212,10 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
       if (!rh->is_bool()) throw ApiError(422, "release_held must be a boolean", {{"/release_held", "must be a boolean"}});
       release = rh->get_bool();
     }
-    int64_t released = Unwrap(ctx.store.EnableEndpoint(cid, id, release, NowMs()));
+    AuditEntry audit = AuditFor(ctx, call, AuditAction::kEndpointEnabled, id.str(), cid);
+    audit.changes = {"status"};
+    audit.details = ToJson(json::object{{"release_held", release}});
+    int64_t released = Unwrap(ctx.store.EnableEndpoint(cid, id, release, NowMs(), &audit));
     ctx.changes.OnEndpointChanged(cid, id);
     json::object out = EndpointToJson(Unwrap(ctx.store.GetEndpoint(cid, id)), ctx.options.auto_disable);
     out["released"] = released;
@@ -213,7 +232,9 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
     if (!since || !since->is_string() || !(since_ms = ParseTime(since->get_string())))
       throw ApiError(422, "since is required: an RFC 3339 date-time",
                      {{"/since", "must be an RFC 3339 date-time, e.g. 2026-11-25T00:00:00Z"}});
-    int64_t n = Unwrap(ctx.store.RecoverDeliveries(cid, id, *since_ms, NowMs()));
+    AuditEntry audit = AuditFor(ctx, call, AuditAction::kEndpointRecovered, id.str(), cid);
+    audit.details = ToJson(json::object{{"since", FormatTime(*since_ms)}});
+    int64_t n = Unwrap(ctx.store.RecoverDeliveries(cid, id, *since_ms, NowMs(), &audit));
     if (n > 0) ctx.changes.OnDeliveriesRequeued(cid, id);
     return JsonResponse(200, ToJson(json::object{{"requeued", n}}));
   });
@@ -231,6 +252,8 @@ void AddEndpointRoutes(Router& r, ApiContext& ctx) {
     json::object out{{"event_id", ne.event.id.str()}, {"delivery_id", ne.deliveries[0].id.str()}};
     IngestRequest req;
     req.company = cid;
+    req.audit = AuditFor(ctx, call, AuditAction::kEndpointTestSent, id.str(), cid);
+    req.audit->details = ToJson(out);
     req.events.push_back(std::move(ne));
     CommitAndRespond(ctx, std::move(req), 202, ToJson(out), std::move(respond));
   });

@@ -1,6 +1,7 @@
 // The event catalog: GET /v1/event-types[/{type}], POST /v1/event-types (operator).
 #include <boost/json.hpp>
 
+#include "api/audit.h"
 #include "api/context.h"
 #include "api/problem.h"
 #include "core/clock.h"
@@ -33,7 +34,10 @@ void AddEventTypeRoutes(Router& r, ApiContext& ctx) {
     def->builtin = false;
     if (ctx.catalog.Find(def->name))
       throw ApiError(409, "event type '" + def->name + "' already exists", {{"/name", "already exists"}});
-    Unwrap(ctx.store.InsertEventType(*def));
+    // A custom type belongs to no company: the row is in the operator-wide log only.
+    AuditEntry audit = AuditFor(ctx, call, AuditAction::kEventTypeCreated, def->name, std::nullopt);
+    if (body.is_object()) audit.changes = FieldNames(body.get_object());
+    Unwrap(ctx.store.InsertEventType(*def, &audit));
     if (auto added = ctx.catalog.Add(*def); !added) Throw(added.error());
     return JsonResponse(201, ToJson(EventTypeToJson(*def)));
   });

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include "api/audit.h"
 #include "api/context.h"
 #include "api/problem.h"
 #include "core/clock.h"
@@ -89,9 +90,13 @@ void AddHookRoutes(Router& r, ApiContext& ctx) {
     ep.description = "REST hook for " + event;
     ep.secret = NewSigningSecret();
     ep.created_at_ms = ep.updated_at_ms = NowMs();
+    AuditEntry audit = AuditFor(ctx, call, AuditAction::kHookCreated, ep.id.str(), cid);
+    audit.changes = {"event", "target_url"};  // what Zapier sends besides is ignored
+    audit.details = ToJson(json::object{{"event", event}});
     const std::string url = ep.url;
-    AfterDestinationCheck(ctx, cid, url, "/target_url", std::move(respond), [&ctx, cid, ep = std::move(ep), event] {
-      Unwrap(ctx.store.InsertEndpoint(ep));
+    AfterDestinationCheck(ctx, cid, url, "/target_url", std::move(respond),
+                          [&ctx, cid, ep = std::move(ep), event, audit = std::move(audit)] {
+      Unwrap(ctx.store.InsertEndpoint(ep, &audit));
       ctx.changes.OnEndpointChanged(cid, ep.id);
       // The endpoint object plus Zapier's vocabulary; the secret is shown as on endpoint
       // create (later via GET /v1/companies/{cid}/endpoints/{id}/secret).
@@ -111,7 +116,8 @@ void AddHookRoutes(Router& r, ApiContext& ctx) {
     auto ep = ctx.store.GetEndpoint(cid, id);
     if (!ep && ep.error().code == ErrorCode::kNotFound) throw ApiError(404, "hook not found");
     if (Unwrap(std::move(ep)).kind != EndpointKind::kRestHook) throw ApiError(404, "hook not found");
-    if (auto d = ctx.store.DeleteEndpoint(cid, id); !d) {
+    AuditEntry audit = AuditFor(ctx, call, AuditAction::kHookDeleted, id.str(), cid);
+    if (auto d = ctx.store.DeleteEndpoint(cid, id, &audit); !d) {
       if (d.error().code == ErrorCode::kNotFound) throw ApiError(404, "hook not found");
       Throw(d.error());
     }

@@ -16,6 +16,10 @@ struct HttpRequest {
   std::string query;   // raw query string without '?'
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string body;
+  // The client's IP address as the server's socket saw it (an IPv4 client of a dual-stack
+  // listener as a.b.c.d); "" when the request did not come from a socket (tests). Behind a
+  // reverse proxy, the proxy's.
+  std::string remote_address;
 
   // First header with this lower-case name, or "" when absent.
   std::string_view Header(std::string_view name) const {

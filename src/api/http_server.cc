@@ -212,6 +212,13 @@ struct HttpServer::Impl {
 
   // `slot` is held for the whole session and released when it ends.
   asio::awaitable<void> Session(tcp::socket socket, [[maybe_unused]] ConnectionSlot slot) {
+    // Every request of the connection carries it (the audit log's "from").
+    std::string remote_address;
+    {
+      boost::system::error_code ec;
+      auto remote = socket.remote_endpoint(ec);
+      if (!ec) remote_address = ClientKey(remote.address()).to_string();
+    }
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
     try {
@@ -269,6 +276,7 @@ struct HttpServer::Impl {
         const bool head = msg.method() == http::verb::head;
 
         HttpRequest req = ToHttpRequest(std::move(msg));
+        req.remote_address = remote_address;
 
         ++in_flight;
         HttpResponse resp = co_await Dispatch(std::move(req));

@@ -1,6 +1,7 @@
 // Company tokens: POST /v1/companies/{cid}/tokens, DELETE …/tokens/{tid} — operator only.
 #include <boost/json.hpp>
 
+#include "api/audit.h"
 #include "api/context.h"
 #include "api/problem.h"
 #include "core/clock.h"
@@ -43,10 +44,14 @@ void AddTokenRoutes(Router& r, ApiContext& ctx) {
 
     std::string token = NewApiToken();
     ApiToken t{TokenId::New(), cid, HashToken(token), scopes, description, NowMs(), std::nullopt};
-    Unwrap(ctx.store.InsertToken(t));
     json::array sc;
     if (scopes & kScopeManage) sc.emplace_back("manage");
     if (scopes & kScopePublish) sc.emplace_back("publish");
+    // The new token's id is the target; neither the token nor its hash is recorded.
+    AuditEntry audit = AuditFor(ctx, call, AuditAction::kTokenCreated, t.id.str(), cid);
+    audit.changes = FieldNames(o);
+    audit.details = ToJson(json::object{{"scopes", sc}});
+    Unwrap(ctx.store.InsertToken(t, &audit));
     json::object out{{"id", t.id.str()},          {"token", token},
                      {"company_id", cid.str()},   {"scopes", std::move(sc)},
                      {"description", description}, {"created_at", FormatTime(t.created_at_ms)}};
@@ -58,7 +63,9 @@ void AddTokenRoutes(Router& r, ApiContext& ctx) {
     CompanyId cid = AuthorizeCompany(ctx, call, 0);
     RequireOperator(ctx, call);
     TokenId tid = PathId<TokenId>(call, "tid", "token");
-    Unwrap(ctx.store.RevokeToken(cid, tid));
+    AuditEntry audit = AuditFor(ctx, call, AuditAction::kTokenRevoked, tid.str(), cid);
+    audit.changes = {"revoked_at"};
+    Unwrap(ctx.store.RevokeToken(cid, tid, &audit));
     ctx.auth.Invalidate();
     return JsonResponse(204, "");
   });

@@ -42,6 +42,10 @@ void AddServeFlags(CLI::App& cmd, ServeConfig& c) {
       ->envname("HOOKD_ENCRYPTION_KEY_FILE")->check(CLI::ExistingFile);
   cmd.add_option("--retention", c.retention, "how long events and attempts are kept")
       ->envname("HOOKD_RETENTION")->capture_default_str();
+  cmd.add_option("--audit-retention", c.audit_retention,
+                 "how long audit log rows (who changed what through the API) are kept, whatever --retention "
+                 "and companies' own retention say (at least 1d)")
+      ->envname("HOOKD_AUDIT_RETENTION")->capture_default_str();
   cmd.add_option("--lease-timeout", c.lease_timeout,
                  "PostgreSQL with several nodes: a node that stops renewing its shard leases (dead, "
                  "partitioned) loses them after this long, and the others take over its endpoints "
@@ -122,6 +126,8 @@ std::string ValidateServeConfig(ServeConfig& c) {
   if (auto e = dur(c.request_timeout, c.request_timeout_ms, "--request-timeout"); !e.empty()) return e;
   if (auto e = dur(c.disable_after, c.disable_after_ms, "--disable-after"); !e.empty()) return e;
   if (auto e = dur(c.retention, c.retention_ms, "--retention"); !e.empty()) return e;
+  if (auto e = dur(c.audit_retention, c.audit_retention_ms, "--audit-retention"); !e.empty()) return e;
+  if (c.audit_retention_ms < 86400LL * 1000) return "--audit-retention must be at least 1d";
   if (auto e = dur(c.lease_timeout, c.lease_timeout_ms, "--lease-timeout"); !e.empty()) return e;
   if (c.lease_timeout_ms < 1000 || c.lease_timeout_ms > 300000) return "--lease-timeout must be between 1s and 5m";
   if (c.threads <= 0) c.threads = std::max(1u, std::thread::hardware_concurrency());

@@ -22,10 +22,11 @@ struct ServeConfig {
   std::string request_timeout = "15s";
   std::string disable_after = "5d";
   std::string retention = "30d";
-  std::string lease_timeout = "6s";
+  std::string audit_retention = "365d";  // audit log rows are kept at least this long
+  std::string lease_timeout = "6s";  // several nodes on PostgreSQL: how long a dead node's shards wait
   // Encryption at rest: a file of base64 keys, one per line (the first encrypts). Without it,
   // HOOKD_ENCRYPTION_KEY may hold the keys themselves; without either, data is stored plain.
-  std::string encryption_key_file;  // several nodes on PostgreSQL: how long a dead node's shards wait
+  std::string encryption_key_file;
   std::string max_payload = "256KiB";
   bool allow_http = false;
   bool allow_private_destinations = false;
@@ -45,6 +46,7 @@ struct ServeConfig {
   int64_t request_timeout_ms = 0;
   int64_t disable_after_ms = 0;
   int64_t retention_ms = 0;
+  int64_t audit_retention_ms = 0;
   int64_t lease_timeout_ms = 0;
 };
 

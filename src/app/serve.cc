@@ -250,7 +250,7 @@ int RunServe(ServeConfig& cfg) {
   metrics.registry.AddCallbackGauge(
       "hookd_in_flight_requests", "Delivery requests to receivers in flight now.",
       [&dispatcher] { return static_cast<double>(dispatcher.InFlight()); });
-  Retention retention(*store, cfg.retention_ms);
+  Retention retention(*store, cfg.retention_ms, 60'000, cfg.audit_retention_ms);
   // Erasures announce the deliveries they cancel on the feed: the dispatcher drops them.
   ErasureWorker erasures(*store, changes);
 

@@ -113,6 +113,21 @@ std::string BuildDeliveryList(Dialect d, const char* cols, bool endpoint, bool e
   return w;
 }
 
+std::string BuildAuditList(Dialect d, const char* cols, bool company, bool target) {
+  auto p = [d](int n, const char* t) { return P(d, n, t); };
+  std::string w = fmt::format("SELECT {} FROM audit_log WHERE ({} = '' OR id < {})", cols, p(2, "text"), p(2, "text"));
+  // With a target, its index is the narrower: SQLite's "+" keeps it from picking the company's.
+  if (company) w += fmt::format(" AND {}company_id = {}", target && d == Dialect::kSqlite ? "+" : "", p(1, "text"));
+  else w += fmt::format(" AND {} IS NULL", p(1, "text"));
+  if (target) w += fmt::format(" AND target_id = {}", p(4, "text"));
+  else w += fmt::format(" AND {} IS NULL", p(4, "text"));
+  w += fmt::format(" AND ({0} IS NULL OR action = {0})", p(3, "text"));
+  w += fmt::format(" AND ({0} IS NULL OR created_at > {0}) AND ({1} IS NULL OR created_at < {1})",
+                   p(5, "bigint"), p(6, "bigint"));
+  w += fmt::format(" ORDER BY id DESC LIMIT {}", p(7, "bigint"));
+  return w;
+}
+
 template <size_t N, class Build>
 const char* Cached(Dialect d, const char* cols, size_t index, Build build) {
   // Built once per dialect, on that dialect's first call (with its backend's `cols`).
@@ -149,6 +164,13 @@ const char* DeliveryList(Dialect d, const char* cols, const DeliveryQuery& q) {
   const size_t index = (q.endpoint_id ? 1 : 0) + (q.event_id ? 2 : 0) + 4 * static_cast<size_t>(mode);
   return Cached<12>(d, cols, index, [](Dialect dd, const char* c, size_t i) {
     return BuildDeliveryList(dd, c, i & 1, i & 2, static_cast<int>(i / 4));
+  });
+}
+
+const char* AuditList(Dialect d, const char* cols, const AuditQuery& q) {
+  const size_t index = (q.company ? 1 : 0) + (q.target_id ? 2 : 0);
+  return Cached<4>(d, cols, index, [](Dialect dd, const char* c, size_t i) {
+    return BuildAuditList(dd, c, i & 1, i & 2);
   });
 }
 

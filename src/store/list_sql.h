@@ -24,5 +24,9 @@ enum class Dialect { kSqlite, kPostgres };
 // `cols` must be the same string (pointer) on every call from one backend.
 const char* EventList(Dialect d, const char* cols, const EventQuery& q);
 const char* DeliveryList(Dialect d, const char* cols, const DeliveryQuery& q);
+// The audit log (ListAuditLog): 1 company (NULL: every row), 2 cursor, 3 action, 4 target id,
+// 5 after_ms, 6 before_ms, 7 limit. A target seeks audit_log_target, a company alone
+// audit_log_company, neither the primary key.
+const char* AuditList(Dialect d, const char* cols, const AuditQuery& q);
 
 }  // namespace hookd::store_sql

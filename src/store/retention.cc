@@ -19,6 +19,24 @@ int64_t Retention::RunOnce() {
   else
     for (const Company& c : *own)
       if (c.retention_ms && *c.retention_ms < retention_ms_) total += Purge(now - *c.retention_ms, c.id);
+  total += PurgeAudit(now - audit_retention_ms_);
+  return total;
+}
+
+int64_t Retention::PurgeAudit(int64_t cutoff) {
+  int64_t total = 0;
+  for (int i = 0; i < 1000; ++i) {
+    auto n = store_.PurgeAuditLog(cutoff, kBatch);
+    if (!n) {
+      spdlog::warn("retention: audit log: {}", n.error().message);
+      break;
+    }
+    total += *n;
+    if (*n < kBatch) break;
+    std::lock_guard lock(mu_);
+    if (stop_) break;
+  }
+  if (total > 0) spdlog::info("retention: deleted {} audit log rows older than {}", total, FormatTime(cutoff));
   return total;
 }
 

@@ -8,6 +8,11 @@
 // data is durable (writes) or read. Errors: kNotFound for a missing row — including a row
 // of another company, which is indistinguishable on purpose —, kAlreadyExists /
 // kConflict for uniqueness, kUnavailable for I/O trouble a retry may fix.
+//
+// Audit (issue 13): a mutating method's `audit`, when not null, is appended to the audit log
+// in the same transaction as the change — both are written or neither, and nothing is written
+// when the method fails (kNotFound, kConflict…). The API passes one for every change it makes
+// (api/audit.h); hookd's own changes (the dispatcher, retention, the command line) pass none.
 
 #include <cstdint>
 #include <functional>
@@ -17,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/audit.h"
 #include "core/delivery_wait.h"
 #include "core/endpoint.h"
 #include "core/erasure.h"
@@ -44,21 +50,23 @@ struct Page {
 class CompanyStore {
  public:
   virtual ~CompanyStore() = default;
-  [[nodiscard]] virtual Result<void> InsertCompany(const Company& c) = 0;
+  [[nodiscard]] virtual Result<void> InsertCompany(const Company& c, const AuditEntry* audit = nullptr) = 0;
   [[nodiscard]] virtual Result<Company> GetCompany(const CompanyId& id) = 0;
   [[nodiscard]] virtual Result<Page<Company>> ListCompanies(const PageRequest& page) = 0;
   // Sets (or, with nullopt, clears) the company's own retention. kNotFound when absent.
-  [[nodiscard]] virtual Result<Company> SetCompanyRetention(const CompanyId& id, std::optional<int64_t> retention_ms) = 0;
+  [[nodiscard]] virtual Result<Company> SetCompanyRetention(const CompanyId& id, std::optional<int64_t> retention_ms,
+                                                            const AuditEntry* audit = nullptr) = 0;
 };
 
 class TokenStore {
  public:
   virtual ~TokenStore() = default;
-  [[nodiscard]] virtual Result<void> InsertToken(const ApiToken& t) = 0;
+  [[nodiscard]] virtual Result<void> InsertToken(const ApiToken& t, const AuditEntry* audit = nullptr) = 0;
   // The token with this hash, revoked or not. kNotFound when none.
   [[nodiscard]] virtual Result<ApiToken> FindTokenByHash(std::string_view hash) = 0;
   // Marks a company token revoked. kNotFound when it is not a token of `company`.
-  [[nodiscard]] virtual Result<void> RevokeToken(const CompanyId& company, const TokenId& id) = 0;
+  [[nodiscard]] virtual Result<void> RevokeToken(const CompanyId& company, const TokenId& id,
+                                                 const AuditEntry* audit = nullptr) = 0;
   // True when an unrevoked operator token exists.
   [[nodiscard]] virtual Result<bool> HasOperatorToken() = 0;
   // Revokes every unrevoked operator token except the one whose hash is `keep` (none when
@@ -76,29 +84,32 @@ class EventTypeStore {
  public:
   virtual ~EventTypeStore() = default;
   // Custom event types only; kAlreadyExists when the name is taken.
-  [[nodiscard]] virtual Result<void> InsertEventType(const EventTypeDef& def) = 0;
+  [[nodiscard]] virtual Result<void> InsertEventType(const EventTypeDef& def, const AuditEntry* audit = nullptr) = 0;
   [[nodiscard]] virtual Result<std::vector<EventTypeDef>> ListEventTypes() = 0;
 };
 
 class EndpointStore {
  public:
   virtual ~EndpointStore() = default;
-  [[nodiscard]] virtual Result<void> InsertEndpoint(const Endpoint& ep) = 0;
+  [[nodiscard]] virtual Result<void> InsertEndpoint(const Endpoint& ep, const AuditEntry* audit = nullptr) = 0;
   // What an admin edits and what hookd changes are written apart, so that neither undoes the
   // other: this writes only `ep`'s configuration (url, event types, filter, headers, limits,
   // description, scheme, ordering) and updated_at — never its status, disabled reason, health
   // or secrets — if the endpoint is still at version `if_version` (Endpoint::version), and
   // returns its new version. kNotFound when absent; kConflict when it is at another version
   // (changed meanwhile: read it again).
-  [[nodiscard]] virtual Result<int64_t> UpdateEndpointConfig(const Endpoint& ep, int64_t if_version) = 0;
+  [[nodiscard]] virtual Result<int64_t> UpdateEndpointConfig(const Endpoint& ep, int64_t if_version,
+                                                            const AuditEntry* audit = nullptr) = 0;
   // Makes `new_secret` the signing secret; the current one keeps signing for `grace_ms` (0:
   // not at all). One write, whatever happened since the endpoint was read. Returns the
   // endpoint as it is now. kNotFound when absent.
   [[nodiscard]] virtual Result<Endpoint> RotateEndpointSecret(const CompanyId& company, const EndpointId& id,
                                                              const std::string& new_secret,
-                                                             int64_t grace_ms, int64_t now_ms) = 0;
+                                                             int64_t grace_ms, int64_t now_ms,
+                                                             const AuditEntry* audit = nullptr) = 0;
   // Deletes the endpoint and drops its pending/held deliveries. kNotFound when absent.
-  [[nodiscard]] virtual Result<void> DeleteEndpoint(const CompanyId& company, const EndpointId& id) = 0;
+  [[nodiscard]] virtual Result<void> DeleteEndpoint(const CompanyId& company, const EndpointId& id,
+                                                    const AuditEntry* audit = nullptr) = 0;
   [[nodiscard]] virtual Result<Endpoint> GetEndpoint(const CompanyId& company, const EndpointId& id) = 0;
   [[nodiscard]] virtual Result<Page<Endpoint>> ListEndpoints(const CompanyId& company,
                                                             const PageRequest& page) = 0;
@@ -109,11 +120,11 @@ class EndpointStore {
   // Returns how many were released.
   [[nodiscard]] virtual Result<int64_t> EnableEndpoint(const CompanyId& company,
                                                       const EndpointId& id, bool release_held,
-                                                      int64_t now_ms) = 0;
+                                                      int64_t now_ms, const AuditEntry* audit = nullptr) = 0;
   // Re-queues the endpoint's failed deliveries created at or after `since_ms`.
   [[nodiscard]] virtual Result<int64_t> RecoverDeliveries(const CompanyId& company,
                                                          const EndpointId& id, int64_t since_ms,
-                                                         int64_t now_ms) = 0;
+                                                         int64_t now_ms, const AuditEntry* audit = nullptr) = 0;
 };
 
 // One event accepted for ingestion with the deliveries its fan-out created.
@@ -132,6 +143,9 @@ struct IngestRequest {
   std::optional<std::string> idempotency_key;
   std::string request_hash;
   std::string response_body;  // stored for replays
+  // Appended to the audit log with the events (a test event sent through the API); not
+  // written when the request is answered from its idempotency record.
+  std::optional<AuditEntry> audit;
 };
 
 struct IngestResult {
@@ -216,7 +230,8 @@ class DeliveryStore {
   // Makes the delivery pending and due at `now_ms`, whatever its state — but `canceled` (its
   // event was erased: nothing left to send), which is final: kConflict.
   [[nodiscard]] virtual Result<Delivery> RequeueDelivery(const CompanyId& company,
-                                                        const DeliveryId& id, int64_t now_ms) = 0;
+                                                        const DeliveryId& id, int64_t now_ms,
+                                                        const AuditEntry* audit = nullptr) = 0;
 };
 
 // A change the dispatcher makes to a delivery, with the attempt that caused it (if any).
@@ -276,7 +291,30 @@ class DispatchStore {
                                     std::move_only_function<void(Result<void>)> done) = 0;
   // Disables an endpoint with `reason` and turns its pending deliveries into held ones.
   [[nodiscard]] virtual Result<void> DisableEndpoint(const CompanyId& company, const EndpointId& id,
-                                                     DisabledReason reason, int64_t now_ms) = 0;
+                                                     DisabledReason reason, int64_t now_ms,
+                                                     const AuditEntry* audit = nullptr) = 0;
+};
+
+// Filters of ListAuditLog; every one set must hold (AND). Unset: no filter.
+struct AuditQuery {
+  // One company's rows; nullopt: every row, of every company and of none (the operator's).
+  std::optional<CompanyId> company;
+  std::optional<std::string> action;     // exact action name
+  std::optional<std::string> target_id;  // exact target ("ep_…", an event type's name…)
+  std::optional<int64_t> after_ms;       // created_at > after
+  std::optional<int64_t> before_ms;      // created_at < before
+};
+
+// The audit log (core/audit.h). Rows are written with the changes they record (the `audit`
+// parameter of the mutating methods); these are the rest.
+class AuditStore {
+ public:
+  virtual ~AuditStore() = default;
+  // Appends one row alone, for an action that changes nothing else (a secret revealed: the
+  // caller shows the secret only once this returned success).
+  [[nodiscard]] virtual Result<void> AppendAudit(const AuditEntry& entry) = 0;
+  // Newest first; the cursor is the last row's id.
+  [[nodiscard]] virtual Result<Page<AuditEntry>> ListAuditLog(const AuditQuery& q, const PageRequest& page) = 0;
 };
 
 // Housekeeping (--retention).
@@ -292,6 +330,10 @@ class MaintenanceStore {
                                                      const std::optional<CompanyId>& company = std::nullopt) = 0;
   // The companies with a retention of their own.
   [[nodiscard]] virtual Result<std::vector<Company>> CompaniesWithOwnRetention() = 0;
+  // Deletes at most `limit` audit rows created before `cutoff_ms` (--audit-retention), oldest
+  // first; returns how many. Audit rows are deleted by nothing else: PurgeExpired, whatever
+  // its cutoff or company, leaves them alone.
+  [[nodiscard]] virtual Result<int64_t> PurgeAuditLog(int64_t cutoff_ms, int limit) = 0;
 };
 
 // Encryption at rest (OpenOptions::cipher): the keys a database's data is sealed under, and
@@ -370,7 +412,8 @@ class Store : public CompanyStore,
               public DispatchStore,
               public MaintenanceStore,
               public EncryptionStore,
-              public ErasureStore {
+              public ErasureStore,
+              public AuditStore {
  public:
   // Creates or upgrades the schema. Idempotent.
   [[nodiscard]] virtual Result<void> Migrate() = 0;

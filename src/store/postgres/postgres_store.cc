@@ -21,6 +21,7 @@
 #include "store/encryption.h"
 #include "store/erasure_rows.h"
 #include "store/list_sql.h"
+#include "store/postgres/postgres_audit.h"
 #include "store/sealed_fields.h"
 
 namespace hookd {
@@ -255,7 +256,15 @@ void PostgresStore::Instrument(metrics::Registry& registry) {
 }
 
 template <class T>
-Result<T> PostgresStore::Write(std::move_only_function<Result<T>(Conn&)> fn) {
+Result<T> PostgresStore::Write(std::move_only_function<Result<T>(Conn&)> fn, const AuditEntry* audit) {
+  if (audit) {
+    // The change, then its audit row, in one job: one transaction, undone together.
+    fn = [fn = std::move(fn), row = *audit](Conn& db) mutable -> Result<T> {
+      auto r = fn(db);
+      if (r) TRY(pg::InsertAudit(db, row));
+      return r;
+    };
+  }
   auto state = std::make_shared<std::optional<Result<T>>>();
   std::promise<Result<T>> promise;
   auto fut = promise.get_future();
@@ -357,13 +366,13 @@ Result<void> PostgresStore::Ping() {
 
 // ---------------------------------------------------------------- companies
 
-Result<void> PostgresStore::InsertCompany(const Company& c) {
+Result<void> PostgresStore::InsertCompany(const Company& c, const AuditEntry* audit) {
   return Write<void>([c](Conn& db) -> Result<void> {
     TRY(db.Exec("INSERT INTO companies(id, name, created_at, retention_ms) VALUES ($1::text, $2::text, $3::bigint, "
                 "$4::bigint)",
                 Params().Text(c.id.str()).Text(c.name).Int(c.created_at_ms).Opt(c.retention_ms)));
     return {};
-  });
+  }, audit);
 }
 
 Result<Company> PostgresStore::GetCompany(const CompanyId& id) {
@@ -386,13 +395,14 @@ Result<Page<Company>> PostgresStore::ListCompanies(const PageRequest& page) {
   });
 }
 
-Result<Company> PostgresStore::SetCompanyRetention(const CompanyId& id, std::optional<int64_t> retention_ms) {
+Result<Company> PostgresStore::SetCompanyRetention(const CompanyId& id, std::optional<int64_t> retention_ms,
+                                                   const AuditEntry* audit) {
   return Write<Company>([id, retention_ms](Conn& db) -> Result<Company> {
     return One<Company>(db.Exec("UPDATE companies SET retention_ms = $2::bigint WHERE id = $1::text "
                                 "RETURNING id, name, created_at, retention_ms",
                                 Params().Text(id.str()).Opt(retention_ms)),
                         "company", ReadCompany);
-  });
+  }, audit);
 }
 
 Result<std::vector<Company>> PostgresStore::CompaniesWithOwnRetention() {
@@ -405,7 +415,7 @@ Result<std::vector<Company>> PostgresStore::CompaniesWithOwnRetention() {
 
 // ---------------------------------------------------------------- tokens
 
-Result<void> PostgresStore::InsertToken(const ApiToken& t) {
+Result<void> PostgresStore::InsertToken(const ApiToken& t, const AuditEntry* audit) {
   return Write<void>([t](Conn& db) -> Result<void> {
     Params p;
     p.Text(t.id.str());
@@ -416,7 +426,7 @@ Result<void> PostgresStore::InsertToken(const ApiToken& t) {
                 "VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::bigint, $7::bigint)",
                 p));
     return {};
-  });
+  }, audit);
 }
 
 Result<ApiToken> PostgresStore::FindTokenByHash(std::string_view hash) {
@@ -426,7 +436,7 @@ Result<ApiToken> PostgresStore::FindTokenByHash(std::string_view hash) {
   });
 }
 
-Result<void> PostgresStore::RevokeToken(const CompanyId& company, const TokenId& id) {
+Result<void> PostgresStore::RevokeToken(const CompanyId& company, const TokenId& id, const AuditEntry* audit) {
   return Write<void>([company, id, node = node_id_](Conn& db) -> Result<void> {
     EXEC(u, db,
          "UPDATE tokens SET revoked_at = $1::bigint WHERE id = $2::text AND company_id = $3::text "
@@ -435,7 +445,7 @@ Result<void> PostgresStore::RevokeToken(const CompanyId& company, const TokenId&
     if (u.Affected() == 0) return std::unexpected(NotFound("token"));
     TRY(Notify(db, pg::FormatNotice(pg::Notice::Kind::kTokens, node)));
     return {};
-  });
+  }, audit);
 }
 
 Result<bool> PostgresStore::HasOperatorToken() {
@@ -475,7 +485,7 @@ Result<std::vector<ApiToken>> PostgresStore::AllTokens() {
 
 // ---------------------------------------------------------------- event types
 
-Result<void> PostgresStore::InsertEventType(const EventTypeDef& def) {
+Result<void> PostgresStore::InsertEventType(const EventTypeDef& def, const AuditEntry* audit) {
   return Write<void>([def, node = node_id_](Conn& db) -> Result<void> {
     TRY(db.Exec("INSERT INTO event_types(name, description, schema, example, subject_pointer, created_at) "
                 "VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::bigint)",
@@ -483,7 +493,7 @@ Result<void> PostgresStore::InsertEventType(const EventTypeDef& def) {
                     .Text(def.subject_pointer).Int(def.created_at_ms)));
     TRY(Notify(db, pg::FormatNotice(pg::Notice::Kind::kEventTypes, node)));
     return {};
-  });
+  }, audit);
 }
 
 Result<std::vector<EventTypeDef>> PostgresStore::ListEventTypes() {
@@ -510,7 +520,7 @@ Result<std::vector<EventTypeDef>> PostgresStore::ListEventTypes() {
 
 // ---------------------------------------------------------------- endpoints
 
-Result<void> PostgresStore::InsertEndpoint(const Endpoint& plain) {
+Result<void> PostgresStore::InsertEndpoint(const Endpoint& plain, const AuditEntry* audit) {
   Endpoint ep = plain;
   sealed::Seal(*cipher_, ep);
   return Write<void>([ep = std::move(ep), node = node_id_](Conn& db) -> Result<void> {
@@ -535,7 +545,7 @@ Result<void> PostgresStore::InsertEndpoint(const Endpoint& plain) {
                     .Int(ep.failing_since_ms)));
     TRY(NotifyEndpoint(db, pg::Notice::Kind::kEndpoint, node, ep.company_id, ep.id));
     return {};
-  });
+  }, audit);
 }
 
 namespace {
@@ -552,7 +562,7 @@ Error MissingOrStale(Conn& db, const CompanyId& company, const EndpointId& id) {
 
 }  // namespace
 
-Result<int64_t> PostgresStore::UpdateEndpointConfig(const Endpoint& ep, int64_t if_version) {
+Result<int64_t> PostgresStore::UpdateEndpointConfig(const Endpoint& ep, int64_t if_version, const AuditEntry* audit) {
   return Write<int64_t>([ep, if_version, node = node_id_](Conn& db) -> Result<int64_t> {
     EXEC(u, db,
          "UPDATE endpoints SET config = $3::text, updated_at = $4::bigint, version = version + 1 "
@@ -562,12 +572,12 @@ Result<int64_t> PostgresStore::UpdateEndpointConfig(const Endpoint& ep, int64_t 
     if (u.Affected() == 0) return std::unexpected(MissingOrStale(db, ep.company_id, ep.id));
     TRY(NotifyEndpoint(db, pg::Notice::Kind::kEndpoint, node, ep.company_id, ep.id));
     return if_version + 1;
-  });
+  }, audit);
 }
 
 Result<Endpoint> PostgresStore::RotateEndpointSecret(const CompanyId& company, const EndpointId& id,
                                                      const std::string& new_secret, int64_t grace_ms,
-                                                     int64_t now_ms) {
+                                                     int64_t now_ms, const AuditEntry* audit) {
   return Write<Endpoint>([this, company, id, new_secret = cipher_->SealText(new_secret, sealed::SecretAad(id.str())),
                           grace_ms, now_ms, node = node_id_](Conn& db) -> Result<Endpoint> {
     auto ep = One<Endpoint>(
@@ -579,10 +589,10 @@ Result<Endpoint> PostgresStore::RotateEndpointSecret(const CompanyId& company, c
         "endpoint", sealed::Opening(*cipher_, ReadEndpoint));
     if (ep) TRY(NotifyEndpoint(db, pg::Notice::Kind::kEndpoint, node, company, id));
     return ep;
-  });
+  }, audit);
 }
 
-Result<void> PostgresStore::DeleteEndpoint(const CompanyId& company, const EndpointId& id) {
+Result<void> PostgresStore::DeleteEndpoint(const CompanyId& company, const EndpointId& id, const AuditEntry* audit) {
   return Write<void>([company, id, node = node_id_](Conn& db) -> Result<void> {
     EXEC(d, db, "DELETE FROM endpoints WHERE id = $1::text AND company_id = $2::text",
          Params().Text(id.str()).Text(company.str()));
@@ -593,7 +603,7 @@ Result<void> PostgresStore::DeleteEndpoint(const CompanyId& company, const Endpo
                 Params().Text(id.str())));
     TRY(NotifyEndpoint(db, pg::Notice::Kind::kEndpoint, node, company, id));
     return {};
-  });
+  }, audit);
 }
 
 Result<Endpoint> PostgresStore::GetEndpoint(const CompanyId& company, const EndpointId& id) {
@@ -627,7 +637,7 @@ Result<std::vector<Endpoint>> PostgresStore::AllEndpoints(const std::optional<Co
 }
 
 Result<int64_t> PostgresStore::EnableEndpoint(const CompanyId& company, const EndpointId& id,
-                                              bool release_held, int64_t now_ms) {
+                                              bool release_held, int64_t now_ms, const AuditEntry* audit) {
   return Write<int64_t>([=, node = node_id_](Conn& db) -> Result<int64_t> {
     EXEC(u, db,
          "UPDATE endpoints SET status = 'enabled', disabled_reason = '', updated_at = $1::bigint "
@@ -641,11 +651,11 @@ Result<int64_t> PostgresStore::EnableEndpoint(const CompanyId& company, const En
          "WHERE endpoint_id = $2::text AND status = 'held'",
          Params().Int(now_ms).Text(id.str()));
     return d.Affected();
-  });
+  }, audit);
 }
 
 Result<int64_t> PostgresStore::RecoverDeliveries(const CompanyId& company, const EndpointId& id,
-                                                 int64_t since_ms, int64_t now_ms) {
+                                                 int64_t since_ms, int64_t now_ms, const AuditEntry* audit) {
   return Write<int64_t>([=, node = node_id_](Conn& db) -> Result<int64_t> {
     EXEC(e, db, "SELECT 1 FROM endpoints WHERE id = $1::text AND company_id = $2::text",
          Params().Text(id.str()).Text(company.str()));
@@ -656,7 +666,7 @@ Result<int64_t> PostgresStore::RecoverDeliveries(const CompanyId& company, const
          Params().Int(now_ms).Text(id.str()).Int(since_ms));
     if (d.Affected() > 0) TRY(NotifyEndpoint(db, pg::Notice::Kind::kRequeued, node, company, id));
     return d.Affected();
-  });
+  }, audit);
 }
 
 // ---------------------------------------------------------------- events
@@ -709,6 +719,7 @@ void PostgresStore::Ingest(IngestRequest req, IngestCallback done) {
                         Params().Text(req.company.str()).Text(*req.idempotency_key).Text(req.request_hash)
                             .Text(req.response_body).Int(now).Text(erasure_rows::IdempotencySubjects(req))));
           }
+          if (req.audit) TRY(pg::InsertAudit(db, *req.audit));
           return IngestResult{false, {}};
         };
         *state = run();
@@ -861,7 +872,8 @@ Result<std::vector<AttemptStatsBucket>> PostgresStore::EndpointAttemptStats(
   });
 }
 
-Result<Delivery> PostgresStore::RequeueDelivery(const CompanyId& company, const DeliveryId& id, int64_t now_ms) {
+Result<Delivery> PostgresStore::RequeueDelivery(const CompanyId& company, const DeliveryId& id, int64_t now_ms,
+                                                const AuditEntry* audit) {
   return Write<Delivery>([=, node = node_id_](Conn& db) -> Result<Delivery> {
     auto d = One<Delivery>(
         db.Exec("UPDATE deliveries SET status = 'pending', next_attempt_at = $1::bigint "
@@ -879,7 +891,7 @@ Result<Delivery> PostgresStore::RequeueDelivery(const CompanyId& company, const 
                                                         {{LeaseShardOf(d->endpoint_id), d->id}}))
       TRY(Notify(db, notice));
     return d;
-  });
+  }, audit);
 }
 
 // ---------------------------------------------------------------- dispatch
@@ -1154,7 +1166,7 @@ Result<int64_t> PostgresStore::PurgeExpired(int64_t cutoff_ms, int limit, const 
 }
 
 Result<void> PostgresStore::DisableEndpoint(const CompanyId& company, const EndpointId& id, DisabledReason reason,
-                                            int64_t now_ms) {
+                                            int64_t now_ms, const AuditEntry* audit) {
   return Write<void>([=, node = node_id_](Conn& db) -> Result<void> {
     EXEC(u, db,
          "UPDATE endpoints SET status = 'disabled', disabled_reason = $1::text, updated_at = $2::bigint "
@@ -1166,7 +1178,21 @@ Result<void> PostgresStore::DisableEndpoint(const CompanyId& company, const Endp
                 Params().Text(id.str())));
     TRY(NotifyEndpoint(db, pg::Notice::Kind::kEndpoint, node, company, id));
     return {};
-  });
+  }, audit);
+}
+
+// ---------------------------------------------------------------- audit log
+
+Result<void> PostgresStore::AppendAudit(const AuditEntry& entry) {
+  return Write<void>([entry](Conn& db) { return pg::InsertAudit(db, entry); });
+}
+
+Result<Page<AuditEntry>> PostgresStore::ListAuditLog(const AuditQuery& q, const PageRequest& page) {
+  return Read<Page<AuditEntry>>([&](Conn& db) { return pg::ListAudit(db, q, page); });
+}
+
+Result<int64_t> PostgresStore::PurgeAuditLog(int64_t cutoff_ms, int limit) {
+  return Write<int64_t>([cutoff_ms, limit](Conn& db) { return pg::PurgeAudit(db, cutoff_ms, limit); });
 }
 
 // ---------------------------------------------------------------- encryption at rest

@@ -57,35 +57,36 @@ class PostgresStore final : public Store {
   // hookd_store_commits_total, hookd_store_writes_total.
   void Instrument(metrics::Registry& registry) override;
 
-  Result<void> InsertCompany(const Company& c) override;
+  Result<void> InsertCompany(const Company& c, const AuditEntry* audit) override;
   Result<Company> GetCompany(const CompanyId& id) override;
   Result<Page<Company>> ListCompanies(const PageRequest& page) override;
-  Result<Company> SetCompanyRetention(const CompanyId& id, std::optional<int64_t> retention_ms) override;
+  Result<Company> SetCompanyRetention(const CompanyId& id, std::optional<int64_t> retention_ms,
+                                      const AuditEntry* audit) override;
 
-  Result<void> InsertToken(const ApiToken& t) override;
+  Result<void> InsertToken(const ApiToken& t, const AuditEntry* audit) override;
   Result<ApiToken> FindTokenByHash(std::string_view hash) override;
-  Result<void> RevokeToken(const CompanyId& company, const TokenId& id) override;
+  Result<void> RevokeToken(const CompanyId& company, const TokenId& id, const AuditEntry* audit) override;
   Result<bool> HasOperatorToken() override;
   Result<int64_t> RevokeOperatorTokens(const std::optional<std::string>& keep, int64_t now_ms) override;
   Result<ApiToken> RevokeAnyToken(const TokenId& id, int64_t now_ms) override;
   Result<std::vector<ApiToken>> AllTokens() override;
 
-  Result<void> InsertEventType(const EventTypeDef& def) override;
+  Result<void> InsertEventType(const EventTypeDef& def, const AuditEntry* audit) override;
   Result<std::vector<EventTypeDef>> ListEventTypes() override;
 
-  Result<void> InsertEndpoint(const Endpoint& ep) override;
-  Result<int64_t> UpdateEndpointConfig(const Endpoint& ep, int64_t if_version) override;
+  Result<void> InsertEndpoint(const Endpoint& ep, const AuditEntry* audit) override;
+  Result<int64_t> UpdateEndpointConfig(const Endpoint& ep, int64_t if_version, const AuditEntry* audit) override;
   Result<Endpoint> RotateEndpointSecret(const CompanyId& company, const EndpointId& id,
                                         const std::string& new_secret, int64_t grace_ms,
-                                        int64_t now_ms) override;
-  Result<void> DeleteEndpoint(const CompanyId& company, const EndpointId& id) override;
+                                        int64_t now_ms, const AuditEntry* audit) override;
+  Result<void> DeleteEndpoint(const CompanyId& company, const EndpointId& id, const AuditEntry* audit) override;
   Result<Endpoint> GetEndpoint(const CompanyId& company, const EndpointId& id) override;
   Result<Page<Endpoint>> ListEndpoints(const CompanyId& company, const PageRequest& page) override;
   Result<std::vector<Endpoint>> AllEndpoints(const std::optional<CompanyId>& company) override;
   Result<int64_t> EnableEndpoint(const CompanyId& company, const EndpointId& id, bool release_held,
-                                 int64_t now_ms) override;
+                                 int64_t now_ms, const AuditEntry* audit) override;
   Result<int64_t> RecoverDeliveries(const CompanyId& company, const EndpointId& id,
-                                    int64_t since_ms, int64_t now_ms) override;
+                                    int64_t since_ms, int64_t now_ms, const AuditEntry* audit) override;
 
   void Ingest(IngestRequest req, IngestCallback done) override;
   Result<Event> GetEvent(const CompanyId& company, const EventId& id) override;
@@ -98,7 +99,7 @@ class PostgresStore final : public Store {
   Result<Page<Attempt>> ListAttempts(const CompanyId& company, const DeliveryId& id,
                                      const PageRequest& page) override;
   Result<Delivery> RequeueDelivery(const CompanyId& company, const DeliveryId& id,
-                                   int64_t now_ms) override;
+                                   int64_t now_ms, const AuditEntry* audit) override;
   Result<std::vector<OrderingBlocker>> OrderingBlockers(const CompanyId& company,
                                                         const std::vector<DeliveryId>& ids) override;
   Result<std::vector<AttemptStatsBucket>> EndpointAttemptStats(const CompanyId& company,
@@ -113,10 +114,14 @@ class PostgresStore final : public Store {
   void ApplyDispatchUpdates(std::vector<DeliveryUpdate> updates, std::vector<EndpointHealth> health,
                             std::move_only_function<void(Result<void>)> done) override;
   Result<void> DisableEndpoint(const CompanyId& company, const EndpointId& id,
-                               DisabledReason reason, int64_t now_ms) override;
+                               DisabledReason reason, int64_t now_ms, const AuditEntry* audit) override;
 
   Result<int64_t> PurgeExpired(int64_t cutoff_ms, int limit, const std::optional<CompanyId>& company) override;
   Result<std::vector<Company>> CompaniesWithOwnRetention() override;
+  Result<int64_t> PurgeAuditLog(int64_t cutoff_ms, int limit) override;
+
+  Result<void> AppendAudit(const AuditEntry& entry) override;
+  Result<Page<AuditEntry>> ListAuditLog(const AuditQuery& q, const PageRequest& page) override;
 
   Result<std::vector<std::string>> EncryptionKeyIds() override;
   Result<void> RecordEncryptionKey(const std::string& key_id, int64_t now_ms) override;
@@ -162,8 +167,9 @@ class PostgresStore final : public Store {
   // Writer thread: a live writer connection.
   Result<void> PrepareToWrite();
   void Enqueue(Job job);
+  // With `audit`, the row is inserted in `fn`'s transaction once `fn` succeeded.
   template <class T>
-  Result<T> Write(std::move_only_function<Result<T>(pg::Conn&)> fn);
+  Result<T> Write(std::move_only_function<Result<T>(pg::Conn&)> fn, const AuditEntry* audit = nullptr);
   // Runs `fn` on a pooled read connection; once more on a fresh one when the pooled one
   // turns out to be dead.
   template <class T>

@@ -24,6 +24,7 @@
 #include "store/erasure_rows.h"
 #include "store/list_sql.h"
 #include "store/sealed_fields.h"
+#include "store/sqlite/sqlite_audit.h"
 
 namespace hookd {
 namespace json = boost::json;
@@ -326,7 +327,15 @@ void SqliteStore::Instrument(metrics::Registry& registry) {
 }
 
 template <class T>
-Result<T> SqliteStore::Write(std::move_only_function<Result<T>(Db&)> fn) {
+Result<T> SqliteStore::Write(std::move_only_function<Result<T>(Db&)> fn, const AuditEntry* audit) {
+  if (audit) {
+    // The change, then its audit row, in one job: one transaction, undone together.
+    fn = [fn = std::move(fn), row = *audit](Db& db) mutable -> Result<T> {
+      auto r = fn(db);
+      if (r) TRY(sqlite::InsertAudit(db, row));
+      return r;
+    };
+  }
   auto state = std::make_shared<std::optional<Result<T>>>();
   std::promise<Result<T>> promise;
   auto fut = promise.get_future();
@@ -438,12 +447,12 @@ Result<void> SqliteStore::Ping() {
 
 // ---------------------------------------------------------------- companies
 
-Result<void> SqliteStore::InsertCompany(const Company& c) {
+Result<void> SqliteStore::InsertCompany(const Company& c, const AuditEntry* audit) {
   return Write<void>([c](Db& db) -> Result<void> {
     PREPARE(s, db, "INSERT INTO companies(id, name, created_at, retention_ms) VALUES (?, ?, ?, ?)");
     s.Bind(1, c.id.str()).Bind(2, c.name).Bind(3, c.created_at_ms).Bind(4, c.retention_ms);
     return s.Exec();
-  });
+  }, audit);
 }
 
 Result<Company> SqliteStore::GetCompany(const CompanyId& id) {
@@ -467,7 +476,8 @@ Result<Page<Company>> SqliteStore::ListCompanies(const PageRequest& page) {
   });
 }
 
-Result<Company> SqliteStore::SetCompanyRetention(const CompanyId& id, std::optional<int64_t> retention_ms) {
+Result<Company> SqliteStore::SetCompanyRetention(const CompanyId& id, std::optional<int64_t> retention_ms,
+                                                 const AuditEntry* audit) {
   return Write<Company>([id, retention_ms](Db& db) -> Result<Company> {
     PREPARE(u, db, "UPDATE companies SET retention_ms = ? WHERE id = ?");
     u.Bind(1, retention_ms).Bind(2, id.str());
@@ -476,7 +486,7 @@ Result<Company> SqliteStore::SetCompanyRetention(const CompanyId& id, std::optio
     PREPARE(s, db, "SELECT id, name, created_at, retention_ms FROM companies WHERE id = ?");
     s.Bind(1, id.str());
     return One<Company>(s, "company", ReadCompany);
-  });
+  }, audit);
 }
 
 Result<std::vector<Company>> SqliteStore::CompaniesWithOwnRetention() {
@@ -488,7 +498,7 @@ Result<std::vector<Company>> SqliteStore::CompaniesWithOwnRetention() {
 
 // ---------------------------------------------------------------- tokens
 
-Result<void> SqliteStore::InsertToken(const ApiToken& t) {
+Result<void> SqliteStore::InsertToken(const ApiToken& t, const AuditEntry* audit) {
   return Write<void>([t](Db& db) -> Result<void> {
     PREPARE(s, db,
             "INSERT INTO tokens(id, company_id, hash, scopes, description, created_at, revoked_at) "
@@ -499,7 +509,7 @@ Result<void> SqliteStore::InsertToken(const ApiToken& t) {
     s.Bind(3, t.hash).Bind(4, ScopesToString(t.scopes)).Bind(5, t.description)
         .Bind(6, t.created_at_ms).Bind(7, t.revoked_at_ms);
     return s.Exec();
-  });
+  }, audit);
 }
 
 Result<ApiToken> SqliteStore::FindTokenByHash(std::string_view hash) {
@@ -512,7 +522,7 @@ Result<ApiToken> SqliteStore::FindTokenByHash(std::string_view hash) {
   });
 }
 
-Result<void> SqliteStore::RevokeToken(const CompanyId& company, const TokenId& id) {
+Result<void> SqliteStore::RevokeToken(const CompanyId& company, const TokenId& id, const AuditEntry* audit) {
   return Write<void>([company, id](Db& db) -> Result<void> {
     PREPARE(s, db,
             "UPDATE tokens SET revoked_at = ? WHERE id = ? AND company_id = ? AND revoked_at IS NULL");
@@ -520,7 +530,7 @@ Result<void> SqliteStore::RevokeToken(const CompanyId& company, const TokenId& i
     TRY(s.Exec());
     if (db.Changes() == 0) return std::unexpected(NotFound("token"));
     return {};
-  });
+  }, audit);
 }
 
 Result<bool> SqliteStore::HasOperatorToken() {
@@ -568,7 +578,7 @@ Result<std::vector<ApiToken>> SqliteStore::AllTokens() {
 
 // ---------------------------------------------------------------- event types
 
-Result<void> SqliteStore::InsertEventType(const EventTypeDef& def) {
+Result<void> SqliteStore::InsertEventType(const EventTypeDef& def, const AuditEntry* audit) {
   return Write<void>([def](Db& db) -> Result<void> {
     PREPARE(s, db,
             "INSERT INTO event_types(name, description, schema, example, subject_pointer, created_at) "
@@ -576,7 +586,7 @@ Result<void> SqliteStore::InsertEventType(const EventTypeDef& def) {
     s.Bind(1, def.name).Bind(2, def.description).Bind(3, ToJson(def.schema))
         .Bind(4, ToJson(def.example)).Bind(5, def.subject_pointer).Bind(6, def.created_at_ms);
     return s.Exec();
-  });
+  }, audit);
 }
 
 Result<std::vector<EventTypeDef>> SqliteStore::ListEventTypes() {
@@ -608,7 +618,7 @@ Result<std::vector<EventTypeDef>> SqliteStore::ListEventTypes() {
 
 // ---------------------------------------------------------------- endpoints
 
-Result<void> SqliteStore::InsertEndpoint(const Endpoint& plain) {
+Result<void> SqliteStore::InsertEndpoint(const Endpoint& plain, const AuditEntry* audit) {
   Endpoint ep = plain;
   sealed::Seal(*cipher_, ep);
   return Write<void>([ep = std::move(ep)](Db& db) -> Result<void> {
@@ -618,7 +628,7 @@ Result<void> SqliteStore::InsertEndpoint(const Endpoint& plain) {
             "consecutive_failures, failing_since) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     TRY(BindEndpoint(s, ep));
     return s.Exec();
-  });
+  }, audit);
 }
 
 namespace {
@@ -639,7 +649,7 @@ Error MissingOrStale(Db& db, const CompanyId& company, const EndpointId& id) {
 
 }  // namespace
 
-Result<int64_t> SqliteStore::UpdateEndpointConfig(const Endpoint& ep, int64_t if_version) {
+Result<int64_t> SqliteStore::UpdateEndpointConfig(const Endpoint& ep, int64_t if_version, const AuditEntry* audit) {
   return Write<int64_t>([ep, if_version](Db& db) -> Result<int64_t> {
     PREPARE(s, db,
             "UPDATE endpoints SET config = ?3, updated_at = ?4, version = version + 1 "
@@ -649,12 +659,12 @@ Result<int64_t> SqliteStore::UpdateEndpointConfig(const Endpoint& ep, int64_t if
     TRY(s.Exec());
     if (db.Changes() == 0) return std::unexpected(MissingOrStale(db, ep.company_id, ep.id));
     return if_version + 1;
-  });
+  }, audit);
 }
 
 Result<Endpoint> SqliteStore::RotateEndpointSecret(const CompanyId& company, const EndpointId& id,
                                                    const std::string& new_secret, int64_t grace_ms,
-                                                   int64_t now_ms) {
+                                                   int64_t now_ms, const AuditEntry* audit) {
   return Write<Endpoint>([this, company, id, new_secret = cipher_->SealText(new_secret, sealed::SecretAad(id.str())),
                           grace_ms, now_ms](Db& db) -> Result<Endpoint> {
     PREPARE(u, db,
@@ -669,10 +679,10 @@ Result<Endpoint> SqliteStore::RotateEndpointSecret(const CompanyId& company, con
     PREPARE(q, db, sql.c_str());
     q.Bind(1, id.str()).Bind(2, company.str());
     return One<Endpoint>(q, "endpoint", sealed::Opening(*cipher_, ReadEndpoint));
-  });
+  }, audit);
 }
 
-Result<void> SqliteStore::DeleteEndpoint(const CompanyId& company, const EndpointId& id) {
+Result<void> SqliteStore::DeleteEndpoint(const CompanyId& company, const EndpointId& id, const AuditEntry* audit) {
   return Write<void>([company, id](Db& db) -> Result<void> {
     PREPARE(s, db, "DELETE FROM endpoints WHERE id = ? AND company_id = ?");
     s.Bind(1, id.str()).Bind(2, company.str());
@@ -684,7 +694,7 @@ Result<void> SqliteStore::DeleteEndpoint(const CompanyId& company, const Endpoin
             "DELETE FROM deliveries WHERE endpoint_id = ? AND status IN ('pending', 'held')");
     d.Bind(1, id.str());
     return d.Exec();
-  });
+  }, audit);
 }
 
 Result<Endpoint> SqliteStore::GetEndpoint(const CompanyId& company, const EndpointId& id) {
@@ -722,7 +732,7 @@ Result<std::vector<Endpoint>> SqliteStore::AllEndpoints(const std::optional<Comp
 }
 
 Result<int64_t> SqliteStore::EnableEndpoint(const CompanyId& company, const EndpointId& id,
-                                            bool release_held, int64_t now_ms) {
+                                            bool release_held, int64_t now_ms, const AuditEntry* audit) {
   return Write<int64_t>([=](Db& db) -> Result<int64_t> {
     PREPARE(s, db,
             "UPDATE endpoints SET status = 'enabled', disabled_reason = '', updated_at = ? "
@@ -737,11 +747,11 @@ Result<int64_t> SqliteStore::EnableEndpoint(const CompanyId& company, const Endp
     d.Bind(1, now_ms).Bind(2, id.str());
     TRY(d.Exec());
     return db.Changes();
-  });
+  }, audit);
 }
 
 Result<int64_t> SqliteStore::RecoverDeliveries(const CompanyId& company, const EndpointId& id,
-                                               int64_t since_ms, int64_t now_ms) {
+                                               int64_t since_ms, int64_t now_ms, const AuditEntry* audit) {
   return Write<int64_t>([=](Db& db) -> Result<int64_t> {
     PREPARE(e, db, "SELECT 1 FROM endpoints WHERE id = ? AND company_id = ?");
     e.Bind(1, id.str()).Bind(2, company.str());
@@ -755,7 +765,7 @@ Result<int64_t> SqliteStore::RecoverDeliveries(const CompanyId& company, const E
     d.Bind(1, now_ms).Bind(2, id.str()).Bind(3, since_ms);
     TRY(d.Exec());
     return db.Changes();
-  });
+  }, audit);
 }
 
 // ---------------------------------------------------------------- events
@@ -821,6 +831,7 @@ void SqliteStore::Ingest(IngestRequest req, IngestCallback done) {
                 .Bind(4, req.response_body).Bind(5, now).Bind(6, erasure_rows::IdempotencySubjects(req));
             TRY(ik.Exec());
           }
+          if (req.audit) TRY(sqlite::InsertAudit(db, *req.audit));
           return IngestResult{false, {}};
         };
         *state = run();
@@ -991,7 +1002,7 @@ Result<std::vector<AttemptStatsBucket>> SqliteStore::EndpointAttemptStats(
 }
 
 Result<Delivery> SqliteStore::RequeueDelivery(const CompanyId& company, const DeliveryId& id,
-                                              int64_t now_ms) {
+                                              int64_t now_ms, const AuditEntry* audit) {
   auto r = Write<void>([=](Db& db) -> Result<void> {
     PREPARE(s, db,
             "UPDATE deliveries SET status = 'pending', next_attempt_at = ? WHERE id = ? AND company_id = ? "
@@ -1006,7 +1017,7 @@ Result<Delivery> SqliteStore::RequeueDelivery(const CompanyId& company, const De
     q.Reset();
     if (!*found) return std::unexpected(NotFound("delivery"));
     return MakeError(ErrorCode::kConflict, "the delivery was canceled (its event was erased): there is nothing to send");
-  });
+  }, audit);
   if (!r) return std::unexpected(r.error());
   return GetDelivery(company, id);
 }
@@ -1210,7 +1221,7 @@ Result<int64_t> SqliteStore::PurgeExpired(int64_t cutoff_ms, int limit, const st
 }
 
 Result<void> SqliteStore::DisableEndpoint(const CompanyId& company, const EndpointId& id,
-                                          DisabledReason reason, int64_t now_ms) {
+                                          DisabledReason reason, int64_t now_ms, const AuditEntry* audit) {
   return Write<void>([=](Db& db) -> Result<void> {
     PREPARE(s, db,
             "UPDATE endpoints SET status = 'disabled', disabled_reason = ?, updated_at = ? "
@@ -1223,7 +1234,21 @@ Result<void> SqliteStore::DisableEndpoint(const CompanyId& company, const Endpoi
             "WHERE endpoint_id = ? AND status = 'pending'");
     d.Bind(1, id.str());
     return d.Exec();
-  });
+  }, audit);
+}
+
+// ---------------------------------------------------------------- audit log
+
+Result<void> SqliteStore::AppendAudit(const AuditEntry& entry) {
+  return Write<void>([entry](Db& db) { return sqlite::InsertAudit(db, entry); });
+}
+
+Result<Page<AuditEntry>> SqliteStore::ListAuditLog(const AuditQuery& q, const PageRequest& page) {
+  return Read<Page<AuditEntry>>([&](Db& db) { return sqlite::ListAudit(db, q, page); });
+}
+
+Result<int64_t> SqliteStore::PurgeAuditLog(int64_t cutoff_ms, int limit) {
+  return Write<int64_t>([cutoff_ms, limit](Db& db) { return sqlite::PurgeAudit(db, cutoff_ms, limit); });
 }
 
 // ---------------------------------------------------------------- encryption at rest

@@ -40,35 +40,36 @@ class SqliteStore final : public Store {
   // hookd_store_sync_seconds.
   void Instrument(metrics::Registry& registry) override;
 
-  Result<void> InsertCompany(const Company& c) override;
+  Result<void> InsertCompany(const Company& c, const AuditEntry* audit) override;
   Result<Company> GetCompany(const CompanyId& id) override;
   Result<Page<Company>> ListCompanies(const PageRequest& page) override;
-  Result<Company> SetCompanyRetention(const CompanyId& id, std::optional<int64_t> retention_ms) override;
+  Result<Company> SetCompanyRetention(const CompanyId& id, std::optional<int64_t> retention_ms,
+                                      const AuditEntry* audit) override;
 
-  Result<void> InsertToken(const ApiToken& t) override;
+  Result<void> InsertToken(const ApiToken& t, const AuditEntry* audit) override;
   Result<ApiToken> FindTokenByHash(std::string_view hash) override;
-  Result<void> RevokeToken(const CompanyId& company, const TokenId& id) override;
+  Result<void> RevokeToken(const CompanyId& company, const TokenId& id, const AuditEntry* audit) override;
   Result<bool> HasOperatorToken() override;
   Result<int64_t> RevokeOperatorTokens(const std::optional<std::string>& keep, int64_t now_ms) override;
   Result<ApiToken> RevokeAnyToken(const TokenId& id, int64_t now_ms) override;
   Result<std::vector<ApiToken>> AllTokens() override;
 
-  Result<void> InsertEventType(const EventTypeDef& def) override;
+  Result<void> InsertEventType(const EventTypeDef& def, const AuditEntry* audit) override;
   Result<std::vector<EventTypeDef>> ListEventTypes() override;
 
-  Result<void> InsertEndpoint(const Endpoint& ep) override;
-  Result<int64_t> UpdateEndpointConfig(const Endpoint& ep, int64_t if_version) override;
+  Result<void> InsertEndpoint(const Endpoint& ep, const AuditEntry* audit) override;
+  Result<int64_t> UpdateEndpointConfig(const Endpoint& ep, int64_t if_version, const AuditEntry* audit) override;
   Result<Endpoint> RotateEndpointSecret(const CompanyId& company, const EndpointId& id,
                                         const std::string& new_secret, int64_t grace_ms,
-                                        int64_t now_ms) override;
-  Result<void> DeleteEndpoint(const CompanyId& company, const EndpointId& id) override;
+                                        int64_t now_ms, const AuditEntry* audit) override;
+  Result<void> DeleteEndpoint(const CompanyId& company, const EndpointId& id, const AuditEntry* audit) override;
   Result<Endpoint> GetEndpoint(const CompanyId& company, const EndpointId& id) override;
   Result<Page<Endpoint>> ListEndpoints(const CompanyId& company, const PageRequest& page) override;
   Result<std::vector<Endpoint>> AllEndpoints(const std::optional<CompanyId>& company) override;
   Result<int64_t> EnableEndpoint(const CompanyId& company, const EndpointId& id, bool release_held,
-                                 int64_t now_ms) override;
+                                 int64_t now_ms, const AuditEntry* audit) override;
   Result<int64_t> RecoverDeliveries(const CompanyId& company, const EndpointId& id,
-                                    int64_t since_ms, int64_t now_ms) override;
+                                    int64_t since_ms, int64_t now_ms, const AuditEntry* audit) override;
 
   void Ingest(IngestRequest req, IngestCallback done) override;
   Result<Event> GetEvent(const CompanyId& company, const EventId& id) override;
@@ -81,7 +82,7 @@ class SqliteStore final : public Store {
   Result<Page<Attempt>> ListAttempts(const CompanyId& company, const DeliveryId& id,
                                      const PageRequest& page) override;
   Result<Delivery> RequeueDelivery(const CompanyId& company, const DeliveryId& id,
-                                   int64_t now_ms) override;
+                                   int64_t now_ms, const AuditEntry* audit) override;
   Result<std::vector<OrderingBlocker>> OrderingBlockers(const CompanyId& company,
                                                         const std::vector<DeliveryId>& ids) override;
   Result<std::vector<AttemptStatsBucket>> EndpointAttemptStats(const CompanyId& company,
@@ -96,10 +97,14 @@ class SqliteStore final : public Store {
   void ApplyDispatchUpdates(std::vector<DeliveryUpdate> updates, std::vector<EndpointHealth> health,
                             std::move_only_function<void(Result<void>)> done) override;
   Result<void> DisableEndpoint(const CompanyId& company, const EndpointId& id,
-                               DisabledReason reason, int64_t now_ms) override;
+                               DisabledReason reason, int64_t now_ms, const AuditEntry* audit) override;
 
   Result<int64_t> PurgeExpired(int64_t cutoff_ms, int limit, const std::optional<CompanyId>& company) override;
   Result<std::vector<Company>> CompaniesWithOwnRetention() override;
+  Result<int64_t> PurgeAuditLog(int64_t cutoff_ms, int limit) override;
+
+  Result<void> AppendAudit(const AuditEntry& entry) override;
+  Result<Page<AuditEntry>> ListAuditLog(const AuditQuery& q, const PageRequest& page) override;
 
   Result<std::vector<std::string>> EncryptionKeyIds() override;
   Result<void> RecordEncryptionKey(const std::string& key_id, int64_t now_ms) override;
@@ -148,9 +153,10 @@ class SqliteStore final : public Store {
   static GroupRun CommitGroup(sqlite::Db& db, std::vector<Job>& batch, bool isolated,
                               std::optional<Error>& failure, bool& io_error);
   void Enqueue(Job job);
-  // Runs `fn` on the writer thread in a transaction and waits for the durable result.
+  // Runs `fn` on the writer thread in a transaction and waits for the durable result. With
+  // `audit`, the row is inserted in the same transaction once `fn` succeeded.
   template <class T>
-  Result<T> Write(std::move_only_function<Result<T>(sqlite::Db&)> fn);
+  Result<T> Write(std::move_only_function<Result<T>(sqlite::Db&)> fn, const AuditEntry* audit = nullptr);
   // Runs `fn` with a read connection from the pool.
   template <class T>
   Result<T> Read(const std::function<Result<T>(sqlite::Db&)>& fn);

@@ -118,4 +118,8 @@ export const api = {
   retry: (id) => request('POST', `${co()}/deliveries/${enc(id)}/retry`, { body: {} }),
   erasures: (params = {}) => request('GET', `${co()}/erasures${query(params)}`),
   createErasure: (subject) => request('POST', `${co()}/erasures`, { body: { subject } }),
+
+  // The audit log: the company's, or (operator token) every company's.
+  auditLog: (params = {}) => request('GET', `${co()}/audit-log${query(params)}`),
+  auditLogAll: (params = {}) => request('GET', `/v1/audit-log${query(params)}`),
 };

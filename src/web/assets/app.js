@@ -11,6 +11,7 @@ import { deliveriesList, deliveryDetail } from './deliveries.js';
 import { eventsList } from './events.js';
 import { catalogView } from './catalog.js';
 import { erasuresView } from './erasures.js';
+import { auditLogView } from './audit.js';
 
 const routes = [
   [/^\/endpoints$/, (ctx) => endpointsList(ctx), 'endpoints'],
@@ -22,6 +23,7 @@ const routes = [
   [/^\/deliveries\/([^/]+)$/, (ctx, id) => deliveryDetail(ctx, id), 'deliveries'],
   [/^\/catalog$/, (ctx) => catalogView(ctx), 'catalog'],
   [/^\/erasures$/, (ctx) => erasuresView(ctx), 'erasures'],
+  [/^\/audit$/, (ctx) => auditLogView(ctx), 'audit'],
 ];
 
 const main = document.getElementById('main');

@@ -71,10 +71,17 @@ export async function filterForm({ fields, values, endpoints, apply, clearHref, 
       case 'time':
         el = h('input', { id, name: f.name, type: 'datetime-local', value: v ? toLocalInput(v) : '' });
         break;
-      default: // subject, event
+      case 'select': // f.options: [[value, label]], or [[group, [[value, label]]]]; f.any: the empty choice
+        el = h('select', { id, name: f.name },
+          h('option', { value: '' }, f.any || 'Any'),
+          f.options.map(([value, label]) => (Array.isArray(label)
+            ? h('optgroup', { label: value }, label.map(([v2, l2]) => h('option', { value: v2, selected: v === v2 }, l2)))
+            : h('option', { value, selected: v === value }, label))));
+        break;
+      default: // subject, event, text
         el = h('input', {
           id, name: f.name, type: 'search', value: v, spellcheck: 'false', autocomplete: 'off',
-          placeholder: f.kind === 'subject' ? 'emp_1001' : 'evt_…',
+          placeholder: f.placeholder || (f.kind === 'subject' ? 'emp_1001' : 'evt_…'),
         });
     }
     controls.set(f.name, { f, el });

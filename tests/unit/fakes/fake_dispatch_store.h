@@ -168,7 +168,7 @@ class FakeDispatchStore final : public DispatchStore {
     else Apply(std::move(w));
   }
   Result<void> DisableEndpoint(const CompanyId& c, const EndpointId& id, DisabledReason reason,
-                               int64_t) override {
+                               int64_t, const AuditEntry*) override {
     ++disable_calls;
     auto it = endpoints_.find(id.str());
     if (it == endpoints_.end() || it->second.company_id != c) return MakeError(ErrorCode::kNotFound, "endpoint not found");
