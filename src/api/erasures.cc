@@ -3,6 +3,7 @@
 // 202 with the erasure, `running`; GET shows its counts grow until it is `completed`.
 #include <boost/json.hpp>
 
+#include "api/audit.h"
 #include "api/context.h"
 #include "api/problem.h"
 #include "core/clock.h"
@@ -62,7 +63,11 @@ void AddErasureRoutes(Router& r, ApiContext& ctx) {
     e.requested_by = who.token_id;
     e.requested_by_operator = who.IsOperator();
     e.requested_at_ms = NowMs();
-    Unwrap(ctx.store.InsertErasure(e));
+    // Audited without the employee id: the keyed hash is what the erasure keeps.
+    AuditEntry audit = AuditFor(ctx, call, AuditAction::kErasureCreated, e.id.str(), cid);
+    audit.changes = {"subject"};
+    audit.details = ToJson(json::object{{"subject_hash", e.subject_hash}});
+    Unwrap(ctx.store.InsertErasure(e, &audit));
     ctx.erasures->Wake();
     HttpResponse res = JsonResponse(202, ToJson(ErasureJson(e)));
     res.headers.emplace_back("location", "/v1/companies/" + cid.str() + "/erasures/" + e.id.str());

@@ -39,7 +39,8 @@ namespace hookd {
   X(kEndpointRecovered, "endpoint.recovered")                \
   X(kDeliveryRetried, "delivery.retried")                    \
   X(kHookCreated, "hook.created")                            \
-  X(kHookDeleted, "hook.deleted")
+  X(kHookDeleted, "hook.deleted")                            \
+  X(kErasureCreated, "erasure.created")
 
 enum class AuditAction {
 #define HOOKD_AUDIT_ENUMERATOR(e, name) e,

@@ -382,7 +382,7 @@ class ErasureStore {
   // becomes it: the first caller's wins, every later call (on any node) returns that one.
   [[nodiscard]] virtual Result<std::string> ErasureKey(const std::string& fresh) = 0;
   // kAlreadyExists when the id is taken.
-  [[nodiscard]] virtual Result<void> InsertErasure(const Erasure& e) = 0;
+  [[nodiscard]] virtual Result<void> InsertErasure(const Erasure& e, const AuditEntry* audit = nullptr) = 0;
   // kNotFound when absent or another company's.
   [[nodiscard]] virtual Result<Erasure> GetErasure(const CompanyId& company, const ErasureId& id) = 0;
   [[nodiscard]] virtual Result<Page<Erasure>> ListErasures(const CompanyId& company, const PageRequest& page) = 0;

@@ -1311,7 +1311,7 @@ Result<std::string> PostgresStore::ErasureKey(const std::string& fresh) {
   });
 }
 
-Result<void> PostgresStore::InsertErasure(const Erasure& e) {
+Result<void> PostgresStore::InsertErasure(const Erasure& e, const AuditEntry* audit) {
   return Write<void>([e](Conn& db) -> Result<void> {
     Params p;
     p.Text(e.id.str()).Text(e.company_id.str()).Text(e.subject_hash);
@@ -1326,7 +1326,7 @@ Result<void> PostgresStore::InsertErasure(const Erasure& e) {
                 "$8::text, $9::bigint, $10::bigint, $11::bigint, $12::bigint, $13::bigint, $14::bigint)",
                 p));
     return {};
-  });
+  }, audit);
 }
 
 Result<Erasure> PostgresStore::GetErasure(const CompanyId& company, const ErasureId& id) {

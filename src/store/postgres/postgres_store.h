@@ -129,7 +129,7 @@ class PostgresStore final : public Store {
   Result<RekeyBatchResult> RekeyBatch(SealedTable table, const std::string& after, int limit) override;
 
   Result<std::string> ErasureKey(const std::string& fresh) override;
-  Result<void> InsertErasure(const Erasure& e) override;
+  Result<void> InsertErasure(const Erasure& e, const AuditEntry* audit) override;
   Result<Erasure> GetErasure(const CompanyId& company, const ErasureId& id) override;
   Result<Page<Erasure>> ListErasures(const CompanyId& company, const PageRequest& page) override;
   Result<std::vector<Erasure>> RunningErasures() override;

@@ -1395,7 +1395,7 @@ Result<std::string> SqliteStore::ErasureKey(const std::string& fresh) {
   });
 }
 
-Result<void> SqliteStore::InsertErasure(const Erasure& e) {
+Result<void> SqliteStore::InsertErasure(const Erasure& e, const AuditEntry* audit) {
   return Write<void>([e](Db& db) -> Result<void> {
     PREPARE(s, db,
             "INSERT INTO erasures(id, company_id, subject_hash, subject, event_bound, status, requested_by, "
@@ -1409,7 +1409,7 @@ Result<void> SqliteStore::InsertErasure(const Erasure& e) {
         .Bind(11, e.counts.events).Bind(12, e.counts.attempts).Bind(13, e.counts.idempotency_records)
         .Bind(14, e.counts.deliveries_canceled);
     return s.Exec();
-  });
+  }, audit);
 }
 
 Result<Erasure> SqliteStore::GetErasure(const CompanyId& company, const ErasureId& id) {

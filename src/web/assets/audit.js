@@ -23,6 +23,7 @@ const ACTIONS = [
     ['endpoint.recovered', 'Failed deliveries recovered'],
   ]],
   ['Deliveries', [['delivery.retried', 'Delivery retried']]],
+  ['Personal data', [['erasure.created', 'Employee data erased']]],
   ['Zapier hooks', [['hook.created', 'Hook subscribed'], ['hook.deleted', 'Hook unsubscribed']]],
   ['Company and tokens', [
     ['company.created', 'Company created'],
