@@ -73,6 +73,7 @@ struct EventTag { static constexpr std::string_view kPrefix = "evt_"; };
 struct EndpointTag { static constexpr std::string_view kPrefix = "ep_"; };
 struct DeliveryTag { static constexpr std::string_view kPrefix = "dlv_"; };
 struct AttemptTag { static constexpr std::string_view kPrefix = "att_"; };
+struct ReplayTag { static constexpr std::string_view kPrefix = "rpl_"; };
 
 using CompanyId = Id<CompanyTag>;
 using TokenId = Id<TokenTag>;
@@ -80,6 +81,7 @@ using EventId = Id<EventTag>;
 using EndpointId = Id<EndpointTag>;
 using DeliveryId = Id<DeliveryTag>;
 using AttemptId = Id<AttemptTag>;
+using ReplayId = Id<ReplayTag>;
 
 }  // namespace hookd
 

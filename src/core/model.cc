@@ -15,6 +15,7 @@ std::string_view ToString(DeliveryStatus s) {
     case DeliveryStatus::kSucceeded: return "succeeded";
     case DeliveryStatus::kFailed: return "failed";
     case DeliveryStatus::kHeld: return "held";
+    case DeliveryStatus::kCanceled: return "canceled";
   }
   return "pending";
 }
@@ -24,6 +25,7 @@ std::optional<DeliveryStatus> ParseDeliveryStatus(std::string_view s) {
   if (s == "succeeded") return DeliveryStatus::kSucceeded;
   if (s == "failed") return DeliveryStatus::kFailed;
   if (s == "held") return DeliveryStatus::kHeld;
+  if (s == "canceled") return DeliveryStatus::kCanceled;
   return std::nullopt;
 }
 

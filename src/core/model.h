@@ -48,7 +48,8 @@ struct Event {
   std::string payload;
 };
 
-enum class DeliveryStatus { kPending, kSucceeded, kFailed, kHeld };
+// kCanceled: final, never sent (again) — its replay was canceled (core/replay.h).
+enum class DeliveryStatus { kPending, kSucceeded, kFailed, kHeld, kCanceled };
 std::string_view ToString(DeliveryStatus s);
 std::optional<DeliveryStatus> ParseDeliveryStatus(std::string_view s);
 
@@ -62,6 +63,7 @@ struct Delivery {
   std::optional<int64_t> next_attempt_at_ms;  // set while pending
   std::optional<int64_t> last_attempt_at_ms;
   int64_t created_at_ms = 0;
+  std::optional<ReplayId> replay_id;  // set when a replay made it (core/replay.h)
 };
 
 // A pending delivery as the dispatcher schedules it: what it needs to send and order it.
@@ -76,6 +78,8 @@ struct PendingDelivery {
   std::shared_ptr<const std::string> payload;  // null: load it from the store when due
   // Put back by POST …/retry: sent again even if the dispatcher has just finished it.
   bool retry_request = false;
+  // Made by a replay (core/replay.h): it yields to the endpoint's live deliveries.
+  bool replay = false;
 };
 
 struct Attempt {
