@@ -25,6 +25,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     case Notice::Kind::kEndpoint:
     case Notice::Kind::kRequeued:
+    case Notice::Kind::kReplayStarted:
+    case Notice::Kind::kReplayCanceled:
       again = hookd::pg::FormatEndpointNotice(n->kind, n->node, n->company, n->endpoint);
       break;
     case Notice::Kind::kTokens:
