@@ -27,6 +27,17 @@ class ChangeListener {
   // Failed deliveries of an endpoint were put back to pending (`recover`): read its pending
   // deliveries back from the store.
   virtual void OnDeliveriesRequeued(const CompanyId& company, const EndpointId& id) = 0;
+  // A replay of the endpoint started (core/replay.h): the runner that owns it picks it up.
+  virtual void OnReplayStarted(const CompanyId& company, const EndpointId& id) {
+    (void)company;
+    (void)id;
+  }
+  // The endpoint's running replay was canceled: the store has made its deliveries not sent yet
+  // `canceled`; the dispatcher forgets the ones it holds.
+  virtual void OnReplayCanceled(const CompanyId& company, const EndpointId& id) {
+    (void)company;
+    (void)id;
+  }
 
   // Announcements that only several nodes sharing a database make (the PostgreSQL feed);
   // a listener that does not care ignores them.
@@ -66,6 +77,12 @@ class LocalChangeFeed final : public ChangeFeed {
   }
   void OnDeliveriesRequeued(const CompanyId& company, const EndpointId& id) override {
     for (auto* l : listeners_) l->OnDeliveriesRequeued(company, id);
+  }
+  void OnReplayStarted(const CompanyId& company, const EndpointId& id) override {
+    for (auto* l : listeners_) l->OnReplayStarted(company, id);
+  }
+  void OnReplayCanceled(const CompanyId& company, const EndpointId& id) override {
+    for (auto* l : listeners_) l->OnReplayCanceled(company, id);
   }
   void OnOwnershipChanged() override {
     for (auto* l : listeners_) l->OnOwnershipChanged();

@@ -30,6 +30,7 @@ class DispatcherPool final : public ChangeListener {
   void OnDeliveriesReady(std::vector<PendingDelivery> deliveries) override;
   void OnEndpointChanged(const CompanyId& company, const EndpointId& id) override;
   void OnDeliveriesRequeued(const CompanyId& company, const EndpointId& id) override;
+  void OnReplayCanceled(const CompanyId& company, const EndpointId& id) override;
   void OnOwnershipChanged() override;
   void OnChangesMissed() override;
 

@@ -62,6 +62,8 @@ class PgCluster final : public ShardOwnership, public ChangeFeed {
   void OnDeliveriesReady(std::vector<PendingDelivery>) override {}
   void OnEndpointChanged(const CompanyId& company, const EndpointId& id) override;
   void OnDeliveriesRequeued(const CompanyId& company, const EndpointId& id) override;
+  void OnReplayStarted(const CompanyId& company, const EndpointId& id) override;
+  void OnReplayCanceled(const CompanyId& company, const EndpointId& id) override;
 
  private:
   void LeaseLoop();
