@@ -145,8 +145,8 @@ std::optional<DeliveryStatus> QueryDeliveryStatus(const Call& call, std::string_
   if (!v) return std::nullopt;
   auto st = ParseDeliveryStatus(*v);
   if (!st)
-    throw ApiError(422, fmt::format("{} must be pending, succeeded, failed or held", name),
-                   {{fmt::format("/query/{}", name), "must be pending, succeeded, failed or held"}});
+    throw ApiError(422, fmt::format("{} must be pending, succeeded, failed, held or canceled", name),
+                   {{fmt::format("/query/{}", name), "must be pending, succeeded, failed, held or canceled"}});
   return st;
 }
 
@@ -238,6 +238,7 @@ void AddAllRoutes(Router& r, ApiContext& ctx) {
   AddStatsRoutes(r, ctx);
   AddPanelRoutes(r, ctx);
   AddMetricsRoutes(r, ctx);
+  AddReplayRoutes(r, ctx);
 }
 
 }  // namespace hookd::api

@@ -25,7 +25,8 @@ json::object DeliveryJson(const Delivery& d) {
           {"attempts", d.attempts},
           {"next_attempt_at", d.status == DeliveryStatus::kPending ? OptTime(d.next_attempt_at_ms) : nullptr},
           {"last_attempt_at", OptTime(d.last_attempt_at_ms)},
-          {"created_at", FormatTime(d.created_at_ms)}};
+          {"created_at", FormatTime(d.created_at_ms)},
+          {"replay_id", d.replay_id ? json::value(d.replay_id->str()) : json::value(nullptr)}};
 }
 
 json::object AttemptJson(const Attempt& a) {
