@@ -5,7 +5,7 @@
 import { h } from './dom.js';
 import { getCatalog, endpointLabel } from './data.js';
 
-export const STATUSES = ['pending', 'succeeded', 'failed', 'held'];
+export const STATUSES = ['pending', 'succeeded', 'failed', 'held', 'canceled'];
 
 // "2026-11-26T10:00:00.000Z" → "2026-11-26T11:00" in the browser's zone (datetime-local).
 function toLocalInput(iso) {
