@@ -39,6 +39,7 @@ describe('admin panel: replay a time range', () => {
 
   async function openEndpoint() {
     await page.goto(`${hookd.baseUrl}/#/endpoints/${epId}`);
+    await page.reload();  // the same hash as before would not render the page afresh
     await page.getByRole('heading', { name: 'Replay a time range' }).waitFor();
   }
   async function startReplay({ types = [] } = {}) {
@@ -119,6 +120,7 @@ describe('admin panel: replay a time range', () => {
     await co.patchEndpoint(epId, { rate_limit_per_second: 2 });
     const before = rx.requests.length;
     await openEndpoint();
+    await page.locator('.props dd', { hasText: '2 per second' }).waitFor();
     await startReplay({ types: ['employee.hired'] });
     const running = section().locator('.replay-progress[data-status="running"]');
     await running.waitFor();
