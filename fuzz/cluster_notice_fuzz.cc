@@ -14,7 +14,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string again;
   switch (n->kind) {
     case Notice::Kind::kReady:
-    case Notice::Kind::kRetry: {
+    case Notice::Kind::kRetry:
+    case Notice::Kind::kCanceled: {
       HOOKD_FUZZ_CHECK(!n->deliveries.empty(), "a delivery notice without deliveries");
       for (const auto& d : n->deliveries) HOOKD_FUZZ_CHECK(d.shard >= 0, "a negative shard");
       const auto out = hookd::pg::FormatDeliveryNotices(n->kind, n->node, n->deliveries);
@@ -25,6 +26,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     case Notice::Kind::kEndpoint:
     case Notice::Kind::kRequeued:
+    case Notice::Kind::kReplayStarted:
+    case Notice::Kind::kReplayCanceled:
       again = hookd::pg::FormatEndpointNotice(n->kind, n->node, n->company, n->endpoint);
       break;
     case Notice::Kind::kTokens:

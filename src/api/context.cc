@@ -240,6 +240,7 @@ void AddAllRoutes(Router& r, ApiContext& ctx) {
   AddPanelRoutes(r, ctx);
   AddMetricsRoutes(r, ctx);
   AddAuditRoutes(r, ctx);
+  AddReplayRoutes(r, ctx);
 }
 
 }  // namespace hookd::api

@@ -95,7 +95,8 @@ std::optional<int64_t> OptionalQueryTime(const Call& call, std::string_view name
 // ?after=&before= (both optional, both exclusive); 422 when `before` is not later than `after`.
 std::pair<std::optional<int64_t>, std::optional<int64_t>> QueryTimeRange(const Call& call);
 // Listing filters shared by events and deliveries; each nullopt when absent, 422 naming the
-// parameter when malformed: an ep_… id; a delivery status (pending, succeeded, failed, held);
+// parameter when malformed: an ep_… id; a delivery status (pending, succeeded, failed, held,
+// canceled);
 // a known event type; ?subject= (1 to 255 characters).
 std::optional<EndpointId> QueryEndpointId(const Call& call, std::string_view name);
 std::optional<DeliveryStatus> QueryDeliveryStatus(const Call& call, std::string_view name);
@@ -134,6 +135,7 @@ void AddStatsRoutes(Router& r, ApiContext& ctx);  // GET …/endpoints/{eid}/sta
 void AddPanelRoutes(Router& r, ApiContext& ctx);  // GET /, GET /assets/{file} (panel.cc)
 void AddMetricsRoutes(Router& r, ApiContext& ctx);  // GET /metrics (metrics_route.cc)
 void AddAuditRoutes(Router& r, ApiContext& ctx);    // GET …/audit-log, GET /v1/audit-log (audit.cc)
+void AddReplayRoutes(Router& r, ApiContext& ctx);   // …/endpoints/{eid}/replay, …/replays (replays.cc)
 // Every route of the API.
 void AddAllRoutes(Router& r, ApiContext& ctx);
 

@@ -25,12 +25,16 @@ json::object DeliveryJson(const Delivery& d, json::value waiting) {
           {"event_id", d.event_id.str()},
           {"endpoint_id", d.endpoint_id.str()},
           {"status", ToString(d.status)},
-          {"canceled_reason", d.canceled_reason.empty() ? json::value(nullptr) : json::value(d.canceled_reason)},
+          // "erased" (an erasure), "replay_canceled" (its replay was canceled), null.
+          {"canceled_reason", !d.canceled_reason.empty() ? json::value(d.canceled_reason)
+                              : d.status == DeliveryStatus::kCanceled && d.replay_id ? json::value("replay_canceled")
+                                                                                     : json::value(nullptr)},
           {"attempts", d.attempts},
           {"next_attempt_at", d.status == DeliveryStatus::kPending ? OptTime(d.next_attempt_at_ms) : nullptr},
           {"last_attempt_at", OptTime(d.last_attempt_at_ms)},
           {"created_at", FormatTime(d.created_at_ms)},
-          {"waiting", std::move(waiting)}};
+          {"waiting", std::move(waiting)},
+          {"replay_id", d.replay_id ? json::value(d.replay_id->str()) : json::value(nullptr)}};
 }
 
 json::object DeliveryJson(ApiContext& ctx, const CompanyId& company, const Delivery& d) {

@@ -28,6 +28,7 @@
 #include "core/ssrf_guard.h"
 #include "dispatch/destination_check.h"
 #include "dispatch/dispatcher_pool.h"
+#include "replay/replay_runner.h"
 #include "store/postgres/pg_cluster.h"
 #include "store/postgres/postgres_store.h"
 #include "store/erasure_worker.h"
@@ -243,6 +244,10 @@ int RunServe(ServeConfig& cfg) {
   };
   DispatcherPool dispatcher(*store, *policy, dopts, cfg.dispatch_threads);
   changes.Subscribe(dispatcher);
+  // Replays (POST …/endpoints/{eid}/replay): made into deliveries a window at a time, announced
+  // on the feed like ingested ones; on several nodes, by the node that owns the endpoint.
+  ReplayRunner replays(*store, *store, changes, {.ownership = cluster.get()});
+  changes.Subscribe(replays);
   store->Instrument(metrics.registry);
   metrics.registry.AddCallbackGauge(
       "hookd_queue_depth", "Deliveries held in the dispatcher's memory: ready, waiting for a retry, or in flight.",
@@ -300,6 +305,13 @@ int RunServe(ServeConfig& cfg) {
                    return {};
                  },
                  [&dispatcher] { dispatcher.Stop(10000); }});
+  // Makes deliveries: after the dispatcher (as the API), whose recovery bound comes first.
+  lifecycle.Add({"replays", {"store", "cluster", "dispatcher"},
+                 [&replays]() -> Result<void> {
+                   replays.Start();
+                   return {};
+                 },
+                 [&replays] { replays.Stop(); }});
   lifecycle.Add({"retention", {"store"},
                  [&retention]() -> Result<void> {
                    retention.Start();

@@ -40,7 +40,9 @@ namespace hookd {
   X(kDeliveryRetried, "delivery.retried")                    \
   X(kHookCreated, "hook.created")                            \
   X(kHookDeleted, "hook.deleted")                            \
-  X(kErasureCreated, "erasure.created")
+  X(kErasureCreated, "erasure.created")                      \
+  X(kReplayCreated, "replay.created")                        \
+  X(kReplayCanceled, "replay.canceled")
 
 enum class AuditAction {
 #define HOOKD_AUDIT_ENUMERATOR(e, name) e,

@@ -34,6 +34,17 @@ class ChangeListener {
   virtual void OnDeliveriesCanceled(const std::vector<std::pair<DeliveryId, EndpointId>>& deliveries) {
     (void)deliveries;
   }
+  // A replay of the endpoint started (core/replay.h): the runner that owns it picks it up.
+  virtual void OnReplayStarted(const CompanyId& company, const EndpointId& id) {
+    (void)company;
+    (void)id;
+  }
+  // The endpoint's running replay was canceled: the store has made its deliveries not sent yet
+  // `canceled`; the dispatcher forgets the ones it holds.
+  virtual void OnReplayCanceled(const CompanyId& company, const EndpointId& id) {
+    (void)company;
+    (void)id;
+  }
 
   // Announcements that only several nodes sharing a database make (the PostgreSQL feed);
   // a listener that does not care ignores them.
@@ -76,6 +87,12 @@ class LocalChangeFeed final : public ChangeFeed {
   }
   void OnDeliveriesCanceled(const std::vector<std::pair<DeliveryId, EndpointId>>& deliveries) override {
     for (auto* l : listeners_) l->OnDeliveriesCanceled(deliveries);
+  }
+  void OnReplayStarted(const CompanyId& company, const EndpointId& id) override {
+    for (auto* l : listeners_) l->OnReplayStarted(company, id);
+  }
+  void OnReplayCanceled(const CompanyId& company, const EndpointId& id) override {
+    for (auto* l : listeners_) l->OnReplayCanceled(company, id);
   }
   void OnOwnershipChanged() override {
     for (auto* l : listeners_) l->OnOwnershipChanged();

@@ -74,6 +74,7 @@ struct EndpointTag { static constexpr std::string_view kPrefix = "ep_"; };
 struct DeliveryTag { static constexpr std::string_view kPrefix = "dlv_"; };
 struct AttemptTag { static constexpr std::string_view kPrefix = "att_"; };
 struct ErasureTag { static constexpr std::string_view kPrefix = "era_"; };
+struct ReplayTag { static constexpr std::string_view kPrefix = "rpl_"; };
 
 using CompanyId = Id<CompanyTag>;
 using TokenId = Id<TokenTag>;
@@ -82,6 +83,7 @@ using EndpointId = Id<EndpointTag>;
 using DeliveryId = Id<DeliveryTag>;
 using AttemptId = Id<AttemptTag>;
 using ErasureId = Id<ErasureTag>;
+using ReplayId = Id<ReplayTag>;
 
 }  // namespace hookd
 

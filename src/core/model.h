@@ -50,8 +50,9 @@ struct Event {
   bool erased = false;  // payload and subject erased: "" both
 };
 
-// kCanceled is final, like kSucceeded and kFailed: nothing is sent any more (its event's
-// subject was erased: Delivery::canceled_reason "erased").
+// kCanceled is final, like kSucceeded and kFailed: nothing is sent any more — its event's
+// subject was erased (Delivery::canceled_reason "erased"), or its replay was canceled
+// (core/replay.h).
 enum class DeliveryStatus { kPending, kSucceeded, kFailed, kHeld, kCanceled };
 std::string_view ToString(DeliveryStatus s);
 std::optional<DeliveryStatus> ParseDeliveryStatus(std::string_view s);
@@ -66,7 +67,8 @@ struct Delivery {
   std::optional<int64_t> next_attempt_at_ms;  // set while pending
   std::optional<int64_t> last_attempt_at_ms;
   int64_t created_at_ms = 0;
-  std::string canceled_reason;  // "erased" when canceled; "" otherwise
+  std::string canceled_reason;  // "erased" when canceled by an erasure; "" otherwise
+  std::optional<ReplayId> replay_id;  // set when a replay made it (core/replay.h)
 };
 
 // A pending delivery as the dispatcher schedules it: what it needs to send and order it.
@@ -81,6 +83,8 @@ struct PendingDelivery {
   std::shared_ptr<const std::string> payload;  // null: load it from the store when due
   // Put back by POST …/retry: sent again even if the dispatcher has just finished it.
   bool retry_request = false;
+  // Made by a replay (core/replay.h): it yields to the endpoint's live deliveries.
+  bool replay = false;
 };
 
 struct Attempt {

@@ -99,6 +99,10 @@ void Dispatcher::OnDeliveriesCanceled(const std::vector<std::pair<DeliveryId, En
   Post(std::move(c));
 }
 
+void Dispatcher::OnReplayCanceled(const CompanyId& company, const EndpointId& id) {
+  Post(ReplayCanceled{company, id});
+}
+
 void Dispatcher::OnOwnershipChanged() { Post(OwnershipChanged{false}); }
 
 void Dispatcher::OnChangesMissed() { Post(OwnershipChanged{true}); }
@@ -393,6 +397,8 @@ void Dispatcher::DrainInbox() {
       out.reserve((*in)->deliveries.size());
       for (const Key& key : (*in)->deliveries) out.push_back(DescribeLive(key));
       (*in)->answer.set_value(std::move(out));
+    } else if (auto* rc = std::get_if<ReplayCanceled>(&c)) {
+      CancelReplayed(rc->id);
     } else {
       auto& ch = std::get<EndpointChanged>(c);
       Reload(ch.company, ch.id, ch.requeued);
@@ -442,7 +448,7 @@ void Dispatcher::SetConfig(EndpointState& es, Endpoint ep) {
 }
 
 void Dispatcher::MarkRunnable(const Key& endpoint, EndpointState& es) {
-  if (es.runnable || es.ready.empty() || es.rate_timer) return;
+  if (es.runnable || !HasSendable(es) || es.rate_timer) return;
   es.runnable = true;
   runnable_.push_back(endpoint);
 }
@@ -492,9 +498,11 @@ void Dispatcher::Add(PendingDelivery d) {
 
   item.attempts = d.attempts;
   item.payload = std::move(d.payload);
+  // A retry asked for by hand goes as a live delivery.
+  item.replay = d.replay && !d.retry_request;
   ++stats_.queued;
   if (es->cfg.ordering == Ordering::kSubject && !d.subject.empty()) {
-    auto& q = es->subjects[d.subject];
+    auto& q = (item.replay ? es->replay_subjects : es->subjects)[d.subject];
     item.ordered_subject = std::make_unique<std::string>(std::move(d.subject));
     q.push_back(key);
     if (q.size() > 1) {
@@ -525,7 +533,7 @@ void Dispatcher::MakeReady(const Key& key, Item& item) {
   item.timer_gen = 0;
   auto it = endpoints_.find(item.endpoint);
   if (it == endpoints_.end()) return;
-  it->second.ready.push_back(key);
+  (item.replay ? it->second.replay_ready : it->second.ready).push_back(key);
   MarkRunnable(item.endpoint, it->second);
 }
 
@@ -583,14 +591,20 @@ void Dispatcher::Pump(int64_t now) {
       epoch = held_epoch_[shard];
       if (epoch == 0 || opts_.ownership->UsableEpoch(shard) != epoch) continue;
     }
-    while (!es.ready.empty() && es.in_flight < es.cfg.max_concurrency &&
-           client_.InFlight() < opts_.max_in_flight) {
-      const Key key = es.ready.front();
-      auto it = items_.find(key);
-      if (it == items_.end() || it->second.state != ItemState::kReady) {
-        es.ready.pop_front();  // dropped or rescheduled meanwhile
-        continue;
+    auto head_ready = [this](std::deque<Key>& lane) {
+      while (!lane.empty()) {
+        auto it = items_.find(lane.front());
+        if (it != items_.end() && it->second.state == ItemState::kReady) return true;
+        lane.pop_front();  // dropped or rescheduled meanwhile
       }
+      return false;
+    };
+    while (es.in_flight < es.cfg.max_concurrency && client_.InFlight() < opts_.max_in_flight) {
+      // Live first; a replayed delivery only when no live one is ready, within its share.
+      std::deque<Key>* lane = nullptr;
+      if (head_ready(es.ready)) lane = &es.ready;
+      else if (es.replay_in_flight < ReplaySlots(es) && head_ready(es.replay_ready)) lane = &es.replay_ready;
+      else break;
       if (!TakeToken(es, now)) {
         es.rate_timer = true;
         const double rate = *es.cfg.rate_limit_per_second;
@@ -598,10 +612,11 @@ void Dispatcher::Pump(int64_t now) {
         timers_.push(Timer{now + wait, 0, epkey});
         break;
       }
-      es.ready.pop_front();
-      Send(es, key, it->second, now, epoch);
+      const Key key = lane->front();
+      lane->pop_front();
+      Send(es, key, items_.find(key)->second, now, epoch);
     }
-    // Still has ready work and free slots (the global cap was hit): go round again later.
+    // Still has work it could send (the global cap was hit): go round again later.
     if (es.in_flight < es.cfg.max_concurrency) MarkRunnable(epkey, es);
   }
 }
@@ -656,6 +671,7 @@ void Dispatcher::Send(EndpointState& es, const Key& key, Item& item, int64_t now
 
   item.state = ItemState::kInFlight;
   ++es.in_flight;
+  if (item.replay) ++es.replay_in_flight;
   ++stats_.in_flight;
   in_flight_.emplace(req.tag, InFlight{key, lease_epoch, std::move(sent)});
   client_.Start(std::move(req));
@@ -678,6 +694,7 @@ void Dispatcher::Handle(OutboundResult r) {
   EndpointState* es = eit == endpoints_.end() ? nullptr : &eit->second;
   if (es) {
     --es->in_flight;
+    if (item.replay) --es->replay_in_flight;
     MarkRunnable(item.endpoint, *es);
   }
   if (canceled_in_flight_.erase(key) > 0) {  // canceled meanwhile: final, whatever the answer
@@ -744,11 +761,19 @@ void Dispatcher::Handle(OutboundResult r) {
       u.next_attempt_at_ms = d.retry_at_ms;
       break;
   }
-  updates_.push_back(std::move(u));
-  // A retry stays at the head of its subject — unless the shard was given up meanwhile: then
-  // the store has it, for the shard's next owner.
-  if (d.next == Decision::Next::kRetry && Owns(item.endpoint)) Schedule(key, item, d.retry_at_ms);
-  else Finish(es, key);
+  if (item.cancel_on_finish && (d.next == Decision::Next::kRetry || d.next == Decision::Next::kHeld)) {
+    // Its replay was canceled while it was in flight: not sent again.
+    u.status = DeliveryStatus::kCanceled;
+    u.next_attempt_at_ms.reset();
+    updates_.push_back(std::move(u));
+    Finish(es, key);
+  } else {
+    updates_.push_back(std::move(u));
+    // A retry stays at the head of its subject — unless the shard was given up meanwhile: then
+    // the store has it, for the shard's next owner.
+    if (d.next == Decision::Next::kRetry && Owns(item.endpoint)) Schedule(key, item, d.retry_at_ms);
+    else Finish(es, key);
+  }
 
   switch (d.endpoint) {
     case Decision::EndpointAction::kNone:
@@ -785,13 +810,14 @@ void Dispatcher::Finish(EndpointState* es, const Key& key) {
   auto it = items_.find(key);
   if (it == items_.end()) return;
   if (es && it->second.ordered_subject) {
-    auto sit = es->subjects.find(*it->second.ordered_subject);
-    if (sit != es->subjects.end()) {
+    auto& fifos = it->second.replay ? es->replay_subjects : es->subjects;
+    auto sit = fifos.find(*it->second.ordered_subject);
+    if (sit != fifos.end()) {
       auto& q = sit->second;
       if (!q.empty() && q.front() == key) q.pop_front();
       else std::erase(q, key);
       if (q.empty()) {
-        es->subjects.erase(sit);
+        fifos.erase(sit);
       } else {
         const Key next_key = q.front();
         auto next = items_.find(next_key);
@@ -866,6 +892,42 @@ void Dispatcher::DropQueued(EndpointState& es) {
   }
   es.ready.clear();
   es.subjects.clear();
+  es.replay_ready.clear();
+  es.replay_subjects.clear();
+}
+
+void Dispatcher::CancelReplayed(const EndpointId& id) {
+  const Key epkey = id.Packed();
+  auto eit = endpoints_.find(epkey);
+  if (eit == endpoints_.end()) return;
+  EndpointState& es = eit->second;
+  const int64_t epoch = held_epoch_.empty() ? 0 : held_epoch_[LeaseShardOf(epkey)];
+  std::vector<Key> cancel;
+  for (auto& [key, item] : items_) {
+    if (item.endpoint != epkey || !item.replay) continue;
+    if (item.state == ItemState::kInFlight) item.cancel_on_finish = true;
+    else cancel.push_back(key);
+  }
+  for (const Key& key : cancel) {
+    auto it = items_.find(key);
+    if (it == items_.end()) continue;
+    // The store made it canceled already; written again, after any outcome of it still queued
+    // (a retry decided before the cancel would otherwise leave it pending).
+    DeliveryUpdate u{DeliveryId::FromPacked(key), es.cfg.company_id, DeliveryStatus::kCanceled,
+                     it->second.attempts, std::nullopt, std::nullopt, std::nullopt};
+    Fence(u, epkey, epoch);
+    updates_.push_back(std::move(u));
+    Finish(&es, key);
+  }
+  es.replay_ready.clear();
+  if (!cancel.empty())
+    spdlog::info("dispatcher: replay of {} canceled; {} of its deliveries dropped", id.str(), cancel.size());
+}
+
+int Dispatcher::ReplaySlots(const EndpointState& es) { return std::max(1, es.cfg.max_concurrency / 2); }
+
+bool Dispatcher::HasSendable(const EndpointState& es) {
+  return !es.ready.empty() || (!es.replay_ready.empty() && es.replay_in_flight < ReplaySlots(es));
 }
 
 void Dispatcher::Disable(EndpointState& es, DisabledReason reason) {

@@ -6,6 +6,12 @@
 // for `ordering: "subject"`; a timer heap for retries. It sees the world through three
 // interfaces only — a Clock, an OutboundClient (the requests) and a DispatchStore — so that
 // tests run it on a simulated clock with fakes (tests/unit/dispatcher_test.cc).
+// Replayed deliveries (PendingDelivery::replay, core/replay.h) wait in a lane of their own per
+// endpoint and yield to its live ones: a live delivery that is ready goes first, on every free
+// slot and every rate-limit token, and replayed ones never hold more than half of the
+// endpoint's max_concurrency (at least one), so a live one always finds a slot free (with
+// max_concurrency 1, after the one replayed request in flight). With `ordering: "subject"`
+// replayed deliveries keep their subject order among themselves; live ones never wait for them.
 // New work arrives from the change feed as a ChangeListener (an inbox + the client's Wakeup —
 // no polling of the store on the hot path). The store is the source of truth: nothing is
 // marked in flight on disk, so after a crash Start() reloads every pending delivery and
@@ -120,6 +126,10 @@ class Dispatcher final : public ChangeListener {
   // One in flight finishes, its outcome not written (the store keeps it canceled), and is not
   // retried.
   void OnDeliveriesCanceled(const std::vector<std::pair<DeliveryId, EndpointId>>& deliveries) override;
+  // The endpoint's replay was canceled: its replayed deliveries held here are written
+  // `canceled` and forgotten; one in flight keeps its outcome if it succeeded or failed for good,
+  // and is canceled instead of being retried.
+  void OnReplayCanceled(const CompanyId& company, const EndpointId& id) override;
   // Lease shards taken: their endpoints' pending deliveries are read from the store; given
   // back or lapsed: their deliveries are forgotten (requests in flight finish, and their
   // outcomes are written fenced by the old epoch).
@@ -151,6 +161,8 @@ class Dispatcher final : public ChangeListener {
     std::unique_ptr<std::string> ordered_subject;
     int32_t attempts = 0;
     ItemState state = ItemState::kReady;
+    bool replay = false;            // in its endpoint's replay lane
+    bool cancel_on_finish = false;  // its replay was canceled while it was in flight
   };
   struct EndpointState {
     Endpoint cfg;
@@ -158,12 +170,15 @@ class Dispatcher final : public ChangeListener {
     bool gone = false;  // deleted
     int in_flight = 0;
     bool runnable = false;  // in runnable_
-    std::deque<Key> ready;  // delivery keys
+    std::deque<Key> ready;         // live delivery keys
+    std::deque<Key> replay_ready;  // replayed ones: sent only when no live one is ready
+    int replay_in_flight = 0;
     double tokens = 0;
     int64_t tokens_at_ms = 0;
     bool rate_timer = false;
     bool counted_failing = false;  // counted in hookd_endpoints_failing
     std::unordered_map<std::string, std::deque<Key>> subjects;  // ordering: FIFO per subject
+    std::unordered_map<std::string, std::deque<Key>> replay_subjects;  // the same, of replayed ones
     // Its pending deliveries are still being read from the store (at start, or after it was
     // enabled); new ones for a subject-ordered endpoint wait in `parked` so they cannot
     // overtake older ones. Deliveries from `recover_bound` on are skipped ("": none): at start,
@@ -193,8 +208,12 @@ class Dispatcher final : public ChangeListener {
     std::vector<Key> deliveries;
     std::promise<std::vector<LiveDeliveryState>> answer;
   };
+  struct ReplayCanceled {
+    CompanyId company;
+    EndpointId id;
+  };
   using Command = std::variant<std::vector<PendingDelivery>, EndpointChanged, OwnershipChanged, Canceled,
-                               std::shared_ptr<Inspection>>;
+                               std::shared_ptr<Inspection>, ReplayCanceled>;
 
   void Run();
   // Loads the endpoints and queues them for recovery; RecoverStep then reads their pending
@@ -226,6 +245,13 @@ class Dispatcher final : public ChangeListener {
   void Cancel(const std::vector<Key>& deliveries);
   // Removes a delivery from memory without an outcome, letting the next one of its subject go.
   void Forget(const Key& key);
+  // Writes the endpoint's replayed deliveries held here `canceled` and forgets them (those in
+  // flight: once they come back).
+  void CancelReplayed(const EndpointId& id);
+  // How many replayed requests the endpoint may have in flight.
+  static int ReplaySlots(const EndpointState& es);
+  // The endpoint has a delivery Pump could start now (ready, and a slot for its lane).
+  static bool HasSendable(const EndpointState& es);
   void Disable(EndpointState& es, DisabledReason reason);
   // `requeued`: failed deliveries of it were put back to pending (read them back).
   void Reload(const CompanyId& company, const EndpointId& id, bool requeued);

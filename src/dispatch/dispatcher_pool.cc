@@ -61,6 +61,10 @@ void DispatcherPool::OnDeliveriesRequeued(const CompanyId& company, const Endpoi
   ShardFor(id).OnDeliveriesRequeued(company, id);
 }
 
+void DispatcherPool::OnReplayCanceled(const CompanyId& company, const EndpointId& id) {
+  ShardFor(id).OnReplayCanceled(company, id);
+}
+
 void DispatcherPool::OnOwnershipChanged() {
   for (auto& d : shards_) d->OnOwnershipChanged();
 }

@@ -33,6 +33,7 @@ class DispatcherPool final : public ChangeListener, public DeliveryInspector {
   void OnDeliveriesRequeued(const CompanyId& company, const EndpointId& id) override;
   // To every shard (rare; the endpoint may be unknown).
   void OnDeliveriesCanceled(const std::vector<std::pair<DeliveryId, EndpointId>>& deliveries) override;
+  void OnReplayCanceled(const CompanyId& company, const EndpointId& id) override;
   void OnOwnershipChanged() override;
   void OnChangesMissed() override;
 

@@ -32,6 +32,7 @@
 #include "core/ids.h"
 #include "core/metrics.h"
 #include "core/model.h"
+#include "core/replay.h"
 
 namespace hookd {
 
@@ -241,7 +242,7 @@ struct DeliveryUpdate {
   DeliveryStatus status = DeliveryStatus::kPending;
   int attempts = 0;
   std::optional<int64_t> next_attempt_at_ms;  // when pending
-  std::optional<int64_t> last_attempt_at_ms;
+  std::optional<int64_t> last_attempt_at_ms;  // nullopt: left as it is
   std::optional<Attempt> attempt;
   bool drop = false;  // delete the delivery instead (its endpoint is gone)
   // Fencing (several nodes on one database): written only while this node still holds the
@@ -315,6 +316,69 @@ class AuditStore {
   [[nodiscard]] virtual Result<void> AppendAudit(const AuditEntry& entry) = 0;
   // Newest first; the cursor is the last row's id.
   [[nodiscard]] virtual Result<Page<AuditEntry>> ListAuditLog(const AuditQuery& q, const PageRequest& page) = 0;
+};
+
+// Replays of a time range (core/replay.h): the replay rows, and what the runner
+// (replay/replay_runner.h) reads and writes to turn one into deliveries. A replay's deliveries
+// are ordinary deliveries carrying its id (Delivery::replay_id).
+class ReplayStore {
+ public:
+  virtual ~ReplayStore() = default;
+  // Saves a new replay. kNotFound when its endpoint is not one of its company's; kConflict
+  // when it is running and another replay of that endpoint is running too (one at a time),
+  // naming that one.
+  [[nodiscard]] virtual Result<void> InsertReplay(const Replay& r, const AuditEntry* audit = nullptr) = 0;
+  [[nodiscard]] virtual Result<Replay> GetReplay(const CompanyId& company, const ReplayId& id) = 0;
+  // One endpoint's replays, newest first.
+  [[nodiscard]] virtual Result<Page<Replay>> ListReplays(const CompanyId& company, const EndpointId& endpoint,
+                                                        const PageRequest& page) = 0;
+  // Its deliveries by status. kNotFound when the replay is not one of `company`'s.
+  [[nodiscard]] virtual Result<ReplayProgress> GetReplayProgress(const CompanyId& company, const ReplayId& id) = 0;
+  // Cancels a running replay and, in the same write, its deliveries not finished yet (pending
+  // or held become canceled). Returns the replay as it is now. Canceling a canceled replay
+  // changes nothing; kConflict when it has completed; kNotFound when it is not `company`'s.
+  [[nodiscard]] virtual Result<Replay> CancelReplay(const CompanyId& company, const ReplayId& id, int64_t now_ms,
+                                                     const AuditEntry* audit = nullptr) = 0;
+
+  // ---- the runner's
+  // Every running replay, of every company, oldest first.
+  [[nodiscard]] virtual Result<std::vector<Replay>> RunningReplays() = 0;
+  // How many events of `company` created in [since_ms, until_ms) have one of `types`.
+  [[nodiscard]] virtual Result<int64_t> CountReplayEvents(const CompanyId& company, int64_t since_ms,
+                                                         int64_t until_ms, const std::vector<std::string>& types) = 0;
+  // The next (at most `limit`) events of `company` created in [since_ms, until_ms) with one of
+  // `types`, after event id `after` ("" from the start), in id order, with their payloads (""
+  // for one deleted meanwhile).
+  [[nodiscard]] virtual Result<std::vector<Event>> ScanReplayEvents(const CompanyId& company, int64_t since_ms,
+                                                                   int64_t until_ms,
+                                                                   const std::vector<std::string>& types,
+                                                                   const std::string& after, int limit) = 0;
+  // One step of a replay, written all or nothing: `deliveries` (pending, due now, each with
+  // replay_id = `replay`) are inserted and the replay's cursor moves from `from_cursor` to
+  // `to_cursor` (created += their number; scan_done when `scan_done`). kConflict when the
+  // replay is no longer running or its cursor is not at `from_cursor` (another node took the
+  // step): nothing is written. kNotFound when its endpoint is gone: nothing is written.
+  struct ReplayStep {
+    ReplayId replay;
+    CompanyId company;
+    EndpointId endpoint;
+    std::string from_cursor;
+    std::string to_cursor;
+    bool scan_done = false;
+    std::vector<Delivery> deliveries;
+  };
+  [[nodiscard]] virtual Result<void> AppendReplayDeliveries(const ReplayStep& step) = 0;
+  // The replay's deliveries with ids from `from` on ("" all) that are not finished (pending or
+  // held): how many, and the smallest id among them ("" when none).
+  struct Unfinished {
+    int64_t count = 0;
+    std::string first;
+  };
+  [[nodiscard]] virtual Result<Unfinished> UnfinishedReplayDeliveries(const ReplayId& id, const std::string& from) = 0;
+  // Ends a running replay as `status` (kCompleted, or kCanceled when its endpoint is gone).
+  // kConflict when it is not running any more; kNotFound, for kCompleted, when its endpoint is
+  // gone (its deliveries went with it: cancel it instead).
+  [[nodiscard]] virtual Result<void> FinishReplay(const ReplayId& id, ReplayStatus status, int64_t now_ms) = 0;
 };
 
 // Housekeeping (--retention).
@@ -413,7 +477,8 @@ class Store : public CompanyStore,
               public MaintenanceStore,
               public EncryptionStore,
               public ErasureStore,
-              public AuditStore {
+              public AuditStore,
+              public ReplayStore {
  public:
   // Creates or upgrades the schema. Idempotent.
   [[nodiscard]] virtual Result<void> Migrate() = 0;

@@ -188,6 +188,19 @@ TEST_F(AuditLogTest, EveryAuditedRouteOfTheDocumentRecordsItsRow) {
                                       .details = {{"event", "employee.hired"}}}));
   ASSERT_EQ(co_->Request("DELETE", "/v1/hooks/" + hook).status, 204);
   expect("unsubscribeHook", as_company({.target = hook}));
+  // A replay of the last hour (the event just posted: running), then its cancel.
+  ASSERT_EQ(co_->Post(Co() + "/events", HiredEvent("emp_audit_replayed")).status, 202);
+  const std::string since = FormatTime(NowMs() - 3600 * 1000), until = FormatTime(NowMs() + 60 * 1000);
+  r = co_->Post(ep + "/replay", R"({"since":")" + since + R"(","until":")" + until + R"("})");
+  ASSERT_EQ(r.status, 202) << r.body;
+  const std::string replay = Str(r.Json(), "id");
+  ASSERT_EQ(Str(r.Json(), "status"), "running") << r.body;
+  expect("replayEndpoint", as_company({.target = replay, .changes = {"since", "until"},
+                                     .details = {{"endpoint_id", eid}, {"since", Str(r.Json(), "since")},
+                                                 {"until", Str(r.Json(), "until")}, {"total", 1}}}));
+  r = co_->Post(Co() + "/replays/" + replay + "/cancel", "");
+  ASSERT_EQ(r.status, 200) << r.body;
+  expect("cancelReplay", as_company({.target = replay, .changes = {"status"}}));
   r = co_->Post(Co() + "/erasures", R"({"subject":"emp_audit_erased_7"})");
   ASSERT_EQ(r.status, 202) << r.body;
   forbidden.push_back("emp_audit_erased_7");  // the erasure is audited by its keyed hash only

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -15,6 +16,7 @@
 
 #include "harness.h"
 #include "receiver.h"
+#include "core/clock.h"
 #include "core/shard_ownership.h"
 #include "support/pg_server.h"
 
@@ -528,6 +530,95 @@ TEST_F(ClusterTest, APausedNodesOutcomesAreFencedAfterItsShardWasTakenOver) {
   ASSERT_TRUE(WaitDelivered(later, "/p", milliseconds(5000)).empty());
   std::this_thread::sleep_for(milliseconds(500));
   EXPECT_EQ(receiver_.Count("/p"), probes + 9);
+}
+
+// Replay of a time range with several nodes (issue 14): started through a node that does not
+// own the endpoint, it is run and sent by the owner (its metrics count the attempts, the
+// others' do not); when the owner dies mid-replay, the node that takes the shard over finishes
+// it from the stored cursor — every event of the window arrives again, at most the window twice.
+TEST_F(ClusterTest, AReplayIsSentByTheEndpointsOwnerAndFinishedByTheNextOneWhenItDies) {
+  const std::string ep = CreateEndpoint(0, {{"url", receiver_.Url("/r")}, {"event_types", json::array{"employee.hired"}}});
+  ASSERT_FALSE(ep.empty());
+  ASSERT_NO_FATAL_FAILURE(AwaitFanOut(1));
+  // The owner of the endpoint's shard, from the lease table.
+  PGconn* db = PQconnectdb(url_.c_str());
+  ASSERT_EQ(PQstatus(db), CONNECTION_OK) << PQerrorMessage(db);
+  const std::string shard = std::to_string(LeaseShardOf(*EndpointId::Parse(ep)));
+  const char* params[] = {shard.c_str()};
+  PGresult* r = PQexecParams(db, "SELECT n.address FROM shard_leases l JOIN nodes n ON n.id = l.owner WHERE l.shard = $1::int",
+                             1, nullptr, params, nullptr, nullptr, 0);
+  ASSERT_EQ(PQntuples(r), 1) << PQresultErrorMessage(r);
+  const std::string address = PQgetvalue(r, 0, 0);
+  PQclear(r);
+  PQfinish(db);
+  int owner = -1;
+  for (int i = 0; i < kNodes; ++i)
+    if (nodes_[i]->Pid() == std::stoi(address.substr(address.rfind(' ') + 1))) owner = i;
+  ASSERT_GE(owner, 0) << address;
+  const int via = (owner + 1) % kNodes;
+
+  constexpr int kEvents = 600;
+  auto c = Client(via);
+  std::set<std::string> ids;
+  std::string since;
+  for (int b = 0; b < kEvents / 200; ++b) {
+    json::array batch;
+    for (int i = 0; i < 200; ++i) batch.push_back(HiredEventBody("emp_r" + std::to_string(b * 200 + i)));
+    auto res = c->Post("/v1/companies/" + company_ + "/events/batch", json::value(batch));
+    ASSERT_EQ(res.status, 202) << res.body;
+    const json::value accepted = res.Json();
+    for (const auto& e : accepted.as_array()) {
+      ids.insert(std::string(e.at("id").as_string()));
+      if (since.empty()) since = std::string(e.at("created_at").as_string());
+    }
+  }
+  ASSERT_TRUE(WaitDelivered(ids, "/r", milliseconds(30000)).empty());
+  const size_t originals = receiver_.Count("/r");
+  auto patched = c->Request("PATCH", "/v1/companies/" + company_ + "/endpoints/" + ep, R"({"rate_limit_per_second":100})");
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  auto attempts = [&](int node) {
+    HttpClient m(nodes_[node]->BaseUrl());
+    const std::string page = m.Get("/metrics").body;
+    const std::string key = "hookd_deliveries_total{outcome=\"succeeded\"} ";
+    const size_t at = page.find(key);
+    return at == std::string::npos ? 0.0 : std::stod(page.substr(at + key.size()));
+  };
+  std::vector<double> before(kNodes);
+  for (int n = 0; n < kNodes; ++n) before[n] = attempts(n);
+
+  auto started = c->Post("/v1/companies/" + company_ + "/endpoints/" + ep + "/replay",
+                         json::object{{"since", since}, {"until", FormatTime(NowMs())}});
+  ASSERT_EQ(started.status, 202) << started.body;
+  const std::string rid = std::string(started.Json().at("id").as_string());
+  EXPECT_EQ(started.Json().at("total").as_int64(), kEvents);
+  ASSERT_TRUE(receiver_.WaitFor(originals + 150, milliseconds(20000), "/r")) << "the replay did not start";
+  for (int n = 0; n < kNodes; ++n) {
+    const double sent = attempts(n) - before[n];
+    if (n == owner) EXPECT_GE(sent, 100) << "the owner did not send the replay";
+    else EXPECT_EQ(sent, 0) << "node " << n << " (not the owner) sent replayed deliveries";
+  }
+  nodes_[owner]->Kill(SIGKILL);
+  const int survivor = (owner + 2) % kNodes;
+  auto s = Client(survivor);
+  std::string status;
+  for (int i = 0; i < 600 && status != "completed"; ++i) {
+    auto g = s->Get("/v1/companies/" + company_ + "/replays/" + rid);
+    ASSERT_EQ(g.status, 200) << g.body;
+    status = std::string(g.Json().at("status").as_string());
+    if (status != "completed") std::this_thread::sleep_for(milliseconds(100));
+  }
+  ASSERT_EQ(status, "completed") << "the replay was not finished after its node died";
+  std::map<std::string, int> per_event;
+  const auto all = receiver_.Requests("/r");
+  for (size_t i = originals; i < all.size(); ++i) ++per_event[all[i].headers.at("webhook-id")];
+  size_t twice = 0;
+  for (const auto& id : ids) {
+    EXPECT_GE(per_event[id], 1) << id << " was not replayed";
+    twice += per_event[id] > 1;
+  }
+  std::cout << "[ cluster ] replay of " << kEvents << " events: owner node " << owner << " killed mid-way, finished by "
+            << "another; " << twice << " events sent twice\n";
+  EXPECT_LE(twice, 200u);
 }
 
 }  // namespace

@@ -43,6 +43,21 @@ TEST(ClusterNotice, EndpointTokenAndTypeNoticesRoundTrip) {
   EXPECT_EQ(t->node, "n2");
 }
 
+TEST(ClusterNotice, ReplayNoticesRoundTrip) {
+  const CompanyId c = CompanyId::New();
+  const EndpointId e = EndpointId::New();
+  for (auto kind : {Notice::Kind::kReplayStarted, Notice::Kind::kReplayCanceled}) {
+    auto parsed = ParseNotice(FormatEndpointNotice(kind, "n1", c, e));
+    ASSERT_TRUE(parsed);
+    EXPECT_EQ(parsed->kind, kind);
+    EXPECT_EQ(parsed->node, "n1");
+    EXPECT_EQ(parsed->company, c);
+    EXPECT_EQ(parsed->endpoint, e);
+  }
+  EXPECT_FALSE(ParseNotice("p n1 " + c.str()));
+  EXPECT_FALSE(ParseNotice("y n1 " + e.str() + " " + c.str()));
+}
+
 TEST(ClusterNotice, AnythingElseOnTheChannelIsIgnored) {
   const std::string ok_id = DeliveryId::New().str();
   for (std::string bad : std::vector<std::string>{"", "d", "d ", "x n1", "d n1", "d n1 12", "d n1 -1:" + ok_id, "d n1 1:evt_x",

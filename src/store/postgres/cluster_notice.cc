@@ -59,6 +59,8 @@ std::optional<Notice> ParseNotice(std::string_view payload) {
     case 'q': n.kind = Notice::Kind::kRequeued; break;
     case 't': n.kind = Notice::Kind::kTokens; break;
     case 'c': n.kind = Notice::Kind::kEventTypes; break;
+    case 'p': n.kind = Notice::Kind::kReplayStarted; break;
+    case 'y': n.kind = Notice::Kind::kReplayCanceled; break;
     default: return std::nullopt;
   }
   std::string_view rest = payload.substr(2);
@@ -81,7 +83,9 @@ std::optional<Notice> ParseNotice(std::string_view payload) {
       if (n.deliveries.empty()) return std::nullopt;
       break;
     case Notice::Kind::kEndpoint:
-    case Notice::Kind::kRequeued: {
+    case Notice::Kind::kRequeued:
+    case Notice::Kind::kReplayStarted:
+    case Notice::Kind::kReplayCanceled: {
       auto company = CompanyId::Parse(Word(rest));
       auto endpoint = EndpointId::Parse(Word(rest));
       if (!company || !endpoint) return std::nullopt;

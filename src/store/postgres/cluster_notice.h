@@ -10,6 +10,8 @@
 //   x <node> <shard>:<delivery id> …   deliveries canceled (their events erased): drop them
 //   e <node> <company id> <endpoint id> an endpoint was created, changed, enabled, disabled, deleted
 //   q <node> <company id> <endpoint id> failed deliveries of an endpoint re-queued (recover)
+//   p <node> <company id> <endpoint id> a replay of the endpoint started (core/replay.h)
+//   x <node> <company id> <endpoint id> the endpoint's running replay was canceled
 //   t <node>                             a token was revoked
 //   c <node>                             a custom event type was added
 //
@@ -35,12 +37,20 @@ struct NoticeDelivery {
 
 struct Notice {
   enum class Kind : char {
-    kReady = 'd', kRetry = 'r', kCanceled = 'x', kEndpoint = 'e', kRequeued = 'q', kTokens = 't', kEventTypes = 'c'
+    kReady = 'd',
+    kRetry = 'r',
+    kCanceled = 'x',
+    kEndpoint = 'e',
+    kRequeued = 'q',
+    kTokens = 't',
+    kEventTypes = 'c',
+    kReplayStarted = 'p',
+    kReplayCanceled = 'y',
   };
   Kind kind = Kind::kReady;
   std::string node;
   std::vector<NoticeDelivery> deliveries;  // kReady, kRetry, kCanceled
-  CompanyId company;                       // kEndpoint, kRequeued
+  CompanyId company;                       // kEndpoint, kRequeued, kReplayStarted, kReplayCanceled
   EndpointId endpoint;
 };
 

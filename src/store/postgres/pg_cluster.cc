@@ -59,6 +59,14 @@ void PgCluster::OnDeliveriesCanceled(const std::vector<std::pair<DeliveryId, End
   local_.OnDeliveriesCanceled(deliveries);
 }
 
+void PgCluster::OnReplayStarted(const CompanyId& company, const EndpointId& id) {
+  local_.OnReplayStarted(company, id);
+}
+
+void PgCluster::OnReplayCanceled(const CompanyId& company, const EndpointId& id) {
+  local_.OnReplayCanceled(company, id);
+}
+
 Result<void> PgCluster::Join() {
   listen_thread_ = std::thread([this] {
     NameThisThread("hookd-listen");
@@ -352,6 +360,13 @@ void PgCluster::HandleNotices(const std::vector<std::string>& payloads) {
         flush();                   // in commit order
         if (n->kind == pg::Notice::Kind::kEndpoint) local_.OnEndpointChanged(n->company, n->endpoint);
         else local_.OnDeliveriesRequeued(n->company, n->endpoint);
+        break;
+      case pg::Notice::Kind::kReplayStarted:
+      case pg::Notice::Kind::kReplayCanceled:
+        if (n->node == me) break;  // announced here already
+        flush();                   // in commit order: deliveries made before a cancel go first
+        if (n->kind == pg::Notice::Kind::kReplayStarted) local_.OnReplayStarted(n->company, n->endpoint);
+        else local_.OnReplayCanceled(n->company, n->endpoint);
         break;
       case pg::Notice::Kind::kTokens:
         tokens = tokens || n->node != me;

@@ -63,6 +63,8 @@ class PgCluster final : public ShardOwnership, public ChangeFeed {
   void OnEndpointChanged(const CompanyId& company, const EndpointId& id) override;
   void OnDeliveriesRequeued(const CompanyId& company, const EndpointId& id) override;
   void OnDeliveriesCanceled(const std::vector<std::pair<DeliveryId, EndpointId>>& deliveries) override;
+  void OnReplayStarted(const CompanyId& company, const EndpointId& id) override;
+  void OnReplayCanceled(const CompanyId& company, const EndpointId& id) override;
 
  private:
   void LeaseLoop();

@@ -124,7 +124,7 @@ Event ReadEvent(const Rows& r, int i) {
 
 #define DELIVERY_COLS                                                                    \
   "id, company_id, event_id, endpoint_id, status, attempts, next_attempt_at, "          \
-  "last_attempt_at, created_at, canceled_reason"
+  "last_attempt_at, created_at, canceled_reason, replay_id"
 
 Delivery ReadDelivery(const Rows& r, int i) {
   Delivery d;
@@ -138,6 +138,7 @@ Delivery ReadDelivery(const Rows& r, int i) {
   d.last_attempt_at_ms = r.OptInt(i, 7);
   d.created_at_ms = r.Int(i, 8);
   if (!r.IsNull(i, 9)) d.canceled_reason = r.Text(i, 9);
+  if (!r.IsNull(i, 10)) d.replay_id = ReplayId::FromTrusted(r.Text(i, 10));
   return d;
 }
 
@@ -183,7 +184,7 @@ Result<void> NotifyEndpoint(Conn& db, pg::Notice::Kind kind, const std::string& 
 }
 
 // A pending delivery from "d.id, d.company_id, d.event_id, d.endpoint_id, e.subject, d.attempts,
-// d.next_attempt_at" (payload not loaded).
+// d.next_attempt_at, d.replay_id IS NOT NULL" (payload not loaded).
 PendingDelivery ReadPending(const Rows& r, int i) {
   PendingDelivery p;
   p.id = DeliveryId::FromTrusted(r.Text(i, 0));
@@ -193,6 +194,7 @@ PendingDelivery ReadPending(const Rows& r, int i) {
   p.subject = r.Text(i, 4);
   p.attempts = static_cast<int>(r.Int(i, 5));
   p.next_attempt_at_ms = r.OptInt(i, 6).value_or(0);
+  p.replay = r.TextView(i, 7) == "t";
   return p;
 }
 
@@ -944,8 +946,8 @@ Result<DispatchStore::PendingPage> PostgresStore::LoadPending(const EndpointId& 
     // Its pending ones; without a window end, the rest of the endpoint (under scan_limit
     // rows): "dlv_~" sorts after every delivery id (byte order: the columns are COLLATE "C").
     auto rows = All<PendingDelivery>(
-        db.Exec("SELECT d.id, d.company_id, d.event_id, d.endpoint_id, e.subject, d.attempts, d.next_attempt_at "
-                "FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.endpoint_id = $2::text "
+        db.Exec("SELECT d.id, d.company_id, d.event_id, d.endpoint_id, e.subject, d.attempts, d.next_attempt_at, "
+                "d.replay_id IS NOT NULL FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.endpoint_id = $2::text "
                 "AND d.id > $1::text AND d.id <= $3::text AND d.status = 'pending' ORDER BY d.id",
                 Params().Text(after).Text(endpoint.str()).Text(page.next_after.empty() ? "dlv_~" : page.next_after)),
         ReadPending);
@@ -979,14 +981,15 @@ Result<std::vector<PendingDelivery>> PostgresStore::LoadReadyDeliveries(const st
     Out out;
     if (ids.empty()) return out;
     EXEC(r, db,
-         "SELECT d.id, d.company_id, d.event_id, d.endpoint_id, e.subject, d.attempts, d.next_attempt_at, e.payload "
+         "SELECT d.id, d.company_id, d.event_id, d.endpoint_id, e.subject, d.attempts, d.next_attempt_at, "
+         "d.replay_id IS NOT NULL, e.payload "
          "FROM unnest($1::text[]) WITH ORDINALITY AS w(id, n) JOIN deliveries d ON d.id = w.id "
          "JOIN events e ON e.id = d.event_id WHERE d.status = 'pending' ORDER BY w.n",
          Params().Text(TextArray(ids)));
     out.reserve(r.size());
     for (int i = 0; i < r.size(); ++i) {
       out.push_back(ReadPending(r, i));
-      auto payload = cipher_->OpenBytes(r.Bytes(i, 7), sealed::PayloadAad(out.back().event_id.str()));
+      auto payload = cipher_->OpenBytes(r.Bytes(i, 8), sealed::PayloadAad(out.back().event_id.str()));
       if (!payload) return std::unexpected(payload.error());
       out.back().payload = std::make_shared<const std::string>(std::move(*payload));
     }
@@ -1096,7 +1099,7 @@ Result<void> PostgresStore::WriteOutcomes(Conn& db, const std::vector<DeliveryUp
     }
     EXEC(u, db,
          "UPDATE deliveries AS d SET status = u.status, attempts = u.attempts, next_attempt_at = u.next_at, "
-         "last_attempt_at = u.last_at FROM unnest($1::text[], $2::text[], $3::integer[], $4::bigint[], $5::bigint[]) "
+         "last_attempt_at = COALESCE(u.last_at, d.last_attempt_at) FROM unnest($1::text[], $2::text[], $3::integer[], $4::bigint[], $5::bigint[]) "
          "AS u(id, status, attempts, next_at, last_at) WHERE d.id = u.id AND d.status <> 'canceled' RETURNING d.id",
          Params().Text(pg::NullableArrayLiteral(ids)).Text(pg::NullableArrayLiteral(status))
              .Text(pg::NullableArrayLiteral(attempts)).Text(pg::NullableArrayLiteral(next))
@@ -1192,6 +1195,14 @@ Result<int64_t> PostgresStore::PurgeExpired(int64_t cutoff_ms, int limit, const 
     n += d.Int(0, 0) + d.Int(0, 1);
     EXEC(e, db, kEvents[one], params("evt_"));
     n += e.Affected();
+    // Replays that ended (created before the cutoff, as their deliveries).
+    static constexpr const char* kReplays[] = {
+        "DELETE FROM replays WHERE id IN (SELECT id FROM replays WHERE id < $1::text AND status <> 'running' "
+        "ORDER BY id LIMIT $2::bigint)",
+        "DELETE FROM replays WHERE id IN (SELECT id FROM replays WHERE company_id = $3::text AND id < $1::text "
+        "AND status <> 'running' ORDER BY id LIMIT $2::bigint)"};
+    EXEC(rp, db, kReplays[one], params("rpl_"));
+    n += rp.Affected();
     if (company) return n;  // idempotency keys expire for everyone below
     EXEC(k, db, "DELETE FROM idempotency_keys WHERE created_at < $1::bigint",
          Params().Int(NowMs() - kIdempotencyWindowMs));
@@ -1456,6 +1467,283 @@ Result<ErasureBatchResult> PostgresStore::EraseBatch(const ErasureId& id, int li
       e.subject.clear();
     }
     return res;
+  });
+}
+
+// ---------------------------------------------------------------- replays
+
+namespace {
+
+#define REPLAY_COLS                                                                                   \
+  "id, company_id, endpoint_id, status, since, until, event_types, selection, total, created, cursor, " \
+  "scan_done::int, created_at, finished_at"
+
+Replay ReadReplay(const Rows& r, int i) {
+  Replay p;
+  p.id = ReplayId::FromTrusted(r.Text(i, 0));
+  p.company_id = CompanyId::FromTrusted(r.Text(i, 1));
+  p.endpoint_id = EndpointId::FromTrusted(r.Text(i, 2));
+  p.status = ParseReplayStatus(r.TextView(i, 3)).value_or(ReplayStatus::kRunning);
+  p.since_ms = r.Int(i, 4);
+  p.until_ms = r.Int(i, 5);
+  if (!r.IsNull(i, 6)) {
+    p.event_types.emplace();
+    if (auto v = ParseJson(r.TextView(i, 6)); v && v->is_array())
+      for (const auto& t : v->get_array())
+        if (t.is_string()) p.event_types->emplace_back(t.get_string());
+  }
+  p.selection = ReplaySelectionFromJson(r.TextView(i, 7));
+  p.total = r.Int(i, 8);
+  p.created = r.Int(i, 9);
+  p.cursor = r.Text(i, 10);
+  p.scan_done = r.Int(i, 11) != 0;
+  p.created_at_ms = r.Int(i, 12);
+  p.finished_at_ms = r.OptInt(i, 13);
+  return p;
+}
+
+std::optional<std::string> EventTypesJson(const std::optional<std::vector<std::string>>& types) {
+  if (!types) return std::nullopt;
+  json::array a;
+  for (const auto& t : *types) a.emplace_back(t);
+  return ToJson(a);
+}
+
+std::string TypesArray(const std::vector<std::string>& types) {
+  return pg::ArrayLiteral(types, [](const std::string& t) -> const std::string& { return t; });
+}
+
+// Event ids are ULIDs of the accepting node's clock, as created_at is: a window of created_at
+// is sought on the (company_id, id) index between the ids of an hour before and after it (a
+// clock that stepped back less than that still finds its events), then checked exactly.
+constexpr int64_t kIdClockSlackMs = 3600 * 1000;
+std::string EventIdBound(int64_t ms) { return std::string(EventTag::kPrefix) + UlidLowerBound(std::max<int64_t>(0, ms)); }
+
+}  // namespace
+
+Result<void> PostgresStore::InsertReplay(const Replay& r, const AuditEntry* audit) {
+  return Write<void>([r, node = node_id_](Conn& db) -> Result<void> {
+    EXEC(e, db, "SELECT 1 FROM endpoints WHERE id = $1::text AND company_id = $2::text",
+         Params().Text(r.endpoint_id.str()).Text(r.company_id.str()));
+    if (e.empty()) return std::unexpected(NotFound("endpoint"));
+    EXEC(q, db, "SELECT id FROM replays WHERE endpoint_id = $1::text AND status = 'running'",
+         Params().Text(r.endpoint_id.str()));
+    if (!q.empty() && r.status == ReplayStatus::kRunning)
+      return MakeError(ErrorCode::kConflict,
+                       "replay " + q.Text(0, 0) + " of this endpoint is running: wait for it or cancel it");
+    // Two nodes inserting at once: replays_running (unique) refuses the second (kAlreadyExists).
+    TRY(db.Exec("INSERT INTO replays(id, company_id, endpoint_id, status, since, until, event_types, selection, "
+                "total, created, cursor, scan_done, created_at, finished_at) VALUES ($1::text, $2::text, $3::text, "
+                "$4::text, $5::bigint, $6::bigint, $7::text, $8::text, $9::bigint, $10::bigint, $11::text, "
+                "$12::int::boolean, $13::bigint, $14::bigint)",
+                Params()
+                    .Text(r.id.str())
+                    .Text(r.company_id.str())
+                    .Text(r.endpoint_id.str())
+                    .Text(ToString(r.status))
+                    .Int(r.since_ms)
+                    .Int(r.until_ms)
+                    .Opt(EventTypesJson(r.event_types))
+                    .Text(ReplaySelectionToJson(r.selection))
+                    .Int(r.total)
+                    .Int(r.created)
+                    .Text(r.cursor)
+                    .Int(r.scan_done ? 1 : 0)
+                    .Int(r.created_at_ms)
+                    .Opt(r.finished_at_ms)));
+    // The node that owns the endpoint's shard starts it.
+    TRY(NotifyEndpoint(db, pg::Notice::Kind::kReplayStarted, node, r.company_id, r.endpoint_id));
+    return {};
+  }, audit);
+}
+
+Result<Replay> PostgresStore::GetReplay(const CompanyId& company, const ReplayId& id) {
+  return Read<Replay>([&](Conn& db) -> Result<Replay> {
+    return One<Replay>(db.Exec("SELECT " REPLAY_COLS " FROM replays WHERE id = $1::text AND company_id = $2::text",
+                               Params().Text(id.str()).Text(company.str())),
+                       "replay", ReadReplay);
+  });
+}
+
+Result<Page<Replay>> PostgresStore::ListReplays(const CompanyId& company, const EndpointId& endpoint,
+                                                const PageRequest& page) {
+  return Read<Page<Replay>>([&](Conn& db) -> Result<Page<Replay>> {
+    const int limit = ClampLimit(page.limit);
+    auto out = All<Replay>(
+        db.Exec("SELECT " REPLAY_COLS " FROM replays WHERE endpoint_id = $1::text AND company_id = $2::text "
+                "AND ($3::text = '' OR id < $3::text) ORDER BY id DESC LIMIT $4::bigint",
+                Params().Text(endpoint.str()).Text(company.str()).Text(page.cursor).Int(limit + 1)),
+        ReadReplay);
+    if (!out) return std::unexpected(out.error());
+    return MakePage(std::move(*out), limit, [](const Replay& r) { return r.id.str(); });
+  });
+}
+
+Result<ReplayProgress> PostgresStore::GetReplayProgress(const CompanyId& company, const ReplayId& id) {
+  return Read<ReplayProgress>([&](Conn& db) -> Result<ReplayProgress> {
+    EXEC(e, db, "SELECT 1 FROM replays WHERE id = $1::text AND company_id = $2::text",
+         Params().Text(id.str()).Text(company.str()));
+    if (e.empty()) return std::unexpected(NotFound("replay"));
+    EXEC(c, db, "SELECT status, count(*) FROM deliveries WHERE replay_id = $1::text GROUP BY status",
+         Params().Text(id.str()));
+    ReplayProgress p;
+    for (int i = 0; i < c.size(); ++i) {
+      const int64_t n = c.Int(i, 1);
+      switch (ParseDeliveryStatus(c.TextView(i, 0)).value_or(DeliveryStatus::kPending)) {
+        case DeliveryStatus::kPending:
+        case DeliveryStatus::kHeld: p.pending += n; break;
+        case DeliveryStatus::kSucceeded: p.succeeded += n; break;
+        case DeliveryStatus::kFailed: p.failed += n; break;
+        case DeliveryStatus::kCanceled: p.canceled += n; break;
+      }
+    }
+    return p;
+  });
+}
+
+Result<Replay> PostgresStore::CancelReplay(const CompanyId& company, const ReplayId& id, int64_t now_ms,
+                                        const AuditEntry* audit) {
+  return Write<Replay>([company, id, now_ms, node = node_id_](Conn& db) -> Result<Replay> {
+    auto r = One<Replay>(db.Exec("SELECT " REPLAY_COLS " FROM replays WHERE id = $1::text AND company_id = $2::text "
+                                 "FOR UPDATE",
+                                 Params().Text(id.str()).Text(company.str())),
+                         "replay", ReadReplay);
+    if (!r || r->status == ReplayStatus::kCanceled) return r;
+    if (r->status == ReplayStatus::kCompleted)
+      return MakeError(ErrorCode::kConflict, "replay " + id.str() + " has completed: there is nothing left to cancel");
+    TRY(db.Exec("UPDATE replays SET status = 'canceled', finished_at = $1::bigint WHERE id = $2::text",
+                Params().Int(now_ms).Text(id.str())));
+    TRY(db.Exec("UPDATE deliveries SET status = 'canceled', next_attempt_at = NULL "
+                "WHERE replay_id = $1::text AND status IN ('pending', 'held')",
+                Params().Text(id.str())));
+    // The node that owns the endpoint's shard forgets the ones it holds.
+    TRY(NotifyEndpoint(db, pg::Notice::Kind::kReplayCanceled, node, r->company_id, r->endpoint_id));
+    r->status = ReplayStatus::kCanceled;
+    r->finished_at_ms = now_ms;
+    return r;
+  }, audit);
+}
+
+Result<std::vector<Replay>> PostgresStore::RunningReplays() {
+  return Read<std::vector<Replay>>([](Conn& db) -> Result<std::vector<Replay>> {
+    return All<Replay>(db.Exec("SELECT " REPLAY_COLS " FROM replays WHERE status = 'running' ORDER BY id"),
+                       ReadReplay);
+  });
+}
+
+Result<int64_t> PostgresStore::CountReplayEvents(const CompanyId& company, int64_t since_ms, int64_t until_ms,
+                                                 const std::vector<std::string>& types) {
+  return Read<int64_t>([&](Conn& db) -> Result<int64_t> {
+    EXEC(c, db,
+         "SELECT count(*) FROM events WHERE company_id = $1::text AND id >= $2::text AND id < $3::text "
+         "AND created_at >= $4::bigint AND created_at < $5::bigint AND type = ANY($6::text[])",
+         Params().Text(company.str()).Text(EventIdBound(since_ms - kIdClockSlackMs))
+             .Text(EventIdBound(until_ms + kIdClockSlackMs)).Int(since_ms).Int(until_ms).Text(TypesArray(types)));
+    return c.Int(0, 0);
+  });
+}
+
+Result<std::vector<Event>> PostgresStore::ScanReplayEvents(const CompanyId& company, int64_t since_ms,
+                                                           int64_t until_ms, const std::vector<std::string>& types,
+                                                           const std::string& after, int limit) {
+  auto events = Read<std::vector<Event>>([&](Conn& db) -> Result<std::vector<Event>> {
+    return All<Event>(
+        db.Exec("SELECT id, company_id, type, subject, occurred_at, created_at FROM events "
+                "WHERE company_id = $1::text AND id > greatest($2::text, $7::text) AND id < $3::text "
+                "AND created_at >= $4::bigint AND created_at < $5::bigint AND type = ANY($6::text[]) "
+                "ORDER BY id LIMIT $8::bigint",
+                Params().Text(company.str()).Text(EventIdBound(since_ms - kIdClockSlackMs))
+                    .Text(EventIdBound(until_ms + kIdClockSlackMs)).Int(since_ms).Int(until_ms)
+                    .Text(TypesArray(types)).Text(after).Int(std::max(1, limit))),
+        [](const Rows& r, int i) {
+          Event e;
+          e.id = EventId::FromTrusted(r.Text(i, 0));
+          e.company_id = CompanyId::FromTrusted(r.Text(i, 1));
+          e.type = r.Text(i, 2);
+          e.subject = r.Text(i, 3);
+          e.occurred_at_ms = r.OptInt(i, 4);
+          e.created_at_ms = r.Int(i, 5);
+          return e;
+        });
+  });
+  if (!events || events->empty()) return events;
+  // Payloads the one way the store reads them for sending.
+  std::vector<EventId> ids;
+  ids.reserve(events->size());
+  for (const auto& e : *events) ids.push_back(e.id);
+  auto payloads = LoadPayloads(ids);
+  if (!payloads) return std::unexpected(payloads.error());
+  std::unordered_map<std::string, std::string> by_id;
+  for (auto& [id, p] : *payloads) by_id.emplace(id.str(), std::move(p));
+  for (auto& e : *events) {
+    auto it = by_id.find(e.id.str());
+    if (it != by_id.end()) e.payload = std::move(it->second);  // else deleted meanwhile: ""
+  }
+  return events;
+}
+
+Result<void> PostgresStore::AppendReplayDeliveries(const ReplayStep& step) {
+  return Write<void>([step, node = node_id_](Conn& db) -> Result<void> {
+    EXEC(u, db,
+         "UPDATE replays SET cursor = $3::text, created = created + $4::bigint, scan_done = $5::int::boolean "
+         "WHERE id = $1::text AND cursor = $2::text AND status = 'running'",
+         Params().Text(step.replay.str()).Text(step.from_cursor).Text(step.to_cursor)
+             .Int(static_cast<int64_t>(step.deliveries.size())).Int(step.scan_done ? 1 : 0));
+    if (u.Affected() == 0)
+      return MakeError(ErrorCode::kConflict, "replay " + step.replay.str() + " is not running or has moved on");
+    // FOR KEY SHARE: a delete of the endpoint waits for this step, or this step sees it gone.
+    EXEC(e, db, "SELECT 1 FROM endpoints WHERE id = $1::text AND company_id = $2::text FOR KEY SHARE",
+         Params().Text(step.endpoint.str()).Text(step.company.str()));
+    if (e.empty()) return std::unexpected(NotFound("endpoint"));  // undone with the cursor's move
+    std::vector<pg::NoticeDelivery> ready;
+    ready.reserve(step.deliveries.size());
+    for (const Delivery& d : step.deliveries) {
+      TRY(db.Exec("INSERT INTO deliveries(id, company_id, event_id, endpoint_id, status, attempts, next_attempt_at, "
+                  "last_attempt_at, created_at, replay_id) VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, "
+                  "0, $6::bigint, NULL, $7::bigint, $8::text)",
+                  Params().Text(d.id.str()).Text(d.company_id.str()).Text(d.event_id.str()).Text(d.endpoint_id.str())
+                      .Text(ToString(d.status)).Opt(d.next_attempt_at_ms).Int(d.created_at_ms)
+                      .Text(step.replay.str())));
+      if (d.status == DeliveryStatus::kPending) ready.push_back({LeaseShardOf(d.endpoint_id), d.id});
+    }
+    // The node that owns the endpoint's shard hears of them with the commit, as of an ingest.
+    for (const auto& notice : pg::FormatDeliveryNotices(pg::Notice::Kind::kReady, node, ready))
+      TRY(Notify(db, notice));
+    return {};
+  });
+}
+
+Result<ReplayStore::Unfinished> PostgresStore::UnfinishedReplayDeliveries(const ReplayId& id,
+                                                                          const std::string& from) {
+  return Read<Unfinished>([&](Conn& db) -> Result<Unfinished> {
+    EXEC(c, db,
+         "SELECT count(*), min(id) FROM deliveries WHERE replay_id = $1::text AND id >= $2::text "
+         "AND status IN ('pending', 'held')",
+         Params().Text(id.str()).Text(from));
+    Unfinished u;
+    u.count = c.Int(0, 0);
+    if (!c.IsNull(0, 1)) u.first = c.Text(0, 1);
+    return u;
+  });
+}
+
+Result<void> PostgresStore::FinishReplay(const ReplayId& id, ReplayStatus status, int64_t now_ms) {
+  return Write<void>([id, status, now_ms](Conn& db) -> Result<void> {
+    // FOR KEY SHARE on the endpoint: a delete waits for this write, or this one sees it gone.
+    EXEC(q, db, "SELECT endpoint_id, company_id FROM replays WHERE id = $1::text AND status = 'running' FOR UPDATE",
+         Params().Text(id.str()));
+    if (q.empty()) return MakeError(ErrorCode::kConflict, "replay " + id.str() + " is not running");
+    if (status == ReplayStatus::kCompleted) {
+      EXEC(e, db, "SELECT 1 FROM endpoints WHERE id = $1::text AND company_id = $2::text FOR KEY SHARE",
+           Params().Text(q.Text(0, 0)).Text(q.Text(0, 1)));
+      // Its deliveries went with a deleted endpoint: that is no completion.
+      if (e.empty()) return std::unexpected(NotFound("endpoint"));
+    }
+    EXEC(u, db,
+         "UPDATE replays SET status = $1::text, finished_at = $2::bigint WHERE id = $3::text AND status = 'running'",
+         Params().Text(ToString(status)).Int(now_ms).Text(id.str()));
+    if (u.Affected() == 0) return MakeError(ErrorCode::kConflict, "replay " + id.str() + " is not running");
+    return {};
   });
 }
 

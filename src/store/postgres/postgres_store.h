@@ -135,6 +135,23 @@ class PostgresStore final : public Store {
   Result<std::vector<Erasure>> RunningErasures() override;
   Result<ErasureBatchResult> EraseBatch(const ErasureId& id, int limit, int64_t now_ms) override;
 
+  Result<void> InsertReplay(const Replay& r, const AuditEntry* audit) override;
+  Result<Replay> GetReplay(const CompanyId& company, const ReplayId& id) override;
+  Result<Page<Replay>> ListReplays(const CompanyId& company, const EndpointId& endpoint,
+                                   const PageRequest& page) override;
+  Result<ReplayProgress> GetReplayProgress(const CompanyId& company, const ReplayId& id) override;
+  Result<Replay> CancelReplay(const CompanyId& company, const ReplayId& id, int64_t now_ms,
+                              const AuditEntry* audit) override;
+  Result<std::vector<Replay>> RunningReplays() override;
+  Result<int64_t> CountReplayEvents(const CompanyId& company, int64_t since_ms, int64_t until_ms,
+                                    const std::vector<std::string>& types) override;
+  Result<std::vector<Event>> ScanReplayEvents(const CompanyId& company, int64_t since_ms, int64_t until_ms,
+                                              const std::vector<std::string>& types, const std::string& after,
+                                              int limit) override;
+  Result<void> AppendReplayDeliveries(const ReplayStep& step) override;
+  Result<Unfinished> UnfinishedReplayDeliveries(const ReplayId& id, const std::string& from) override;
+  Result<void> FinishReplay(const ReplayId& id, ReplayStatus status, int64_t now_ms) override;
+
  private:
   // A unit of work for the writer: `apply` runs inside the group transaction; `finish` runs
   // after COMMIT returned (the group is durable) with the commit's error, if any.

@@ -122,7 +122,7 @@ Event ReadEvent(const Stmt& s) {
 
 constexpr const char* kDeliveryCols =
     "id, company_id, event_id, endpoint_id, status, attempts, next_attempt_at, "
-    "last_attempt_at, created_at, canceled_reason";
+    "last_attempt_at, created_at, canceled_reason, replay_id";
 
 Delivery ReadDelivery(const Stmt& s) {
   Delivery d;
@@ -136,6 +136,7 @@ Delivery ReadDelivery(const Stmt& s) {
   d.last_attempt_at_ms = s.OptInt(7);
   d.created_at_ms = s.Int(8);
   if (!s.IsNull(9)) d.canceled_reason = s.Text(9);
+  if (!s.IsNull(10)) d.replay_id = ReplayId::FromTrusted(s.Text(10));
   return d;
 }
 
@@ -1040,7 +1041,7 @@ Result<DispatchStore::PendingPage> SqliteStore::LoadPending(const EndpointId& en
     // "dlv_~" sorts after every delivery id, so the index range is bounded either way.
     PREPARE(s, db,
             "SELECT d.id, d.company_id, d.event_id, d.endpoint_id, e.subject, "
-            "d.attempts, d.next_attempt_at FROM deliveries d "
+            "d.attempts, d.next_attempt_at, d.replay_id IS NOT NULL FROM deliveries d "
             "JOIN events e ON e.id = d.event_id WHERE d.endpoint_id = ?2 "
             "AND d.id > ?1 AND d.id <= ?3 AND d.status = 'pending' ORDER BY d.id");
     s.Bind(1, after).Bind(2, endpoint.str()).Bind(3, page.next_after.empty() ? "dlv_~" : page.next_after);
@@ -1053,6 +1054,7 @@ Result<DispatchStore::PendingPage> SqliteStore::LoadPending(const EndpointId& en
       p.subject = row.Text(4);
       p.attempts = static_cast<int>(row.Int(5));
       p.next_attempt_at_ms = row.OptInt(6).value_or(0);
+      p.replay = row.Int(7) != 0;
       return p;
     });
     if (!rows) return std::unexpected(rows.error());
@@ -1134,7 +1136,7 @@ Result<void> SqliteStore::WriteOutcomes(Db& db, const std::vector<DeliveryUpdate
                                         const std::vector<EndpointHealth>& health) {
   PREPARE(u, db,
           "UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, "
-          "last_attempt_at = ? WHERE id = ? AND status <> 'canceled'");
+          "last_attempt_at = COALESCE(?, last_attempt_at) WHERE id = ? AND status <> 'canceled'");
   PREPARE(a, db,
           "INSERT INTO attempts(id, delivery_id, company_id, number, started_at, duration_ms, "
           "status_code, error, response_headers, response_body, error_detail, request_headers) "
@@ -1203,6 +1205,11 @@ Result<int64_t> SqliteStore::PurgeExpired(int64_t cutoff_ms, int limit, const st
          "(SELECT 1 FROM deliveries d WHERE d.event_id = e.id) LIMIT ?2)",
          "DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE e.company_id = ?3 AND e.id < ?1 "
          "AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) LIMIT ?2)"},
+        // Replays that ended (created before the cutoff, as their deliveries).
+        {"rpl_",
+         "DELETE FROM replays WHERE id IN (SELECT id FROM replays WHERE id < ?1 AND status <> 'running' LIMIT ?2)",
+         "DELETE FROM replays WHERE id IN (SELECT id FROM replays WHERE company_id = ?3 AND id < ?1 "
+         "AND status <> 'running' LIMIT ?2)"},
     };
     for (const Step& step : kSteps) {
       PREPARE(st, db, company ? step.one : step.all);
@@ -1544,6 +1551,297 @@ Result<void> SqliteStore::TruncateWal() {
       return MakeError(ErrorCode::kUnavailable, std::string("checkpoint: ") + sqlite3_errmsg((*db)->raw()));
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+}
+
+// ---------------------------------------------------------------- replays
+
+namespace {
+
+constexpr const char* kReplayCols =
+    "id, company_id, endpoint_id, status, since, until, event_types, selection, total, created, cursor, "
+    "scan_done, created_at, finished_at";
+
+Replay ReadReplay(const Stmt& s) {
+  Replay r;
+  r.id = ReplayId::FromTrusted(s.Text(0));
+  r.company_id = CompanyId::FromTrusted(s.Text(1));
+  r.endpoint_id = EndpointId::FromTrusted(s.Text(2));
+  r.status = ParseReplayStatus(s.TextView(3)).value_or(ReplayStatus::kRunning);
+  r.since_ms = s.Int(4);
+  r.until_ms = s.Int(5);
+  if (!s.IsNull(6)) {
+    r.event_types.emplace();
+    if (auto v = ParseJson(s.TextView(6)); v && v->is_array())
+      for (const auto& t : v->get_array())
+        if (t.is_string()) r.event_types->emplace_back(t.get_string());
+  }
+  r.selection = ReplaySelectionFromJson(s.TextView(7));
+  r.total = s.Int(8);
+  r.created = s.Int(9);
+  r.cursor = s.Text(10);
+  r.scan_done = s.Int(11) != 0;
+  r.created_at_ms = s.Int(12);
+  r.finished_at_ms = s.OptInt(13);
+  return r;
+}
+
+std::optional<std::string> EventTypesJson(const std::optional<std::vector<std::string>>& types) {
+  if (!types) return std::nullopt;
+  json::array a;
+  for (const auto& t : *types) a.emplace_back(t);
+  return ToJson(a);
+}
+
+std::string TypesJson(const std::vector<std::string>& types) {
+  json::array a;
+  for (const auto& t : types) a.emplace_back(t);
+  return ToJson(a);
+}
+
+// Event ids are ULIDs of the accepting node's clock, as created_at is: a window of created_at
+// is sought on the (company_id, id) index between the ids of an hour before and after it (a
+// clock that stepped back less than that still finds its events), then checked exactly.
+constexpr int64_t kIdClockSlackMs = 3600 * 1000;
+std::string EventIdBound(int64_t ms) { return std::string(EventTag::kPrefix) + UlidLowerBound(std::max<int64_t>(0, ms)); }
+
+}  // namespace
+
+Result<void> SqliteStore::InsertReplay(const Replay& r, const AuditEntry* audit) {
+  return Write<void>([r](Db& db) -> Result<void> {
+    PREPARE(e, db, "SELECT 1 FROM endpoints WHERE id = ? AND company_id = ?");
+    e.Bind(1, r.endpoint_id.str()).Bind(2, r.company_id.str());
+    auto found = e.Step();
+    if (!found) return std::unexpected(found.error());
+    e.Reset();
+    if (!*found) return std::unexpected(NotFound("endpoint"));
+    PREPARE(q, db, "SELECT id FROM replays WHERE endpoint_id = ? AND status = 'running'");
+    q.Bind(1, r.endpoint_id.str());
+    auto running = q.Step();
+    if (!running) return std::unexpected(running.error());
+    const std::string other = *running ? q.Text(0) : std::string();
+    q.Reset();
+    if (*running && r.status == ReplayStatus::kRunning) {
+      return MakeError(ErrorCode::kConflict, "replay " + other + " of this endpoint is running: wait for it or cancel it");
+    }
+    PREPARE(s, db,
+            "INSERT INTO replays(id, company_id, endpoint_id, status, since, until, event_types, selection, total, "
+            "created, cursor, scan_done, created_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    s.Bind(1, r.id.str()).Bind(2, r.company_id.str()).Bind(3, r.endpoint_id.str()).Bind(4, ToString(r.status))
+        .Bind(5, r.since_ms).Bind(6, r.until_ms).Bind(7, EventTypesJson(r.event_types))
+        .Bind(8, ReplaySelectionToJson(r.selection)).Bind(9, r.total).Bind(10, r.created).Bind(11, r.cursor)
+        .Bind(12, int64_t{r.scan_done ? 1 : 0}).Bind(13, r.created_at_ms).Bind(14, r.finished_at_ms);
+    return s.Exec();
+  }, audit);
+}
+
+Result<Replay> SqliteStore::GetReplay(const CompanyId& company, const ReplayId& id) {
+  return Read<Replay>([&](Db& db) -> Result<Replay> {
+    static const std::string sql =
+        std::string("SELECT ") + kReplayCols + " FROM replays WHERE id = ? AND company_id = ?";
+    PREPARE(s, db, sql.c_str());
+    s.Bind(1, id.str()).Bind(2, company.str());
+    return One<Replay>(s, "replay", ReadReplay);
+  });
+}
+
+Result<Page<Replay>> SqliteStore::ListReplays(const CompanyId& company, const EndpointId& endpoint,
+                                              const PageRequest& page) {
+  return Read<Page<Replay>>([&](Db& db) -> Result<Page<Replay>> {
+    static const std::string sql = std::string("SELECT ") + kReplayCols +
+                                   " FROM replays WHERE endpoint_id = ?1 AND company_id = ?2 "
+                                   "AND (?3 = '' OR id < ?3) ORDER BY id DESC LIMIT ?4";
+    PREPARE(s, db, sql.c_str());
+    const int limit = ClampLimit(page.limit);
+    s.Bind(1, endpoint.str()).Bind(2, company.str()).Bind(3, page.cursor).Bind(4, limit + 1);
+    auto out = All<Replay>(s, ReadReplay);
+    if (!out) return std::unexpected(out.error());
+    return MakePage(std::move(*out), limit, [](const Replay& r) { return r.id.str(); });
+  });
+}
+
+Result<ReplayProgress> SqliteStore::GetReplayProgress(const CompanyId& company, const ReplayId& id) {
+  return Read<ReplayProgress>([&](Db& db) -> Result<ReplayProgress> {
+    PREPARE(e, db, "SELECT 1 FROM replays WHERE id = ? AND company_id = ?");
+    e.Bind(1, id.str()).Bind(2, company.str());
+    auto found = e.Step();
+    if (!found) return std::unexpected(found.error());
+    e.Reset();
+    if (!*found) return std::unexpected(NotFound("replay"));
+    PREPARE(s, db, "SELECT status, count(*) FROM deliveries WHERE replay_id = ? GROUP BY status");
+    s.Bind(1, id.str());
+    ReplayProgress p;
+    while (true) {
+      auto r = s.Step();
+      if (!r) return std::unexpected(r.error());
+      if (!*r) break;
+      const int64_t n = s.Int(1);
+      switch (ParseDeliveryStatus(s.TextView(0)).value_or(DeliveryStatus::kPending)) {
+        case DeliveryStatus::kPending:
+        case DeliveryStatus::kHeld: p.pending += n; break;
+        case DeliveryStatus::kSucceeded: p.succeeded += n; break;
+        case DeliveryStatus::kFailed: p.failed += n; break;
+        case DeliveryStatus::kCanceled: p.canceled += n; break;
+      }
+    }
+    return p;
+  });
+}
+
+Result<Replay> SqliteStore::CancelReplay(const CompanyId& company, const ReplayId& id, int64_t now_ms,
+                                        const AuditEntry* audit) {
+  return Write<Replay>([company, id, now_ms](Db& db) -> Result<Replay> {
+    static const std::string sql =
+        std::string("SELECT ") + kReplayCols + " FROM replays WHERE id = ? AND company_id = ?";
+    PREPARE(q, db, sql.c_str());
+    q.Bind(1, id.str()).Bind(2, company.str());
+    auto r = One<Replay>(q, "replay", ReadReplay);
+    if (!r || r->status == ReplayStatus::kCanceled) return r;
+    if (r->status == ReplayStatus::kCompleted)
+      return MakeError(ErrorCode::kConflict, "replay " + id.str() + " has completed: there is nothing left to cancel");
+    PREPARE(u, db, "UPDATE replays SET status = 'canceled', finished_at = ? WHERE id = ? AND status = 'running'");
+    u.Bind(1, now_ms).Bind(2, id.str());
+    TRY(u.Exec());
+    PREPARE(d, db,
+            "UPDATE deliveries SET status = 'canceled', next_attempt_at = NULL "
+            "WHERE replay_id = ? AND status IN ('pending', 'held')");
+    d.Bind(1, id.str());
+    TRY(d.Exec());
+    r->status = ReplayStatus::kCanceled;
+    r->finished_at_ms = now_ms;
+    return r;
+  }, audit);
+}
+
+Result<std::vector<Replay>> SqliteStore::RunningReplays() {
+  return Read<std::vector<Replay>>([](Db& db) -> Result<std::vector<Replay>> {
+    static const std::string sql =
+        std::string("SELECT ") + kReplayCols + " FROM replays WHERE status = 'running' ORDER BY id";
+    PREPARE(s, db, sql.c_str());
+    return All<Replay>(s, ReadReplay);
+  });
+}
+
+Result<int64_t> SqliteStore::CountReplayEvents(const CompanyId& company, int64_t since_ms, int64_t until_ms,
+                                               const std::vector<std::string>& types) {
+  return Read<int64_t>([&](Db& db) -> Result<int64_t> {
+    // "+type": the (company_id, id) index, walked over the window (see kIdClockSlackMs).
+    PREPARE(s, db,
+            "SELECT count(*) FROM events WHERE company_id = ?1 AND id >= ?2 AND id < ?3 "
+            "AND created_at >= ?4 AND created_at < ?5 AND +type IN (SELECT value FROM json_each(?6))");
+    s.Bind(1, company.str()).Bind(2, EventIdBound(since_ms - kIdClockSlackMs))
+        .Bind(3, EventIdBound(until_ms + kIdClockSlackMs)).Bind(4, since_ms).Bind(5, until_ms)
+        .Bind(6, TypesJson(types));
+    auto r = s.Step();
+    if (!r) return std::unexpected(r.error());
+    const int64_t n = *r ? s.Int(0) : 0;
+    s.Reset();
+    return n;
+  });
+}
+
+Result<std::vector<Event>> SqliteStore::ScanReplayEvents(const CompanyId& company, int64_t since_ms,
+                                                         int64_t until_ms, const std::vector<std::string>& types,
+                                                         const std::string& after, int limit) {
+  auto events = Read<std::vector<Event>>([&](Db& db) -> Result<std::vector<Event>> {
+    PREPARE(s, db,
+            "SELECT id, company_id, type, subject, occurred_at, created_at FROM events "
+            "WHERE company_id = ?1 AND id > max(?2, ?7) AND id < ?3 AND created_at >= ?4 AND created_at < ?5 "
+            "AND +type IN (SELECT value FROM json_each(?6)) ORDER BY id LIMIT ?8");
+    s.Bind(1, company.str()).Bind(2, EventIdBound(since_ms - kIdClockSlackMs))
+        .Bind(3, EventIdBound(until_ms + kIdClockSlackMs)).Bind(4, since_ms).Bind(5, until_ms)
+        .Bind(6, TypesJson(types)).Bind(7, after).Bind(8, std::max(1, limit));
+    return All<Event>(s, [](const Stmt& row) {
+      Event e;
+      e.id = EventId::FromTrusted(row.Text(0));
+      e.company_id = CompanyId::FromTrusted(row.Text(1));
+      e.type = row.Text(2);
+      e.subject = row.Text(3);
+      e.occurred_at_ms = row.OptInt(4);
+      e.created_at_ms = row.Int(5);
+      return e;
+    });
+  });
+  if (!events || events->empty()) return events;
+  // Payloads the one way the store reads them for sending.
+  std::vector<EventId> ids;
+  ids.reserve(events->size());
+  for (const auto& e : *events) ids.push_back(e.id);
+  auto payloads = LoadPayloads(ids);
+  if (!payloads) return std::unexpected(payloads.error());
+  std::unordered_map<std::string, std::string> by_id;
+  for (auto& [id, p] : *payloads) by_id.emplace(id.str(), std::move(p));
+  for (auto& e : *events) {
+    auto it = by_id.find(e.id.str());
+    if (it != by_id.end()) e.payload = std::move(it->second);  // else deleted meanwhile: ""
+  }
+  return events;
+}
+
+Result<void> SqliteStore::AppendReplayDeliveries(const ReplayStep& step) {
+  return Write<void>([step](Db& db) -> Result<void> {
+    PREPARE(u, db,
+            "UPDATE replays SET cursor = ?3, created = created + ?4, scan_done = ?5 "
+            "WHERE id = ?1 AND cursor = ?2 AND status = 'running'");
+    u.Bind(1, step.replay.str()).Bind(2, step.from_cursor).Bind(3, step.to_cursor)
+        .Bind(4, static_cast<int64_t>(step.deliveries.size())).Bind(5, int64_t{step.scan_done ? 1 : 0});
+    TRY(u.Exec());
+    if (db.Changes() == 0)
+      return MakeError(ErrorCode::kConflict, "replay " + step.replay.str() + " is not running or has moved on");
+    PREPARE(e, db, "SELECT 1 FROM endpoints WHERE id = ? AND company_id = ?");
+    e.Bind(1, step.endpoint.str()).Bind(2, step.company.str());
+    auto found = e.Step();
+    if (!found) return std::unexpected(found.error());
+    e.Reset();
+    if (!*found) return std::unexpected(NotFound("endpoint"));  // undone with the cursor's move
+    PREPARE(dl, db,
+            "INSERT INTO deliveries(id, company_id, event_id, endpoint_id, status, attempts, "
+            "next_attempt_at, last_attempt_at, created_at, replay_id) VALUES (?, ?, ?, ?, ?, 0, ?, NULL, ?, ?)");
+    for (const Delivery& d : step.deliveries) {
+      dl.Reset();
+      dl.Bind(1, d.id.str()).Bind(2, d.company_id.str()).Bind(3, d.event_id.str()).Bind(4, d.endpoint_id.str())
+          .Bind(5, ToString(d.status)).Bind(6, d.next_attempt_at_ms).Bind(7, d.created_at_ms)
+          .Bind(8, step.replay.str());
+      TRY(dl.Exec());
+    }
+    return {};
+  });
+}
+
+Result<ReplayStore::Unfinished> SqliteStore::UnfinishedReplayDeliveries(const ReplayId& id, const std::string& from) {
+  return Read<Unfinished>([&](Db& db) -> Result<Unfinished> {
+    PREPARE(s, db,
+            "SELECT count(*), min(id) FROM deliveries WHERE replay_id = ? AND id >= ? "
+            "AND status IN ('pending', 'held')");
+    s.Bind(1, id.str()).Bind(2, from);
+    auto r = s.Step();
+    if (!r) return std::unexpected(r.error());
+    Unfinished u;
+    if (*r) {
+      u.count = s.Int(0);
+      if (!s.IsNull(1)) u.first = s.Text(1);
+    }
+    s.Reset();
+    return u;
+  });
+}
+
+Result<void> SqliteStore::FinishReplay(const ReplayId& id, ReplayStatus status, int64_t now_ms) {
+  return Write<void>([id, status, now_ms](Db& db) -> Result<void> {
+    PREPARE(q, db,
+            "SELECT r.status = 'running', e.id IS NOT NULL FROM replays r "
+            "LEFT JOIN endpoints e ON e.id = r.endpoint_id AND e.company_id = r.company_id WHERE r.id = ?");
+    q.Bind(1, id.str());
+    auto row = q.Step();
+    if (!row) return std::unexpected(row.error());
+    const bool running = *row && q.Int(0) != 0, endpoint = *row && q.Int(1) != 0;
+    q.Reset();
+    if (!running) return MakeError(ErrorCode::kConflict, "replay " + id.str() + " is not running");
+    // Its deliveries went with a deleted endpoint: that is no completion.
+    if (status == ReplayStatus::kCompleted && !endpoint) return std::unexpected(NotFound("endpoint"));
+    PREPARE(u, db, "UPDATE replays SET status = ?, finished_at = ? WHERE id = ? AND status = 'running'");
+    u.Bind(1, ToString(status)).Bind(2, now_ms).Bind(3, id.str());
+    return u.Exec();
+  });
 }
 
 }  // namespace hookd

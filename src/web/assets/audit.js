@@ -22,7 +22,7 @@ const ACTIONS = [
     ['endpoint.test_sent', 'Test event sent'],
     ['endpoint.recovered', 'Failed deliveries recovered'],
   ]],
-  ['Deliveries', [['delivery.retried', 'Delivery retried']]],
+  ['Deliveries', [['delivery.retried', 'Delivery retried'], ['replay.created', 'Replay started'], ['replay.canceled', 'Replay canceled']]],
   ['Personal data', [['erasure.created', 'Employee data erased']]],
   ['Zapier hooks', [['hook.created', 'Hook subscribed'], ['hook.deleted', 'Hook unsubscribed']]],
   ['Company and tokens', [

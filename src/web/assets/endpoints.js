@@ -7,6 +7,7 @@ import { fillEvent } from './deliveries.js';
 import { renderStats, statsParams, RANGES } from './chart.js';
 import { announce, announceError, actionButton, confirmDialog, copyText, idChip } from './ui.js';
 import { waitingPhrase } from './waiting.js';
+import { replaySection } from './replay.js';
 
 function failing(ep) {
   return ep.status === 'enabled' && ep.health?.consecutive_failures > 0;
@@ -516,7 +517,8 @@ export async function endpointDetail(ctx, id) {
               h('button', { type: 'button', class: 'link', 'aria-label': 'Refresh statistics', onclick: loadStats }, 'Refresh'))),
           statsBox),
         recent.el,
-        recoverSection(ep, () => recent.refresh())),
+        recoverSection(ep, () => recent.refresh()),
+        replaySection(ctx, ep)),
       h('div', { class: 'col-side' },
         secretSection(ep),
         h('section', { class: 'card', 'aria-labelledby': 'config-title' }, h('h2', { id: 'config-title' }, 'Configuration'), config))));

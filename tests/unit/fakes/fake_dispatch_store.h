@@ -80,6 +80,22 @@ class FakeDispatchStore final : public DispatchStore {
     payloads_.erase(r.d.event_id.str());
     return {id, r.d.endpoint_id};
   }
+  // A new pending delivery made by a replay (PendingDelivery::replay), as the replay runner
+  // commits it; returned with its payload, as the runner announces it.
+  PendingDelivery AddReplayDelivery(const EndpointId& endpoint, std::string subject = "") {
+    PendingDelivery d = AddDelivery(endpoint, std::move(subject));
+    d.replay = true;
+    rows_.at(d.id.str()).d.replay = true;
+    return d;
+  }
+  // What canceling a replay writes: the endpoint's replayed deliveries not finished become
+  // canceled.
+  void CancelReplayRows(const EndpointId& endpoint) {
+    for (auto& [_, r] : rows_)
+      if (r.d.endpoint_id == endpoint && r.d.replay &&
+          (r.status == DeliveryStatus::kPending || r.status == DeliveryStatus::kHeld))
+        r.status = DeliveryStatus::kCanceled;
+  }
 
   const Row& RowOf(const DeliveryId& id) const { return rows_.at(id.str()); }
   DeliveryStatus StatusOf(const DeliveryId& id) const { return rows_.at(id.str()).status; }
