@@ -458,7 +458,7 @@ TEST(PostgresReplayStore, ReplayWritesNotifyWithTheirCommit) {
   // A refused step announces nothing; the cancel is the next notice.
   EXPECT_FALSE(store->AppendReplayDeliveries(step));
   ASSERT_TRUE(store->CancelReplay(c.id, r.id, NowMs()));
-  EXPECT_EQ(next_notice(), "x " + pg->NodeId() + " " + c.id.str() + " " + ep.id.str());
+  EXPECT_EQ(next_notice(), "y " + pg->NodeId() + " " + c.id.str() + " " + ep.id.str());
   EXPECT_TRUE(pg->LoadReadyDeliveries({d.id})->empty());  // canceled: no longer pending
   PQfinish(listener);
 }

@@ -1100,7 +1100,7 @@ Result<void> PostgresStore::WriteOutcomes(Conn& db, const std::vector<DeliveryUp
     EXEC(u, db,
          "UPDATE deliveries AS d SET status = u.status, attempts = u.attempts, next_attempt_at = u.next_at, "
          "last_attempt_at = COALESCE(u.last_at, d.last_attempt_at) FROM unnest($1::text[], $2::text[], $3::integer[], $4::bigint[], $5::bigint[]) "
-         "AS u(id, status, attempts, next_at, last_at) WHERE d.id = u.id AND d.status <> 'canceled' RETURNING d.id",
+         "AS u(id, status, attempts, next_at, last_at) WHERE d.id = u.id AND coalesce(d.canceled_reason, '') <> 'erased' RETURNING d.id",
          Params().Text(pg::NullableArrayLiteral(ids)).Text(pg::NullableArrayLiteral(status))
              .Text(pg::NullableArrayLiteral(attempts)).Text(pg::NullableArrayLiteral(next))
              .Text(pg::NullableArrayLiteral(last_at)));

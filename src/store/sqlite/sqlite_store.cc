@@ -1136,7 +1136,7 @@ Result<void> SqliteStore::WriteOutcomes(Db& db, const std::vector<DeliveryUpdate
                                         const std::vector<EndpointHealth>& health) {
   PREPARE(u, db,
           "UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, "
-          "last_attempt_at = COALESCE(?, last_attempt_at) WHERE id = ? AND status <> 'canceled'");
+          "last_attempt_at = COALESCE(?, last_attempt_at) WHERE id = ? AND coalesce(canceled_reason, '') <> 'erased'");
   PREPARE(a, db,
           "INSERT INTO attempts(id, delivery_id, company_id, number, started_at, duration_ms, "
           "status_code, error, response_headers, response_body, error_detail, request_headers) "

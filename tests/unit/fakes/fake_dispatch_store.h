@@ -23,6 +23,7 @@ class FakeDispatchStore final : public DispatchStore {
     PendingDelivery d;  // as announced (payload dropped)
     DeliveryStatus status = DeliveryStatus::kPending;
     std::vector<Attempt> attempts;
+    bool erased = false;  // canceled by an erasure (canceled_reason "erased")
   };
 
   // ---- the test's side
@@ -76,7 +77,10 @@ class FakeDispatchStore final : public DispatchStore {
   // pending or held) and the payload goes. Returns what an erasure announces.
   std::pair<DeliveryId, EndpointId> Erase(const DeliveryId& id) {
     Row& r = rows_.at(id.str());
-    if (r.status == DeliveryStatus::kPending || r.status == DeliveryStatus::kHeld) r.status = DeliveryStatus::kCanceled;
+    if (r.status == DeliveryStatus::kPending || r.status == DeliveryStatus::kHeld) {
+      r.status = DeliveryStatus::kCanceled;
+      r.erased = true;
+    }
     payloads_.erase(r.d.event_id.str());
     return {id, r.d.endpoint_id};
   }
@@ -211,7 +215,9 @@ class FakeDispatchStore final : public DispatchStore {
         continue;
       }
       Row& r = it->second;
-      if (r.status == DeliveryStatus::kCanceled) continue;  // final, as in both stores
+      // Erased: final, as in both stores. A replay's canceled delivery that was in flight takes
+      // its outcome (it was sent).
+      if (r.erased) continue;
       r.status = u.status;  // as the SQLite store: the last write wins
       r.d.attempts = u.attempts;
       if (u.next_attempt_at_ms) r.d.next_attempt_at_ms = *u.next_attempt_at_ms;
