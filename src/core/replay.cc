@@ -147,7 +147,7 @@ Result<ReplayMatcher> ReplayMatcher::Make(const ReplaySelection& s) {
   m.types_.insert(s.types.begin(), s.types.end());
   if (!s.filter.is_null()) {
     auto f = Filter::Compile(s.filter);
-    if (!f) return std::unexpected(f.error());
+    if (!f) return Unexpected(f.error());
     m.filter_ = std::move(*f);
   }
   return m;
