@@ -1552,6 +1552,39 @@ TEST(PostgresStore, ConcurrentMigrationsAllSucceed) {
   EXPECT_TRUE(stores[3]->GetCompany(c.id));
 }
 
+// PostgreSQL only: a prepared statement is planned for the table it finds at each run, not for
+// the table it found when first run. With the server's default plan_cache_mode (auto), the sixth
+// run of a statement caches a generic plan; one cached while the table was small (a new
+// node's first minutes) stays a hash join over a sequential scan after the table has grown to
+// millions of rows — nothing but ANALYZE or DDL replans it — and each outcome write read the
+// whole deliveries table (measured: 317 µs per delivery against 14 µs; bench/README.md).
+TEST(PostgresStore, PreparedStatementsArePlannedForTheTableTheyFindNow) {
+  const std::string url = hookd::testing::NewPostgresDatabaseUrl();
+  auto opened = pg::Conn::Open(url);
+  ASSERT_TRUE(opened) << opened.error().message;
+  pg::Conn& db = **opened;
+  // A few rows, analyzed as autovacuum does when a table is new.
+  ASSERT_TRUE(db.ExecScript("CREATE TABLE grows (id text PRIMARY KEY, n bigint NOT NULL); "
+                            "INSERT INTO grows VALUES ('a', 0), ('b', 0), ('c', 0); ANALYZE grows"));
+  static const char* kUpdate =
+      "UPDATE grows SET n = u.n FROM unnest($1::text[], $2::bigint[]) AS u(id, n) WHERE grows.id = u.id";
+  for (int i = 0; i < 8; ++i) {  // past the runs after which a generic plan would be cached
+    auto r = db.Exec(kUpdate, pg::Params().Text("{a,b}").Text("{1,2}"));
+    ASSERT_TRUE(r) << r.error().message;
+  }
+  ASSERT_TRUE(db.ExecScript("INSERT INTO grows SELECT 'k' || g, g FROM generate_series(1, 100000) g"));
+  auto updated = db.Exec(kUpdate, pg::Params().Text("{k7,k9}").Text("{70,90}"));
+  ASSERT_TRUE(updated) << updated.error().message;
+  EXPECT_EQ(updated->Affected(), 2);
+  // The plan the same prepared statement runs with now (Exec named it hookd_1).
+  pg::Rows plan(PQexec(db.raw(), "EXPLAIN EXECUTE hookd_1('{k7,k9}', '{70,90}')"));
+  ASSERT_EQ(PQresultStatus(plan.raw()), PGRES_TUPLES_OK) << PQresultErrorMessage(plan.raw());
+  std::string text;
+  for (int i = 0; i < plan.size(); ++i) text += plan.Text(i, 0) + "\n";
+  EXPECT_EQ(text.find("Seq Scan on grows"), std::string::npos) << text;
+  EXPECT_NE(text.find("grows_pkey"), std::string::npos) << text;
+}
+
 // PostgreSQL only: a server that cannot be reached is kUnavailable (the API's 503), not a
 // crash or a hang.
 TEST(PostgresStore, AnUnreachableServerIsUnavailable) {

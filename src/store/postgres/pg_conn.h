@@ -83,7 +83,8 @@ class Conn {
  public:
   // Connects to `url` (a postgres:// or postgresql:// URI, or a libpq conninfo string), with
   // hookd's defaults before the URL's own settings (which win): connect_timeout=10, TCP
-  // keepalives, application_name. Then sets synchronous_commit=on and bytea_output=hex.
+  // keepalives, application_name. Then sets synchronous_commit=on, bytea_output=hex and
+  // plan_cache_mode=force_custom_plan.
   // kUnavailable when the server cannot be reached.
   static Result<std::unique_ptr<Conn>> Open(const std::string& url, const std::string& application_name = "hookd");
   ~Conn();
