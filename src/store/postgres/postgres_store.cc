@@ -673,11 +673,93 @@ Result<int64_t> PostgresStore::RecoverDeliveries(const CompanyId& company, const
 
 // ---------------------------------------------------------------- events
 
+namespace {
+
+// The rows of `reqs`' events and deliveries, in one multi-row statement per table (through
+// unnest) whatever their number — a fan-out of 100 events to 50 endpoints was 5,100 round trips,
+// and a group of 64 single POSTs 192 — and the notices that wake the nodes owning the
+// endpoints' shards (they hear of them with the commit).
+Result<void> InsertIngested(Conn& db, std::span<const IngestRequest* const> reqs, const std::string& node) {
+  std::vector<pg::NoticeDelivery> ready;
+  std::vector<std::optional<std::string>> e_id, e_company, e_type, e_subject, e_occurred, e_created;
+  std::vector<std::string_view> e_payload;
+  std::vector<std::optional<std::string>> d_id, d_company, d_event, d_endpoint, d_status, d_next, d_created;
+  for (const IngestRequest* req : reqs) {
+    for (const NewEvent& ne : req->events) {
+      const Event& e = ne.event;
+      e_id.emplace_back(e.id.str());
+      e_company.emplace_back(e.company_id.str());
+      e_type.emplace_back(e.type);
+      e_subject.emplace_back(e.subject);
+      e_occurred.emplace_back(e.occurred_at_ms ? std::optional(std::to_string(*e.occurred_at_ms)) : std::nullopt);
+      e_created.emplace_back(std::to_string(e.created_at_ms));
+      e_payload.emplace_back(e.payload);
+      for (const Delivery& d : ne.deliveries) {
+        d_id.emplace_back(d.id.str());
+        d_company.emplace_back(d.company_id.str());
+        d_event.emplace_back(d.event_id.str());
+        d_endpoint.emplace_back(d.endpoint_id.str());
+        d_status.emplace_back(std::string(ToString(d.status)));
+        d_next.emplace_back(d.next_attempt_at_ms ? std::optional(std::to_string(*d.next_attempt_at_ms)) : std::nullopt);
+        d_created.emplace_back(std::to_string(d.created_at_ms));
+        if (d.status == DeliveryStatus::kPending) ready.push_back({LeaseShardOf(d.endpoint_id), d.id});
+      }
+    }
+  }
+  if (e_id.size() == 1) {  // one POST written alone: no arrays to build on either side
+    const Event& e = reqs.front()->events.front().event;
+    TRY(db.Exec("INSERT INTO events(id, company_id, type, subject, occurred_at, created_at, payload) "
+                "VALUES ($1::text, $2::text, $3::text, $4::text, $5::bigint, $6::bigint, $7::bytea)",
+                Params().Text(e.id.str()).Text(e.company_id.str()).Text(e.type).Text(e.subject)
+                    .Opt(e.occurred_at_ms).Int(e.created_at_ms).Bytes(e.payload)));
+  } else if (!e_id.empty()) {
+    TRY(db.Exec("INSERT INTO events(id, company_id, type, subject, occurred_at, created_at, payload) "
+                "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], "
+                "$6::bigint[], $7::bytea[])",
+                Params().Text(pg::NullableArrayLiteral(e_id)).Text(pg::NullableArrayLiteral(e_company))
+                    .Text(pg::NullableArrayLiteral(e_type)).Text(pg::NullableArrayLiteral(e_subject))
+                    .Text(pg::NullableArrayLiteral(e_occurred)).Text(pg::NullableArrayLiteral(e_created))
+                    .Text(pg::ByteaArrayLiteral(e_payload))));
+  }
+  if (!d_id.empty()) {
+    TRY(db.Exec("INSERT INTO deliveries(id, company_id, event_id, endpoint_id, status, attempts, "
+                "next_attempt_at, last_attempt_at, created_at) SELECT u.id, u.company_id, u.event_id, "
+                "u.endpoint_id, u.status, 0, u.next_at, NULL, u.created_at FROM unnest($1::text[], "
+                "$2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[]) "
+                "AS u(id, company_id, event_id, endpoint_id, status, next_at, created_at)",
+                Params().Text(pg::NullableArrayLiteral(d_id)).Text(pg::NullableArrayLiteral(d_company))
+                    .Text(pg::NullableArrayLiteral(d_event)).Text(pg::NullableArrayLiteral(d_endpoint))
+                    .Text(pg::NullableArrayLiteral(d_status)).Text(pg::NullableArrayLiteral(d_next))
+                    .Text(pg::NullableArrayLiteral(d_created))));
+  }
+  for (const auto& notice : pg::FormatDeliveryNotices(pg::Notice::Kind::kReady, node, ready))
+    TRY(Notify(db, notice));
+  return {};
+}
+
+}  // namespace
+
+bool PostgresStore::IngestWork::Mergeable() const { return !req.idempotency_key && !req.audit; }
+
+bool PostgresStore::ApplyIngests(Conn& db, std::span<Job> jobs) {
+  std::vector<const IngestRequest*> reqs;
+  reqs.reserve(jobs.size());
+  for (const Job& job : jobs) reqs.push_back(&job.ingest->req);
+  auto written = InsertIngested(db, reqs, jobs.front().ingest->node);
+  for (Job& job : jobs) {
+    if (written) job.ingest->result = IngestResult{false, {}};
+    else job.ingest->result = std::unexpected(written.error());
+  }
+  return written.has_value();
+}
+
 void PostgresStore::Ingest(IngestRequest req, IngestCallback done) {
   for (NewEvent& ne : req.events) sealed::Seal(*cipher_, ne.event);  // here, not on the writer thread
-  auto state = std::make_shared<std::optional<Result<IngestResult>>>();
+  auto work = std::make_shared<IngestWork>(IngestWork{std::move(req), node_id_, std::nullopt});
+  const bool mergeable = work->Mergeable();
   Enqueue(Job{
-      [req = std::move(req), state, node = node_id_](Conn& db) mutable -> bool {
+      [work](Conn& db) mutable -> bool {
+        const IngestRequest& req = work->req;
         auto run = [&]() -> Result<IngestResult> {
           const int64_t now = NowMs();
           if (req.idempotency_key) {
@@ -693,61 +775,8 @@ void PostgresStore::Ingest(IngestRequest req, IngestCallback done) {
               return IngestResult{true, q.Text(0, 1)};
             }
           }
-          // A batch request in two statements (multi-row, through unnest) whatever its size — a
-          // fan-out of 100 events to 50 endpoints was 5,100 round trips.
-          std::vector<pg::NoticeDelivery> ready;
-          std::vector<std::optional<std::string>> e_id, e_company, e_type, e_subject, e_occurred, e_created;
-          std::vector<std::string_view> e_payload;
-          std::vector<std::optional<std::string>> d_id, d_company, d_event, d_endpoint, d_status, d_next, d_created;
-          for (const NewEvent& ne : req.events) {
-            const Event& e = ne.event;
-            e_id.emplace_back(e.id.str());
-            e_company.emplace_back(e.company_id.str());
-            e_type.emplace_back(e.type);
-            e_subject.emplace_back(e.subject);
-            e_occurred.emplace_back(e.occurred_at_ms ? std::optional(std::to_string(*e.occurred_at_ms)) : std::nullopt);
-            e_created.emplace_back(std::to_string(e.created_at_ms));
-            e_payload.emplace_back(e.payload);
-            for (const Delivery& d : ne.deliveries) {
-              d_id.emplace_back(d.id.str());
-              d_company.emplace_back(d.company_id.str());
-              d_event.emplace_back(d.event_id.str());
-              d_endpoint.emplace_back(d.endpoint_id.str());
-              d_status.emplace_back(std::string(ToString(d.status)));
-              d_next.emplace_back(d.next_attempt_at_ms ? std::optional(std::to_string(*d.next_attempt_at_ms)) : std::nullopt);
-              d_created.emplace_back(std::to_string(d.created_at_ms));
-              if (d.status == DeliveryStatus::kPending) ready.push_back({LeaseShardOf(d.endpoint_id), d.id});
-            }
-          }
-          if (req.events.size() == 1) {  // the common single POST: no arrays to build on either side
-            const Event& e = req.events[0].event;
-            TRY(db.Exec("INSERT INTO events(id, company_id, type, subject, occurred_at, created_at, payload) "
-                        "VALUES ($1::text, $2::text, $3::text, $4::text, $5::bigint, $6::bigint, $7::bytea)",
-                        Params().Text(e.id.str()).Text(e.company_id.str()).Text(e.type).Text(e.subject)
-                            .Opt(e.occurred_at_ms).Int(e.created_at_ms).Bytes(e.payload)));
-          } else if (!e_id.empty()) {
-            TRY(db.Exec("INSERT INTO events(id, company_id, type, subject, occurred_at, created_at, payload) "
-                        "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], "
-                        "$6::bigint[], $7::bytea[])",
-                        Params().Text(pg::NullableArrayLiteral(e_id)).Text(pg::NullableArrayLiteral(e_company))
-                            .Text(pg::NullableArrayLiteral(e_type)).Text(pg::NullableArrayLiteral(e_subject))
-                            .Text(pg::NullableArrayLiteral(e_occurred)).Text(pg::NullableArrayLiteral(e_created))
-                            .Text(pg::ByteaArrayLiteral(e_payload))));
-          }
-          if (!d_id.empty()) {
-            TRY(db.Exec("INSERT INTO deliveries(id, company_id, event_id, endpoint_id, status, attempts, "
-                        "next_attempt_at, last_attempt_at, created_at) SELECT u.id, u.company_id, u.event_id, "
-                        "u.endpoint_id, u.status, 0, u.next_at, NULL, u.created_at FROM unnest($1::text[], "
-                        "$2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[]) "
-                        "AS u(id, company_id, event_id, endpoint_id, status, next_at, created_at)",
-                        Params().Text(pg::NullableArrayLiteral(d_id)).Text(pg::NullableArrayLiteral(d_company))
-                            .Text(pg::NullableArrayLiteral(d_event)).Text(pg::NullableArrayLiteral(d_endpoint))
-                            .Text(pg::NullableArrayLiteral(d_status)).Text(pg::NullableArrayLiteral(d_next))
-                            .Text(pg::NullableArrayLiteral(d_created))));
-          }
-          // The nodes that own these endpoints' shards hear of them with the commit.
-          for (const auto& notice : pg::FormatDeliveryNotices(pg::Notice::Kind::kReady, node, ready))
-            TRY(Notify(db, notice));
+          const IngestRequest* one[] = {&req};
+          TRY(InsertIngested(db, one, work->node));
           if (req.idempotency_key) {
             TRY(db.Exec("INSERT INTO idempotency_keys(company_id, key, request_hash, response, created_at, subjects) "
                         "VALUES ($1::text, $2::text, $3::text, $4::text, $5::bigint, $6::text) "
@@ -759,14 +788,14 @@ void PostgresStore::Ingest(IngestRequest req, IngestCallback done) {
           if (req.audit) TRY(pg::InsertAudit(db, *req.audit));
           return IngestResult{false, {}};
         };
-        *state = run();
-        return state->value().has_value();
+        work->result = run();
+        return work->result->has_value();
       },
-      [state, done = std::move(done)](const Error* e) mutable {
+      [work, done = std::move(done)](const Error* e) mutable {
         if (e) done(std::unexpected(*e));
-        else done(std::move(**state));
+        else done(std::move(*work->result));
       },
-      std::nullopt});
+      std::nullopt, mergeable ? work : nullptr});
 }
 
 Result<Event> PostgresStore::GetEvent(const CompanyId& company, const EventId& id) {

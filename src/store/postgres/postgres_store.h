@@ -21,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -153,6 +154,13 @@ class PostgresStore final : public Store {
   Result<void> FinishReplay(const ReplayId& id, ReplayStatus status, int64_t now_ms) override;
 
  private:
+  // An ingest on its way to the writer, and its result once written.
+  struct IngestWork {
+    IngestRequest req;
+    std::string node;  // this node's id, for the notices
+    std::optional<Result<IngestResult>> result;
+    bool Mergeable() const;
+  };
   // A unit of work for the writer: `apply` runs inside the group transaction; `finish` runs
   // after COMMIT returned (the group is durable) with the commit's error, if any.
   //
@@ -168,7 +176,14 @@ class PostgresStore final : public Store {
     // Set by the writer when it undid a job whose `apply` had reported success (it left the
     // transaction failed): `finish` gets this instead of the job's own result.
     std::optional<Error> undone;
+    // Set for an ingest that can share its statements with the ingests queued beside it (no
+    // idempotency key, no audit row): outside a redo, the writer writes a run of such jobs
+    // with one multi-row statement per table (ApplyIngests) instead of running each `apply`.
+    std::shared_ptr<IngestWork> ingest;
   };
+  // The rows of every job of `jobs` (each with `ingest` set), in one transaction's statements;
+  // sets each job's result. false (with the transaction to roll back) when they failed.
+  static bool ApplyIngests(pg::Conn& db, std::span<Job> jobs);
 
   PostgresStore(std::string url, std::unique_ptr<pg::Conn> writer);
   static constexpr size_t kOutcomesPerJob = 32;
