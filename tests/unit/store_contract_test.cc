@@ -339,6 +339,62 @@ TEST_P(StoreContract, AWriteFailingHalfwayIsUndoneAloneInItsGroup) {
   EXPECT_TRUE(store_->ListDeliveries(co_, q, {})->items.empty());
 }
 
+// Ingests and outcome batches queued back to back may share one group and its statements
+// (PostgreSQL writes a run of them with one multi-row statement per table): each still lands
+// as if written alone and in queue order: a delivery's and an endpoint's last outcome wins.
+// (One that fails is undone alone: AWriteFailingHalfwayIsUndoneAloneInItsGroup.)
+TEST_P(StoreContract, IngestsAndOutcomesQueuedTogetherLandInQueueOrder) {
+  Endpoint ep = NewEndpoint(co_);
+  NewEvent first = MakeEvent(co_, {ep.id});
+  const DeliveryId d0 = first.deliveries[0].id;
+  ASSERT_TRUE(Ingest(std::move(first)));
+  auto request = [&](NewEvent ne) {
+    IngestRequest req;
+    req.company = co_;
+    req.events.push_back(std::move(ne));
+    return req;
+  };
+  auto outcome = [&](DeliveryStatus status, int attempts, int code) {
+    Attempt x;
+    x.id = AttemptId::New();
+    x.delivery_id = d0;
+    x.number = attempts;
+    x.started_at_ms = NowMs();
+    x.status_code = code;
+    std::vector<DeliveryUpdate> u;
+    u.push_back(DeliveryUpdate{d0, co_, status, attempts, std::nullopt, NowMs(), std::move(x)});
+    return u;
+  };
+  NewEvent big = MakeEvent(co_, std::vector<EndpointId>(3000, ep.id));  // keeps the writer busy
+  NewEvent a = MakeEvent(co_, {ep.id});
+  NewEvent b = MakeEvent(co_, {ep.id});
+  const EventId a_id = a.event.id, b_id = b.event.id;
+  std::vector<std::promise<bool>> done(5);
+  auto ingest = [&](NewEvent ne, int k) {
+    store_->Ingest(request(std::move(ne)), [&p = done[k]](Result<IngestResult> r) { p.set_value(r.has_value()); });
+  };
+  auto outcomes = [&](std::vector<DeliveryUpdate> u, EndpointHealth h, int k) {
+    store_->ApplyDispatchUpdates(std::move(u), {h}, [&p = done[k]](Result<void> r) { p.set_value(r.has_value()); });
+  };
+  ingest(std::move(big), 0);
+  ingest(std::move(a), 1);
+  outcomes(outcome(DeliveryStatus::kPending, 1, 500), EndpointHealth{ep.id, 1, 1000}, 2);
+  outcomes(outcome(DeliveryStatus::kSucceeded, 2, 204), EndpointHealth{ep.id, 0, 0}, 3);
+  ingest(std::move(b), 4);
+  for (int k = 0; k < 5; ++k) EXPECT_TRUE(done[k].get_future().get()) << k;
+
+  auto d = store_->GetDelivery(co_, d0);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->status, DeliveryStatus::kSucceeded);
+  EXPECT_EQ(d->attempts, 2);
+  auto attempts = store_->ListAttempts(co_, d0, {});
+  ASSERT_TRUE(attempts);
+  ASSERT_EQ(attempts->items.size(), 2u);
+  EXPECT_EQ(store_->GetEndpoint(co_, ep.id)->consecutive_failures, 0);
+  EXPECT_TRUE(store_->GetEvent(co_, a_id));
+  EXPECT_TRUE(store_->GetEvent(co_, b_id));
+}
+
 TEST_P(StoreContract, ConcurrentIngestsAllLand) {
   Endpoint ep = NewEndpoint(co_);
   constexpr int kThreads = 8, kPer = 50;

@@ -1,8 +1,9 @@
 // The PostgreSQL store's write engine — the SQL lives in postgres_store.cc. Invariants:
 //   - one writer thread owns the write connection; every write is a Job queued to it, and it
 //     commits all the jobs queued since its last commit in one transaction (group commit, at
-//     most kMaxJobsPerCommit); consecutive plain ingests share their statements (one multi-row
-//     INSERT per table for the run), except in a redo, where each runs alone in its savepoint;
+//     most kMaxJobsPerCommit); consecutive plain ingests and outcome batches share their
+//     statements (one multi-row statement per table for the run, Job::Mergeable), except in a
+//     redo, where each runs alone in its savepoint;
 //   - a job is finished (its caller answered) only after COMMIT returned — with
 //     synchronous_commit = on, after the server flushed the WAL; jobs are finished in order;
 //   - a job that fails after it changed rows, or whose SQL error aborted the transaction,
@@ -60,11 +61,11 @@ PostgresStore::GroupRun PostgresStore::CommitGroup(Conn& db, std::vector<Job>& b
   }
   for (size_t i = 0; i < batch.size(); ++i) {
     Job& job = batch[i];
-    if (!isolated && job.ingest) {
+    if (!isolated && job.Mergeable()) {
       size_t end = i + 1;
-      while (end < batch.size() && batch[end].ingest) ++end;
-      if (end - i > 1) {  // a run of plain ingests: their rows in one statement per table
-        const bool ok = ApplyIngests(db, std::span<Job>(batch).subspan(i, end - i));
+      while (end < batch.size() && batch[end].Mergeable()) ++end;
+      if (end - i > 1) {  // plain ingests and outcome batches: one statement per table for the run
+        const bool ok = ApplyMerged(db, std::span<Job>(batch).subspan(i, end - i));
         if (db.Broken()) {
           failure = Error{ErrorCode::kUnavailable, "postgres: the connection was lost during a write", {}};
           return GroupRun::kDone;

@@ -741,14 +741,26 @@ Result<void> InsertIngested(Conn& db, std::span<const IngestRequest* const> reqs
 
 bool PostgresStore::IngestWork::Mergeable() const { return !req.idempotency_key && !req.audit; }
 
-bool PostgresStore::ApplyIngests(Conn& db, std::span<Job> jobs) {
+bool PostgresStore::ApplyMerged(Conn& db, std::span<Job> jobs) {
   std::vector<const IngestRequest*> reqs;
-  reqs.reserve(jobs.size());
-  for (const Job& job : jobs) reqs.push_back(&job.ingest->req);
-  auto written = InsertIngested(db, reqs, jobs.front().ingest->node);
+  std::vector<const DeliveryUpdate*> updates;
+  std::vector<const EndpointHealth*> health;
+  for (const Job& job : jobs) {
+    if (job.ingest) reqs.push_back(&job.ingest->req);
+    if (job.outcomes) {
+      for (const DeliveryUpdate& u : job.outcomes->updates) updates.push_back(&u);
+      for (const EndpointHealth& h : job.outcomes->health) health.push_back(&h);
+    }
+  }
+  Result<void> written;
+  if (!reqs.empty()) written = InsertIngested(db, reqs, node_id_);
+  if (written && (!updates.empty() || !health.empty())) written = WriteOutcomes(db, updates, health);
   for (Job& job : jobs) {
-    if (written) job.ingest->result = IngestResult{false, {}};
-    else job.ingest->result = std::unexpected(written.error());
+    if (job.ingest) {
+      if (written) job.ingest->result = IngestResult{false, {}};
+      else job.ingest->result = std::unexpected(written.error());
+    }
+    if (job.outcomes) job.outcomes->result = written;
   }
   return written.has_value();
 }
@@ -795,7 +807,7 @@ void PostgresStore::Ingest(IngestRequest req, IngestCallback done) {
         if (e) done(std::unexpected(*e));
         else done(std::move(*work->result));
       },
-      std::nullopt, mergeable ? work : nullptr});
+      std::nullopt, mergeable ? work : nullptr, nullptr});
 }
 
 Result<Event> PostgresStore::GetEvent(const CompanyId& company, const EventId& id) {
@@ -1048,29 +1060,33 @@ void PostgresStore::ApplyDispatchUpdates(std::vector<DeliveryUpdate> updates, st
       part.push_back(std::move(updates[i]));
       if (part.back().attempt) sealed::Seal(*cipher_, *part.back().attempt);  // not on the writer thread
     }
-    std::vector<EndpointHealth> part_health;
-    if (k + 1 == n_jobs) part_health = std::move(health);
-    auto state = std::make_shared<Result<void>>();
-    Enqueue(Job{[this, updates = std::move(part), health = std::move(part_health), state](Conn& db) mutable -> bool {
-                  *state = WriteOutcomes(db, updates, health);
-                  return state->has_value();
+    auto work = std::make_shared<OutcomeWork>();
+    work->updates = std::move(part);
+    if (k + 1 == n_jobs) work->health = std::move(health);
+    Enqueue(Job{[this, work](Conn& db) mutable -> bool {
+                  std::vector<const DeliveryUpdate*> updates;
+                  std::vector<const EndpointHealth*> health;
+                  for (const DeliveryUpdate& u : work->updates) updates.push_back(&u);
+                  for (const EndpointHealth& h : work->health) health.push_back(&h);
+                  work->result = WriteOutcomes(db, updates, health);
+                  return work->result.has_value();
                 },
                 // Jobs are finished in the order they were queued: the last one reports for all.
-                [state, shared](const Error* e) mutable {
+                [work, shared](const Error* e) mutable {
                   if (!shared->error) {
                     if (e) shared->error = *e;
-                    else if (!*state) shared->error = state->error();
+                    else if (!work->result) shared->error = work->result.error();
                   }
                   if (--shared->jobs_left > 0) return;
                   if (shared->error) shared->done(std::unexpected(*shared->error));
                   else shared->done({});
                 },
-                std::nullopt});
+                std::nullopt, nullptr, work});
   }
 }
 
-Result<void> PostgresStore::WriteOutcomes(Conn& db, const std::vector<DeliveryUpdate>& updates,
-                                          const std::vector<EndpointHealth>& health) {
+Result<void> PostgresStore::WriteOutcomes(Conn& db, const std::vector<const DeliveryUpdate*>& updates,
+                                          const std::vector<const EndpointHealth*>& health) {
   // Fencing: the leases these outcomes were decided under, still this node's at the same
   // epoch? Read FOR KEY SHARE: another node takes a shard only through SELECT … FOR UPDATE SKIP
   // LOCKED (pg_cluster.cc), which cannot lock these rows until this transaction ends — so an
@@ -1081,8 +1097,8 @@ Result<void> PostgresStore::WriteOutcomes(Conn& db, const std::vector<DeliveryUp
   // order deadlocked).
   std::vector<std::pair<int, int64_t>> held;  // (shard, epoch), sorted
   std::vector<int> shards;
-  for (const DeliveryUpdate& d : updates)
-    if (d.lease_epoch != 0) shards.push_back(d.lease_shard);
+  for (const DeliveryUpdate* d : updates)
+    if (d->lease_epoch != 0) shards.push_back(d->lease_shard);
   if (!shards.empty()) {
     EXEC(l, db,
          "SELECT shard, epoch FROM shard_leases WHERE owner = $1::text AND shard = ANY($2::int[]) "
@@ -1099,7 +1115,8 @@ Result<void> PostgresStore::WriteOutcomes(Conn& db, const std::vector<DeliveryUp
   std::vector<const DeliveryUpdate*> last;
   std::unordered_map<std::string_view, size_t> last_of;
   std::vector<const DeliveryUpdate*> with_attempt;
-  for (const DeliveryUpdate& d : updates) {
+  for (const DeliveryUpdate* u : updates) {
+    const DeliveryUpdate& d = *u;
     if (d.lease_epoch != 0 && !std::binary_search(held.begin(), held.end(), std::pair{d.lease_shard, d.lease_epoch})) {
       ++fenced;  // the shard has another owner now, which reads this delivery from the store
       continue;
@@ -1177,11 +1194,19 @@ Result<void> PostgresStore::WriteOutcomes(Conn& db, const std::vector<DeliveryUp
                    "new owner sends them again){}", fenced, v.Suffix());
   }
   if (!health.empty()) {
+    // One row per endpoint (an UPDATE … FROM takes one of several matching rows, not the last).
+    std::vector<const EndpointHealth*> last;
+    std::unordered_map<std::string, size_t> last_of;
+    for (const EndpointHealth* e : health) {
+      auto [it, fresh] = last_of.try_emplace(e->id.str(), last.size());
+      if (fresh) last.push_back(e);
+      else last[it->second] = e;
+    }
     std::vector<std::optional<std::string>> ids, failures, since;
-    for (const EndpointHealth& e : health) {
-      ids.emplace_back(e.id.str());
-      failures.emplace_back(std::to_string(e.consecutive_failures));
-      since.emplace_back(std::to_string(e.failing_since_ms));
+    for (const EndpointHealth* e : last) {
+      ids.emplace_back(e->id.str());
+      failures.emplace_back(std::to_string(e->consecutive_failures));
+      since.emplace_back(std::to_string(e->failing_since_ms));
     }
     TRY(db.Exec("UPDATE endpoints AS e SET consecutive_failures = h.failures, failing_since = h.since "
                 "FROM unnest($1::text[], $2::integer[], $3::bigint[]) AS h(id, failures, since) WHERE e.id = h.id",
