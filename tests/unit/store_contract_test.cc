@@ -21,6 +21,7 @@
 #include "store/retention.h"
 #include "store/postgres/cluster_notice.h"
 #include "store/postgres/postgres_store.h"
+#include "store/postgres/pg_cluster.h"
 #include "core/shard_ownership.h"
 #include "core/metrics.h"
 
@@ -1463,6 +1464,65 @@ TEST(PostgresStore, WritesOtherNodesMustHearAboutNotifyWithTheirCommit) {
   ASSERT_TRUE(store->DisableEndpoint(c.id, ep.id, DisabledReason::kManual, NowMs()));
   EXPECT_EQ(next_notice(), "e " + pg->NodeId() + " " + c.id.str() + " " + ep.id.str());
   PQfinish(listener);
+}
+
+// PostgreSQL only: a renewal that is late lets this node's leases lapse for a moment (no
+// delivery starts: UsableEpoch is 0), yet the node still owns its shards — a delivery
+// announced meanwhile must still reach its dispatcher, which sends it once the renewal is
+// through. Skipped, nobody would read it back: no other node takes a shard before the lease
+// expires in the database, and this one reads back only what a notice names.
+TEST(PostgresStore, DeliveriesAnnouncedWhileTheLeasesLapseStillReachTheDispatcher) {
+  const std::string url = hookd::testing::NewPostgresDatabaseUrl();
+  auto opened = OpenStore(url);
+  ASSERT_TRUE(opened) << opened.error().message;
+  std::unique_ptr<Store> store = std::move(*opened);
+  ASSERT_TRUE(store->Migrate());
+  auto* pg = dynamic_cast<PostgresStore*>(store.get());
+  ASSERT_NE(pg, nullptr);
+  struct Recorder : ChangeListener {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<DeliveryId> ready;
+    void OnDeliveriesReady(std::vector<PendingDelivery> deliveries) override {
+      std::lock_guard lock(mu);
+      for (const auto& d : deliveries) ready.push_back(d.id);
+      cv.notify_all();
+    }
+    void OnEndpointChanged(const CompanyId&, const EndpointId&) override {}
+    void OnDeliveriesRequeued(const CompanyId&, const EndpointId&) override {}
+    void OnChangesMissed() override {}
+  } recorder;
+  PgCluster cluster(*pg, ClusterOptions{.lease_ms = 900});
+  cluster.Subscribe(recorder);
+  ASSERT_TRUE(cluster.Join());
+  ASSERT_EQ(cluster.ShardsHeld(), kLeaseShards);  // alone: every shard, taken in Join
+  Company c{CompanyId::New(), "Acme", NowMs()};
+  ASSERT_TRUE(store->InsertCompany(c));
+  Endpoint ep = MakeEndpoint(c.id);
+  ASSERT_TRUE(store->InsertEndpoint(ep));
+  const int shard = LeaseShardOf(ep.id);
+
+  // Hold the next renewal up: it waits for this lock on the leases table.
+  PGconn* blocker = PQconnectdb(url.c_str());
+  ASSERT_EQ(PQstatus(blocker), CONNECTION_OK) << PQerrorMessage(blocker);
+  PQclear(PQexec(blocker, "BEGIN; LOCK TABLE shard_leases IN ACCESS EXCLUSIVE MODE"));
+  // Lapsed within 3/4 of the lease time after the last renewal that went through (≤ 675 ms).
+  const int64_t give_up = MonotonicMs() + 10'000;
+  while (cluster.UsableEpoch(shard) != 0 && MonotonicMs() < give_up)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(cluster.UsableEpoch(shard), 0);
+
+  IngestRequest req = MakeIngest(c.id, ep.id, 1);
+  ASSERT_TRUE(store->IngestSync(req));
+  {
+    std::unique_lock lock(recorder.mu);
+    EXPECT_TRUE(recorder.cv.wait_for(lock, std::chrono::seconds(5), [&] { return !recorder.ready.empty(); }));
+    if (!recorder.ready.empty()) EXPECT_EQ(recorder.ready[0], req.events[0].deliveries[0].id);
+  }
+  EXPECT_EQ(cluster.UsableEpoch(shard), 0);  // still held up: the delivery came while lapsed
+  PQclear(PQexec(blocker, "ROLLBACK"));
+  PQfinish(blocker);
+  cluster.Leave();
 }
 
 // PostgreSQL only: an outcome decided under a shard lease is written only while that lease is
