@@ -679,6 +679,10 @@ if [ "$DB" = postgres ]; then
       FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
       WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = '$PGDB') AND r.rolname LIKE 'hookd%' ORDER BY calls DESC" \
     >"$RESULTS_DIR/pg_stat_statements.txt" || true
+  # Per table: rows inserted, updated (of which HOT: no index touched), dead, and vacuums.
+  pg_sql "$PGDB" "SELECT relname || ': ins ' || n_tup_ins || ' upd ' || n_tup_upd || ' hot_upd ' || n_tup_hot_upd
+      || ' del ' || n_tup_del || ' dead ' || n_dead_tup || ' autovacuum ' || autovacuum_count || ' autoanalyze ' || autoanalyze_count
+      FROM pg_stat_user_tables ORDER BY n_tup_ins + n_tup_upd DESC" >"$RESULTS_DIR/pg_stat_user_tables.txt" || true
 fi
 errs="$(cat "$tmp"/hookd*.err | grep -c ' error ' || true)"
 kv errors "$errs"
