@@ -1466,6 +1466,79 @@ TEST(PostgresStore, WritesOtherNodesMustHearAboutNotifyWithTheirCommit) {
   PQfinish(listener);
 }
 
+// PostgreSQL only: with the hand-over on (PgCluster::Join turns it on), the pending deliveries
+// an ingest writes are kept in memory with their payload as sent — plain, even with encryption
+// at rest — for this node's listener; an ingest that fails or is answered from its idempotency
+// record keeps nothing; off (the default, and after Leave), nothing is kept.
+TEST(PostgresStore, AcceptedDeliveriesAreKeptForTheListenerOnlyOnceCommitted) {
+  const std::string url = hookd::testing::NewPostgresDatabaseUrl();
+  auto cipher = FieldCipher::FromKeyText(FieldCipher::NewKeyLine());
+  ASSERT_TRUE(cipher);
+  auto opened = OpenStore(url, {.cipher = *cipher});
+  ASSERT_TRUE(opened) << opened.error().message;
+  std::unique_ptr<Store> store = std::move(*opened);
+  ASSERT_TRUE(store->Migrate());
+  auto* pg = dynamic_cast<PostgresStore*>(store.get());
+  ASSERT_NE(pg, nullptr);
+  Company c{CompanyId::New(), "Acme", NowMs()};
+  ASSERT_TRUE(store->InsertCompany(c));
+  Endpoint ep = MakeEndpoint(c.id);
+  ASSERT_TRUE(store->InsertEndpoint(ep));
+
+  IngestRequest off = MakeIngest(c.id, ep.id, 1);
+  ASSERT_TRUE(store->IngestSync(off));
+  EXPECT_FALSE(pg->TakeAccepted(off.events[0].deliveries[0].id));  // off by default
+
+  pg->KeepAcceptedDeliveries(true);
+  IngestRequest two = MakeIngest(c.id, ep.id, 2);
+  two.events[1].deliveries[0].status = DeliveryStatus::kHeld;  // not ready: not kept
+  ASSERT_TRUE(store->IngestSync(two));
+  auto kept = pg->TakeAccepted(two.events[0].deliveries[0].id);
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->event_id, two.events[0].event.id);
+  EXPECT_EQ(kept->endpoint_id, ep.id);
+  EXPECT_EQ(kept->subject, two.events[0].event.subject);
+  EXPECT_EQ(kept->attempts, 0);
+  ASSERT_TRUE(kept->payload);
+  EXPECT_EQ(*kept->payload, two.events[0].event.payload);
+  // What the listener would have read back instead, the same.
+  auto loaded = pg->LoadReadyDeliveries({kept->id});
+  ASSERT_TRUE(loaded);
+  ASSERT_EQ(loaded->size(), 1u);
+  EXPECT_EQ(*(*loaded)[0].payload, *kept->payload);
+  EXPECT_EQ((*loaded)[0].next_attempt_at_ms, kept->next_attempt_at_ms);
+  EXPECT_FALSE(pg->TakeAccepted(two.events[0].deliveries[0].id));  // taken once
+  EXPECT_FALSE(pg->TakeAccepted(two.events[1].deliveries[0].id));
+
+  IngestRequest bad = MakeIngest(c.id, ep.id, 2);
+  bad.events[1].deliveries[0].id = bad.events[0].deliveries[0].id;  // the second insert collides
+  EXPECT_FALSE(store->IngestSync(bad));
+  EXPECT_FALSE(pg->TakeAccepted(bad.events[0].deliveries[0].id));
+
+  IngestRequest keyed = MakeIngest(c.id, ep.id, 1);
+  keyed.idempotency_key = "k1";
+  keyed.request_hash = "h";
+  keyed.response_body = "{}";
+  ASSERT_TRUE(store->IngestSync(keyed));
+  EXPECT_TRUE(pg->TakeAccepted(keyed.events[0].deliveries[0].id));
+  IngestRequest again = MakeIngest(c.id, ep.id, 1);  // the same key again: answered, not written
+  again.idempotency_key = "k1";
+  again.request_hash = "h";
+  auto replayed = store->IngestSync(again);
+  ASSERT_TRUE(replayed);
+  EXPECT_TRUE(replayed->replayed);
+  EXPECT_FALSE(pg->TakeAccepted(again.events[0].deliveries[0].id));
+
+  IngestRequest dropped = MakeIngest(c.id, ep.id, 1);
+  ASSERT_TRUE(store->IngestSync(dropped));
+  pg->ForgetAccepted();
+  EXPECT_FALSE(pg->TakeAccepted(dropped.events[0].deliveries[0].id));
+  pg->KeepAcceptedDeliveries(false);
+  IngestRequest after = MakeIngest(c.id, ep.id, 1);
+  ASSERT_TRUE(store->IngestSync(after));
+  EXPECT_FALSE(pg->TakeAccepted(after.events[0].deliveries[0].id));
+}
+
 // PostgreSQL only: a renewal that is late lets this node's leases lapse for a moment (no
 // delivery starts: UsableEpoch is 0), yet the node still owns its shards — a delivery
 // announced meanwhile must still reach its dispatcher, which sends it once the renewal is

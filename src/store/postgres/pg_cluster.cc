@@ -68,6 +68,7 @@ void PgCluster::OnReplayCanceled(const CompanyId& company, const EndpointId& id)
 }
 
 Result<void> PgCluster::Join() {
+  store_.KeepAcceptedDeliveries(true);  // this node's own deliveries reach the listener from memory
   listen_thread_ = std::thread([this] {
     NameThisThread("hookd-listen");
     ListenLoop();
@@ -99,6 +100,7 @@ void PgCluster::Leave() {
   WakeListener();
   if (lease_thread_.joinable()) lease_thread_.join();
   if (listen_thread_.joinable()) listen_thread_.join();
+  store_.KeepAcceptedDeliveries(false);
   if (!joined_) return;
   for (auto& e : epoch_) e.store(0);
   // Given back at once, so that the other nodes take them at their next renewal.
@@ -281,6 +283,7 @@ void PgCluster::ListenLoop() {
       db = std::move(*c);
       if (failed_logged || !first) {
         spdlog::info("cluster: listening for changes again; reading back what was missed");
+        store_.ForgetAccepted();  // their notices may be among those missed
         local_.OnChangesMissed();
       }
       failed_logged = false;
@@ -311,9 +314,16 @@ void PgCluster::ListenLoop() {
 
 void PgCluster::HandleNotices(const std::vector<std::string>& payloads) {
   const std::string& me = store_.NodeId();
+  // In notice order: runs of deliveries this node accepted (from memory) and runs of others
+  // (read from the store) — at most one of the two holds any at a time.
+  std::vector<PendingDelivery> taken;
   std::vector<DeliveryId> ids;
   std::unordered_set<std::string> retries;
   auto flush = [&] {
+    if (!taken.empty()) {
+      local_.OnDeliveriesReady(std::move(taken));
+      taken.clear();
+    }
     if (ids.empty()) return;
     auto loaded = store_.LoadReadyDeliveries(ids);
     ids.clear();
@@ -334,17 +344,28 @@ void PgCluster::HandleNotices(const std::vector<std::string>& payloads) {
     if (!n) continue;
     switch (n->kind) {
       case pg::Notice::Kind::kReady:
-      case pg::Notice::Kind::kRetry:
+      case pg::Notice::Kind::kRetry: {
+        const bool accepted_here = n->kind == pg::Notice::Kind::kReady && n->node == me;
         for (auto& d : n->deliveries) {
+          // Taken whatever the shard: a kept delivery is dropped once its notice is read.
+          std::optional<PendingDelivery> kept;
+          if (accepted_here) kept = store_.TakeAccepted(d.id);
           // Another node's (or nobody's yet: read when taken). Held, not "usable now": while a
           // slow renewal lets the lease lapse for a moment, this node still owns the shard and
           // its dispatcher keeps what it is given (and sends it once the renewal is through) —
           // skipped here, it would be read back by nobody.
           if (d.shard < 0 || d.shard >= kLeaseShards || epoch_[d.shard].load(std::memory_order_acquire) == 0) continue;
+          if (kept) {
+            if (!ids.empty()) flush();
+            taken.push_back(std::move(*kept));
+            continue;
+          }
+          if (!taken.empty()) flush();
           if (n->kind == pg::Notice::Kind::kRetry) retries.insert(d.id.str());
           ids.push_back(std::move(d.id));
         }
         break;
+      }
       case pg::Notice::Kind::kCanceled: {
         if (n->node == me) break;  // announced here already
         flush();                   // in commit order: a delivery made ready, then canceled

@@ -17,9 +17,9 @@
 //
 // Change feed. Writes other nodes must hear about send a notice in their own transaction
 // (cluster_notice.h); one connection per node LISTENs. Deliveries for shards this node holds
-// are loaded by id (with their payloads) and handed to the listeners in commit order — also
-// the ones this node accepted itself, so that a subject's order holds whichever node accepted
-// each event. When the listening connection drops, notices sent meanwhile are gone: after
+// are handed to the listeners in commit order when their notice arrives — also the ones this
+// node accepted itself, so that a subject's order holds whichever node accepted each event:
+// those from memory (PostgresStore::TakeAccepted), the others loaded by id with their payloads. When the listening connection drops, notices sent meanwhile are gone: after
 // LISTENing again the listeners are told to read everything back (OnChangesMissed).
 
 #include <array>

@@ -765,7 +765,49 @@ bool PostgresStore::ApplyMerged(Conn& db, std::span<Job> jobs) {
   return written.has_value();
 }
 
+void PostgresStore::KeepAcceptedDeliveries(bool keep) {
+  std::lock_guard lock(accepted_mu_);
+  keep_accepted_ = keep;
+  if (!keep) accepted_.clear();
+}
+
+std::optional<PendingDelivery> PostgresStore::TakeAccepted(const DeliveryId& id) {
+  std::lock_guard lock(accepted_mu_);
+  auto it = accepted_.find(id.str());
+  if (it == accepted_.end()) return std::nullopt;
+  PendingDelivery p = std::move(it->second);
+  accepted_.erase(it);
+  return p;
+}
+
+void PostgresStore::ForgetAccepted() {
+  std::lock_guard lock(accepted_mu_);
+  accepted_.clear();
+}
+
 void PostgresStore::Ingest(IngestRequest req, IngestCallback done) {
+  // Kept for this node's listener before the commit (its notice may be read before the writer
+  // has even seen COMMIT return), with the payload as sent, not sealed.
+  std::vector<std::string> kept;
+  {
+    std::lock_guard lock(accepted_mu_);
+    size_t pending = 0;
+    for (const NewEvent& ne : req.events)
+      for (const Delivery& d : ne.deliveries) pending += d.status == DeliveryStatus::kPending;
+    if (keep_accepted_ && pending > 0 && accepted_.size() + pending <= kMaxAccepted) {
+      for (const NewEvent& ne : req.events) {
+        std::shared_ptr<const std::string> payload;
+        for (const Delivery& d : ne.deliveries) {
+          if (d.status != DeliveryStatus::kPending) continue;
+          if (!payload) payload = std::make_shared<const std::string>(ne.event.payload);
+          kept.push_back(d.id.str());
+          accepted_.insert_or_assign(kept.back(),
+                                     PendingDelivery{d.id, d.company_id, d.event_id, d.endpoint_id, ne.event.subject, 0,
+                                                     d.next_attempt_at_ms.value_or(0), payload});
+        }
+      }
+    }
+  }
   for (NewEvent& ne : req.events) sealed::Seal(*cipher_, ne.event);  // here, not on the writer thread
   auto work = std::make_shared<IngestWork>(IngestWork{std::move(req), node_id_, std::nullopt});
   const bool mergeable = work->Mergeable();
@@ -803,7 +845,11 @@ void PostgresStore::Ingest(IngestRequest req, IngestCallback done) {
         work->result = run();
         return work->result->has_value();
       },
-      [work, done = std::move(done)](const Error* e) mutable {
+      [this, work, kept = std::move(kept), done = std::move(done)](const Error* e) mutable {
+        if (!kept.empty() && (e || !*work->result || (*work->result)->replayed)) {
+          std::lock_guard lock(accepted_mu_);  // not committed (or not by this request): no notice
+          for (const std::string& id : kept) accepted_.erase(id);
+        }
         if (e) done(std::unexpected(*e));
         else done(std::move(*work->result));
       },

@@ -23,6 +23,7 @@
 #include <string>
 #include <span>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "core/field_cipher.h"
@@ -50,6 +51,16 @@ class PostgresStore final : public Store {
   // Deliveries among `ids` that are still pending, with their payloads, in the order of `ids`
   // (a notice's order: the order their transactions committed).
   Result<std::vector<PendingDelivery>> LoadReadyDeliveries(const std::vector<DeliveryId>& ids);
+  // The hand-over of this node's own deliveries (PgCluster turns it on): each pending delivery
+  // an ingest writes is kept in memory, with its payload, from before its commit until this
+  // node's listener takes it on reading the notice of that commit — instead of reading back
+  // from the database what this node has just written. An ingest that fails takes its own
+  // back; at most kMaxAccepted are kept (beyond that, the listener reads them back).
+  static constexpr size_t kMaxAccepted = 65'536;
+  void KeepAcceptedDeliveries(bool keep);  // off: drops every one kept
+  std::optional<PendingDelivery> TakeAccepted(const DeliveryId& id);
+  // Drops every one kept (their notices may be lost: the listening connection dropped).
+  void ForgetAccepted();
   ~PostgresStore() override;
 
   Result<void> Migrate() override;
@@ -242,6 +253,10 @@ class PostgresStore final : public Store {
   std::atomic<metrics::Counter*> m_commits_{nullptr};
   std::atomic<metrics::Counter*> m_writes_{nullptr};
   std::atomic<metrics::Counter*> m_fenced_{nullptr};
+
+  std::mutex accepted_mu_;
+  bool keep_accepted_ = false;                                   // GUARDED_BY(accepted_mu_)
+  std::unordered_map<std::string, PendingDelivery> accepted_;    // GUARDED_BY(accepted_mu_): by delivery id
 
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<pg::Conn>> readers_;  // GUARDED_BY(readers_mu_): idle ones
