@@ -33,7 +33,11 @@ describe('admin panel: replay a time range', () => {
   const pageErrors = [];
 
   const shot = (name) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
-  const status = (text) => page.locator('#status', { hasText: text }).waitFor({ timeout: TIMEOUT });
+  // A message the status line showed since the page was loaded — not only the one it shows now:
+  // a 30-event replay may finish, and its end be announced, right after it was announced started.
+  const status = (text) => page.waitForFunction(
+    (t) => (window.hookdStatuses || []).some((s) => (t.re ? new RegExp(t.re).test(s) : s.includes(t.s))),
+    text instanceof RegExp ? { re: text.source } : { s: text }, { timeout: TIMEOUT });
   const section = () => page.locator('#replay');
   const replays = async () => (await co.api.call('GET', `${co.base}/endpoints/${epId}/replays`, undefined, 200)).data;
 
@@ -63,6 +67,22 @@ describe('admin panel: replay a time range', () => {
     await waitFor('the original deliveries', () => rx.requests.length >= EVENTS, TIMEOUT);
     browser = await launchBrowser();
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    await ctx.addInitScript(() => {
+      window.hookdStatuses = [];
+      const watch = () => {
+        const el = document.getElementById('status');
+        if (!el) {
+          setTimeout(watch, 10);
+          return;
+        }
+        const note = () => {
+          if (el.textContent) window.hookdStatuses.push(el.textContent);
+        };
+        note();
+        new MutationObserver(note).observe(el, { childList: true, subtree: true, characterData: true });
+      };
+      watch();
+    });
     page = await ctx.newPage();
     page.setDefaultTimeout(TIMEOUT);
     page.on('pageerror', (e) => pageErrors.push(e.message));

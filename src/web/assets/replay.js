@@ -166,6 +166,8 @@ export function replaySection(ctx, ep) {
     btn.setAttribute('aria-busy', 'true');
     try {
       const r = await replayApi.start(ep.id, body);
+      // Its end is announced even when it is over before the next look (a few events).
+      if (r.status === 'running') announcedEnd = r.id;
       announce(r.status === 'completed' && r.total === 0
         ? `No events to replay to ${name} in that time.`
         : `Replaying ${number(r.total)} event${r.total === 1 ? '' : 's'} to ${name}…`, 'info');
