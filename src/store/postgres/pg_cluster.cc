@@ -37,7 +37,7 @@ PgCluster::~PgCluster() {
 int64_t PgCluster::UsableEpoch(int shard) const {
   if (shard < 0 || shard >= kLeaseShards) return 0;
   const int64_t e = epoch_[shard].load(std::memory_order_acquire);
-  if (e == 0 || MonotonicMs() >= valid_until_.load(std::memory_order_acquire)) return 0;
+  if (e == 0 || Now() >= valid_until_.load(std::memory_order_acquire)) return 0;
   return e;
 }
 
@@ -122,10 +122,10 @@ void PgCluster::Leave() {
 
 void PgCluster::LeaseLoop() {
   const int64_t period = std::max<int64_t>(opts_.lease_ms / 3, 50);
-  int64_t next = MonotonicMs() + period;
+  int64_t next = Now() + period;
   bool published_lapse = false;
   for (;;) {
-    const int64_t now = MonotonicMs();
+    const int64_t now = Now();
     const int64_t until = valid_until_.load();
     int64_t wake = next;
     if (!published_lapse && until > now) wake = std::min(wake, until);
@@ -134,23 +134,23 @@ void PgCluster::LeaseLoop() {
       if (cv_.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(0, wake - now)), [&] { return stopping_; }))
         return;
     }
-    if (MonotonicMs() < next) {
+    if (Now() < next) {
       // The leases lapsed before a renewal succeeded: this node sends nothing more for them.
-      if (!published_lapse && MonotonicMs() >= valid_until_.load()) {
+      if (!published_lapse && Now() >= valid_until_.load()) {
         spdlog::warn("cluster: leases not renewed in time; no deliveries start until they are");
         published_lapse = true;
         Publish();
       }
       continue;
     }
-    next = MonotonicMs() + period;
+    next = Now() + period;
     if (LeaseTick()) published_lapse = false;
     Publish();
   }
 }
 
 bool PgCluster::LeaseTick() {
-  const int64_t t0 = MonotonicMs();
+  const int64_t t0 = Now();
   const std::string& me = store_.NodeId();
   if (lease_db_ && lease_db_->Broken()) lease_db_.reset();
   if (!lease_db_) {

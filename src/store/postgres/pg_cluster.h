@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "core/change_feed.h"
+#include "core/clock.h"
 #include "core/shard_ownership.h"
 #include "store/postgres/postgres_store.h"
 
@@ -38,6 +39,9 @@ namespace hookd {
 
 struct ClusterOptions {
   int64_t lease_ms = 6000;
+  // What leases are timed on: a monotonic clock (null), or a test's simulated one — their
+  // validity and the renewals then move only as the test advances it, instead of waiting.
+  const Clock* clock = nullptr;
 };
 
 class PgCluster final : public ShardOwnership, public ChangeFeed {
@@ -67,6 +71,7 @@ class PgCluster final : public ShardOwnership, public ChangeFeed {
   void OnReplayCanceled(const CompanyId& company, const EndpointId& id) override;
 
  private:
+  int64_t Now() const { return opts_.clock ? opts_.clock->NowMs() : MonotonicMs(); }
   void LeaseLoop();
   // One renewal; returns false when it failed (the connection is dropped for the next one).
   bool LeaseTick();
@@ -80,7 +85,7 @@ class PgCluster final : public ShardOwnership, public ChangeFeed {
   LocalChangeFeed local_;  // this node's listeners: what arrives, from here or a notice, goes to them
 
   std::array<std::atomic<int64_t>, kLeaseShards> epoch_{};  // usable epoch per shard (0: none)
-  std::atomic<int64_t> valid_until_{0};                     // MonotonicMs
+  std::atomic<int64_t> valid_until_{0};                     // Now()
 
   std::mutex mu_;
   std::condition_variable cv_;
