@@ -789,7 +789,7 @@ void PostgresStore::Ingest(IngestRequest req, IngestCallback done) {
   // Kept for this node's listener before the commit (its notice may be read before the writer
   // has even seen COMMIT return), with the payload as sent, not sealed.
   std::vector<std::string> kept;
-  {
+  if (keep_accepted_.load(std::memory_order_relaxed)) {  // no lock taken when nobody listens
     std::lock_guard lock(accepted_mu_);
     size_t pending = 0;
     for (const NewEvent& ne : req.events)

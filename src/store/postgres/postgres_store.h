@@ -255,7 +255,7 @@ class PostgresStore final : public Store {
   std::atomic<metrics::Counter*> m_fenced_{nullptr};
 
   std::mutex accepted_mu_;
-  bool keep_accepted_ = false;                                   // GUARDED_BY(accepted_mu_)
+  std::atomic<bool> keep_accepted_{false};                       // written under accepted_mu_
   std::unordered_map<std::string, PendingDelivery> accepted_;    // GUARDED_BY(accepted_mu_): by delivery id
 
   std::mutex readers_mu_;
