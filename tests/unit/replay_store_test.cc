@@ -18,6 +18,7 @@
 #include "store/postgres/cluster_notice.h"
 #include "store/postgres/postgres_store.h"
 #include "store/store.h"
+#include "fakes/postgres_test_store.h"
 #include "support/pg_server.h"
 
 namespace hookd {
@@ -375,12 +376,9 @@ INSTANTIATE_TEST_SUITE_P(Backends, ReplayStoreContract,
 // deliveries of each step and of a cancel with the commits that made them.
 TEST(PostgresReplayStore, ReplayWritesNotifyWithTheirCommit) {
   const std::string url = hookd::testing::NewPostgresDatabaseUrl();
-  auto opened = OpenStore(url);
+  auto opened = hookd::testing::OpenMigratedPostgres(url);
   ASSERT_TRUE(opened) << opened.error().message;
-  std::unique_ptr<Store> store = std::move(*opened);
-  ASSERT_TRUE(store->Migrate());
-  auto* pg = dynamic_cast<PostgresStore*>(store.get());
-  ASSERT_NE(pg, nullptr);
+  auto [store, pg] = std::move(*opened);
   Company c{CompanyId::New(), "Acme", NowMs()};
   ASSERT_TRUE(store->InsertCompany(c));
   Endpoint ep;
