@@ -69,19 +69,14 @@ describe('admin panel: replay a time range', () => {
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     await ctx.addInitScript(() => {
       window.hookdStatuses = [];
-      const watch = () => {
-        const el = document.getElementById('status');
-        if (!el) {
-          setTimeout(watch, 10);
-          return;
-        }
+      document.addEventListener('DOMContentLoaded', () => {
+        const el = document.getElementById('status');  // in index.html itself
         const note = () => {
           if (el.textContent) window.hookdStatuses.push(el.textContent);
         };
         note();
         new MutationObserver(note).observe(el, { childList: true, subtree: true, characterData: true });
-      };
-      watch();
+      });
     });
     page = await ctx.newPage();
     page.setDefaultTimeout(TIMEOUT);
