@@ -398,6 +398,33 @@ TEST_P(StoreContract, IngestsAndOutcomesQueuedTogetherLandInQueueOrder) {
   EXPECT_TRUE(store_->GetEvent(co_, b_id));
 }
 
+// The dispatcher flushes its outcomes, then disables the endpoint (Dispatcher::Disable): the
+// endpoint's deliveries must end up held, whatever the outcomes said — even with outcomes on a
+// writer of their own (PostgreSQL) that is still busy with earlier batches.
+TEST_P(StoreContract, AChangeQueuedAfterOutcomesWinsOverThem) {
+  Endpoint ep = NewEndpoint(co_);
+  NewEvent big = MakeEvent(co_, std::vector<EndpointId>(3000, ep.id));
+  std::vector<DeliveryUpdate> busy;  // keeps an outcome writer busy
+  for (const Delivery& d : big.deliveries)
+    busy.push_back(DeliveryUpdate{d.id, co_, DeliveryStatus::kPending, 1, NowMs() + 60'000, NowMs(), std::nullopt});
+  NewEvent one = MakeEvent(co_, {ep.id});
+  const DeliveryId d0 = one.deliveries[0].id;
+  ASSERT_TRUE(Ingest(std::move(big)));
+  ASSERT_TRUE(Ingest(std::move(one)));
+  std::vector<DeliveryUpdate> last;
+  last.push_back(DeliveryUpdate{d0, co_, DeliveryStatus::kPending, 1, NowMs() + 60'000, NowMs(), std::nullopt});
+  std::promise<bool> busy_done, last_done;
+  store_->ApplyDispatchUpdates(std::move(busy), {},
+                               [&](Result<void> r) { busy_done.set_value(r.has_value()); });
+  store_->ApplyDispatchUpdates(std::move(last), {EndpointHealth{ep.id, 1, NowMs()}},
+                               [&](Result<void> r) { last_done.set_value(r.has_value()); });
+  ASSERT_TRUE(store_->DisableEndpoint(co_, ep.id, DisabledReason::kManual, NowMs()));
+  EXPECT_TRUE(busy_done.get_future().get());
+  EXPECT_TRUE(last_done.get_future().get());
+  EXPECT_EQ(store_->GetDelivery(co_, d0)->status, DeliveryStatus::kHeld);
+  EXPECT_EQ(store_->GetEndpoint(co_, ep.id)->status, EndpointStatus::kDisabled);
+}
+
 TEST_P(StoreContract, ConcurrentIngestsAllLand) {
   Endpoint ep = NewEndpoint(co_);
   constexpr int kThreads = 8, kPer = 50;
