@@ -1,6 +1,7 @@
 // What arrives on the `hookd` LISTEN channel (store/postgres/cluster_notice.h): any session
 // on the database may NOTIFY it, so a node must take whatever comes without crashing. A notice
-// that parses must format back to itself (a delivery list into one payload when it fits).
+// that parses must format back to itself (a delivery list into one payload when it fits),
+// events carried with their deliveries included.
 
 #include "fuzz/fuzz_util.h"
 #include "store/postgres/cluster_notice.h"
@@ -40,6 +41,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     HOOKD_FUZZ_CHECK(back && back->kind == n->kind && back->node == n->node &&
                          back->deliveries.size() == n->deliveries.size(),
                      "format(parse(x)) does not parse back to the same notice");
+    for (size_t i = 0; i < n->deliveries.size(); ++i) {
+      const auto& a = n->deliveries[i];
+      const auto& b = back->deliveries[i];
+      HOOKD_FUZZ_CHECK(a.id == b.id && a.shard == b.shard, "a delivery changed in format(parse(x))");
+      if (!a.event || !b.event) continue;  // an event too long to carry again is listed by id
+      HOOKD_FUZZ_CHECK(a.endpoint == b.endpoint && a.event->id == b.event->id &&
+                           a.event->company == b.event->company && a.event->due_ms == b.event->due_ms &&
+                           a.event->subject == b.event->subject && a.event->payload == b.event->payload,
+                       "a carried event changed in format(parse(x))");
+    }
   }
   return 0;
 }

@@ -1,6 +1,8 @@
 // The notices nodes on one PostgreSQL database send each other (store/postgres/cluster_notice.h).
 #include "store/postgres/cluster_notice.h"
 
+#include "core/crypto.h"
+
 #include <gtest/gtest.h>
 
 namespace hookd::pg {
@@ -84,6 +86,77 @@ TEST(ClusterNotice, CanceledDeliveriesRoundTrip) {
   EXPECT_EQ(parsed->deliveries[0].shard, 17);
   EXPECT_EQ(parsed->deliveries[0].id, id);
   EXPECT_FALSE(ParseNotice("x 01JNODE"));  // no deliveries
+}
+
+}  // namespace
+}  // namespace hookd::pg
+
+namespace hookd::pg {
+namespace {
+
+// An ingest's notice carries its small events whole, so that the node owning the endpoint
+// sends the delivery without reading it back; a large one is listed by id alone.
+TEST(ClusterNotice, ReadyDeliveriesCarryTheirSmallEventsWholeAcrossSplits) {
+  auto event = [](std::string subject, std::string payload) {
+    return std::make_shared<const NoticeEvent>(
+        NoticeEvent{CompanyId::New(), EventId::New(), 1'700'000'000'123, std::move(subject), std::move(payload)});
+  };
+  // Subjects and payloads with what a word may not hold: spaces, colons, '@', bytes that are
+  // not text (a sealed payload).
+  auto small = event("emp 42:@x", std::string("{\"a\": \"b c\"}\0\xff", 14));
+  auto big = event("emp-7", std::string(kMaxInlineEventBytes, 'x'));
+  std::vector<NoticeDelivery> ds;
+  for (int i = 0; i < 300; ++i) ds.push_back({i % 256, DeliveryId::New(), EndpointId::New(), i % 3 == 2 ? big : small});
+  ds.push_back({5, DeliveryId::New(), {}, nullptr});  // read from the store
+  auto notices = FormatDeliveryNotices(Notice::Kind::kReady, "01JNODE", ds);
+  ASSERT_GT(notices.size(), 1u);
+  size_t k = 0;
+  for (const auto& n : notices) {
+    EXPECT_LE(n.size(), kMaxNoticeBytes);
+    auto parsed = ParseNotice(n);
+    ASSERT_TRUE(parsed) << n.substr(0, 200);
+    for (const auto& d : parsed->deliveries) {
+      ASSERT_LT(k, ds.size());
+      const NoticeDelivery& want = ds[k++];
+      EXPECT_EQ(d.shard, want.shard);
+      EXPECT_EQ(d.id, want.id);
+      if (want.event == small) {
+        ASSERT_TRUE(d.event) << k;
+        EXPECT_EQ(d.endpoint, want.endpoint);
+        EXPECT_EQ(d.event->company, small->company);
+        EXPECT_EQ(d.event->id, small->id);
+        EXPECT_EQ(d.event->due_ms, small->due_ms);
+        EXPECT_EQ(d.event->subject, small->subject);
+        EXPECT_EQ(d.event->payload, small->payload);
+      } else {
+        EXPECT_FALSE(d.event) << k;  // too large to carry, or never carried
+      }
+    }
+  }
+  EXPECT_EQ(k, ds.size());
+  // Only ready notices carry events.
+  for (const auto& n : FormatDeliveryNotices(Notice::Kind::kRetry, "n", {ds[0]})) {
+    EXPECT_EQ(n.find('@'), std::string::npos) << n;
+    EXPECT_FALSE(ParseNotice(n)->deliveries[0].event);
+  }
+}
+
+TEST(ClusterNotice, MalformedCarriedEventsAreIgnored) {
+  const std::string c = CompanyId::New().str(), e = EventId::New().str(), d = DeliveryId::New().str(),
+                    ep = EndpointId::New().str();
+  const std::string ev = "@" + c + ":" + e + ":12:" + Base64Encode("s") + ":" + Base64Encode("{}");
+  ASSERT_TRUE(ParseNotice("d n1 " + ev + " 3:" + d + ":" + ep));
+  for (std::string bad : std::vector<std::string>{
+           "d n1 3:" + d + ":" + ep,                                        // no event before it
+           "d n1 " + ev,                                                    // an event, no delivery
+           "r n1 " + ev + " 3:" + d + ":" + ep,                             // a retry carries none
+           "d n1 @" + c + ":" + e + ":12:" + Base64Encode("s") + " 3:" + d + ":" + ep,  // 4 fields
+           "d n1 @" + c + ":" + e + ":-1:" + Base64Encode("s") + ":e30= 3:" + d + ":" + ep,
+           "d n1 @" + c + ":" + e + ":12:!!:e30= 3:" + d + ":" + ep,       // not base64
+           "d n1 @" + e + ":" + c + ":12:cw==:e30= 3:" + d + ":" + ep,     // ids swapped
+           "d n1 " + ev + " 3:" + d + ":" + c,                              // not an endpoint id
+           "d n1 " + ev + " 3:" + d + ":" + ep + ":x"})
+    EXPECT_FALSE(ParseNotice(bad)) << bad;
 }
 
 }  // namespace

@@ -1623,6 +1623,93 @@ TEST(PostgresStore, DeliveriesAnnouncedWhileTheLeasesLapseStillReachTheDispatche
   cluster.Leave();
 }
 
+// PostgreSQL only: a delivery another node accepted reaches the owner's dispatcher from its
+// notice, which carries the (small) event whole — sealed under encryption at rest — so the
+// owner reads nothing back. Shown with the database closed to new connections once the nodes
+// are up: the owner could not open a reader. A large event is not carried: read back.
+TEST(PostgresStore, AnotherNodesDeliveryReachesTheOwnerFromItsNoticeWithoutARead) {
+  const std::string url = hookd::testing::NewPostgresDatabaseUrl();
+  auto cipher = FieldCipher::FromKeyText(FieldCipher::NewKeyLine());
+  ASSERT_TRUE(cipher);
+  auto opened_a = hookd::testing::OpenMigratedPostgres(url, {.cipher = *cipher});
+  ASSERT_TRUE(opened_a) << opened_a.error().message;
+  auto [store_a, pg_a] = std::move(*opened_a);
+  auto opened_b = hookd::testing::OpenMigratedPostgres(url, {.cipher = *cipher});
+  ASSERT_TRUE(opened_b) << opened_b.error().message;
+  auto [store_b, pg_b] = std::move(*opened_b);
+  struct Recorder : ChangeListener {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<PendingDelivery> ready;
+    int missed = 0;
+    void OnDeliveriesReady(std::vector<PendingDelivery> deliveries) override {
+      std::lock_guard lock(mu);
+      for (auto& d : deliveries) ready.push_back(std::move(d));
+      cv.notify_all();
+    }
+    void OnEndpointChanged(const CompanyId&, const EndpointId&) override {}
+    void OnDeliveriesRequeued(const CompanyId&, const EndpointId&) override {}
+    void OnChangesMissed() override {
+      std::lock_guard lock(mu);
+      ++missed;
+      cv.notify_all();
+    }
+  } recorder;
+  Company c{CompanyId::New(), "Acme", NowMs()};
+  ASSERT_TRUE(store_a->InsertCompany(c));
+  Endpoint ep = MakeEndpoint(c.id);
+  ASSERT_TRUE(store_a->InsertEndpoint(ep));
+  PgCluster owner(*pg_b, ClusterOptions{.lease_ms = 60'000});  // alone: every shard
+  owner.Subscribe(recorder);
+  ASSERT_TRUE(owner.Join());
+  ASSERT_EQ(owner.ShardsHeld(), kLeaseShards);
+
+  // A session on another database of the server: its own cannot be closed from inside.
+  PGconn* probe = PQconnectdb(url.c_str());
+  ASSERT_EQ(PQstatus(probe), CONNECTION_OK) << PQerrorMessage(probe);
+  const std::string db = PQdb(probe);
+  PGconn* admin = PQconnectdb(
+      ("host=" + std::string(PQhost(probe)) + " port=" + PQport(probe) + " user=" + PQuser(probe) + " dbname=postgres")
+          .c_str());
+  PQfinish(probe);
+  ASSERT_EQ(PQstatus(admin), CONNECTION_OK) << PQerrorMessage(admin);
+  {
+    PGresult* r = PQexec(admin, ("ALTER DATABASE \"" + db + "\" ALLOW_CONNECTIONS false").c_str());
+    EXPECT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << PQresultErrorMessage(r);
+    PQclear(r);
+  }
+  PGconn* refused = PQconnectdb(url.c_str());
+  EXPECT_EQ(PQstatus(refused), CONNECTION_BAD);
+  PQfinish(refused);
+
+  IngestRequest req = MakeIngest(c.id, ep.id, 2);
+  req.events[0].event.subject = "emp 42: @home";
+  req.events[1].event.payload = R"({"note":")" + std::string(pg::kMaxInlineEventBytes, 'x') + R"("})";
+  const DeliveryId carried = req.events[0].deliveries[0].id;
+  ASSERT_TRUE(store_a->IngestSync(req));  // node A's writer was connected before
+  {
+    std::unique_lock lock(recorder.mu);
+    EXPECT_TRUE(recorder.cv.wait_for(lock, std::chrono::seconds(5), [&] { return recorder.missed > 0; }));
+    ASSERT_FALSE(recorder.ready.empty());
+    const PendingDelivery& d = recorder.ready[0];
+    EXPECT_EQ(d.id, carried);
+    EXPECT_EQ(d.company_id, c.id);
+    EXPECT_EQ(d.event_id, req.events[0].event.id);
+    EXPECT_EQ(d.endpoint_id, ep.id);
+    EXPECT_EQ(d.subject, "emp 42: @home");
+    EXPECT_EQ(d.attempts, 0);
+    EXPECT_EQ(d.next_attempt_at_ms, *req.events[0].deliveries[0].next_attempt_at_ms);
+    ASSERT_TRUE(d.payload);
+    EXPECT_EQ(*d.payload, R"({"n":0})");  // opened: the notice carried it sealed
+    // The large one needed a read, which the closed database refused: read back later.
+    EXPECT_EQ(recorder.ready.size(), 1u);
+    EXPECT_EQ(recorder.missed, 1);
+  }
+  PQclear(PQexec(admin, ("ALTER DATABASE \"" + db + "\" ALLOW_CONNECTIONS true").c_str()));
+  PQfinish(admin);
+  owner.Leave();
+}
+
 // PostgreSQL only: an outcome decided under a shard lease is written only while that lease is
 // still this node's at the same epoch; once another node took the shard, it is refused (the
 // new owner sends the delivery again) — whatever else the batch holds is written.

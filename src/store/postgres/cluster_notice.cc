@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "core/crypto.h"
+
 namespace hookd::pg {
 
 namespace {
@@ -22,6 +24,33 @@ std::string_view Word(std::string_view& rest) {
   return w;
 }
 
+std::vector<std::string_view> Split(std::string_view s, char sep) {
+  std::vector<std::string_view> out;
+  for (;;) {
+    const size_t i = s.find(sep);
+    out.push_back(s.substr(0, i));
+    if (i == std::string_view::npos) return out;
+    s.remove_prefix(i + 1);
+  }
+}
+
+// "<company id>:<event id>:<due ms>:<subject base64>:<payload base64>" (after the '@').
+std::shared_ptr<const NoticeEvent> ParseEventWord(std::string_view w) {
+  std::vector<std::string_view> parts = Split(w, ':');
+  if (parts.size() != 5) return nullptr;
+  auto company = CompanyId::Parse(parts[0]);
+  auto id = EventId::Parse(parts[1]);
+  int64_t due = -1;
+  auto [p, ec] = std::from_chars(parts[2].data(), parts[2].data() + parts[2].size(), due);
+  auto subject = Base64Decode(parts[3]);
+  auto payload = Base64Decode(parts[4]);
+  if (!company || !id || ec != std::errc() || p != parts[2].data() + parts[2].size() || due < 0 || !subject ||
+      !payload)
+    return nullptr;
+  return std::make_shared<const NoticeEvent>(
+      NoticeEvent{std::move(*company), std::move(*id), due, std::move(*subject), std::move(*payload)});
+}
+
 }  // namespace
 
 std::vector<std::string> FormatDeliveryNotices(Notice::Kind kind, std::string_view node,
@@ -29,11 +58,30 @@ std::vector<std::string> FormatDeliveryNotices(Notice::Kind kind, std::string_vi
   std::vector<std::string> out;
   const std::string head = Head(kind, node);
   std::string cur = head;
+  const NoticeEvent* cur_event = nullptr;  // the event of `cur`'s last @ word
+  const NoticeEvent* word_of = nullptr;    // the event `event_word` was made for
+  std::string event_word;                  // "" when too long to send
   for (const auto& d : deliveries) {
+    const NoticeEvent* ev = kind == Notice::Kind::kReady ? d.event.get() : nullptr;
+    if (ev && ev != word_of) {
+      word_of = ev;
+      event_word = " @" + ev->company.str() + ":" + ev->id.str() + ":" + std::to_string(ev->due_ms) + ":" +
+                   Base64Encode(ev->subject) + ":" + Base64Encode(ev->payload);
+      if (event_word.size() > kMaxInlineEventBytes) event_word.clear();
+    }
+    if (ev && event_word.empty()) ev = nullptr;  // by id alone
     std::string item = " " + std::to_string(d.shard) + ":" + d.id.str();
-    if (cur.size() + item.size() > kMaxNoticeBytes && cur.size() > head.size()) {
+    if (ev) item += ":" + d.endpoint.str();
+    const bool needs_event = ev && ev != cur_event;
+    const size_t adding = item.size() + (needs_event ? event_word.size() : 0);
+    if (cur.size() + adding > kMaxNoticeBytes && cur.size() > head.size()) {
       out.push_back(std::move(cur));
       cur = head;
+      cur_event = nullptr;
+    }
+    if (ev && ev != cur_event) {
+      cur += event_word;
+      cur_event = ev;
     }
     cur += item;
   }
@@ -69,19 +117,34 @@ std::optional<Notice> ParseNotice(std::string_view payload) {
   switch (n.kind) {
     case Notice::Kind::kReady:
     case Notice::Kind::kRetry:
-    case Notice::Kind::kCanceled:
+    case Notice::Kind::kCanceled: {
+      std::shared_ptr<const NoticeEvent> event;  // of the last @ word
       for (std::string_view w = Word(rest); !w.empty(); w = Word(rest)) {
-        const size_t colon = w.find(':');
-        if (colon == std::string_view::npos) return std::nullopt;
+        if (w.front() == '@') {
+          if (n.kind != Notice::Kind::kReady) return std::nullopt;
+          event = ParseEventWord(w.substr(1));
+          if (!event) return std::nullopt;
+          continue;
+        }
+        std::vector<std::string_view> parts = Split(w, ':');
+        if (parts.size() != 2 && parts.size() != 3) return std::nullopt;
         int shard = -1;
-        auto [p, ec] = std::from_chars(w.data(), w.data() + colon, shard);
-        if (ec != std::errc() || p != w.data() + colon || shard < 0) return std::nullopt;
-        auto id = DeliveryId::Parse(w.substr(colon + 1));
+        auto [p, ec] = std::from_chars(parts[0].data(), parts[0].data() + parts[0].size(), shard);
+        if (ec != std::errc() || p != parts[0].data() + parts[0].size() || shard < 0) return std::nullopt;
+        auto id = DeliveryId::Parse(parts[1]);
         if (!id) return std::nullopt;
-        n.deliveries.push_back({shard, std::move(*id)});
+        NoticeDelivery d{shard, std::move(*id), {}, nullptr};
+        if (parts.size() == 3) {  // one of the current event's
+          auto endpoint = EndpointId::Parse(parts[2]);
+          if (!event || !endpoint) return std::nullopt;
+          d.endpoint = std::move(*endpoint);
+          d.event = event;
+        }
+        n.deliveries.push_back(std::move(d));
       }
       if (n.deliveries.empty()) return std::nullopt;
       break;
+    }
     case Notice::Kind::kEndpoint:
     case Notice::Kind::kRequeued:
     case Notice::Kind::kReplayStarted:

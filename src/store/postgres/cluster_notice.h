@@ -5,7 +5,16 @@
 // transaction commits, to every listener, in commit order) — so a notice never precedes its
 // rows and is never lost to a crash between the commit and the announcement.
 //
-//   d <node> <shard>:<delivery id> …   deliveries pending and due now (accepted)
+//   d <node> <word> …                  deliveries pending and due now (accepted), each word:
+//        <shard>:<delivery id>                   one to read from the store, or
+//        @<company id>:<event id>:<due ms>:<subject>:<payload>
+//                                          (subject, payload: base64; the payload as stored,
+//                                          so sealed under encryption at rest) — the event of
+//                                          the words that follow, up to the next @ word:
+//        <shard>:<delivery id>:<endpoint id>     one of that event's, sent without a read
+//                                          (an ingest's, when the event word fits in
+//                                          kMaxInlineEventBytes: the owner of the endpoint needs
+//                                          no read-back of what another node accepted)
 //   r <node> <shard>:<delivery id> …   the same, put back by a retry request
 //   x <node> <shard>:<delivery id> …   deliveries canceled (their events erased): drop them
 //   e <node> <company id> <endpoint id> an endpoint was created, changed, enabled, disabled, deleted
@@ -18,6 +27,8 @@
 // A payload is at most kMaxNoticeBytes (PostgreSQL's limit is 8000): long lists of deliveries
 // are split over several notices.
 
+#include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,9 +41,21 @@ namespace hookd::pg {
 inline constexpr const char* kNoticeChannel = "hookd";
 inline constexpr size_t kMaxNoticeBytes = 7900;
 
+// An event as a delivery notice carries it, so that the node that sends it needs no read.
+struct NoticeEvent {
+  CompanyId company;
+  EventId id;
+  int64_t due_ms = 0;    // the deliveries' next_attempt_at
+  std::string subject;
+  std::string payload;   // as the events row holds it (sealed under encryption at rest)
+};
+inline constexpr size_t kMaxInlineEventBytes = 3000;  // an @ word longer than this is not sent
+
 struct NoticeDelivery {
   int shard = 0;
   DeliveryId id;
+  EndpointId endpoint;                       // with `event`
+  std::shared_ptr<const NoticeEvent> event;  // null: the delivery is read from the store
 };
 
 struct Notice {
@@ -54,7 +77,10 @@ struct Notice {
   EndpointId endpoint;
 };
 
-// `kind` is kReady, kRetry or kCanceled; one payload per kMaxNoticeBytes.
+// `kind` is kReady, kRetry or kCanceled; one payload per kMaxNoticeBytes. A delivery's event
+// (kReady only) is written when its @ word is at most kMaxInlineEventBytes long, once for a run
+// of deliveries that share it (again at the start of each payload); otherwise the delivery is
+// listed by id alone.
 std::vector<std::string> FormatDeliveryNotices(Notice::Kind kind, std::string_view node,
                                                const std::vector<NoticeDelivery>& deliveries);
 std::string FormatEndpointNotice(Notice::Kind kind, std::string_view node, const CompanyId& company,

@@ -314,11 +314,14 @@ void PgCluster::ListenLoop() {
 
 void PgCluster::HandleNotices(const std::vector<std::string>& payloads) {
   const std::string& me = store_.NodeId();
-  // In notice order: runs of deliveries this node accepted (from memory) and runs of others
-  // (read from the store) — at most one of the two holds any at a time.
+  // In notice order: runs of deliveries at hand (accepted by this node and kept in memory, or
+  // carried whole by their notice) and runs of others (read from the store) — at most one of
+  // the two holds any at a time.
   std::vector<PendingDelivery> taken;
   std::vector<DeliveryId> ids;
   std::unordered_set<std::string> retries;
+  std::shared_ptr<const pg::NoticeEvent> carried;
+  std::shared_ptr<const std::string> carried_payload;
   auto flush = [&] {
     if (!taken.empty()) {
       local_.OnDeliveriesReady(std::move(taken));
@@ -355,6 +358,15 @@ void PgCluster::HandleNotices(const std::vector<std::string>& payloads) {
           // its dispatcher keeps what it is given (and sends it once the renewal is through) —
           // skipped here, it would be read back by nobody.
           if (d.shard < 0 || d.shard >= kLeaseShards || epoch_[d.shard].load(std::memory_order_acquire) == 0) continue;
+          if (!kept && d.event) {  // carried whole: no read (its payload opened once per event)
+            if (d.event != carried) {
+              carried = d.event;
+              carried_payload = store_.OpenCarriedPayload(*carried);
+            }
+            if (carried_payload)
+              kept = PendingDelivery{d.id,          carried->company, carried->id,     d.endpoint,
+                                     carried->subject, 0,             carried->due_ms, carried_payload};
+          }
           if (kept) {
             if (!ids.empty()) flush();
             taken.push_back(std::move(*kept));

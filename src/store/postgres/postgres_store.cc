@@ -687,6 +687,9 @@ Result<void> InsertIngested(Conn& db, std::span<const IngestRequest* const> reqs
   for (const IngestRequest* req : reqs) {
     for (const NewEvent& ne : req->events) {
       const Event& e = ne.event;
+      // Carried in the notice when small: the node owning the endpoint then needs no read.
+      std::shared_ptr<const pg::NoticeEvent> carried;
+      const bool small = (e.payload.size() + e.subject.size()) / 3 * 4 + 128 <= pg::kMaxInlineEventBytes;
       e_id.emplace_back(e.id.str());
       e_company.emplace_back(e.company_id.str());
       e_type.emplace_back(e.type);
@@ -702,7 +705,12 @@ Result<void> InsertIngested(Conn& db, std::span<const IngestRequest* const> reqs
         d_status.emplace_back(std::string(ToString(d.status)));
         d_next.emplace_back(d.next_attempt_at_ms ? std::optional(std::to_string(*d.next_attempt_at_ms)) : std::nullopt);
         d_created.emplace_back(std::to_string(d.created_at_ms));
-        if (d.status == DeliveryStatus::kPending) ready.push_back({LeaseShardOf(d.endpoint_id), d.id});
+        if (d.status != DeliveryStatus::kPending) continue;
+        if (!carried && small)
+          carried = std::make_shared<const pg::NoticeEvent>(
+              pg::NoticeEvent{e.company_id, e.id, d.next_attempt_at_ms.value_or(0), e.subject, e.payload});
+        const bool due_as_carried = carried && carried->due_ms == d.next_attempt_at_ms.value_or(0);
+        ready.push_back({LeaseShardOf(d.endpoint_id), d.id, d.endpoint_id, due_as_carried ? carried : nullptr});
       }
     }
   }
@@ -778,6 +786,16 @@ std::optional<PendingDelivery> PostgresStore::TakeAccepted(const DeliveryId& id)
   PendingDelivery p = std::move(it->second);
   accepted_.erase(it);
   return p;
+}
+
+std::shared_ptr<const std::string> PostgresStore::OpenCarriedPayload(const pg::NoticeEvent& e) const {
+  auto payload = cipher_->OpenBytes(e.payload, sealed::PayloadAad(e.id.str()));
+  if (!payload) {
+    spdlog::warn("cluster: cannot open the payload a notice carried for event {} ({}); reading it back",
+                 e.id.str(), payload.error().message);
+    return nullptr;
+  }
+  return std::make_shared<const std::string>(std::move(*payload));
 }
 
 void PostgresStore::ForgetAccepted() {

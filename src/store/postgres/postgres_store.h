@@ -28,6 +28,7 @@
 
 #include "core/field_cipher.h"
 #include "core/log_throttle.h"
+#include "store/postgres/cluster_notice.h"
 #include "store/postgres/pg_conn.h"
 #include "store/store.h"
 
@@ -59,6 +60,9 @@ class PostgresStore final : public Store {
   static constexpr size_t kMaxAccepted = 65'536;
   void KeepAcceptedDeliveries(bool keep);  // off: drops every one kept
   std::optional<PendingDelivery> TakeAccepted(const DeliveryId& id);
+  // The payload a delivery notice carried, opened (encryption at rest); null when it cannot be
+  // opened (the deliveries are read back instead).
+  std::shared_ptr<const std::string> OpenCarriedPayload(const pg::NoticeEvent& e) const;
   // Drops every one kept (their notices may be lost: the listening connection dropped).
   void ForgetAccepted();
   ~PostgresStore() override;
