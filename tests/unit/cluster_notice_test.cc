@@ -99,7 +99,7 @@ namespace {
 TEST(ClusterNotice, ReadyDeliveriesCarryTheirSmallEventsWholeAcrossSplits) {
   auto event = [](std::string subject, std::string payload) {
     return std::make_shared<const NoticeEvent>(
-        NoticeEvent{CompanyId::New(), EventId::New(), 1'700'000'000'123, std::move(subject), std::move(payload)});
+        NoticeEvent::Of(CompanyId::New(), EventId::New(), 1'700'000'000'123, subject, payload));
   };
   // Subjects and payloads with what a word may not hold: spaces, colons, '@', bytes that are
   // not text (a sealed payload).
@@ -126,8 +126,8 @@ TEST(ClusterNotice, ReadyDeliveriesCarryTheirSmallEventsWholeAcrossSplits) {
         EXPECT_EQ(d.event->company, small->company);
         EXPECT_EQ(d.event->id, small->id);
         EXPECT_EQ(d.event->due_ms, small->due_ms);
-        EXPECT_EQ(d.event->subject, small->subject);
-        EXPECT_EQ(d.event->payload, small->payload);
+        EXPECT_EQ(d.event->Subject(), "emp 42:@x");
+        EXPECT_EQ(d.event->Payload(), std::string("{\"a\": \"b c\"}\0\xff", 14));
       } else {
         EXPECT_FALSE(d.event) << k;  // too large to carry, or never carried
       }

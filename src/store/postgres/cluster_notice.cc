@@ -1,5 +1,6 @@
 #include "store/postgres/cluster_notice.h"
 
+#include <cctype>
 #include <charconv>
 
 #include "core/crypto.h"
@@ -34,6 +35,14 @@ std::vector<std::string_view> Split(std::string_view s, char sep) {
   }
 }
 
+// Looks like base64 (its alphabet, whole quads); decoded only by the node that needs it.
+bool Base64Shaped(std::string_view s) {
+  if (s.size() % 4 != 0) return false;
+  for (char c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '=')) return false;
+  return true;
+}
+
 // "<company id>:<event id>:<due ms>:<subject base64>:<payload base64>" (after the '@').
 std::shared_ptr<const NoticeEvent> ParseEventWord(std::string_view w) {
   std::vector<std::string_view> parts = Split(w, ':');
@@ -42,16 +51,22 @@ std::shared_ptr<const NoticeEvent> ParseEventWord(std::string_view w) {
   auto id = EventId::Parse(parts[1]);
   int64_t due = -1;
   auto [p, ec] = std::from_chars(parts[2].data(), parts[2].data() + parts[2].size(), due);
-  auto subject = Base64Decode(parts[3]);
-  auto payload = Base64Decode(parts[4]);
-  if (!company || !id || ec != std::errc() || p != parts[2].data() + parts[2].size() || due < 0 || !subject ||
-      !payload)
+  if (!company || !id || ec != std::errc() || p != parts[2].data() + parts[2].size() || due < 0 ||
+      !Base64Shaped(parts[3]) || !Base64Shaped(parts[4]))
     return nullptr;
   return std::make_shared<const NoticeEvent>(
-      NoticeEvent{std::move(*company), std::move(*id), due, std::move(*subject), std::move(*payload)});
+      NoticeEvent{std::move(*company), std::move(*id), due, std::string(parts[3]), std::string(parts[4])});
 }
 
 }  // namespace
+
+NoticeEvent NoticeEvent::Of(CompanyId company, EventId id, int64_t due_ms, std::string_view subject,
+                            std::string_view payload) {
+  return NoticeEvent{std::move(company), std::move(id), due_ms, Base64Encode(subject), Base64Encode(payload)};
+}
+
+std::optional<std::string> NoticeEvent::Subject() const { return Base64Decode(subject64); }
+std::optional<std::string> NoticeEvent::Payload() const { return Base64Decode(payload64); }
 
 std::vector<std::string> FormatDeliveryNotices(Notice::Kind kind, std::string_view node,
                                                const std::vector<NoticeDelivery>& deliveries) {
@@ -66,7 +81,7 @@ std::vector<std::string> FormatDeliveryNotices(Notice::Kind kind, std::string_vi
     if (ev && ev != word_of) {
       word_of = ev;
       event_word = " @" + ev->company.str() + ":" + ev->id.str() + ":" + std::to_string(ev->due_ms) + ":" +
-                   Base64Encode(ev->subject) + ":" + Base64Encode(ev->payload);
+                   ev->subject64 + ":" + ev->payload64;
       if (event_word.size() > kMaxInlineEventBytes) event_word.clear();
     }
     if (ev && event_word.empty()) ev = nullptr;  // by id alone

@@ -42,12 +42,19 @@ inline constexpr const char* kNoticeChannel = "hookd";
 inline constexpr size_t kMaxNoticeBytes = 7900;
 
 // An event as a delivery notice carries it, so that the node that sends it needs no read.
+// Subject and payload stay in base64 as the notice has them: every node parses every notice,
+// and only the endpoint's owner decodes them.
 struct NoticeEvent {
   CompanyId company;
   EventId id;
-  int64_t due_ms = 0;    // the deliveries' next_attempt_at
-  std::string subject;
-  std::string payload;   // as the events row holds it (sealed under encryption at rest)
+  int64_t due_ms = 0;     // the deliveries' next_attempt_at
+  std::string subject64;
+  std::string payload64;  // the payload as the events row holds it (sealed under encryption at rest)
+
+  static NoticeEvent Of(CompanyId company, EventId id, int64_t due_ms, std::string_view subject,
+                        std::string_view payload);
+  std::optional<std::string> Subject() const;  // nullopt: not base64
+  std::optional<std::string> Payload() const;
 };
 inline constexpr size_t kMaxInlineEventBytes = 3000;  // an @ word longer than this is not sent
 

@@ -321,6 +321,7 @@ void PgCluster::HandleNotices(const std::vector<std::string>& payloads) {
   std::vector<DeliveryId> ids;
   std::unordered_set<std::string> retries;
   std::shared_ptr<const pg::NoticeEvent> carried;
+  std::optional<std::string> carried_subject;
   std::shared_ptr<const std::string> carried_payload;
   auto flush = [&] {
     if (!taken.empty()) {
@@ -361,11 +362,12 @@ void PgCluster::HandleNotices(const std::vector<std::string>& payloads) {
           if (!kept && d.event) {  // carried whole: no read (its payload opened once per event)
             if (d.event != carried) {
               carried = d.event;
-              carried_payload = store_.OpenCarriedPayload(*carried);
+              carried_subject = carried->Subject();
+              carried_payload = carried_subject ? store_.OpenCarriedPayload(*carried) : nullptr;
             }
             if (carried_payload)
               kept = PendingDelivery{d.id,          carried->company, carried->id,     d.endpoint,
-                                     carried->subject, 0,             carried->due_ms, carried_payload};
+                                     *carried_subject, 0,             carried->due_ms, carried_payload};
           }
           if (kept) {
             if (!ids.empty()) flush();

@@ -689,7 +689,7 @@ Result<void> InsertIngested(Conn& db, std::span<const IngestRequest* const> reqs
       const Event& e = ne.event;
       // Carried in the notice when small: the node owning the endpoint then needs no read.
       std::shared_ptr<const pg::NoticeEvent> carried;
-      const bool small = (e.payload.size() + e.subject.size()) / 3 * 4 + 128 <= pg::kMaxInlineEventBytes;
+      const bool small = (e.payload.size() + e.subject.size() + 4) / 3 * 4 + 128 <= pg::kMaxInlineEventBytes;
       e_id.emplace_back(e.id.str());
       e_company.emplace_back(e.company_id.str());
       e_type.emplace_back(e.type);
@@ -708,7 +708,7 @@ Result<void> InsertIngested(Conn& db, std::span<const IngestRequest* const> reqs
         if (d.status != DeliveryStatus::kPending) continue;
         if (!carried && small)
           carried = std::make_shared<const pg::NoticeEvent>(
-              pg::NoticeEvent{e.company_id, e.id, d.next_attempt_at_ms.value_or(0), e.subject, e.payload});
+              pg::NoticeEvent::Of(e.company_id, e.id, d.next_attempt_at_ms.value_or(0), e.subject, e.payload));
         const bool due_as_carried = carried && carried->due_ms == d.next_attempt_at_ms.value_or(0);
         ready.push_back({LeaseShardOf(d.endpoint_id), d.id, d.endpoint_id, due_as_carried ? carried : nullptr});
       }
@@ -789,7 +789,9 @@ std::optional<PendingDelivery> PostgresStore::TakeAccepted(const DeliveryId& id)
 }
 
 std::shared_ptr<const std::string> PostgresStore::OpenCarriedPayload(const pg::NoticeEvent& e) const {
-  auto payload = cipher_->OpenBytes(e.payload, sealed::PayloadAad(e.id.str()));
+  auto stored = e.Payload();
+  if (!stored) return nullptr;  // not base64 (not a notice of ours): read back
+  auto payload = cipher_->OpenBytes(*stored, sealed::PayloadAad(e.id.str()));
   if (!payload) {
     spdlog::warn("cluster: cannot open the payload a notice carried for event {} ({}); reading it back",
                  e.id.str(), payload.error().message);
