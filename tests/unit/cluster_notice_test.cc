@@ -8,26 +8,32 @@
 namespace hookd::pg {
 namespace {
 
+// The deliveries of several notices of one kind and node, each under the size limit, in order.
+std::vector<NoticeDelivery> ParseAll(const std::vector<std::string>& notices, Notice::Kind kind) {
+  std::vector<NoticeDelivery> out;
+  for (const auto& n : notices) {
+    EXPECT_LE(n.size(), kMaxNoticeBytes);
+    auto parsed = ParseNotice(n);
+    EXPECT_TRUE(parsed) << n.substr(0, 200);
+    if (!parsed) continue;
+    EXPECT_EQ(parsed->kind, kind);
+    EXPECT_EQ(parsed->node, "01JNODE");
+    for (auto& d : parsed->deliveries) out.push_back(std::move(d));
+  }
+  return out;
+}
+
 TEST(ClusterNotice, DeliveriesRoundTripAndLongListsAreSplitUnderTheLimit) {
   std::vector<NoticeDelivery> ds;
   for (int i = 0; i < 1000; ++i) ds.push_back({i % 256, DeliveryId::New()});
   auto notices = FormatDeliveryNotices(Notice::Kind::kReady, "01JNODE", ds);
   ASSERT_GT(notices.size(), 1u);
-  size_t k = 0;
-  for (const auto& n : notices) {
-    EXPECT_LE(n.size(), kMaxNoticeBytes);
-    auto parsed = ParseNotice(n);
-    ASSERT_TRUE(parsed) << n;
-    EXPECT_EQ(parsed->kind, Notice::Kind::kReady);
-    EXPECT_EQ(parsed->node, "01JNODE");
-    for (const auto& d : parsed->deliveries) {
-      ASSERT_LT(k, ds.size());
-      EXPECT_EQ(d.shard, ds[k].shard);
-      EXPECT_EQ(d.id, ds[k].id);
-      ++k;
-    }
+  auto got = ParseAll(notices, Notice::Kind::kReady);
+  ASSERT_EQ(got.size(), ds.size());
+  for (size_t k = 0; k < ds.size(); ++k) {
+    EXPECT_EQ(got[k].shard, ds[k].shard);
+    EXPECT_EQ(got[k].id, ds[k].id);
   }
-  EXPECT_EQ(k, ds.size());
   EXPECT_TRUE(FormatDeliveryNotices(Notice::Kind::kRetry, "n", {}).empty());
 }
 
@@ -110,30 +116,25 @@ TEST(ClusterNotice, ReadyDeliveriesCarryTheirSmallEventsWholeAcrossSplits) {
   ds.push_back({5, DeliveryId::New(), {}, nullptr});  // read from the store
   auto notices = FormatDeliveryNotices(Notice::Kind::kReady, "01JNODE", ds);
   ASSERT_GT(notices.size(), 1u);
-  size_t k = 0;
-  for (const auto& n : notices) {
-    EXPECT_LE(n.size(), kMaxNoticeBytes);
-    auto parsed = ParseNotice(n);
-    ASSERT_TRUE(parsed) << n.substr(0, 200);
-    for (const auto& d : parsed->deliveries) {
-      ASSERT_LT(k, ds.size());
-      const NoticeDelivery& want = ds[k++];
-      EXPECT_EQ(d.shard, want.shard);
-      EXPECT_EQ(d.id, want.id);
-      if (want.event == small) {
-        ASSERT_TRUE(d.event) << k;
-        EXPECT_EQ(d.endpoint, want.endpoint);
-        EXPECT_EQ(d.event->company, small->company);
-        EXPECT_EQ(d.event->id, small->id);
-        EXPECT_EQ(d.event->due_ms, small->due_ms);
-        EXPECT_EQ(d.event->Subject(), "emp 42:@x");
-        EXPECT_EQ(d.event->Payload(), std::string("{\"a\": \"b c\"}\0\xff", 14));
-      } else {
-        EXPECT_FALSE(d.event) << k;  // too large to carry, or never carried
-      }
+  auto got = ParseAll(notices, Notice::Kind::kReady);
+  ASSERT_EQ(got.size(), ds.size());
+  for (size_t k = 0; k < ds.size(); ++k) {
+    const NoticeDelivery& d = got[k];
+    const NoticeDelivery& want = ds[k];
+    EXPECT_EQ(d.shard, want.shard);
+    EXPECT_EQ(d.id, want.id);
+    if (want.event == small) {
+      ASSERT_TRUE(d.event) << k;
+      EXPECT_EQ(d.endpoint, want.endpoint);
+      EXPECT_EQ(d.event->company, small->company);
+      EXPECT_EQ(d.event->id, small->id);
+      EXPECT_EQ(d.event->due_ms, small->due_ms);
+      EXPECT_EQ(d.event->Subject(), "emp 42:@x");
+      EXPECT_EQ(d.event->Payload(), std::string("{\"a\": \"b c\"}\0\xff", 14));
+    } else {
+      EXPECT_FALSE(d.event) << k;  // too large to carry, or never carried
     }
   }
-  EXPECT_EQ(k, ds.size());
   // Only ready notices carry events.
   for (const auto& n : FormatDeliveryNotices(Notice::Kind::kRetry, "n", {ds[0]})) {
     EXPECT_EQ(n.find('@'), std::string::npos) << n;

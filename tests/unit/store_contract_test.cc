@@ -1562,6 +1562,26 @@ TEST(PostgresStore, AcceptedDeliveriesAreKeptForTheListenerOnlyOnceCommitted) {
   EXPECT_FALSE(pg->TakeAccepted(after.events[0].deliveries[0].id));
 }
 
+// What a node's change feed hands its dispatchers (PgCluster's listener thread writes).
+struct RecordingListener : ChangeListener {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<PendingDelivery> ready;  // GUARDED_BY(mu)
+  int missed = 0;                      // GUARDED_BY(mu): OnChangesMissed calls
+  void OnDeliveriesReady(std::vector<PendingDelivery> deliveries) override {
+    std::lock_guard lock(mu);
+    for (auto& d : deliveries) ready.push_back(std::move(d));
+    cv.notify_all();
+  }
+  void OnEndpointChanged(const CompanyId&, const EndpointId&) override {}
+  void OnDeliveriesRequeued(const CompanyId&, const EndpointId&) override {}
+  void OnChangesMissed() override {
+    std::lock_guard lock(mu);
+    ++missed;
+    cv.notify_all();
+  }
+};
+
 // PostgreSQL only: a renewal that is late lets this node's leases lapse for a moment (no
 // delivery starts: UsableEpoch is 0), yet the node still owns its shards — a delivery
 // announced meanwhile must still reach its dispatcher, which sends it once the renewal is
@@ -1572,19 +1592,7 @@ TEST(PostgresStore, DeliveriesAnnouncedWhileTheLeasesLapseStillReachTheDispatche
   auto opened = hookd::testing::OpenMigratedPostgres(url);
   ASSERT_TRUE(opened) << opened.error().message;
   auto [store, pg] = std::move(*opened);
-  struct Recorder : ChangeListener {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::vector<DeliveryId> ready;
-    void OnDeliveriesReady(std::vector<PendingDelivery> deliveries) override {
-      std::lock_guard lock(mu);
-      for (const auto& d : deliveries) ready.push_back(d.id);
-      cv.notify_all();
-    }
-    void OnEndpointChanged(const CompanyId&, const EndpointId&) override {}
-    void OnDeliveriesRequeued(const CompanyId&, const EndpointId&) override {}
-    void OnChangesMissed() override {}
-  } recorder;
+  RecordingListener recorder;
   hookd::testing::SimulatedClock clock;
   PgCluster cluster(*pg, ClusterOptions{.lease_ms = 900, .clock = &clock});
   cluster.Subscribe(recorder);
@@ -1612,7 +1620,7 @@ TEST(PostgresStore, DeliveriesAnnouncedWhileTheLeasesLapseStillReachTheDispatche
     std::unique_lock lock(recorder.mu);
     EXPECT_TRUE(recorder.cv.wait_for(lock, std::chrono::seconds(5), [&] { return !recorder.ready.empty(); }));
     if (!recorder.ready.empty()) {
-      EXPECT_EQ(recorder.ready[0], id);
+      EXPECT_EQ(recorder.ready[0].id, id);
     }
   }
   EXPECT_EQ(cluster.UsableEpoch(shard), 0);  // still held up: the delivery came while lapsed
@@ -1637,24 +1645,7 @@ TEST(PostgresStore, AnotherNodesDeliveryReachesTheOwnerFromItsNoticeWithoutARead
   auto opened_b = hookd::testing::OpenMigratedPostgres(url, {.cipher = *cipher});
   ASSERT_TRUE(opened_b) << opened_b.error().message;
   auto [store_b, pg_b] = std::move(*opened_b);
-  struct Recorder : ChangeListener {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::vector<PendingDelivery> ready;
-    int missed = 0;
-    void OnDeliveriesReady(std::vector<PendingDelivery> deliveries) override {
-      std::lock_guard lock(mu);
-      for (auto& d : deliveries) ready.push_back(std::move(d));
-      cv.notify_all();
-    }
-    void OnEndpointChanged(const CompanyId&, const EndpointId&) override {}
-    void OnDeliveriesRequeued(const CompanyId&, const EndpointId&) override {}
-    void OnChangesMissed() override {
-      std::lock_guard lock(mu);
-      ++missed;
-      cv.notify_all();
-    }
-  } recorder;
+  RecordingListener recorder;
   Company c{CompanyId::New(), "Acme", NowMs()};
   ASSERT_TRUE(store_a->InsertCompany(c));
   Endpoint ep = MakeEndpoint(c.id);
