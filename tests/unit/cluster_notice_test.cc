@@ -104,13 +104,15 @@ namespace {
 // sends the delivery without reading it back; a large one is listed by id alone.
 TEST(ClusterNotice, ReadyDeliveriesCarryTheirSmallEventsWholeAcrossSplits) {
   auto event = [](std::string subject, std::string payload) {
-    return std::make_shared<const NoticeEvent>(
-        NoticeEvent::Of(CompanyId::New(), EventId::New(), 1'700'000'000'123, subject, payload));
+    return NoticeEvent::Carry(CompanyId::New(), EventId::New(), 1'700'000'000'123, subject, payload);
   };
   // Subjects and payloads with what a word may not hold: spaces, colons, '@', bytes that are
   // not text (a sealed payload).
   auto small = event("emp 42:@x", std::string("{\"a\": \"b c\"}\0\xff", 14));
-  auto big = event("emp-7", std::string(kMaxInlineEventBytes, 'x'));
+  auto big = std::make_shared<const NoticeEvent>(  // as if from a node that carries more
+      NoticeEvent{CompanyId::New(), EventId::New(), 0, "ZW1wLTc=", std::string(kMaxInlineEventBytes, 'x')});
+  ASSERT_TRUE(small);
+  EXPECT_FALSE(event("emp-7", std::string(kMaxInlineEventBytes, 'x')));  // not carried at all
   std::vector<NoticeDelivery> ds;
   for (int i = 0; i < 300; ++i) ds.push_back({i % 256, DeliveryId::New(), EndpointId::New(), i % 3 == 2 ? big : small});
   ds.push_back({5, DeliveryId::New(), {}, nullptr});  // read from the store
@@ -140,6 +142,28 @@ TEST(ClusterNotice, ReadyDeliveriesCarryTheirSmallEventsWholeAcrossSplits) {
     EXPECT_EQ(n.find('@'), std::string::npos) << n;
     EXPECT_FALSE(ParseNotice(n)->deliveries[0].event);
   }
+}
+
+// NoticeEvent::Carry knows the @ word's size before encoding: carried up to the limit, exactly.
+TEST(ClusterNotice, AnEventIsCarriedUpToTheWordLimitExactly) {
+  const CompanyId c = CompanyId::New();
+  const EventId e = EventId::New();
+  std::shared_ptr<const NoticeEvent> largest;
+  for (size_t n = 0; n < kMaxInlineEventBytes; n += 3) {  // payloads of whole base64 quads
+    auto ev = NoticeEvent::Carry(c, e, 1'700'000'000'123, "emp_1", std::string(n, 'x'));
+    if (!ev) break;
+    largest = std::move(ev);
+  }
+  ASSERT_TRUE(largest);
+  auto notices = FormatDeliveryNotices(Notice::Kind::kReady, "01JNODE",
+                                       {{1, DeliveryId::New(), EndpointId::New(), largest}});
+  ASSERT_EQ(notices.size(), 1u);
+  const size_t at = notices[0].find(" @");
+  ASSERT_NE(at, std::string::npos);  // carried
+  const size_t word = notices[0].find(' ', at + 1) - at;
+  EXPECT_LE(word, kMaxInlineEventBytes);
+  EXPECT_GT(word + 4, kMaxInlineEventBytes);  // one more quad would not fit: Carry said so
+  ASSERT_TRUE(ParseNotice(notices[0])->deliveries[0].event);
 }
 
 TEST(ClusterNotice, MalformedCarriedEventsAreIgnored) {

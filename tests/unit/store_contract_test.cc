@@ -1473,7 +1473,18 @@ TEST(PostgresStore, WritesOtherNodesMustHearAboutNotifyWithTheirCommit) {
   for (size_t i = 0; i < 3; ++i) {
     EXPECT_EQ(parsed->deliveries[i].id, req.events[i].deliveries[0].id);
     EXPECT_EQ(parsed->deliveries[i].shard, LeaseShardOf(ep.id));
+    EXPECT_FALSE(parsed->deliveries[i].event);  // alone: nobody else to carry events to
   }
+  pg->CarryEventsInNotices(true);  // as PgCluster does while other nodes are live
+  IngestRequest carried = MakeIngest(c.id, ep.id, 1);
+  ASSERT_TRUE(store->IngestSync(carried));
+  auto with_event = pg::ParseNotice(next_notice());
+  ASSERT_TRUE(with_event);
+  ASSERT_EQ(with_event->deliveries.size(), 1u);
+  ASSERT_TRUE(with_event->deliveries[0].event);
+  EXPECT_EQ(with_event->deliveries[0].event->id, carried.events[0].event.id);
+  EXPECT_EQ(with_event->deliveries[0].event->Payload(), carried.events[0].event.payload);
+  pg->CarryEventsInNotices(false);
   // Loaded by id, in the notice's order, with payloads; only those still pending.
   std::vector<DeliveryId> ids{req.events[2].deliveries[0].id, req.events[0].deliveries[0].id,
                               DeliveryId::New()};
@@ -1650,10 +1661,17 @@ TEST(PostgresStore, AnotherNodesDeliveryReachesTheOwnerFromItsNoticeWithoutARead
   ASSERT_TRUE(store_a->InsertCompany(c));
   Endpoint ep = MakeEndpoint(c.id);
   ASSERT_TRUE(store_a->InsertEndpoint(ep));
-  PgCluster owner(*pg_b, ClusterOptions{.lease_ms = 60'000});  // alone: every shard
+  PgCluster owner(*pg_b, ClusterOptions{.lease_ms = 60'000});  // first: every shard
   owner.Subscribe(recorder);
   ASSERT_TRUE(owner.Join());
   ASSERT_EQ(owner.ShardsHeld(), kLeaseShards);
+  // Node A joins too: it finds another node live and carries its events (it takes no shard:
+  // the owner's leases run for another minute).
+  EXPECT_FALSE(pg_a->CarriesEventsInNotices());
+  PgCluster node_a(*pg_a, ClusterOptions{.lease_ms = 60'000});
+  ASSERT_TRUE(node_a.Join());
+  EXPECT_EQ(node_a.ShardsHeld(), 0);
+  EXPECT_TRUE(pg_a->CarriesEventsInNotices());
 
   // A session on another database of the server: its own cannot be closed from inside.
   PGconn* probe = PQconnectdb(url.c_str());
@@ -1698,6 +1716,8 @@ TEST(PostgresStore, AnotherNodesDeliveryReachesTheOwnerFromItsNoticeWithoutARead
   }
   PQclear(PQexec(admin, ("ALTER DATABASE \"" + db + "\" ALLOW_CONNECTIONS true").c_str()));
   PQfinish(admin);
+  node_a.Leave();
+  EXPECT_FALSE(pg_a->CarriesEventsInNotices());
   owner.Leave();
 }
 

@@ -60,9 +60,14 @@ std::shared_ptr<const NoticeEvent> ParseEventWord(std::string_view w) {
 
 }  // namespace
 
-NoticeEvent NoticeEvent::Of(CompanyId company, EventId id, int64_t due_ms, std::string_view subject,
-                            std::string_view payload) {
-  return NoticeEvent{std::move(company), std::move(id), due_ms, Base64Encode(subject), Base64Encode(payload)};
+std::shared_ptr<const NoticeEvent> NoticeEvent::Carry(CompanyId company, EventId id, int64_t due_ms,
+                                                      std::string_view subject, std::string_view payload) {
+  auto b64 = [](size_t n) { return (n + 2) / 3 * 4; };
+  const size_t word = 6 + company.str().size() + id.str().size() + std::to_string(due_ms).size() +
+                      b64(subject.size()) + b64(payload.size());  // " @" and three ':' — as formatted
+  if (word > kMaxInlineEventBytes) return nullptr;
+  return std::make_shared<const NoticeEvent>(
+      NoticeEvent{std::move(company), std::move(id), due_ms, Base64Encode(subject), Base64Encode(payload)});
 }
 
 std::optional<std::string> NoticeEvent::Subject() const { return Base64Decode(subject64); }

@@ -51,8 +51,10 @@ struct NoticeEvent {
   std::string subject64;
   std::string payload64;  // the payload as the events row holds it (sealed under encryption at rest)
 
-  static NoticeEvent Of(CompanyId company, EventId id, int64_t due_ms, std::string_view subject,
-                        std::string_view payload);
+  // The event to carry, or null when its @ word would pass kMaxInlineEventBytes (its deliveries
+  // are then listed by id): the size is known before anything is encoded.
+  static std::shared_ptr<const NoticeEvent> Carry(CompanyId company, EventId id, int64_t due_ms,
+                                                  std::string_view subject, std::string_view payload);
   std::optional<std::string> Subject() const;  // nullopt: not base64
   std::optional<std::string> Payload() const;
 };

@@ -101,6 +101,7 @@ void PgCluster::Leave() {
   if (lease_thread_.joinable()) lease_thread_.join();
   if (listen_thread_.joinable()) listen_thread_.join();
   store_.KeepAcceptedDeliveries(false);
+  store_.CarryEventsInNotices(false);
   if (!joined_) return;
   for (auto& e : epoch_) e.store(0);
   // Given back at once, so that the other nodes take them at their next renewal.
@@ -193,6 +194,8 @@ bool PgCluster::LeaseTick() {
                         Params().Text(std::to_string(lease_s)));
     if (!live) return std::unexpected(live.error());
     const int64_t nodes = std::max<int64_t>(1, live->Int(0, 0));
+    // Another node may own the endpoints of what this one accepts: carry the events to it.
+    store_.CarryEventsInNotices(nodes > 1);
     const int share = static_cast<int>((kLeaseShards + nodes - 1) / nodes);
     if (count < share) {
       auto taken = db.Exec(

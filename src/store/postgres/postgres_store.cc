@@ -679,17 +679,22 @@ namespace {
 // unnest) whatever their number — a fan-out of 100 events to 50 endpoints was 5,100 round trips,
 // and a group of 64 single POSTs 192 — and the notices that wake the nodes owning the
 // endpoints' shards (they hear of them with the commit).
-Result<void> InsertIngested(Conn& db, std::span<const IngestRequest* const> reqs, const std::string& node) {
+// An ingest's rows, and per event what its notice carries (null, or an empty list: by id).
+struct IngestRows {
+  const IngestRequest* req;
+  const std::vector<std::shared_ptr<const pg::NoticeEvent>>* carried;
+};
+
+Result<void> InsertIngested(Conn& db, std::span<const IngestRows> ingests, const std::string& node) {
   std::vector<pg::NoticeDelivery> ready;
   std::vector<std::optional<std::string>> e_id, e_company, e_type, e_subject, e_occurred, e_created;
   std::vector<std::string_view> e_payload;
   std::vector<std::optional<std::string>> d_id, d_company, d_event, d_endpoint, d_status, d_next, d_created;
-  for (const IngestRequest* req : reqs) {
-    for (const NewEvent& ne : req->events) {
+  for (const auto& [req, carried_events] : ingests) {
+    for (size_t k = 0; k < req->events.size(); ++k) {
+      const NewEvent& ne = req->events[k];
       const Event& e = ne.event;
-      // Carried in the notice when small: the node owning the endpoint then needs no read.
-      std::shared_ptr<const pg::NoticeEvent> carried;
-      const bool small = (e.payload.size() + e.subject.size() + 4) / 3 * 4 + 128 <= pg::kMaxInlineEventBytes;
+      const pg::NoticeEvent* carried = carried_events->empty() ? nullptr : (*carried_events)[k].get();
       e_id.emplace_back(e.id.str());
       e_company.emplace_back(e.company_id.str());
       e_type.emplace_back(e.type);
@@ -706,16 +711,14 @@ Result<void> InsertIngested(Conn& db, std::span<const IngestRequest* const> reqs
         d_next.emplace_back(d.next_attempt_at_ms ? std::optional(std::to_string(*d.next_attempt_at_ms)) : std::nullopt);
         d_created.emplace_back(std::to_string(d.created_at_ms));
         if (d.status != DeliveryStatus::kPending) continue;
-        if (!carried && small)
-          carried = std::make_shared<const pg::NoticeEvent>(
-              pg::NoticeEvent::Of(e.company_id, e.id, d.next_attempt_at_ms.value_or(0), e.subject, e.payload));
-        const bool due_as_carried = carried && carried->due_ms == d.next_attempt_at_ms.value_or(0);
-        ready.push_back({LeaseShardOf(d.endpoint_id), d.id, d.endpoint_id, due_as_carried ? carried : nullptr});
+        const bool as_carried = carried && carried->due_ms == d.next_attempt_at_ms.value_or(0);
+        ready.push_back({LeaseShardOf(d.endpoint_id), d.id, d.endpoint_id,
+                         as_carried ? (*carried_events)[k] : nullptr});
       }
     }
   }
   if (e_id.size() == 1) {  // one POST written alone: no arrays to build on either side
-    const Event& e = reqs.front()->events.front().event;
+    const Event& e = ingests.front().req->events.front().event;
     TRY(db.Exec("INSERT INTO events(id, company_id, type, subject, occurred_at, created_at, payload) "
                 "VALUES ($1::text, $2::text, $3::text, $4::text, $5::bigint, $6::bigint, $7::bytea)",
                 Params().Text(e.id.str()).Text(e.company_id.str()).Text(e.type).Text(e.subject)
@@ -750,18 +753,18 @@ Result<void> InsertIngested(Conn& db, std::span<const IngestRequest* const> reqs
 bool PostgresStore::IngestWork::Mergeable() const { return !req.idempotency_key && !req.audit; }
 
 bool PostgresStore::ApplyMerged(Conn& db, std::span<Job> jobs) {
-  std::vector<const IngestRequest*> reqs;
+  std::vector<IngestRows> ingests;
   std::vector<const DeliveryUpdate*> updates;
   std::vector<const EndpointHealth*> health;
   for (const Job& job : jobs) {
-    if (job.ingest) reqs.push_back(&job.ingest->req);
+    if (job.ingest) ingests.push_back({&job.ingest->req, &job.ingest->carried});
     if (job.outcomes) {
       for (const DeliveryUpdate& u : job.outcomes->updates) updates.push_back(&u);
       for (const EndpointHealth& h : job.outcomes->health) health.push_back(&h);
     }
   }
   Result<void> written;
-  if (!reqs.empty()) written = InsertIngested(db, reqs, node_id_);
+  if (!ingests.empty()) written = InsertIngested(db, ingests, node_id_);
   if (written && (!updates.empty() || !health.empty())) written = WriteOutcomes(db, updates, health);
   for (Job& job : jobs) {
     if (job.ingest) {
@@ -829,7 +832,19 @@ void PostgresStore::Ingest(IngestRequest req, IngestCallback done) {
     }
   }
   for (NewEvent& ne : req.events) sealed::Seal(*cipher_, ne.event);  // here, not on the writer thread
-  auto work = std::make_shared<IngestWork>(IngestWork{std::move(req), node_id_, std::nullopt});
+  std::vector<std::shared_ptr<const pg::NoticeEvent>> carried;  // likewise: encoded here
+  if (carry_events_.load(std::memory_order_relaxed)) {
+    for (const NewEvent& ne : req.events) {
+      auto pending = std::find_if(ne.deliveries.begin(), ne.deliveries.end(),
+                                  [](const Delivery& d) { return d.status == DeliveryStatus::kPending; });
+      carried.push_back(pending == ne.deliveries.end()
+                            ? nullptr
+                            : pg::NoticeEvent::Carry(ne.event.company_id, ne.event.id,
+                                                     pending->next_attempt_at_ms.value_or(0), ne.event.subject,
+                                                     ne.event.payload));
+    }
+  }
+  auto work = std::make_shared<IngestWork>(IngestWork{std::move(req), node_id_, std::move(carried), std::nullopt});
   const bool mergeable = work->Mergeable();
   Enqueue(Job{
       [work](Conn& db) mutable -> bool {
@@ -849,7 +864,7 @@ void PostgresStore::Ingest(IngestRequest req, IngestCallback done) {
               return IngestResult{true, q.Text(0, 1)};
             }
           }
-          const IngestRequest* one[] = {&req};
+          const IngestRows one[] = {{&req, &work->carried}};
           TRY(InsertIngested(db, one, work->node));
           if (req.idempotency_key) {
             TRY(db.Exec("INSERT INTO idempotency_keys(company_id, key, request_hash, response, created_at, subjects) "

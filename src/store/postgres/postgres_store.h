@@ -63,6 +63,11 @@ class PostgresStore final : public Store {
   // The payload a delivery notice carried, opened (encryption at rest); null when it cannot be
   // opened (the deliveries are read back instead).
   std::shared_ptr<const std::string> OpenCarriedPayload(const pg::NoticeEvent& e) const;
+  // Whether an ingest's notice carries its small events (pg::NoticeEvent), for the node owning
+  // the endpoint to send them without a read: PgCluster turns it on while other nodes are live.
+  // Alone, a node's deliveries come from memory (TakeAccepted) and carrying them is waste.
+  void CarryEventsInNotices(bool on) { carry_events_.store(on, std::memory_order_relaxed); }
+  bool CarriesEventsInNotices() const { return carry_events_.load(std::memory_order_relaxed); }
   // Drops every one kept (their notices may be lost: the listening connection dropped).
   void ForgetAccepted();
   ~PostgresStore() override;
@@ -173,6 +178,8 @@ class PostgresStore final : public Store {
   struct IngestWork {
     IngestRequest req;
     std::string node;  // this node's id, for the notices
+    // Per event of `req`, what its notice carries (null: listed by id); empty when nothing is.
+    std::vector<std::shared_ptr<const pg::NoticeEvent>> carried;
     std::optional<Result<IngestResult>> result;
     bool Mergeable() const;
   };
@@ -258,6 +265,7 @@ class PostgresStore final : public Store {
   std::atomic<metrics::Counter*> m_writes_{nullptr};
   std::atomic<metrics::Counter*> m_fenced_{nullptr};
 
+  std::atomic<bool> carry_events_{false};
   std::mutex accepted_mu_;
   std::atomic<bool> keep_accepted_{false};                       // written under accepted_mu_
   std::unordered_map<std::string, PendingDelivery> accepted_;    // GUARDED_BY(accepted_mu_): by delivery id
