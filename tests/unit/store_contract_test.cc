@@ -4,12 +4,15 @@
 
 #include <filesystem>
 #include <map>
+#include <sstream>
 #include <future>
 #include <thread>
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "core/clock.h"
 #include "core/crypto.h"
@@ -1718,6 +1721,60 @@ TEST(PostgresStore, AnotherNodesDeliveryReachesTheOwnerFromItsNoticeWithoutARead
   PQfinish(admin);
   node_a.Leave();
   EXPECT_FALSE(pg_a->CarriesEventsInNotices());
+  owner.Leave();
+}
+
+// PostgreSQL only: a node that cannot open the payloads other nodes carry (its key file lacks
+// the key they seal with, e.g. halfway through a key rotation done node by node) says so once
+// per 10 s with a count, not once per event — and still reads the deliveries back.
+TEST(PostgresStore, PayloadsANodeCannotOpenAreReportedOncePerIntervalNotPerEvent) {
+  std::ostringstream log;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
+  spdlog::default_logger()->sinks().push_back(sink);
+  struct Unhook {
+    std::shared_ptr<spdlog::sinks::sink> s;
+    ~Unhook() { std::erase(spdlog::default_logger()->sinks(), s); }
+  } unhook{sink};
+
+  const std::string url = hookd::testing::NewPostgresDatabaseUrl();
+  auto sealing = FieldCipher::FromKeyText(FieldCipher::NewKeyLine());
+  auto other = FieldCipher::FromKeyText(FieldCipher::NewKeyLine());
+  ASSERT_TRUE(sealing && other);
+  auto opened_a = hookd::testing::OpenMigratedPostgres(url, {.cipher = *sealing});
+  ASSERT_TRUE(opened_a) << opened_a.error().message;
+  auto [store_a, pg_a] = std::move(*opened_a);
+  auto opened_b = hookd::testing::OpenMigratedPostgres(url, {.cipher = *other});
+  ASSERT_TRUE(opened_b) << opened_b.error().message;
+  auto [store_b, pg_b] = std::move(*opened_b);
+  RecordingListener recorder;
+  Company c{CompanyId::New(), "Acme", NowMs()};
+  ASSERT_TRUE(store_a->InsertCompany(c));
+  Endpoint ep = MakeEndpoint(c.id);
+  ASSERT_TRUE(store_a->InsertEndpoint(ep));
+  PgCluster owner(*pg_b, ClusterOptions{.lease_ms = 60'000});  // first: every shard
+  owner.Subscribe(recorder);
+  ASSERT_TRUE(owner.Join());
+  PgCluster node_a(*pg_a, ClusterOptions{.lease_ms = 60'000});
+  ASSERT_TRUE(node_a.Join());
+  ASSERT_TRUE(pg_a->CarriesEventsInNotices());
+
+  for (int notice = 1; notice <= 2; ++notice) {
+    ASSERT_TRUE(store_a->IngestSync(MakeIngest(c.id, ep.id, 3)));  // one endpoint: one notice
+    // The notice's deliveries are read back instead (which fails as well here: no key), and
+    // the dispatcher told to read back all pending ones.
+    std::unique_lock lock(recorder.mu);
+    EXPECT_TRUE(recorder.cv.wait_for(lock, std::chrono::seconds(5), [&] { return recorder.missed >= notice; }));
+    EXPECT_TRUE(recorder.ready.empty());
+  }
+  const std::string text = log.str();
+  auto lines = [&](std::string_view what) {
+    size_t n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(lines("cannot open the payload a notice carried"), 1u) << text;  // six events
+  EXPECT_EQ(lines("cannot load announced deliveries"), 1u) << text;          // two notices
+  node_a.Leave();
   owner.Leave();
 }
 

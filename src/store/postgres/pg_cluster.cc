@@ -335,8 +335,9 @@ void PgCluster::HandleNotices(const std::vector<std::string>& payloads) {
     auto loaded = store_.LoadReadyDeliveries(ids);
     ids.clear();
     if (!loaded) {
-      spdlog::error("cluster: cannot load announced deliveries ({}); reading back all pending ones",
-                    loaded.error().message);
+      if (auto v = load_error_log_.Check("load", MonotonicMs()))
+        spdlog::error("cluster: cannot load announced deliveries ({}); reading back all pending ones{}",
+                      loaded.error().message, v.Suffix());
       local_.OnChangesMissed();
       return;
     }

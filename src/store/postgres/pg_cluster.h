@@ -32,6 +32,7 @@
 
 #include "core/change_feed.h"
 #include "core/clock.h"
+#include "core/log_throttle.h"
 #include "core/shard_ownership.h"
 #include "store/postgres/postgres_store.h"
 
@@ -94,6 +95,7 @@ class PgCluster final : public ShardOwnership, public ChangeFeed {
   std::thread lease_thread_;
   std::thread listen_thread_;
   int wake_fd_ = -1;  // eventfd: wakes the listener to stop
+  LogThrottle load_error_log_{10'000};  // listener thread: a read-back failing notice after notice
 
   // Lease thread only.
   std::unique_ptr<pg::Conn> lease_db_;

@@ -796,8 +796,9 @@ std::shared_ptr<const std::string> PostgresStore::OpenCarriedPayload(const pg::N
   if (!stored) return nullptr;  // not base64 (not a notice of ours): read back
   auto payload = cipher_->OpenBytes(*stored, sealed::PayloadAad(e.id.str()));
   if (!payload) {
-    spdlog::warn("cluster: cannot open the payload a notice carried for event {} ({}); reading it back",
-                 e.id.str(), payload.error().message);
+    if (auto v = carried_open_log_.Check("open", MonotonicMs()))
+      spdlog::warn("cluster: cannot open the payload a notice carried for event {} ({}); reading it back{}",
+                   e.id.str(), payload.error().message, v.Suffix());
     return nullptr;
   }
   return std::make_shared<const std::string>(std::move(*payload));

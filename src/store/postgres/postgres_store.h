@@ -254,6 +254,9 @@ class PostgresStore final : public Store {
   std::thread writer_;
   LogThrottle commit_error_log_{10'000};
   LogThrottle fenced_log_{10'000};  // writer thread only
+  // A payload carried by a notice that this node cannot open (a key it lacks): once per 10 s,
+  // not once per event (each message names its event).
+  mutable LogThrottle carried_open_log_{10'000};
   // The last group failed for want of the server (kUnavailable) and none has succeeded
   // since: /readyz says so (Ping() then probes with a write of its own).
   std::atomic<bool> writes_failing_{false};
