@@ -340,6 +340,12 @@ Metrics::Metrics()
           "Duration of delivery attempts, by outcome: succeeded, or the error class (http, timeout, "
           "connect, dns, tls, blocked).",
           {"outcome"}, metrics::kLatencyBuckets)),
+      delivery_lag_family_(registry.AddHistogram(
+          "hookd_delivery_lag_seconds",
+          "How late delivery attempts were sent: from when each was due (a first attempt: when its "
+          "event was accepted) to when it went out, by attempt: first, retry or replay. It grows with "
+          "a backlog, a receiver's max_concurrency or rate limit, or a busy node.",
+          {"attempt"}, metrics::kLagBuckets)),
       endpoints_failing_(registry.AddGauge(
           "hookd_endpoints_failing",
           "Endpoints whose last attempt failed (one failure or more in a row). Which ones is each "
@@ -351,6 +357,9 @@ Metrics::Metrics()
   for (size_t i = 0; i < kAttemptErrors; ++i)
     attempt_duration_[i] = &attempt_duration_family_.With({AttemptErrorName(static_cast<AttemptError>(i))});
   attempt_duration_[kAttemptErrors] = &attempt_duration_family_.With({"succeeded"});
+  delivery_lag_[static_cast<size_t>(Attempt::kFirst)] = &delivery_lag_family_.With({"first"});
+  delivery_lag_[static_cast<size_t>(Attempt::kRetry)] = &delivery_lag_family_.With({"retry"});
+  delivery_lag_[static_cast<size_t>(Attempt::kReplay)] = &delivery_lag_family_.With({"replay"});
   build_info_.With({HOOKD_VERSION}).Set(1);
   registry.AddGauge("process_start_time_seconds", "Start time of the process since the Unix epoch, in seconds.")
       .Get()

@@ -40,6 +40,10 @@ inline constexpr std::string_view kContentType = "text/plain; version=0.0.4; cha
 inline constexpr double kLatencyBuckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                              0.5,   1,    2.5,   5,    10};
 
+// Delivery lag buckets in seconds: from a millisecond on loopback to minutes behind a backlog.
+inline constexpr double kLagBuckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                         0.5,   1,      2.5,   5,    10,   30,    60,  300};
+
 // Monotonic count.
 class Counter {
  public:
@@ -218,6 +222,11 @@ class Metrics {
   metrics::Histogram& AttemptDuration(std::optional<AttemptError> error) {
     return *attempt_duration_[error ? static_cast<size_t>(*error) : kAttemptErrors];
   }
+  // What kind of attempt a delivery lag is about.
+  enum class Attempt { kFirst, kRetry, kReplay };
+  // hookd_delivery_lag_seconds{attempt}: from when an attempt was due (a first attempt: when
+  // its event was accepted) to when it was sent.
+  metrics::Histogram& DeliveryLag(Attempt a) { return *delivery_lag_[static_cast<size_t>(a)]; }
   // hookd_endpoints_failing: endpoints whose last attempt failed. No per-endpoint (or
   // per-company) series: /metrics may be read without a token, and which endpoint of which
   // company fails is that company's business.
@@ -237,11 +246,13 @@ class Metrics {
   metrics::Family<metrics::Counter>& events_accepted_;
   metrics::Family<metrics::Counter>& deliveries_family_;
   metrics::Family<metrics::Histogram>& attempt_duration_family_;
+  metrics::Family<metrics::Histogram>& delivery_lag_family_;
   metrics::Family<metrics::Gauge>& endpoints_failing_;
   metrics::Family<metrics::Counter>& http_requests_;
   metrics::Family<metrics::Gauge>& http_in_flight_;
   metrics::Counter* deliveries_[4];
   metrics::Histogram* attempt_duration_[kAttemptErrors + 1];
+  metrics::Histogram* delivery_lag_[3];
 };
 
 }  // namespace hookd

@@ -669,6 +669,12 @@ void Dispatcher::Send(EndpointState& es, const Key& key, Item& item, int64_t now
   std::string sent = RecordSentHeaders(req.headers, opts_.user_agent, body.size(), ep.headers);
   for (const auto& [k, v] : ep.headers) req.headers.push_back(k + ": " + v);
 
+  if (opts_.metrics) {
+    const auto kind = item.replay ? Metrics::Attempt::kReplay
+                      : item.attempts > 0 ? Metrics::Attempt::kRetry
+                                          : Metrics::Attempt::kFirst;
+    opts_.metrics->DeliveryLag(kind).Observe(static_cast<double>(std::max<int64_t>(0, now - item.due_ms)) / 1000.0);
+  }
   item.state = ItemState::kInFlight;
   ++es.in_flight;
   if (item.replay) ++es.replay_in_flight;

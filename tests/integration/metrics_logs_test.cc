@@ -241,12 +241,13 @@ TEST_F(MetricsLogsTest, MetricsCountExactlyWhatHappened) {
 
   const Scrape before = ScrapeMetrics();
   for (const char* family : {"hookd_build_info", "hookd_events_accepted_total", "hookd_deliveries_total",
-                             "hookd_attempt_duration_seconds", "hookd_endpoints_failing",
+                             "hookd_attempt_duration_seconds", "hookd_delivery_lag_seconds", "hookd_endpoints_failing",
                              "hookd_queue_depth", "hookd_in_flight_requests", "hookd_http_requests_total",
                              "hookd_http_requests_in_flight", "hookd_store_commits_total",
                              "hookd_store_writes_total", "hookd_store_syncs_total", "hookd_store_sync_seconds"})
     EXPECT_TRUE(before.types.contains(family)) << family << " is not exported";
   EXPECT_EQ(before.types.at("hookd_attempt_duration_seconds"), "histogram");
+  EXPECT_EQ(before.types.at("hookd_delivery_lag_seconds"), "histogram");
   EXPECT_EQ(before.types.at("hookd_deliveries_total"), "counter");
   EXPECT_EQ(before.Count("hookd_build_info"), 1u);
   EXPECT_EQ(before.samples.front().name, "hookd_build_info");
@@ -288,6 +289,12 @@ TEST_F(MetricsLogsTest, MetricsCountExactlyWhatHappened) {
   EXPECT_EQ(delta("hookd_deliveries_total", failed), 1);
   EXPECT_EQ(delta("hookd_deliveries_total", {{"outcome", "retried"}}), 2);
   EXPECT_EQ(delta("hookd_deliveries_total", {{"outcome", "held"}}), 0);
+  // Every attempt's lag: 6 first attempts, 2 retries, each sent within 10 s of its time.
+  EXPECT_EQ(delta("hookd_delivery_lag_seconds_count", {{"attempt", "first"}}), 6);
+  EXPECT_EQ(delta("hookd_delivery_lag_seconds_bucket", {{"attempt", "first"}, {"le", "10"}}), 6);
+  EXPECT_EQ(delta("hookd_delivery_lag_seconds_count", {{"attempt", "retry"}}), 2);
+  EXPECT_EQ(delta("hookd_delivery_lag_seconds_bucket", {{"attempt", "retry"}, {"le", "10"}}), 2);
+  EXPECT_EQ(delta("hookd_delivery_lag_seconds_count", {{"attempt", "replay"}}), 0);
   EXPECT_EQ(delta("hookd_attempt_duration_seconds_count", succeeded), 5);
   EXPECT_EQ(delta("hookd_attempt_duration_seconds_bucket", {{"outcome", "succeeded"}, {"le", "+Inf"}}), 5);
   EXPECT_EQ(delta("hookd_attempt_duration_seconds_count", {{"outcome", "http"}}), 3);

@@ -23,6 +23,7 @@
 
 #include <boost/json.hpp>
 
+#include "core/metrics.h"
 #include "core/signing.h"
 #include "fakes/fake_dispatch_store.h"
 #include "fakes/fake_outbound_client.h"
@@ -152,6 +153,38 @@ TEST_F(DispatcherTest, AnIdleDispatcherDoesNotReadTheStore) {
   EXPECT_EQ(store.endpoint_reads, endpoints);
   EXPECT_EQ(store.payload_loads, payloads);
   EXPECT_EQ(client.Started(), 0u);
+}
+
+// hookd_delivery_lag_seconds: each attempt's lateness, from when it was due to when it went
+// out — a first attempt from its event's acceptance, a retry from its scheduled time.
+TEST_F(DispatcherTest, EachAttemptsLagFromItsDueTimeIsMeasured) {
+  Metrics metrics;
+  opts.metrics = &metrics;
+  Endpoint& ep = AddEndpoint(/*max_concurrency=*/1);
+  Start();
+  const PendingDelivery a = store.AddDelivery(ep.id, "", clock.NowMs());
+  const PendingDelivery b = store.AddDelivery(ep.id, "", clock.NowMs());
+  dispatcher->OnDeliveriesReady({a, b});
+  Settle();
+  ASSERT_EQ(client.Open().size(), 1u);  // a at once; b waits for the endpoint's one slot
+  Advance(3 * kSecond);
+  Answer(a, FakeOutboundClient::Status(204));  // b goes out 3 s after it was due
+  ASSERT_EQ(client.Started(), 2u);
+  Answer(b, FakeOutboundClient::Status(500));  // retried in 10 s ± 20 %
+  for (int step = 0; step < 400 && client.Started() < 3; ++step) Advance(50);
+  ASSERT_EQ(client.Started(), 3u);
+
+  // kLagBuckets: 0.001 is bucket 0, 0.05 bucket 5, 2.5 bucket 10, 5 bucket 11.
+  const auto first = metrics.DeliveryLag(Metrics::Attempt::kFirst).Read();
+  EXPECT_EQ(first.count, 2u);
+  EXPECT_EQ(first.cumulative[0], 1u);   // a: sent when due
+  EXPECT_EQ(first.cumulative[10], 1u);  // b: not within 2.5 s…
+  EXPECT_EQ(first.cumulative[11], 2u);  // …but within 5
+  EXPECT_DOUBLE_EQ(first.sum, 3.0);
+  const auto retry = metrics.DeliveryLag(Metrics::Attempt::kRetry).Read();
+  EXPECT_EQ(retry.count, 1u);
+  EXPECT_EQ(retry.cumulative[5], 1u);  // sent within a 50 ms step of its time
+  EXPECT_EQ(metrics.DeliveryLag(Metrics::Attempt::kReplay).Read().count, 0u);
 }
 
 // ------------------------------------------------------------------ retries
