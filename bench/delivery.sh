@@ -267,6 +267,32 @@ metric_succeeded() {  # summed over the nodes
   for b in "${bases[@]}"; do curl -s "$b/metrics"; done \
     | awk '/^hookd_deliveries_total\{outcome="succeeded"\}/ {n += $2} END {printf "%d", n}'
 }
+lag_buckets() {  # hookd_delivery_lag_seconds{attempt="first"} buckets summed over the nodes: "le count" lines
+  local b
+  for b in "${bases[@]}"; do curl -s "$b/metrics"; done \
+    | sed -n 's/^hookd_delivery_lag_seconds_bucket{attempt="first",le="\([^"]*\)"} \([0-9]*\)$/\1 \2/p' \
+    | awk '{n[$1] += $2} END {for (k in n) print k, n[k]}'
+}
+lag_report() {  # lag_report BEFORE AFTER → percentiles (as bucket bounds) of the first attempts between
+  python3 - "$1" "$2" <<'PY'
+import sys
+def read(text):
+    out = {}
+    for line in text.splitlines():
+        le, n = line.split()
+        out[float('inf') if le == '+Inf' else float(le)] = int(n)
+    return out
+a, b = read(sys.argv[1]), read(sys.argv[2])
+cum = sorted((le, b[le] - a.get(le, 0)) for le in b)
+total = cum[-1][1] if cum else 0
+def p(x):
+    for le, n in cum:
+        if n >= x / 100 * total:
+            return '> 300 s' if le == float('inf') else f'≤ {le * 1000:g} ms'
+    return '?'
+print(f"{total} first attempts: p50 {p(50)}, p90 {p(90)}, p99 {p(99)}" if total else "no first attempts counted")
+PY
+}
 wait_delivered() {  # wait_delivered CID N TIMEOUT_S [METRIC_BASE] → the time (ms) when all N are
   # durably succeeded: /metrics is polled every 50 ms until it counts N more than METRIC_BASE,
   # then the db is asked (it holds them once the outcome commit is done) until it agrees.
@@ -518,11 +544,15 @@ if want latency; then
   new_endpoint "$rx/lat" 32 >/dev/null
   settle
   : >"$tmp/logs/lat.log"
+  lag0="$(lag_buckets)"
   post_at_rate latency
   sleep 3  # last deliveries and nginx's log flush
   latency_report "$tmp/logs/lat.log" >"$RESULTS_DIR/latency.txt"
   log "(3) latency    ingest-to-receiver at $LAT_RATE events/s for ${LAT_DUR}s$( ((NODES > 1)) && echo ", posted to $NODES nodes"): $(cat "$RESULTS_DIR/latency.txt") (target p99 < 10 ms$( ((NODES > 1)) && echo "; < 20 ms with several nodes"))"
   kv latency_p99 "$(sed -n 's/.* p99 \([0-9.]*\) .*/\1/p' "$RESULTS_DIR/latency.txt")"
+  # The part of it inside hookd: from the event's acceptance to the attempt's start, as
+  # hookd_delivery_lag_seconds counts it (bucket bounds); the rest is the request on loopback.
+  log "               inside hookd (hookd_delivery_lag_seconds, acceptance to send): $(lag_report "$lag0" "$(lag_buckets)")"
   # Did ingest keep up? The receiver's figure starts at created_at, inside hookd: events that
   # waited in loadgen for a free connection (a saturated node) are not in it, loadgen's are.
   ingest="$(cat "$RESULTS_DIR"/latency_loadgen*.txt | python3 -c "import sys, re
