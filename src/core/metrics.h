@@ -40,6 +40,9 @@ inline constexpr std::string_view kContentType = "text/plain; version=0.0.4; cha
 inline constexpr double kLatencyBuckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                              0.5,   1,    2.5,   5,    10};
 
+// Buckets of a durable commit's wait for the disk (an fdatasync, a WAL flush), in seconds.
+inline constexpr double kSyncBuckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1};
+
 // Delivery lag buckets in seconds: from a millisecond on loopback to minutes behind a backlog.
 inline constexpr double kLagBuckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                          0.5,   1,      2.5,   5,    10,   30,    60,  300};

@@ -1839,6 +1839,44 @@ TEST(PostgresStore, OutcomesAreFencedByTheirShardsLease) {
   PQfinish(admin);
 }
 
+// PostgreSQL only: an ingest's 202 waits for the WAL flush; a group of delivery outcomes alone
+// does not (as on SQLite: a server crash may lose it, and the delivery is sent again) — it is
+// committed and visible at once all the same.
+TEST(PostgresStore, OutcomesAloneCommitWithoutWaitingForTheWalFlush) {
+  const std::string url = hookd::testing::NewPostgresDatabaseUrl();
+  auto opened = hookd::testing::OpenMigratedPostgres(url);
+  ASSERT_TRUE(opened) << opened.error().message;
+  auto [store, pg] = std::move(*opened);
+  metrics::Registry registry;
+  store->Instrument(registry);
+  auto value = [&](const std::string& sample) {
+    const std::string text = registry.Render();
+    const size_t at = text.find("\n" + sample + " ");
+    return at == std::string::npos ? -1.0 : std::stod(text.substr(at + sample.size() + 2));
+  };
+  Company c{CompanyId::New(), "Acme", NowMs()};
+  ASSERT_TRUE(store->InsertCompany(c));
+  Endpoint ep = MakeEndpoint(c.id);
+  ASSERT_TRUE(store->InsertEndpoint(ep));
+  const double commits0 = value("hookd_store_commits_total"), syncs0 = value("hookd_store_syncs_total");
+  ASSERT_GE(syncs0, 0) << registry.Render();
+
+  IngestRequest req = MakeIngest(c.id, ep.id, 1);
+  ASSERT_TRUE(store->IngestSync(req));
+  EXPECT_EQ(value("hookd_store_commits_total"), commits0 + 1);
+  EXPECT_EQ(value("hookd_store_syncs_total"), syncs0 + 1);
+  EXPECT_EQ(value("hookd_store_sync_seconds_count"), syncs0 + 1);
+
+  std::promise<Result<void>> done;
+  store->ApplyDispatchUpdates({DeliveryUpdate{req.events[0].deliveries[0].id, c.id, DeliveryStatus::kSucceeded, 1,
+                                              std::nullopt, NowMs(), std::nullopt}},
+                              {}, [&](Result<void> r) { done.set_value(std::move(r)); });
+  ASSERT_TRUE(done.get_future().get());
+  EXPECT_EQ(value("hookd_store_commits_total"), commits0 + 2);
+  EXPECT_EQ(value("hookd_store_syncs_total"), syncs0 + 1);  // no wait for the flush
+  EXPECT_EQ(store->GetDelivery(c.id, req.events[0].deliveries[0].id)->status, DeliveryStatus::kSucceeded);
+}
+
 // PostgreSQL only: a lease renewal in progress (its UPDATE of expires_at holds the lease rows)
 // does not hold up an outcome batch fenced by those leases — with FOR SHARE it did, and a
 // renewal and a batch locking rows in different orders deadlocked (bench/cluster.sh).

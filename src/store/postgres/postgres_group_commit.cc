@@ -6,6 +6,8 @@
 //     redo, where each runs alone in its savepoint;
 //   - a job is finished (its caller answered) only after COMMIT returned — with
 //     synchronous_commit = on, after the server flushed the WAL; jobs are finished in order;
+//     a group of non-durable jobs only (dispatch outcomes) commits with synchronous_commit =
+//     off: COMMIT returns without waiting for the flush (Job::durable);
 //   - a job that fails after it changed rows, or whose SQL error aborted the transaction,
 //     never leaves anything: its group is rolled back and run again with one savepoint per job;
 //   - the writer connection is checked before each group and replaced when the server closed
@@ -14,6 +16,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include <spdlog/spdlog.h>
 
@@ -55,8 +58,10 @@ PostgresStore::GroupRun PostgresStore::CommitGroup(Conn& db, std::vector<Job>& b
                                                    std::optional<Error>& failure) {
   failure.reset();
   for (Job& job : batch) job.undone.reset();
-  if (auto r = db.ExecScript("BEGIN"); !r) {
+  const bool durable = std::any_of(batch.begin(), batch.end(), [](const Job& j) { return j.durable; });
+  if (auto r = db.ExecScript(durable ? "BEGIN" : "BEGIN; SET LOCAL synchronous_commit = off"); !r) {
     failure = r.error();
+    if (!db.Broken() && db.InTransaction()) (void)db.ExecScript("ROLLBACK");
     return db.Broken() ? GroupRun::kNotStarted : GroupRun::kDone;
   }
   for (size_t i = 0; i < batch.size(); ++i) {
@@ -113,7 +118,14 @@ PostgresStore::GroupRun PostgresStore::CommitGroup(Conn& db, std::vector<Job>& b
     }
   }
   if (!failure) {
-    if (auto r = db.Commit(); !r) failure = r.error();
+    const auto t0 = std::chrono::steady_clock::now();
+    if (auto r = db.Commit(); !r) {
+      failure = r.error();
+    } else if (durable) {
+      if (auto* c = m_syncs_.load(std::memory_order_relaxed)) c->Inc();
+      if (auto* h = m_sync_seconds_.load(std::memory_order_relaxed))
+        h->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
   }
   if (failure && !db.Broken() && db.InTransaction()) (void)db.ExecScript("ROLLBACK");
   return GroupRun::kDone;

@@ -252,6 +252,15 @@ void PostgresStore::Instrument(metrics::Registry& registry) {
   m_writes_ = &registry.AddCounter("hookd_store_writes_total",
                                    "Writes (an ingest request, a batch of delivery outcomes, an API change) "
                                    "in committed groups; divided by hookd_store_commits_total, the mean group size.").Get();
+  m_syncs_ = &registry.AddCounter("hookd_store_syncs_total",
+                                  "Group commits that waited for the server's WAL flush (synchronous_commit on): "
+                                  "all but those of delivery outcomes alone, which a server crash may lose (the "
+                                  "deliveries are then sent again).").Get();
+  m_sync_seconds_ = &registry.AddHistogram("hookd_store_sync_seconds",
+                                           "How long the COMMIT of each of those took: the WAL flush every 202 waits "
+                                           "for (and, with several nodes, the wait for the others' commits: "
+                                           "PostgreSQL commits transactions that NOTIFY one at a time).",
+                                           {}, metrics::kSyncBuckets).Get();
   m_fenced_ = &registry.AddCounter("hookd_fenced_outcomes_total",
                                    "Delivery outcomes refused because this node's lease on their shard had moved "
                                    "on to another node (fencing): the new owner sends those deliveries again.").Get();
@@ -1163,7 +1172,7 @@ void PostgresStore::ApplyDispatchUpdates(std::vector<DeliveryUpdate> updates, st
                   if (shared->error) shared->done(std::unexpected(*shared->error));
                   else shared->done({});
                 },
-                std::nullopt, nullptr, work});
+                std::nullopt, nullptr, work, /*durable=*/false});
   }
 }
 

@@ -211,6 +211,12 @@ class PostgresStore final : public Store {
     // running each `apply`: a group of 64 single POSTs and their outcomes was ~250 round trips.
     std::shared_ptr<IngestWork> ingest;
     std::shared_ptr<OutcomeWork> outcomes;
+    // false: `finish` need not wait for the WAL flush (dispatch outcomes, as in SqliteStore:
+    // losing one to a server crash only means the delivery is sent again). A group of such
+    // jobs only commits with synchronous_commit = off, so the writer goes on to the next group
+    // (ingests waiting for their 202) without waiting on the disk; the next durable commit, of
+    // any connection, flushes the WAL up to and past it.
+    bool durable = true;
     bool Mergeable() const { return ingest || outcomes; }
   };
   // Every job of `jobs` (each Mergeable()), in one transaction's statements: their ingests,
@@ -266,6 +272,8 @@ class PostgresStore final : public Store {
 
   std::atomic<metrics::Counter*> m_commits_{nullptr};
   std::atomic<metrics::Counter*> m_writes_{nullptr};
+  std::atomic<metrics::Counter*> m_syncs_{nullptr};
+  std::atomic<metrics::Histogram*> m_sync_seconds_{nullptr};
   std::atomic<metrics::Counter*> m_fenced_{nullptr};
 
   std::atomic<bool> carry_events_{false};

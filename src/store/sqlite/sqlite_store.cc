@@ -314,7 +314,6 @@ void SqliteStore::Close() {
 }
 
 void SqliteStore::Instrument(metrics::Registry& registry) {
-  static constexpr double kSyncBuckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1};
   m_commits_ = &registry.AddCounter("hookd_store_commits_total",
                                     "Group commits: transactions written by the store's single writer.").Get();
   m_writes_ = &registry.AddCounter("hookd_store_writes_total",
@@ -324,7 +323,7 @@ void SqliteStore::Instrument(metrics::Registry& registry) {
                                   "fdatasyncs of the WAL; each makes every group committed before it durable.").Get();
   m_sync_seconds_ = &registry.AddHistogram("hookd_store_sync_seconds",
                                            "How long each fdatasync of the WAL took (every 202 waits for one).",
-                                           {}, kSyncBuckets).Get();
+                                           {}, metrics::kSyncBuckets).Get();
 }
 
 template <class T>
