@@ -267,14 +267,17 @@ metric_succeeded() {  # summed over the nodes
   for b in "${bases[@]}"; do curl -s "$b/metrics"; done \
     | awk '/^hookd_deliveries_total\{outcome="succeeded"\}/ {n += $2} END {printf "%d", n}'
 }
-lag_buckets() {  # hookd_delivery_lag_seconds{attempt="first"} buckets summed over the nodes: "le count" lines
-  local b
-  for b in "${bases[@]}"; do curl -s "$b/metrics"; done \
-    | sed -n 's/^hookd_delivery_lag_seconds_bucket{attempt="first",le="\([^"]*\)"} \([0-9]*\)$/\1 \2/p' \
+buckets() {  # buckets SERIES [BASE…] → a histogram's buckets ("le count" lines) summed over the nodes
+  # (all of them, or those BASE URLs); SERIES is what precedes le=, e.g. 'hookd_store_sync_seconds_bucket{'
+  local b series="$1"; shift
+  for b in "${@:-${bases[@]}}"; do curl -s "$b/metrics"; done \
+    | grep -F "$series" | sed -n 's/.*le="\([^"]*\)"} \([0-9]*\)$/\1 \2/p' \
     | awk '{n[$1] += $2} END {for (k in n) print k, n[k]}'
 }
-lag_report() {  # lag_report BEFORE AFTER → percentiles (as bucket bounds) of the first attempts between
-  python3 - "$1" "$2" <<'PY'
+lag_buckets() { buckets 'hookd_delivery_lag_seconds_bucket{attempt="first",' "$@"; }
+sync_buckets() { buckets 'hookd_store_sync_seconds_bucket{' "$@"; }
+lag_report() {  # lag_report BEFORE AFTER [WHAT] → percentiles (as bucket bounds) of what was counted between
+  python3 - "$@" <<'PY'
 import sys
 def read(text):
     out = {}
@@ -290,7 +293,8 @@ def p(x):
         if n >= x / 100 * total:
             return '> 300 s' if le == float('inf') else f'≤ {le * 1000:g} ms'
     return '?'
-print(f"{total} first attempts: p50 {p(50)}, p90 {p(90)}, p99 {p(99)}" if total else "no first attempts counted")
+what = sys.argv[3] if len(sys.argv) > 3 else 'first attempts'
+print(f"{total} {what}: p50 {p(50)}, p90 {p(90)}, p99 {p(99)}" if total else f"no {what} counted")
 PY
 }
 wait_delivered() {  # wait_delivered CID N TIMEOUT_S [METRIC_BASE] → the time (ms) when all N are
@@ -545,6 +549,7 @@ if want latency; then
   settle
   : >"$tmp/logs/lat.log"
   lag0="$(lag_buckets)"
+  sync0=(); for i in "${!bases[@]}"; do sync0+=("$(sync_buckets "${bases[$i]}")"); done
   post_at_rate latency
   sleep 3  # last deliveries and nginx's log flush
   latency_report "$tmp/logs/lat.log" >"$RESULTS_DIR/latency.txt"
@@ -553,6 +558,9 @@ if want latency; then
   # The part of it inside hookd: from the event's acceptance to the attempt's start, as
   # hookd_delivery_lag_seconds counts it (bucket bounds); the rest is the request on loopback.
   log "               inside hookd (hookd_delivery_lag_seconds, acceptance to send): $(lag_report "$lag0" "$(lag_buckets)")"
+  for i in "${!bases[@]}"; do  # the durable COMMITs every 202 waited for (WAL flush; with several nodes, their turn)
+    log "               node $((i + 1)) durable COMMITs (hookd_store_sync_seconds): $(lag_report "${sync0[$i]}" "$(sync_buckets "${bases[$i]}")" commits)"
+  done
   # Did ingest keep up? The receiver's figure starts at created_at, inside hookd: events that
   # waited in loadgen for a free connection (a saturated node) are not in it, loadgen's are.
   ingest="$(cat "$RESULTS_DIR"/latency_loadgen*.txt | python3 -c "import sys, re
