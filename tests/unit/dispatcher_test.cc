@@ -27,6 +27,7 @@
 #include "core/signing.h"
 #include "fakes/fake_dispatch_store.h"
 #include "fakes/fake_outbound_client.h"
+#include "fakes/log_capture.h"
 #include "fakes/simulated_clock.h"
 
 namespace hookd {
@@ -646,14 +647,7 @@ TEST_F(DispatcherTest, ADeletedEndpointsDeliveriesAreDropped) {
 // long after a start with nothing to recover printed "recovered 102 pending deliveries in
 // 433217 ms").
 TEST_F(DispatcherTest, ARecoveryIsTimedFromItsOwnStart) {
-  std::ostringstream log;
-  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
-  spdlog::default_logger()->sinks().push_back(sink);
-  struct Unhook {
-    std::shared_ptr<spdlog::sinks::sink> s;
-    ~Unhook() { std::erase(spdlog::default_logger()->sinks(), s); }
-  } unhook{sink};
-
+  hookd::testing::LogCapture log;
   Start();  // nothing to recover
   Advance(433 * kSecond);
   Endpoint& ep = AddEndpoint();
@@ -668,7 +662,7 @@ TEST_F(DispatcherTest, ARecoveryIsTimedFromItsOwnStart) {
   dispatcher->OnEndpointChanged(store.company, id);
   Settle();
   EXPECT_EQ(client.Started(), 3u);
-  EXPECT_NE(log.str().find("recovered 3 pending deliveries in 0 ms"), std::string::npos) << log.str();
+  EXPECT_EQ(log.Count("recovered 3 pending deliveries in 0 ms"), 1u) << log.Text();
 }
 
 // ------------------------------------------------------------------ stop

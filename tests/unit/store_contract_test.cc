@@ -4,21 +4,19 @@
 
 #include <filesystem>
 #include <map>
-#include <sstream>
 #include <future>
 #include <thread>
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
 
 #include "core/clock.h"
 #include "core/crypto.h"
 #include "core/erasure.h"
 #include "core/json_util.h"
 #include "fakes/simulated_clock.h"
+#include "fakes/log_capture.h"
 #include "fakes/postgres_test_store.h"
 #include "support/pg_server.h"
 #include "store/encryption.h"
@@ -1596,6 +1594,49 @@ struct RecordingListener : ChangeListener {
   }
 };
 
+// Two nodes on one database: B joins first and takes every shard; A joins next, takes none (B's
+// leases run for another minute) and, finding another node live, carries its events to B in
+// its notices. Each store seals with its own cipher. A company with one endpoint; `recorder`
+// hears what reaches B's dispatcher.
+struct TwoNodes {
+  std::string url;
+  std::unique_ptr<Store> store_a, store_b;
+  PostgresStore* pg_a = nullptr;
+  PostgresStore* pg_b = nullptr;
+  RecordingListener recorder;
+  Company c{CompanyId::New(), "Acme", NowMs()};
+  Endpoint ep;
+  std::unique_ptr<PgCluster> owner, node_a;
+
+  void Open(std::shared_ptr<const FieldCipher> cipher_a, std::shared_ptr<const FieldCipher> cipher_b) {
+    url = hookd::testing::NewPostgresDatabaseUrl();
+    auto opened_a = hookd::testing::OpenMigratedPostgres(url, {.cipher = cipher_a});
+    ASSERT_TRUE(opened_a) << opened_a.error().message;
+    store_a = std::move(opened_a->store);
+    pg_a = opened_a->pg;
+    auto opened_b = hookd::testing::OpenMigratedPostgres(url, {.cipher = cipher_b});
+    ASSERT_TRUE(opened_b) << opened_b.error().message;
+    store_b = std::move(opened_b->store);
+    pg_b = opened_b->pg;
+    ASSERT_TRUE(store_a->InsertCompany(c));
+    ep = MakeEndpoint(c.id);
+    ASSERT_TRUE(store_a->InsertEndpoint(ep));
+    owner = std::make_unique<PgCluster>(*pg_b, ClusterOptions{.lease_ms = 60'000});
+    owner->Subscribe(recorder);
+    ASSERT_TRUE(owner->Join());
+    ASSERT_EQ(owner->ShardsHeld(), kLeaseShards);
+    EXPECT_FALSE(pg_a->CarriesEventsInNotices());
+    node_a = std::make_unique<PgCluster>(*pg_a, ClusterOptions{.lease_ms = 60'000});
+    ASSERT_TRUE(node_a->Join());
+    EXPECT_EQ(node_a->ShardsHeld(), 0);
+    EXPECT_TRUE(pg_a->CarriesEventsInNotices());
+  }
+  ~TwoNodes() {
+    if (node_a) node_a->Leave();
+    if (owner) owner->Leave();
+  }
+};
+
 // PostgreSQL only: a renewal that is late lets this node's leases lapse for a moment (no
 // delivery starts: UsableEpoch is 0), yet the node still owns its shards — a delivery
 // announced meanwhile must still reach its dispatcher, which sends it once the renewal is
@@ -1650,31 +1691,15 @@ TEST(PostgresStore, DeliveriesAnnouncedWhileTheLeasesLapseStillReachTheDispatche
 // owner reads nothing back. Shown with the database closed to new connections once the nodes
 // are up: the owner could not open a reader. A large event is not carried: read back.
 TEST(PostgresStore, AnotherNodesDeliveryReachesTheOwnerFromItsNoticeWithoutARead) {
-  const std::string url = hookd::testing::NewPostgresDatabaseUrl();
   auto cipher = FieldCipher::FromKeyText(FieldCipher::NewKeyLine());
   ASSERT_TRUE(cipher);
-  auto opened_a = hookd::testing::OpenMigratedPostgres(url, {.cipher = *cipher});
-  ASSERT_TRUE(opened_a) << opened_a.error().message;
-  auto [store_a, pg_a] = std::move(*opened_a);
-  auto opened_b = hookd::testing::OpenMigratedPostgres(url, {.cipher = *cipher});
-  ASSERT_TRUE(opened_b) << opened_b.error().message;
-  auto [store_b, pg_b] = std::move(*opened_b);
-  RecordingListener recorder;
-  Company c{CompanyId::New(), "Acme", NowMs()};
-  ASSERT_TRUE(store_a->InsertCompany(c));
-  Endpoint ep = MakeEndpoint(c.id);
-  ASSERT_TRUE(store_a->InsertEndpoint(ep));
-  PgCluster owner(*pg_b, ClusterOptions{.lease_ms = 60'000});  // first: every shard
-  owner.Subscribe(recorder);
-  ASSERT_TRUE(owner.Join());
-  ASSERT_EQ(owner.ShardsHeld(), kLeaseShards);
-  // Node A joins too: it finds another node live and carries its events (it takes no shard:
-  // the owner's leases run for another minute).
-  EXPECT_FALSE(pg_a->CarriesEventsInNotices());
-  PgCluster node_a(*pg_a, ClusterOptions{.lease_ms = 60'000});
-  ASSERT_TRUE(node_a.Join());
-  EXPECT_EQ(node_a.ShardsHeld(), 0);
-  EXPECT_TRUE(pg_a->CarriesEventsInNotices());
+  TwoNodes n;
+  ASSERT_NO_FATAL_FAILURE(n.Open(*cipher, *cipher));
+  const std::string& url = n.url;
+  const Company& c = n.c;
+  const Endpoint& ep = n.ep;
+  Store* store_a = n.store_a.get();
+  RecordingListener& recorder = n.recorder;
 
   // A session on another database of the server: its own cannot be closed from inside.
   PGconn* probe = PQconnectdb(url.c_str());
@@ -1719,44 +1744,24 @@ TEST(PostgresStore, AnotherNodesDeliveryReachesTheOwnerFromItsNoticeWithoutARead
   }
   PQclear(PQexec(admin, ("ALTER DATABASE \"" + db + "\" ALLOW_CONNECTIONS true").c_str()));
   PQfinish(admin);
-  node_a.Leave();
-  EXPECT_FALSE(pg_a->CarriesEventsInNotices());
-  owner.Leave();
+  n.node_a->Leave();
+  EXPECT_FALSE(n.pg_a->CarriesEventsInNotices());
 }
 
 // PostgreSQL only: a node that cannot open the payloads other nodes carry (its key file lacks
 // the key they seal with, e.g. halfway through a key rotation done node by node) says so once
 // per 10 s with a count, not once per event — and still reads the deliveries back.
 TEST(PostgresStore, PayloadsANodeCannotOpenAreReportedOncePerIntervalNotPerEvent) {
-  std::ostringstream log;
-  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
-  spdlog::default_logger()->sinks().push_back(sink);
-  struct Unhook {
-    std::shared_ptr<spdlog::sinks::sink> s;
-    ~Unhook() { std::erase(spdlog::default_logger()->sinks(), s); }
-  } unhook{sink};
-
-  const std::string url = hookd::testing::NewPostgresDatabaseUrl();
+  hookd::testing::LogCapture log;
   auto sealing = FieldCipher::FromKeyText(FieldCipher::NewKeyLine());
   auto other = FieldCipher::FromKeyText(FieldCipher::NewKeyLine());
   ASSERT_TRUE(sealing && other);
-  auto opened_a = hookd::testing::OpenMigratedPostgres(url, {.cipher = *sealing});
-  ASSERT_TRUE(opened_a) << opened_a.error().message;
-  auto [store_a, pg_a] = std::move(*opened_a);
-  auto opened_b = hookd::testing::OpenMigratedPostgres(url, {.cipher = *other});
-  ASSERT_TRUE(opened_b) << opened_b.error().message;
-  auto [store_b, pg_b] = std::move(*opened_b);
-  RecordingListener recorder;
-  Company c{CompanyId::New(), "Acme", NowMs()};
-  ASSERT_TRUE(store_a->InsertCompany(c));
-  Endpoint ep = MakeEndpoint(c.id);
-  ASSERT_TRUE(store_a->InsertEndpoint(ep));
-  PgCluster owner(*pg_b, ClusterOptions{.lease_ms = 60'000});  // first: every shard
-  owner.Subscribe(recorder);
-  ASSERT_TRUE(owner.Join());
-  PgCluster node_a(*pg_a, ClusterOptions{.lease_ms = 60'000});
-  ASSERT_TRUE(node_a.Join());
-  ASSERT_TRUE(pg_a->CarriesEventsInNotices());
+  TwoNodes n;
+  ASSERT_NO_FATAL_FAILURE(n.Open(*sealing, *other));
+  const Company& c = n.c;
+  const Endpoint& ep = n.ep;
+  Store* store_a = n.store_a.get();
+  RecordingListener& recorder = n.recorder;
 
   for (int notice = 1; notice <= 2; ++notice) {
     ASSERT_TRUE(store_a->IngestSync(MakeIngest(c.id, ep.id, 3)));  // one endpoint: one notice
@@ -1766,16 +1771,8 @@ TEST(PostgresStore, PayloadsANodeCannotOpenAreReportedOncePerIntervalNotPerEvent
     EXPECT_TRUE(recorder.cv.wait_for(lock, std::chrono::seconds(5), [&] { return recorder.missed >= notice; }));
     EXPECT_TRUE(recorder.ready.empty());
   }
-  const std::string text = log.str();
-  auto lines = [&](std::string_view what) {
-    size_t n = 0;
-    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-    return n;
-  };
-  EXPECT_EQ(lines("cannot open the payload a notice carried"), 1u) << text;  // six events
-  EXPECT_EQ(lines("cannot load announced deliveries"), 1u) << text;          // two notices
-  node_a.Leave();
-  owner.Leave();
+  EXPECT_EQ(log.Count("cannot open the payload a notice carried"), 1u) << log.Text();  // six events
+  EXPECT_EQ(log.Count("cannot load announced deliveries"), 1u) << log.Text();          // two notices
 }
 
 // PostgreSQL only: an outcome decided under a shard lease is written only while that lease is
