@@ -175,30 +175,136 @@ Error Conn::ResultError(PGresult* r, std::string_view what) const {
   return Error{code, fmt::format("postgres: {}: {}", what, text), {}};
 }
 
-Result<Rows> Conn::Exec(const char* sql, const Params& params) {
+const std::string* Conn::Prepared(const char* sql, bool queue, std::optional<Error>& error) {
   auto it = prepared_.find(sql);
-  if (it == prepared_.end()) {
-    std::string name = "hookd_" + std::to_string(prepared_.size() + 1);
+  if (it != prepared_.end()) return &it->second;
+  std::string name = "hookd_" + std::to_string(++statements_);
+  if (queue) {
+    if (PQsendPrepare(c_, name.c_str(), sql, 0, nullptr) == 0) {
+      error = ResultError(nullptr, std::string("prepare: ") + sql);
+      return nullptr;
+    }
+    queued_.push_back({sql, /*prepare=*/true});  // forgotten again if it fails
+  } else {
     Rows prep(PQprepare(c_, name.c_str(), sql, 0, nullptr));
-    if (PQresultStatus(prep.raw()) != PGRES_COMMAND_OK)
-      return std::unexpected(ResultError(prep.raw(), std::string("prepare: ") + sql));
-    it = prepared_.emplace(sql, std::move(name)).first;
+    if (PQresultStatus(prep.raw()) != PGRES_COMMAND_OK) {
+      error = ResultError(prep.raw(), std::string("prepare: ") + sql);
+      return nullptr;
+    }
   }
-  const auto ptrs = params.Pointers();
-  Rows rows(PQexecPrepared(c_, it->second.c_str(), params.size(), ptrs.data(), params.Lengths(),
-                           params.Formats(), /*resultFormat=*/0));
-  const auto st = PQresultStatus(rows.raw());
-  if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK)
-    return std::unexpected(ResultError(rows.raw(), sql));
+  return &prepared_.emplace(sql, std::move(name)).first->second;
+}
+
+void Conn::CountChanges(const Rows& rows) {
   // Rows written (RETURNING included); not a SELECT's rows.
   const std::string_view tag = PQcmdStatus(rows.raw());
   if (tag.starts_with("INSERT") || tag.starts_with("UPDATE") || tag.starts_with("DELETE"))
     total_changes_ += rows.Affected();
+}
+
+Result<Rows> Conn::Exec(const char* sql, const Params& params) {
+  if (!queued_.empty()) {  // the queue and this statement in one round trip
+    std::optional<Rows> rows;
+    if (auto q = Queue(sql, &params); !q) return std::unexpected(q.error());
+    if (auto s = SyncQueue(&rows); !s) return std::unexpected(s.error());
+    return std::move(*rows);
+  }
+  std::optional<Error> error;
+  const std::string* name = Prepared(sql, /*queue=*/false, error);
+  if (!name) return std::unexpected(*error);
+  const auto ptrs = params.Pointers();
+  Rows rows(PQexecPrepared(c_, name->c_str(), params.size(), ptrs.data(), params.Lengths(), params.Formats(),
+                           /*resultFormat=*/0));
+  const auto st = PQresultStatus(rows.raw());
+  if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK)
+    return std::unexpected(ResultError(rows.raw(), sql));
+  CountChanges(rows);
   return rows;
 }
 
+Result<void> Conn::Send(const char* sql, const Params& params) {
+  if (!pipelining_) {
+    if (auto r = Exec(sql, params); !r) return std::unexpected(r.error());
+    return {};
+  }
+  return Queue(sql, &params);
+}
+
+Result<void> Conn::Queue(const char* sql, const Params* params) {
+  if (PQpipelineStatus(c_) == PQ_PIPELINE_OFF && PQenterPipelineMode(c_) == 0)
+    return std::unexpected(ResultError(nullptr, "pipeline mode"));
+  int sent;
+  if (params) {
+    std::optional<Error> error;
+    const std::string* name = Prepared(sql, /*queue=*/true, error);
+    if (!name) return std::unexpected(*error);
+    const auto ptrs = params->Pointers();
+    sent = PQsendQueryPrepared(c_, name->c_str(), params->size(), ptrs.data(), params->Lengths(), params->Formats(),
+                               /*resultFormat=*/0);
+  } else {
+    sent = PQsendQueryParams(c_, sql, 0, nullptr, nullptr, nullptr, nullptr, /*resultFormat=*/0);
+  }
+  if (sent == 0) return std::unexpected(ResultError(nullptr, sql));
+  queued_.push_back({sql, /*prepare=*/false});
+  return {};
+}
+
+Result<void> Conn::Sync() { return SyncQueue(nullptr); }
+
+Result<void> Conn::SyncQueue(std::optional<Rows>* last) {
+  if (queued_.empty()) {
+    if (PQpipelineStatus(c_) != PQ_PIPELINE_OFF) (void)PQexitPipelineMode(c_);
+    return {};
+  }
+  std::vector<QueuedStatement> queued;
+  queued.swap(queued_);
+  std::optional<Error> first;
+  auto forget_prepares_from = [&](size_t i) {  // not run: prepared again next time
+    for (; i < queued.size(); ++i)
+      if (queued[i].prepare) prepared_.erase(queued[i].sql);
+  };
+  if (PQpipelineSync(c_) == 0) {
+    forget_prepares_from(0);
+    return std::unexpected(ResultError(nullptr, "pipeline sync"));
+  }
+  // Each statement's result, then a null; after an error, PGRES_PIPELINE_ABORTED for each
+  // of the rest; then the sync's own result. A lost connection ends it early (a null).
+  for (size_t i = 0; i < queued.size(); ++i) {
+    PGresult* r = PQgetResult(c_);
+    if (!r) {
+      forget_prepares_from(i);
+      if (!first) first = ResultError(nullptr, queued[i].sql);
+      return std::unexpected(*first);  // the connection is gone (Broken()): nothing more to read
+    }
+    Rows rows(r);
+    while (PGresult* extra = PQgetResult(c_)) PQclear(extra);  // up to the null ending this one
+    const auto st = PQresultStatus(r);
+    const bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+    if (queued[i].prepare) {
+      if (!ok) prepared_.erase(queued[i].sql);
+      if (st == PGRES_FATAL_ERROR && !first) first = ResultError(r, std::string("prepare: ") + queued[i].sql);
+      continue;
+    }
+    if (ok) CountChanges(rows);
+    else if (st != PGRES_PIPELINE_ABORTED && !first) first = ResultError(r, queued[i].sql);
+    if (last && i + 1 == queued.size() && ok) *last = std::move(rows);
+  }
+  if (PGresult* s = PQgetResult(c_)) {
+    const bool synced = PQresultStatus(s) == PGRES_PIPELINE_SYNC;
+    PQclear(s);
+    if (synced) (void)PQexitPipelineMode(c_);
+    else if (!first) first = ResultError(nullptr, "pipeline sync");
+  } else if (!first) {
+    first = ResultError(nullptr, "pipeline sync");
+  }
+  if (first) return std::unexpected(*first);
+  return {};
+}
+
 Result<void> Conn::ExecScript(const char* sql) {
+  auto queued = Sync();
   Rows r(PQexec(c_, sql));
+  if (!queued) return queued;
   const auto st = PQresultStatus(r.raw());
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY)
     return std::unexpected(ResultError(r.raw(), FirstLine(sql)));
@@ -206,9 +312,15 @@ Result<void> Conn::ExecScript(const char* sql) {
 }
 
 Result<void> Conn::Commit() {
-  Rows r(PQexec(c_, "COMMIT"));
-  if (PQresultStatus(r.raw()) != PGRES_COMMAND_OK) return std::unexpected(ResultError(r.raw(), "COMMIT"));
-  if (std::string_view(PQcmdStatus(r.raw())) != "COMMIT")
+  std::optional<Rows> r;
+  if (!queued_.empty()) {  // the queue and COMMIT in one round trip
+    if (auto q = Queue("COMMIT", nullptr); !q) return q;
+    if (auto s = SyncQueue(&r); !s) return s;
+  } else {
+    r.emplace(PQexec(c_, "COMMIT"));
+    if (PQresultStatus(r->raw()) != PGRES_COMMAND_OK) return std::unexpected(ResultError(r->raw(), "COMMIT"));
+  }
+  if (std::string_view(PQcmdStatus(r->raw())) != "COMMIT")
     return MakeError(ErrorCode::kInternal, "postgres: COMMIT: the transaction had failed and was rolled back");
   return {};
 }

@@ -94,10 +94,26 @@ class Conn {
   // Runs `sql` (one statement with $n placeholders), prepared once per connection: the
   // cache key is the pointer, so `sql` must outlive the Conn (a literal, or a static string).
   Result<Rows> Exec(const char* sql, const Params& params = {});
-  // Runs one or more statements without parameters (simple query protocol).
+  // Runs one or more statements without parameters (simple query protocol). Statements
+  // queued by Send go first; their error, if any, is returned (the script still runs: a
+  // ROLLBACK must).
   Result<void> ExecScript(const char* sql);
   // COMMIT; an error when the server rolled the transaction back instead (it had failed).
+  // Statements queued by Send go with it, in the same round trip.
   Result<void> Commit();
+
+  // Pipelining (libpq's pipeline mode), for statements whose results the caller does not
+  // need: while it is on, Send queues `sql` (as Exec would run it) without waiting for the
+  // server, and the queue goes out with the next Exec, ExecScript or Commit — or Sync — in
+  // one round trip: a group commit's BEGIN, INSERTs, pg_notify and COMMIT cost one wait, not
+  // five. An error of a queued statement is the error of the call that sent the queue (the
+  // statements after it were skipped, and the transaction is aborted: TransactionFailed()).
+  // Off (the default), Send is Exec.
+  void SetPipelining(bool on) { pipelining_ = on; }
+  Result<void> Send(const char* sql, const Params& params = {});
+  // Sends the queue, if any, and waits for its results: the first error.
+  Result<void> Sync();
+  bool Queued() const { return !queued_.empty(); }
 
   // Rows changed by every INSERT/UPDATE/DELETE run through Exec so far (SQLite's
   // total_changes): the writer sees whether a failed job had written.
@@ -116,9 +132,25 @@ class Conn {
  private:
   explicit Conn(PGconn* c) : c_(c) {}
   Error ResultError(PGresult* r, std::string_view what) const;
+  // The statement name of `sql`, prepared if it was not (a round trip, or queued when
+  // `queue`); nullptr with `error` set when that failed.
+  const std::string* Prepared(const char* sql, bool queue, std::optional<Error>& error);
+  // Queues `sql`: prepared with `params`, or, without, as it is (BEGIN, COMMIT, SET LOCAL).
+  Result<void> Queue(const char* sql, const Params* params);
+  // Sync(), keeping the last queued statement's result in `last` (when given).
+  Result<void> SyncQueue(std::optional<Rows>* last);
+  void CountChanges(const Rows& rows);
+
   PGconn* c_;
   std::unordered_map<const char*, std::string> prepared_;  // sql -> statement name
+  int statements_ = 0;                                     // names given so far
   int64_t total_changes_ = 0;
+  bool pipelining_ = false;
+  struct QueuedStatement {
+    const char* sql;
+    bool prepare;  // the PREPARE of `sql`, not its run
+  };
+  std::vector<QueuedStatement> queued_;  // sent in pipeline mode, results not yet read
 };
 
 // {"a","b"}: a PostgreSQL array literal of `items`, each element `text(item)` quoted ('"' and

@@ -59,8 +59,17 @@ PostgresStore::GroupRun PostgresStore::CommitGroup(Conn& db, std::vector<Job>& b
   failure.reset();
   for (Job& job : batch) job.undone.reset();
   const bool durable = std::any_of(batch.begin(), batch.end(), [](const Job& j) { return j.durable; });
-  if (auto r = db.ExecScript(durable ? "BEGIN" : "BEGIN; SET LOCAL synchronous_commit = off"); !r) {
-    failure = r.error();
+  // A first run pipelines: BEGIN and the statements whose results nobody reads wait for the
+  // next one whose result is read, or for COMMIT. A redo runs each statement alone.
+  db.SetPipelining(!isolated);
+  struct PipeliningOff {
+    Conn& db;
+    ~PipeliningOff() { db.SetPipelining(false); }
+  } pipelining_off{db};
+  Result<void> begun = db.Send("BEGIN");
+  if (begun && !durable) begun = db.Send("SET LOCAL synchronous_commit = off");
+  if (!begun) {
+    failure = begun.error();
     if (!db.Broken() && db.InTransaction()) (void)db.ExecScript("ROLLBACK");
     return db.Broken() ? GroupRun::kNotStarted : GroupRun::kDone;
   }
@@ -120,6 +129,11 @@ PostgresStore::GroupRun PostgresStore::CommitGroup(Conn& db, std::vector<Job>& b
   if (!failure) {
     const auto t0 = std::chrono::steady_clock::now();
     if (auto r = db.Commit(); !r) {
+      if (!db.Broken() && db.TransactionFailed()) {
+        // A statement queued before COMMIT failed (COMMIT itself was skipped): find which.
+        (void)db.ExecScript("ROLLBACK");
+        return GroupRun::kRedoIsolated;
+      }
       failure = r.error();
     } else if (durable) {
       if (auto* c = m_syncs_.load(std::memory_order_relaxed)) c->Inc();

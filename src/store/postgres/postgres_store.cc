@@ -174,8 +174,7 @@ Result<std::vector<T>> All(Result<Rows> rows, F read) {
 // Sends `payload` on the nodes' channel, inside the caller's transaction (delivered if it
 // commits).
 Result<void> Notify(Conn& db, const std::string& payload) {
-  TRY(db.Exec("SELECT pg_notify($1::text, $2::text)", Params().Text(pg::kNoticeChannel).Text(payload)));
-  return {};
+  return db.Send("SELECT pg_notify($1::text, $2::text)", Params().Text(pg::kNoticeChannel).Text(payload));
 }
 
 Result<void> NotifyEndpoint(Conn& db, pg::Notice::Kind kind, const std::string& node, const CompanyId& company,
@@ -257,9 +256,11 @@ void PostgresStore::Instrument(metrics::Registry& registry) {
                                   "all but those of delivery outcomes alone, which a server crash may lose (the "
                                   "deliveries are then sent again).").Get();
   m_sync_seconds_ = &registry.AddHistogram("hookd_store_sync_seconds",
-                                           "How long the COMMIT of each of those took: the WAL flush every 202 waits "
-                                           "for (and, with several nodes, the wait for the others' commits: "
-                                           "PostgreSQL commits transactions that NOTIFY one at a time).",
+                                           "How long the COMMIT of each of those took — with the statements "
+                                           "pipelined before it in the same round trip (a group of ingests: all "
+                                           "of them) — including the WAL flush every 202 waits for (and, with "
+                                           "several nodes, the wait for the others' commits: PostgreSQL commits "
+                                           "transactions that NOTIFY one at a time).",
                                            {}, metrics::kSyncBuckets).Get();
   m_fenced_ = &registry.AddCounter("hookd_fenced_outcomes_total",
                                    "Delivery outcomes refused because this node's lease on their shard had moved "
@@ -728,12 +729,12 @@ Result<void> InsertIngested(Conn& db, std::span<const IngestRows> ingests, const
   }
   if (e_id.size() == 1) {  // one POST written alone: no arrays to build on either side
     const Event& e = ingests.front().req->events.front().event;
-    TRY(db.Exec("INSERT INTO events(id, company_id, type, subject, occurred_at, created_at, payload) "
+    TRY(db.Send("INSERT INTO events(id, company_id, type, subject, occurred_at, created_at, payload) "
                 "VALUES ($1::text, $2::text, $3::text, $4::text, $5::bigint, $6::bigint, $7::bytea)",
                 Params().Text(e.id.str()).Text(e.company_id.str()).Text(e.type).Text(e.subject)
                     .Opt(e.occurred_at_ms).Int(e.created_at_ms).Bytes(e.payload)));
   } else if (!e_id.empty()) {
-    TRY(db.Exec("INSERT INTO events(id, company_id, type, subject, occurred_at, created_at, payload) "
+    TRY(db.Send("INSERT INTO events(id, company_id, type, subject, occurred_at, created_at, payload) "
                 "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], "
                 "$6::bigint[], $7::bytea[])",
                 Params().Text(pg::NullableArrayLiteral(e_id)).Text(pg::NullableArrayLiteral(e_company))
@@ -742,7 +743,7 @@ Result<void> InsertIngested(Conn& db, std::span<const IngestRows> ingests, const
                     .Text(pg::ByteaArrayLiteral(e_payload))));
   }
   if (!d_id.empty()) {
-    TRY(db.Exec("INSERT INTO deliveries(id, company_id, event_id, endpoint_id, status, attempts, "
+    TRY(db.Send("INSERT INTO deliveries(id, company_id, event_id, endpoint_id, status, attempts, "
                 "next_attempt_at, last_attempt_at, created_at) SELECT u.id, u.company_id, u.event_id, "
                 "u.endpoint_id, u.status, 0, u.next_at, NULL, u.created_at FROM unnest($1::text[], "
                 "$2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[]) "
@@ -1222,7 +1223,7 @@ Result<void> PostgresStore::WriteOutcomes(Conn& db, const std::vector<const Deli
     if (d.attempt) with_attempt.push_back(&d);
   }
   if (!dropped.empty()) {
-    TRY(db.Exec("DELETE FROM deliveries WHERE id = ANY($1::text[]) AND status IN ('pending', 'held')",
+    TRY(db.Send("DELETE FROM deliveries WHERE id = ANY($1::text[]) AND status IN ('pending', 'held')",
                 Params().Text(pg::ArrayLiteral(dropped, [](const std::string& id) -> const std::string& { return id; }))));
   }
   if (!last.empty()) {
@@ -1265,7 +1266,7 @@ Result<void> PostgresStore::WriteOutcomes(Conn& db, const std::vector<const Deli
       a_sent.emplace_back(at.request_headers);
     }
     if (!a_id.empty()) {
-      TRY(db.Exec("INSERT INTO attempts(id, delivery_id, company_id, number, started_at, duration_ms, status_code, "
+      TRY(db.Send("INSERT INTO attempts(id, delivery_id, company_id, number, started_at, duration_ms, status_code, "
                   "error, response_headers, response_body, error_detail, request_headers) SELECT * FROM "
                   "unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::bigint[], $6::bigint[], "
                   "$7::integer[], $8::text[], $9::text[], $10::bytea[], $11::text[], $12::text[])",
@@ -1299,7 +1300,7 @@ Result<void> PostgresStore::WriteOutcomes(Conn& db, const std::vector<const Deli
       failures.emplace_back(std::to_string(e->consecutive_failures));
       since.emplace_back(std::to_string(e->failing_since_ms));
     }
-    TRY(db.Exec("UPDATE endpoints AS e SET consecutive_failures = h.failures, failing_since = h.since "
+    TRY(db.Send("UPDATE endpoints AS e SET consecutive_failures = h.failures, failing_since = h.since "
                 "FROM unnest($1::text[], $2::integer[], $3::bigint[]) AS h(id, failures, since) WHERE e.id = h.id",
                 Params().Text(pg::NullableArrayLiteral(ids)).Text(pg::NullableArrayLiteral(failures))
                     .Text(pg::NullableArrayLiteral(since))));
