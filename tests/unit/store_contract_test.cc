@@ -1686,6 +1686,115 @@ TEST(PostgresStore, DeliveriesAnnouncedWhileTheLeasesLapseStillReachTheDispatche
   cluster.Leave();
 }
 
+// PostgreSQL only: notices of committed ingests that could not be sent — pg_notify refused
+// here; in life, the connection lost just after COMMIT — are sent again by the writer, alone
+// once a second, until they go. The ingest is answered (it committed) and its delivery still
+// reaches the owner, with no other write to carry the notice.
+TEST(PostgresStore, NoticesThatCouldNotBeSentAfterTheCommitAreSentAgain) {
+  const std::string url = hookd::testing::NewPostgresDatabaseUrl();
+  auto opened_b = hookd::testing::OpenMigratedPostgres(url);
+  ASSERT_TRUE(opened_b) << opened_b.error().message;
+  RecordingListener recorder;
+  PgCluster owner(*opened_b->pg, ClusterOptions{.lease_ms = 60'000});
+  owner.Subscribe(recorder);
+  ASSERT_TRUE(owner.Join());
+  Company c{CompanyId::New(), "Acme", NowMs()};
+  ASSERT_TRUE(opened_b->store->InsertCompany(c));
+  Endpoint ep = MakeEndpoint(c.id);
+  ASSERT_TRUE(opened_b->store->InsertEndpoint(ep));
+
+  // Node A connects as a role that may write hookd's tables but not call pg_notify.
+  PGconn* sql = PQconnectdb(url.c_str());
+  ASSERT_EQ(PQstatus(sql), CONNECTION_OK) << PQerrorMessage(sql);
+  auto run = [&](const std::string& q) {
+    PGresult* r = PQexec(sql, q.c_str());
+    EXPECT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << q << ": " << PQresultErrorMessage(r);
+    PQclear(r);
+  };
+  run("DO $$ BEGIN CREATE ROLE hookd_no_notify LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+  run("GRANT USAGE ON SCHEMA public TO hookd_no_notify");
+  run("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO hookd_no_notify");
+  run("REVOKE EXECUTE ON FUNCTION pg_notify(text, text) FROM PUBLIC");
+  auto opened_a = OpenStore(url + "&user=hookd_no_notify");
+  ASSERT_TRUE(opened_a) << opened_a.error().message;
+  hookd::testing::LogCapture logs;
+
+  IngestRequest req = MakeIngest(c.id, ep.id, 1);
+  const DeliveryId id = req.events[0].deliveries[0].id;
+  auto accepted = (*opened_a)->IngestSync(req);
+  ASSERT_TRUE(accepted) << accepted.error().message;  // committed: answered
+  EXPECT_TRUE((*opened_a)->GetDelivery(c.id, id));
+  EXPECT_GE(logs.Count("notices of committed deliveries not sent"), 1) << logs.Text();
+
+  run("GRANT EXECUTE ON FUNCTION pg_notify(text, text) TO PUBLIC");
+  {
+    std::unique_lock lock(recorder.mu);
+    EXPECT_TRUE(recorder.cv.wait_for(lock, std::chrono::seconds(10), [&] {
+      return std::any_of(recorder.ready.begin(), recorder.ready.end(), [&](const PendingDelivery& d) { return d.id == id; });
+    }));
+    EXPECT_EQ(recorder.missed, 0);  // heard from the notice, not from a read-back
+  }
+  EXPECT_GE(logs.Count("notices of committed deliveries sent late"), 1) << logs.Text();
+  PQfinish(sql);
+  owner.Leave();
+}
+
+// PostgreSQL only: a node sends its ingests' notices right after their COMMIT, in a transaction
+// of its own (PostgresStore::CommitGroup); one that dies between the two leaves deliveries that
+// nobody announced. So when a node stops renewing, the others read back everything pending —
+// once, not at every renewal.
+TEST(PostgresStore, ANodeThatStopsRenewingMakesTheOthersReadBackWhatIsPending) {
+  const std::string url = hookd::testing::NewPostgresDatabaseUrl();
+  auto opened_b = hookd::testing::OpenMigratedPostgres(url);
+  ASSERT_TRUE(opened_b) << opened_b.error().message;
+  auto opened_a = hookd::testing::OpenMigratedPostgres(url);
+  ASSERT_TRUE(opened_a) << opened_a.error().message;
+  RecordingListener recorder;
+  hookd::testing::SimulatedClock clock;
+  PgCluster b(*opened_b->pg, ClusterOptions{.lease_ms = 900, .clock = &clock});
+  b.Subscribe(recorder);
+  ASSERT_TRUE(b.Join());
+  PgCluster a(*opened_a->pg, ClusterOptions{.lease_ms = 60'000});  // renews again in 20 s
+  ASSERT_TRUE(a.Join());
+  PGconn* sql = PQconnectdb(url.c_str());
+  ASSERT_EQ(PQstatus(sql), CONNECTION_OK) << PQerrorMessage(sql);
+  auto text = [&](const std::string& q) {
+    PGresult* r = PQexec(sql, q.c_str());
+    std::string out = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "";
+    PQclear(r);
+    return out;
+  };
+  const std::string seen_b = "SELECT seen_at::text FROM nodes WHERE id = '" + opened_b->pg->NodeId() + "'";
+  // Renewals of B, each seen in the database (B marks itself alive in each).
+  auto renew_b = [&](int times) {
+    for (int i = 0; i < times; ++i) {
+      const std::string before = text(seen_b);
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (text(seen_b) == before && std::chrono::steady_clock::now() < deadline) {
+        clock.Advance(300);
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+      ASSERT_NE(text(seen_b), before) << "B did not renew";
+    }
+  };
+  ASSERT_NO_FATAL_FAILURE(renew_b(2));  // B has seen A live
+  {
+    std::lock_guard lock(recorder.mu);
+    EXPECT_EQ(recorder.missed, 0);  // nobody gone: nothing to read back
+  }
+  // A stops renewing, as a node killed would.
+  PQclear(PQexec(sql, ("UPDATE nodes SET seen_at = now() - interval '1 hour' WHERE id = '" +
+                       opened_a->pg->NodeId() + "'").c_str()));
+  ASSERT_NO_FATAL_FAILURE(renew_b(3));
+  {
+    std::lock_guard lock(recorder.mu);
+    EXPECT_EQ(recorder.missed, 1);
+  }
+  PQfinish(sql);
+  a.Leave();
+  b.Leave();
+}
+
 // PostgreSQL only: a delivery another node accepted reaches the owner's dispatcher from its
 // notice, which carries the (small) event whole — sealed under encryption at rest — so the
 // owner reads nothing back. Shown with the database closed to new connections once the nodes

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "core/clock.h"
@@ -167,6 +168,7 @@ bool PgCluster::LeaseTick() {
   const double lease_s = static_cast<double>(opts_.lease_ms) / 1000.0;
   std::array<int64_t, kLeaseShards> held{};
   std::vector<int> releasing = releasing_;
+  std::set<std::string> live_nodes;
   auto run = [&]() -> Result<void> {
     if (auto r = db.ExecScript("BEGIN"); !r) return r;
     if (auto r = db.Exec("INSERT INTO nodes(id, address, started_at, seen_at) VALUES ($1::text, $2::text, now(), now()) "
@@ -190,10 +192,12 @@ bool PgCluster::LeaseTick() {
       held[renewed->Int(i, 0)] = renewed->Int(i, 1);
       ++count;
     }
-    auto live = db.Exec("SELECT count(*) FROM nodes WHERE seen_at > now() - make_interval(secs => $1::float8)",
+    auto live = db.Exec("SELECT id FROM nodes WHERE seen_at > now() - make_interval(secs => $1::float8)",
                         Params().Text(std::to_string(lease_s)));
     if (!live) return std::unexpected(live.error());
-    const int64_t nodes = std::max<int64_t>(1, live->Int(0, 0));
+    live_nodes.clear();
+    for (int i = 0; i < live->size(); ++i) live_nodes.insert(live->Text(i, 0));
+    const int64_t nodes = std::max<int64_t>(1, live->size());
     // Another node may own the endpoints of what this one accepts: carry the events to it.
     store_.CarryEventsInNotices(nodes > 1);
     const int share = static_cast<int>((kLeaseShards + nodes - 1) / nodes);
@@ -233,6 +237,18 @@ bool PgCluster::LeaseTick() {
   }
   if (tick_failed_logged_) spdlog::info("cluster: leases renewed again");
   tick_failed_logged_ = false;
+  // A node that stopped renewing may have died between a COMMIT of its ingests and the
+  // notices it sends right after (PostgresStore::CommitGroup): deliveries for this node's
+  // shards nobody announced. Read everything back, as after a lost LISTEN connection.
+  std::vector<std::string> gone;
+  for (const std::string& id : live_nodes_)
+    if (id != me && !live_nodes.contains(id)) gone.push_back(id);
+  live_nodes_ = std::move(live_nodes);
+  if (!gone.empty()) {
+    spdlog::info("cluster: node{} {} stopped renewing; reading back every pending delivery of this node's shards",
+                 gone.size() == 1 ? "" : "s", fmt::join(gone, ", "));
+    local_.OnChangesMissed();
+  }
   held_ = held;
   releasing_ = releasing;
   // Usable: held and not being given back; until 3/4 of the lease time after this renewal

@@ -16,7 +16,9 @@
 // lease_ms + lease_ms / 3.
 //
 // Change feed. Writes other nodes must hear about send a notice in their own transaction
-// (cluster_notice.h); one connection per node LISTENs. Deliveries for shards this node holds
+// (cluster_notice.h) — ingests right after it, in a transaction of their own in the same
+// round trip (PostgresStore::CommitGroup): a node that stops renewing makes the others read
+// everything back, in case it died in between. One connection per node LISTENs. Deliveries for shards this node holds
 // are handed to the listeners in commit order when their notice arrives — also the ones this
 // node accepted itself, so that a subject's order holds whichever node accepted each event:
 // those from memory (PostgresStore::TakeAccepted), the others loaded by id with their payloads. When the listening connection drops, notices sent meanwhile are gone: after
@@ -26,6 +28,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -101,6 +104,7 @@ class PgCluster final : public ShardOwnership, public ChangeFeed {
   std::unique_ptr<pg::Conn> lease_db_;
   std::array<int64_t, kLeaseShards> held_{};  // epoch in the database (0: not ours)
   std::vector<int> releasing_;                // given back at the next renewal
+  std::set<std::string> live_nodes_;          // at the last renewal: a node gone since is read back for
   bool tick_failed_logged_ = false;
   bool joined_ = false;
 };

@@ -206,7 +206,7 @@ Result<Rows> Conn::Exec(const char* sql, const Params& params) {
   if (!queued_.empty()) {  // the queue and this statement in one round trip
     std::optional<Rows> rows;
     if (auto q = Queue(sql, &params); !q) return std::unexpected(q.error());
-    if (auto s = SyncQueue(&rows); !s) return std::unexpected(s.error());
+    if (auto s = SyncQueue(&rows, queued_.size() - 1); !s) return std::unexpected(s.error());
     return std::move(*rows);
   }
   std::optional<Error> error;
@@ -249,9 +249,9 @@ Result<void> Conn::Queue(const char* sql, const Params* params) {
   return {};
 }
 
-Result<void> Conn::Sync() { return SyncQueue(nullptr); }
+Result<void> Conn::Sync() { return SyncQueue(); }
 
-Result<void> Conn::SyncQueue(std::optional<Rows>* last) {
+Result<void> Conn::SyncQueue(std::optional<Rows>* kept, size_t keep, size_t* failed) {
   if (queued_.empty()) {
     if (PQpipelineStatus(c_) != PQ_PIPELINE_OFF) (void)PQexitPipelineMode(c_);
     return {};
@@ -259,13 +259,19 @@ Result<void> Conn::SyncQueue(std::optional<Rows>* last) {
   std::vector<QueuedStatement> queued;
   queued.swap(queued_);
   std::optional<Error> first;
+  auto fail = [&](size_t i, Error e) {
+    if (first) return;
+    first = std::move(e);
+    if (failed) *failed = i;
+  };
   auto forget_prepares_from = [&](size_t i) {  // not run: prepared again next time
     for (; i < queued.size(); ++i)
       if (queued[i].prepare) prepared_.erase(queued[i].sql);
   };
   if (PQpipelineSync(c_) == 0) {
     forget_prepares_from(0);
-    return std::unexpected(ResultError(nullptr, "pipeline sync"));
+    fail(0, ResultError(nullptr, "pipeline sync"));
+    return std::unexpected(*first);
   }
   // Each statement's result, then a null; after an error, PGRES_PIPELINE_ABORTED for each
   // of the rest; then the sync's own result. A lost connection ends it early (a null).
@@ -273,7 +279,7 @@ Result<void> Conn::SyncQueue(std::optional<Rows>* last) {
     PGresult* r = PQgetResult(c_);
     if (!r) {
       forget_prepares_from(i);
-      if (!first) first = ResultError(nullptr, queued[i].sql);
+      fail(i, ResultError(nullptr, queued[i].sql));
       return std::unexpected(*first);  // the connection is gone (Broken()): nothing more to read
     }
     Rows rows(r);
@@ -282,20 +288,20 @@ Result<void> Conn::SyncQueue(std::optional<Rows>* last) {
     const bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
     if (queued[i].prepare) {
       if (!ok) prepared_.erase(queued[i].sql);
-      if (st == PGRES_FATAL_ERROR && !first) first = ResultError(r, std::string("prepare: ") + queued[i].sql);
+      if (st == PGRES_FATAL_ERROR) fail(i, ResultError(r, std::string("prepare: ") + queued[i].sql));
       continue;
     }
     if (ok) CountChanges(rows);
-    else if (st != PGRES_PIPELINE_ABORTED && !first) first = ResultError(r, queued[i].sql);
-    if (last && i + 1 == queued.size() && ok) *last = std::move(rows);
+    else if (st != PGRES_PIPELINE_ABORTED) fail(i, ResultError(r, queued[i].sql));
+    if (kept && i == keep && ok) *kept = std::move(rows);
   }
   if (PGresult* s = PQgetResult(c_)) {
     const bool synced = PQresultStatus(s) == PGRES_PIPELINE_SYNC;
     PQclear(s);
     if (synced) (void)PQexitPipelineMode(c_);
-    else if (!first) first = ResultError(nullptr, "pipeline sync");
-  } else if (!first) {
-    first = ResultError(nullptr, "pipeline sync");
+    else fail(queued.size(), ResultError(nullptr, "pipeline sync"));
+  } else {
+    fail(queued.size(), ResultError(nullptr, "pipeline sync"));
   }
   if (first) return std::unexpected(*first);
   return {};
@@ -311,17 +317,45 @@ Result<void> Conn::ExecScript(const char* sql) {
   return {};
 }
 
-Result<void> Conn::Commit() {
+Result<void> Conn::Commit(std::span<const Statement> after, std::optional<Error>* after_error) {
+  auto note_after = [&](Error e) {
+    if (after_error && !*after_error) *after_error = std::move(e);
+  };
   std::optional<Rows> r;
-  if (!queued_.empty()) {  // the queue and COMMIT in one round trip
+  const bool pipelined = !queued_.empty() || (pipelining_ && !after.empty());
+  if (pipelined) {  // all in one round trip
     if (auto q = Queue("COMMIT", nullptr); !q) return q;
-    if (auto s = SyncQueue(&r); !s) return s;
+    const size_t commit_at = queued_.size() - 1;
+    std::optional<Error> queue_error;
+    for (const Statement& s : after) {
+      if (auto q = Queue(s.sql, s.params.size() ? &s.params : nullptr); !q) {
+        queue_error = q.error();
+        break;
+      }
+    }
+    size_t failed = 0;
+    auto synced = SyncQueue(&r, commit_at, &failed);
+    if (!synced && failed <= commit_at) return synced;  // the transaction or its COMMIT failed
+    if (!synced) note_after(synced.error());
+    if (queue_error) note_after(*queue_error);
+    if (!Broken() && InTransaction()) (void)ExecScript("ROLLBACK");  // `after` opened one and failed
+    if (!r) return MakeError(ErrorCode::kUnavailable, "postgres: COMMIT: no answer");
   } else {
     r.emplace(PQexec(c_, "COMMIT"));
     if (PQresultStatus(r->raw()) != PGRES_COMMAND_OK) return std::unexpected(ResultError(r->raw(), "COMMIT"));
   }
   if (std::string_view(PQcmdStatus(r->raw())) != "COMMIT")
     return MakeError(ErrorCode::kInternal, "postgres: COMMIT: the transaction had failed and was rolled back");
+  if (!pipelined) {  // not sent with it: one by one now
+    for (const Statement& s : after) {
+      Result<void> done = s.params.size() ? Send(s.sql, s.params) : ExecScript(s.sql);
+      if (!done) {
+        note_after(done.error());
+        if (InTransaction()) (void)ExecScript("ROLLBACK");
+        break;
+      }
+    }
+  }
   return {};
 }
 

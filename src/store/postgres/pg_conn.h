@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -99,8 +100,14 @@ class Conn {
   // ROLLBACK must).
   Result<void> ExecScript(const char* sql);
   // COMMIT; an error when the server rolled the transaction back instead (it had failed).
-  // Statements queued by Send go with it, in the same round trip.
-  Result<void> Commit();
+  // Statements queued by Send go with it, in the same round trip. Then, only if it committed,
+  // `after` (outside that transaction; in the same round trip when pipelining): their first
+  // error goes to `after_error`, the commit stands.
+  struct Statement {
+    const char* sql;  // as for Exec; with no params, run as it is (BEGIN, COMMIT, SET LOCAL)
+    Params params;
+  };
+  Result<void> Commit(std::span<const Statement> after = {}, std::optional<Error>* after_error = nullptr);
 
   // Pipelining (libpq's pipeline mode), for statements whose results the caller does not
   // need: while it is on, Send queues `sql` (as Exec would run it) without waiting for the
@@ -137,8 +144,9 @@ class Conn {
   const std::string* Prepared(const char* sql, bool queue, std::optional<Error>& error);
   // Queues `sql`: prepared with `params`, or, without, as it is (BEGIN, COMMIT, SET LOCAL).
   Result<void> Queue(const char* sql, const Params* params);
-  // Sync(), keeping the last queued statement's result in `last` (when given).
-  Result<void> SyncQueue(std::optional<Rows>* last);
+  // Sync(), keeping the result of the queued statement `keep` (an index into queued_, when
+  // `kept` is given) in `kept`; `failed` gets the index of the first that failed.
+  Result<void> SyncQueue(std::optional<Rows>* kept = nullptr, size_t keep = 0, size_t* failed = nullptr);
   void CountChanges(const Rows& rows);
 
   PGconn* c_;

@@ -4,6 +4,10 @@
 //     most kMaxJobsPerCommit); consecutive plain ingests and outcome batches share their
 //     statements (one multi-row statement per table for the run, Job::Mergeable), except in a
 //     redo, where each runs alone in its savepoint;
+//   - a first run pipelines (Conn::SetPipelining): BEGIN and every statement whose result
+//     nobody reads (Conn::Send) wait in libpq's queue and go with the next statement whose
+//     result is read, or with COMMIT — a group of ingests is one round trip; a queued
+//     statement's error surfaces at that later call (the transaction then aborted: redo);
 //   - a job is finished (its caller answered) only after COMMIT returned — with
 //     synchronous_commit = on, after the server flushed the WAL; jobs are finished in order;
 //     a group of non-durable jobs only (dispatch outcomes) commits with synchronous_commit =
@@ -11,8 +15,8 @@
 //   - a job that fails after it changed rows, or whose SQL error aborted the transaction,
 //     never leaves anything: its group is rolled back and run again with one savepoint per job;
 //   - the writer connection is checked before each group and replaced when the server closed
-//     it; a group whose connection fails midway is
-//     answered kUnavailable (its outcome unknown only if COMMIT itself was cut off).
+//     it; a group whose connection fails midway is answered kUnavailable (its outcome unknown
+//     once its pipeline, or in a redo its COMMIT, was sent).
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,7 +32,44 @@ using pg::Conn;
 
 namespace {
 constexpr size_t kMaxJobsPerCommit = 4096;
+constexpr const char* kNotifySql = "SELECT pg_notify($1::text, $2::text)";
+
+// `notices` sent in a transaction of their own that does not wait for the WAL flush (a
+// notice is not data: lost with a server crash, it is made up for by the read-back every
+// listener does when it reconnects).
+std::vector<Conn::Statement> NoticeStatements(const std::vector<std::string>& notices) {
+  std::vector<Conn::Statement> out;
+  if (notices.empty()) return out;
+  out.reserve(notices.size() + 3);
+  out.push_back({"BEGIN", {}});
+  out.push_back({"SET LOCAL synchronous_commit = off", {}});
+  for (const std::string& n : notices) out.push_back({kNotifySql, pg::Params().Text(pg::kNoticeChannel).Text(n)});
+  out.push_back({"COMMIT", {}});
+  return out;
+}
 }  // namespace
+
+bool PostgresStore::SendUnsentNotices() {
+  if (unsent_notices_.empty()) return true;
+  if (auto ready = PrepareToWrite(); !ready) return false;
+  Conn& db = *writer_db_;
+  Result<void> r;
+  for (const Conn::Statement& s : NoticeStatements(unsent_notices_)) {
+    r = s.params.size() ? db.Send(s.sql, s.params) : db.ExecScript(s.sql);
+    if (!r) break;
+  }
+  if (!r) {
+    if (!db.Broken() && db.InTransaction()) (void)db.ExecScript("ROLLBACK");
+    if (db.Broken()) writer_db_.reset();
+    if (auto v = notice_error_log_.Check("again", MonotonicMs()))
+      spdlog::warn("store: {} notices of committed deliveries still not sent ({}); trying again{}",
+                   unsent_notices_.size(), r.error().message, v.Suffix());
+    return false;
+  }
+  spdlog::info("store: {} notices of committed deliveries sent late", unsent_notices_.size());
+  unsent_notices_.clear();
+  return true;
+}
 
 void PostgresStore::Enqueue(Job job) {
   {
@@ -57,6 +98,7 @@ Result<void> PostgresStore::PrepareToWrite() {
 PostgresStore::GroupRun PostgresStore::CommitGroup(Conn& db, std::vector<Job>& batch, bool isolated,
                                                    std::optional<Error>& failure) {
   failure.reset();
+  group_notices_.clear();
   for (Job& job : batch) job.undone.reset();
   const bool durable = std::any_of(batch.begin(), batch.end(), [](const Job& j) { return j.durable; });
   // A first run pipelines: BEGIN and the statements whose results nobody reads wait for the
@@ -128,14 +170,39 @@ PostgresStore::GroupRun PostgresStore::CommitGroup(Conn& db, std::vector<Job>& b
   }
   if (!failure) {
     const auto t0 = std::chrono::steady_clock::now();
-    if (auto r = db.Commit(); !r) {
+    // The ingests' notices, in a transaction of their own once theirs committed, in the same
+    // round trip: PostgreSQL commits transactions that NOTIFY one at a time, under one lock held
+    // across the WAL flush — sent inside, every node's ingests waited for the others' flushes.
+    // Alone, with synchronous_commit off, that lock is held for microseconds.
+    const size_t earlier = unsent_notices_.size();
+    std::vector<std::string> notices = std::move(unsent_notices_);  // an earlier group's first
+    unsent_notices_.clear();
+    notices.insert(notices.end(), group_notices_.begin(), group_notices_.end());
+    for (const Job& job : batch)
+      if (job.ingest && !job.undone && job.ingest->result && job.ingest->result->has_value())
+        notices.insert(notices.end(), job.ingest->notices.begin(), job.ingest->notices.end());
+    const std::vector<Conn::Statement> after = NoticeStatements(notices);
+    std::optional<Error> after_error;
+    if (auto r = db.Commit(after, &after_error); !r) {
       if (!db.Broken() && db.TransactionFailed()) {
         // A statement queued before COMMIT failed (COMMIT itself was skipped): find which.
         (void)db.ExecScript("ROLLBACK");
+        notices.resize(earlier);
+        unsent_notices_ = std::move(notices);
         return GroupRun::kRedoIsolated;
       }
       failure = r.error();
-    } else if (durable) {
+      notices.resize(earlier);  // an earlier group's, which did commit: still to send
+      unsent_notices_ = std::move(notices);
+    } else {
+      if (after_error) {  // committed, but the notices did not go: the writer sends them again
+        unsent_notices_ = std::move(notices);
+        if (auto v = notice_error_log_.Check("after", MonotonicMs()))
+          spdlog::warn("store: {} notices of committed deliveries not sent ({}); sending them again{}",
+                       unsent_notices_.size(), after_error->message, v.Suffix());
+      }
+    }
+    if (!failure && durable) {
       if (auto* c = m_syncs_.load(std::memory_order_relaxed)) c->Inc();
       if (auto* h = m_sync_seconds_.load(std::memory_order_relaxed))
         h->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
@@ -150,8 +217,19 @@ void PostgresStore::WriterLoop() {
   for (;;) {
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return closing_ || !queue_.empty(); });
-      if (queue_.empty()) break;  // closing and drained
+      auto work = [&] { return closing_ || !queue_.empty(); };
+      if (unsent_notices_.empty()) {
+        cv_.wait(lock, work);
+      } else if (!cv_.wait_for(lock, std::chrono::seconds(1), work)) {
+        lock.unlock();
+        (void)SendUnsentNotices();  // no group to carry them: alone, every second until they go
+        continue;
+      }
+      if (queue_.empty()) {  // closing and drained
+        lock.unlock();
+        (void)SendUnsentNotices();
+        break;
+      }
       const size_t n = std::min(queue_.size(), kMaxJobsPerCommit);
       batch.clear();
       for (size_t i = 0; i < n; ++i) {
@@ -178,6 +256,10 @@ void PostgresStore::WriterLoop() {
       }
       if (writer_db_ && writer_db_->Broken()) writer_db_.reset();  // the next group reconnects
     }
+    // Committed ingests whose notices did not go: once more, on a new connection if need be,
+    // before they are answered — so a client that waits for its 202 before posting the next
+    // event of an employee (to any node) still has them announced in that order.
+    if (!unsent_notices_.empty()) (void)SendUnsentNotices();
     if (failure && failure->code == ErrorCode::kUnavailable)
       writes_failing_.store(true, std::memory_order_relaxed);
     else if (!failure)

@@ -695,7 +695,9 @@ struct IngestRows {
   const std::vector<std::shared_ptr<const pg::NoticeEvent>>* carried;
 };
 
-Result<void> InsertIngested(Conn& db, std::span<const IngestRows> ingests, const std::string& node) {
+// The notices go to `notices`, for the writer to send once the group committed.
+Result<void> InsertIngested(Conn& db, std::span<const IngestRows> ingests, const std::string& node,
+                            std::vector<std::string>& notices) {
   std::vector<pg::NoticeDelivery> ready;
   std::vector<std::optional<std::string>> e_id, e_company, e_type, e_subject, e_occurred, e_created;
   std::vector<std::string_view> e_payload;
@@ -753,8 +755,8 @@ Result<void> InsertIngested(Conn& db, std::span<const IngestRows> ingests, const
                     .Text(pg::NullableArrayLiteral(d_status)).Text(pg::NullableArrayLiteral(d_next))
                     .Text(pg::NullableArrayLiteral(d_created))));
   }
-  for (const auto& notice : pg::FormatDeliveryNotices(pg::Notice::Kind::kReady, node, ready))
-    TRY(Notify(db, notice));
+  for (auto& notice : pg::FormatDeliveryNotices(pg::Notice::Kind::kReady, node, ready))
+    notices.push_back(std::move(notice));
   return {};
 }
 
@@ -767,14 +769,17 @@ bool PostgresStore::ApplyMerged(Conn& db, std::span<Job> jobs) {
   std::vector<const DeliveryUpdate*> updates;
   std::vector<const EndpointHealth*> health;
   for (const Job& job : jobs) {
-    if (job.ingest) ingests.push_back({&job.ingest->req, &job.ingest->carried});
+    if (job.ingest) {
+      job.ingest->notices.clear();  // theirs go to group_notices_
+      ingests.push_back({&job.ingest->req, &job.ingest->carried});
+    }
     if (job.outcomes) {
       for (const DeliveryUpdate& u : job.outcomes->updates) updates.push_back(&u);
       for (const EndpointHealth& h : job.outcomes->health) health.push_back(&h);
     }
   }
   Result<void> written;
-  if (!ingests.empty()) written = InsertIngested(db, ingests, node_id_);
+  if (!ingests.empty()) written = InsertIngested(db, ingests, node_id_, group_notices_);
   if (written && (!updates.empty() || !health.empty())) written = WriteOutcomes(db, updates, health);
   for (Job& job : jobs) {
     if (job.ingest) {
@@ -856,10 +861,10 @@ void PostgresStore::Ingest(IngestRequest req, IngestCallback done) {
     }
   }
   auto work = std::make_shared<IngestWork>(IngestWork{std::move(req), node_id_, std::move(carried), std::nullopt});
-  const bool mergeable = work->Mergeable();
   Enqueue(Job{
       [work](Conn& db) mutable -> bool {
         const IngestRequest& req = work->req;
+        work->notices.clear();
         auto run = [&]() -> Result<IngestResult> {
           const int64_t now = NowMs();
           if (req.idempotency_key) {
@@ -876,7 +881,7 @@ void PostgresStore::Ingest(IngestRequest req, IngestCallback done) {
             }
           }
           const IngestRows one[] = {{&req, &work->carried}};
-          TRY(InsertIngested(db, one, work->node));
+          TRY(InsertIngested(db, one, work->node, work->notices));
           if (req.idempotency_key) {
             TRY(db.Exec("INSERT INTO idempotency_keys(company_id, key, request_hash, response, created_at, subjects) "
                         "VALUES ($1::text, $2::text, $3::text, $4::text, $5::bigint, $6::text) "
@@ -899,7 +904,7 @@ void PostgresStore::Ingest(IngestRequest req, IngestCallback done) {
         if (e) done(std::unexpected(*e));
         else done(std::move(*work->result));
       },
-      std::nullopt, mergeable ? work : nullptr, nullptr});
+      std::nullopt, work, nullptr});
 }
 
 Result<Event> PostgresStore::GetEvent(const CompanyId& company, const EventId& id) {

@@ -181,6 +181,9 @@ class PostgresStore final : public Store {
     // Per event of `req`, what its notice carries (null: listed by id); empty when nothing is.
     std::vector<std::shared_ptr<const pg::NoticeEvent>> carried;
     std::optional<Result<IngestResult>> result;
+    // Its deliveries' notices, when written by its own `apply` (a merged run's go to
+    // group_notices_): sent once the group committed (CommitGroup).
+    std::vector<std::string> notices;
     bool Mergeable() const;
   };
   // A part of a dispatcher's outcome batch on its way to the writer, and its result.
@@ -204,7 +207,8 @@ class PostgresStore final : public Store {
     // Set by the writer when it undid a job whose `apply` had reported success (it left the
     // transaction failed): `finish` gets this instead of the job's own result.
     std::optional<Error> undone;
-    // Set for the jobs that can share their statements with their like: an ingest without
+    // Set for ingests (their notices are sent after the commit) and outcome batches. Mergeable:
+    // the jobs that can share their statements with their like: an ingest without
     // idempotency key or audit row, an outcome batch. The two commute (an ingest inserts new
     // rows, an outcome updates a delivery committed before), so outside a redo the writer
     // writes a run of such jobs as one multi-row statement per table (ApplyMerged) instead of
@@ -217,7 +221,7 @@ class PostgresStore final : public Store {
     // (ingests waiting for their 202) without waiting on the disk; the next durable commit, of
     // any connection, flushes the WAL up to and past it.
     bool durable = true;
-    bool Mergeable() const { return ingest || outcomes; }
+    bool Mergeable() const { return (ingest && ingest->Mergeable()) || outcomes; }
   };
   // Every job of `jobs` (each Mergeable()), in one transaction's statements: their ingests,
   // then their outcomes, in queue order; sets each job's result. false (with the transaction
@@ -231,7 +235,8 @@ class PostgresStore final : public Store {
                              const std::vector<const EndpointHealth*>& health);
   void WriterLoop();
   // kRedoIsolated: a job failed after writing (or aborted the transaction) and the group was
-  // rolled back; kNotStarted: BEGIN found the connection closed (nothing sent); else
+  // rolled back; kNotStarted: BEGIN found the connection closed (nothing sent — known only
+  // when BEGIN is not pipelined, or the connection was already marked bad); else
   // `failure` holds the group's error, if any.
   enum class GroupRun { kDone, kRedoIsolated, kNotStarted };
   GroupRun CommitGroup(pg::Conn& db, std::vector<Job>& batch, bool isolated,
@@ -252,6 +257,14 @@ class PostgresStore final : public Store {
   const std::string address_;
   std::shared_ptr<const FieldCipher> cipher_ = std::make_shared<const FieldCipher>();  // never null
   std::unique_ptr<pg::Conn> writer_db_;  // writer thread only once started
+  // Writer thread: the notices of the group's merged ingests (see CommitGroup).
+  std::vector<std::string> group_notices_;
+  // Writer thread: notices of committed ingests that could not be sent (the connection
+  // failed after COMMIT): sent before anything else, with the next group or alone.
+  std::vector<std::string> unsent_notices_;
+  LogThrottle notice_error_log_{10'000};
+  // Writer thread: sends unsent_notices_ in a transaction of their own; false if it failed.
+  bool SendUnsentNotices();
 
   std::mutex mu_;
   std::condition_variable cv_;
