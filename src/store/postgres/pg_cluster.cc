@@ -80,7 +80,12 @@ Result<void> PgCluster::Join() {
     std::unique_lock lock(mu_);
     cv_.wait_for(lock, std::chrono::seconds(10), [&] { return listening_ || stopping_; });
   }
-  if (!LeaseTick()) spdlog::warn("cluster: could not take leases at start; retrying every {} ms", opts_.lease_ms / 3);
+  bool taken;
+  {
+    std::lock_guard tick(tick_mu_);
+    taken = LeaseTick();
+  }
+  if (!taken) spdlog::warn("cluster: could not take leases at start; retrying every {} ms", opts_.lease_ms / 3);
   joined_ = true;
   lease_thread_ = std::thread([this] {
     NameThisThread("hookd-leases");
@@ -105,6 +110,7 @@ void PgCluster::Leave() {
   store_.CarryEventsInNotices(false);
   if (!joined_) return;
   for (auto& e : epoch_) e.store(0);
+  std::lock_guard tick(tick_mu_);
   // Given back at once, so that the other nodes take them at their next renewal.
   if (!lease_db_ || lease_db_->Broken()) {
     lease_db_.reset();
@@ -146,9 +152,24 @@ void PgCluster::LeaseLoop() {
       continue;
     }
     next = Now() + period;
-    if (LeaseTick()) published_lapse = false;
+    bool renewed;
+    {
+      std::lock_guard tick(tick_mu_);
+      renewed = LeaseTick();
+    }
+    if (renewed) published_lapse = false;
     Publish();
   }
+}
+
+bool PgCluster::RenewNow() {
+  bool renewed;
+  {
+    std::lock_guard tick(tick_mu_);
+    renewed = LeaseTick();
+  }
+  Publish();
+  return renewed;
 }
 
 bool PgCluster::LeaseTick() {

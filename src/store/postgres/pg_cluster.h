@@ -62,6 +62,10 @@ class PgCluster final : public ShardOwnership, public ChangeFeed {
 
   int64_t UsableEpoch(int shard) const override;
   int ShardsHeld() const;
+  // One renewal now, on the calling thread, as the lease thread runs one every lease_ms / 3;
+  // false when it failed. For tests on a simulated clock, where the lease thread renews only
+  // as the test moves that clock.
+  bool RenewNow();
 
   void Subscribe(ChangeListener& listener) override { local_.Subscribe(listener); }
   // Announcements made on this node. Deliveries reach the dispatcher through the notice their
@@ -100,7 +104,8 @@ class PgCluster final : public ShardOwnership, public ChangeFeed {
   int wake_fd_ = -1;  // eventfd: wakes the listener to stop
   LogThrottle load_error_log_{10'000};  // listener thread: a read-back failing notice after notice
 
-  // Lease thread only.
+  // Under tick_mu_: LeaseTick runs on the lease thread, and in Join and RenewNow.
+  std::mutex tick_mu_;
   std::unique_ptr<pg::Conn> lease_db_;
   std::array<int64_t, kLeaseShards> held_{};  // epoch in the database (0: not ours)
   std::vector<int> releasing_;                // given back at the next renewal

@@ -347,13 +347,17 @@ Result<void> Conn::Commit(std::span<const Statement> after, std::optional<Error>
   if (std::string_view(PQcmdStatus(r->raw())) != "COMMIT")
     return MakeError(ErrorCode::kInternal, "postgres: COMMIT: the transaction had failed and was rolled back");
   if (!pipelined) {  // not sent with it: one by one now
-    for (const Statement& s : after) {
-      Result<void> done = s.params.size() ? Send(s.sql, s.params) : ExecScript(s.sql);
-      if (!done) {
-        note_after(done.error());
-        if (InTransaction()) (void)ExecScript("ROLLBACK");
-        break;
-      }
+    if (auto done = Run(after); !done) note_after(done.error());
+  }
+  return {};
+}
+
+Result<void> Conn::Run(std::span<const Statement> statements) {
+  for (const Statement& s : statements) {
+    Result<void> done = s.params.size() ? Send(s.sql, s.params) : ExecScript(s.sql);
+    if (!done) {
+      if (!Broken() && InTransaction()) (void)ExecScript("ROLLBACK");
+      return done;
     }
   }
   return {};

@@ -108,6 +108,9 @@ class Conn {
     Params params;
   };
   Result<void> Commit(std::span<const Statement> after = {}, std::optional<Error>* after_error = nullptr);
+  // Runs `statements` one after the other (queued, when pipelining, like Send); at the first
+  // error, rolls back a transaction they opened and returns it.
+  Result<void> Run(std::span<const Statement> statements);
 
   // Pipelining (libpq's pipeline mode), for statements whose results the caller does not
   // need: while it is on, Send queues `sql` (as Exec would run it) without waiting for the

@@ -53,13 +53,7 @@ bool PostgresStore::SendUnsentNotices() {
   if (unsent_notices_.empty()) return true;
   if (auto ready = PrepareToWrite(); !ready) return false;
   Conn& db = *writer_db_;
-  Result<void> r;
-  for (const Conn::Statement& s : NoticeStatements(unsent_notices_)) {
-    r = s.params.size() ? db.Send(s.sql, s.params) : db.ExecScript(s.sql);
-    if (!r) break;
-  }
-  if (!r) {
-    if (!db.Broken() && db.InTransaction()) (void)db.ExecScript("ROLLBACK");
+  if (auto r = db.Run(NoticeStatements(unsent_notices_)); !r) {
     if (db.Broken()) writer_db_.reset();
     if (auto v = notice_error_log_.Check("again", MonotonicMs()))
       spdlog::warn("store: {} notices of committed deliveries still not sent ({}); trying again{}",
@@ -98,7 +92,7 @@ Result<void> PostgresStore::PrepareToWrite() {
 PostgresStore::GroupRun PostgresStore::CommitGroup(Conn& db, std::vector<Job>& batch, bool isolated,
                                                    std::optional<Error>& failure) {
   failure.reset();
-  group_notices_.clear();
+  std::vector<std::string> merged_notices;  // of the ingests written by ApplyMerged
   for (Job& job : batch) job.undone.reset();
   const bool durable = std::any_of(batch.begin(), batch.end(), [](const Job& j) { return j.durable; });
   // A first run pipelines: BEGIN and the statements whose results nobody reads wait for the
@@ -121,7 +115,7 @@ PostgresStore::GroupRun PostgresStore::CommitGroup(Conn& db, std::vector<Job>& b
       size_t end = i + 1;
       while (end < batch.size() && batch[end].Mergeable()) ++end;
       if (end - i > 1) {  // plain ingests and outcome batches: one statement per table for the run
-        const bool ok = ApplyMerged(db, std::span<Job>(batch).subspan(i, end - i));
+        const bool ok = ApplyMerged(db, std::span<Job>(batch).subspan(i, end - i), merged_notices);
         if (db.Broken()) {
           failure = Error{ErrorCode::kUnavailable, "postgres: the connection was lost during a write", {}};
           return GroupRun::kDone;
@@ -177,10 +171,13 @@ PostgresStore::GroupRun PostgresStore::CommitGroup(Conn& db, std::vector<Job>& b
     const size_t earlier = unsent_notices_.size();
     std::vector<std::string> notices = std::move(unsent_notices_);  // an earlier group's first
     unsent_notices_.clear();
-    notices.insert(notices.end(), group_notices_.begin(), group_notices_.end());
-    for (const Job& job : batch)
-      if (job.ingest && !job.undone && job.ingest->result && job.ingest->result->has_value())
-        notices.insert(notices.end(), job.ingest->notices.begin(), job.ingest->notices.end());
+    auto take = [&](std::vector<std::string>& more) {
+      notices.insert(notices.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+      more.clear();
+    };
+    take(merged_notices);
+    for (Job& job : batch)
+      if (job.ingest && !job.undone && job.ingest->result && job.ingest->result->has_value()) take(job.ingest->notices);
     const std::vector<Conn::Statement> after = NoticeStatements(notices);
     std::optional<Error> after_error;
     if (auto r = db.Commit(after, &after_error); !r) {

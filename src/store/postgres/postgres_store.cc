@@ -764,13 +764,13 @@ Result<void> InsertIngested(Conn& db, std::span<const IngestRows> ingests, const
 
 bool PostgresStore::IngestWork::Mergeable() const { return !req.idempotency_key && !req.audit; }
 
-bool PostgresStore::ApplyMerged(Conn& db, std::span<Job> jobs) {
+bool PostgresStore::ApplyMerged(Conn& db, std::span<Job> jobs, std::vector<std::string>& notices) {
   std::vector<IngestRows> ingests;
   std::vector<const DeliveryUpdate*> updates;
   std::vector<const EndpointHealth*> health;
   for (const Job& job : jobs) {
     if (job.ingest) {
-      job.ingest->notices.clear();  // theirs go to group_notices_
+      job.ingest->notices.clear();  // theirs go to `notices`
       ingests.push_back({&job.ingest->req, &job.ingest->carried});
     }
     if (job.outcomes) {
@@ -779,7 +779,7 @@ bool PostgresStore::ApplyMerged(Conn& db, std::span<Job> jobs) {
     }
   }
   Result<void> written;
-  if (!ingests.empty()) written = InsertIngested(db, ingests, node_id_, group_notices_);
+  if (!ingests.empty()) written = InsertIngested(db, ingests, node_id_, notices);
   if (written && (!updates.empty() || !health.empty())) written = WriteOutcomes(db, updates, health);
   for (Job& job : jobs) {
     if (job.ingest) {

@@ -182,7 +182,7 @@ class PostgresStore final : public Store {
     std::vector<std::shared_ptr<const pg::NoticeEvent>> carried;
     std::optional<Result<IngestResult>> result;
     // Its deliveries' notices, when written by its own `apply` (a merged run's go to
-    // group_notices_): sent once the group committed (CommitGroup).
+    // ApplyMerged's `notices`): sent once the group committed (CommitGroup).
     std::vector<std::string> notices;
     bool Mergeable() const;
   };
@@ -226,7 +226,8 @@ class PostgresStore final : public Store {
   // Every job of `jobs` (each Mergeable()), in one transaction's statements: their ingests,
   // then their outcomes, in queue order; sets each job's result. false (with the transaction
   // to roll back) when they failed.
-  bool ApplyMerged(pg::Conn& db, std::span<Job> jobs);
+  // Their ingests' notices are added to `notices`, for CommitGroup to send after COMMIT.
+  bool ApplyMerged(pg::Conn& db, std::span<Job> jobs, std::vector<std::string>& notices);
 
   PostgresStore(std::string url, std::unique_ptr<pg::Conn> writer);
   static constexpr size_t kOutcomesPerJob = 32;
@@ -257,8 +258,6 @@ class PostgresStore final : public Store {
   const std::string address_;
   std::shared_ptr<const FieldCipher> cipher_ = std::make_shared<const FieldCipher>();  // never null
   std::unique_ptr<pg::Conn> writer_db_;  // writer thread only once started
-  // Writer thread: the notices of the group's merged ingests (see CommitGroup).
-  std::vector<std::string> group_notices_;
   // Writer thread: notices of committed ingests that could not be sent (the connection
   // failed after COMMIT): sent before anything else, with the next group or alone.
   std::vector<std::string> unsent_notices_;
