@@ -91,5 +91,38 @@ TEST_F(PgConnTest, WithoutPipeliningSendWaitsForItsStatement) {
   EXPECT_EQ(dup.error().code, ErrorCode::kAlreadyExists);
 }
 
+TEST_F(PgConnTest, ASentStatementsRowsReachItsCallbackWhenTheQueueIsRead) {
+  static constexpr const char* kInserted = "INSERT INTO t(id) VALUES ($1::integer) RETURNING id * 10";
+  std::vector<int64_t> seen;
+  auto keep = [&seen](const Rows& r) {
+    for (int i = 0; i < r.size(); ++i) seen.push_back(r.Int(i, 0));
+  };
+  ASSERT_TRUE(db_->Send("BEGIN"));
+  ASSERT_TRUE(db_->Send(kInserted, Params().Int(1), keep));
+  ASSERT_TRUE(db_->Send(kInserted, Params().Int(2), keep));
+  EXPECT_TRUE(seen.empty());  // not read yet
+  auto c = db_->Commit();
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(seen, (std::vector<int64_t>{10, 20}));
+
+  // A statement that failed, and one skipped after it, call nothing.
+  seen.clear();
+  ASSERT_TRUE(db_->Send("BEGIN"));
+  ASSERT_TRUE(db_->Send(kInserted, Params().Int(3), keep));
+  ASSERT_TRUE(db_->Send(kInserted, Params().Int(1), keep));  // a duplicate
+  ASSERT_TRUE(db_->Send(kInserted, Params().Int(4), keep));  // skipped
+  ASSERT_FALSE(db_->Commit());
+  ASSERT_TRUE(db_->ExecScript("ROLLBACK"));
+  EXPECT_EQ(seen, (std::vector<int64_t>{30}));  // ran, then rolled back: the caller's to know
+
+  // Without pipelining, at once.
+  seen.clear();
+  db_->SetPipelining(false);
+  ASSERT_TRUE(db_->Send(kInserted, Params().Int(5), keep));
+  EXPECT_EQ(seen, (std::vector<int64_t>{50}));
+  EXPECT_FALSE(db_->Send(kInserted, Params().Int(5), keep));
+  EXPECT_EQ(seen, (std::vector<int64_t>{50}));
+}
+
 }  // namespace
 }  // namespace hookd::pg

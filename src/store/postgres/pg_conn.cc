@@ -184,7 +184,7 @@ const std::string* Conn::Prepared(const char* sql, bool queue, std::optional<Err
       error = ResultError(nullptr, std::string("prepare: ") + sql);
       return nullptr;
     }
-    queued_.push_back({sql, /*prepare=*/true});  // forgotten again if it fails
+    queued_.push_back({sql, /*prepare=*/true, {}});  // forgotten again if it fails
   } else {
     Rows prep(PQprepare(c_, name.c_str(), sql, 0, nullptr));
     if (PQresultStatus(prep.raw()) != PGRES_COMMAND_OK) {
@@ -222,15 +222,19 @@ Result<Rows> Conn::Exec(const char* sql, const Params& params) {
   return rows;
 }
 
-Result<void> Conn::Send(const char* sql, const Params& params) {
+Result<void> Conn::Send(const char* sql, const Params& params) { return Send(sql, params, OnRows{}); }
+
+Result<void> Conn::Send(const char* sql, const Params& params, OnRows on_rows) {
   if (!pipelining_) {
-    if (auto r = Exec(sql, params); !r) return std::unexpected(r.error());
+    auto r = Exec(sql, params);
+    if (!r) return std::unexpected(r.error());
+    if (on_rows) on_rows(*r);
     return {};
   }
-  return Queue(sql, &params);
+  return Queue(sql, &params, std::move(on_rows));
 }
 
-Result<void> Conn::Queue(const char* sql, const Params* params) {
+Result<void> Conn::Queue(const char* sql, const Params* params, OnRows on_rows) {
   if (PQpipelineStatus(c_) == PQ_PIPELINE_OFF && PQenterPipelineMode(c_) == 0)
     return std::unexpected(ResultError(nullptr, "pipeline mode"));
   int sent;
@@ -245,7 +249,7 @@ Result<void> Conn::Queue(const char* sql, const Params* params) {
     sent = PQsendQueryParams(c_, sql, 0, nullptr, nullptr, nullptr, nullptr, /*resultFormat=*/0);
   }
   if (sent == 0) return std::unexpected(ResultError(nullptr, sql));
-  queued_.push_back({sql, /*prepare=*/false});
+  queued_.push_back({sql, /*prepare=*/false, std::move(on_rows)});
   return {};
 }
 
@@ -291,8 +295,10 @@ Result<void> Conn::SyncQueue(std::optional<Rows>* kept, size_t keep, size_t* fai
       if (st == PGRES_FATAL_ERROR) fail(i, ResultError(r, std::string("prepare: ") + queued[i].sql));
       continue;
     }
-    if (ok) CountChanges(rows);
-    else if (st != PGRES_PIPELINE_ABORTED) fail(i, ResultError(r, queued[i].sql));
+    if (ok) {
+      CountChanges(rows);
+      if (queued[i].on_rows) queued[i].on_rows(rows);
+    } else if (st != PGRES_PIPELINE_ABORTED) fail(i, ResultError(r, queued[i].sql));
     if (kept && i == keep && ok) *kept = std::move(rows);
   }
   if (PGresult* s = PQgetResult(c_)) {

@@ -7,6 +7,7 @@
 // format; Rows::Bytes decodes a bytea column.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -121,6 +122,12 @@ class Conn {
   // Off (the default), Send is Exec.
   void SetPipelining(bool on) { pipelining_ = on; }
   Result<void> Send(const char* sql, const Params& params = {});
+  // Send, for a statement whose rows are wanted but not before the queue goes out: `on_rows`
+  // gets them when they are read (at once when not pipelining), only if the statement ran —
+  // not if it failed or was skipped. Whether its transaction then commits is the caller's
+  // to check.
+  using OnRows = std::function<void(const Rows&)>;
+  Result<void> Send(const char* sql, const Params& params, OnRows on_rows);
   // Sends the queue, if any, and waits for its results: the first error.
   Result<void> Sync();
   bool Queued() const { return !queued_.empty(); }
@@ -146,7 +153,7 @@ class Conn {
   // `queue`); nullptr with `error` set when that failed.
   const std::string* Prepared(const char* sql, bool queue, std::optional<Error>& error);
   // Queues `sql`: prepared with `params`, or, without, as it is (BEGIN, COMMIT, SET LOCAL).
-  Result<void> Queue(const char* sql, const Params* params);
+  Result<void> Queue(const char* sql, const Params* params, OnRows on_rows = {});
   // Sync(), keeping the result of the queued statement `keep` (an index into queued_, when
   // `kept` is given) in `kept`; `failed` gets the index of the first that failed.
   Result<void> SyncQueue(std::optional<Rows>* kept = nullptr, size_t keep = 0, size_t* failed = nullptr);
@@ -160,6 +167,7 @@ class Conn {
   struct QueuedStatement {
     const char* sql;
     bool prepare;  // the PREPARE of `sql`, not its run
+    OnRows on_rows;  // Send's, if any
   };
   std::vector<QueuedStatement> queued_;  // sent in pipeline mode, results not yet read
 };
