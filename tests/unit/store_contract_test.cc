@@ -994,6 +994,54 @@ TEST_P(StoreContract, OutcomeBatchesKeepOrderAndEveryByteOfTheirText) {
   }
 }
 
+// A dropped delivery (its endpoint is gone) takes nothing more of its batch; an outcome for
+// a delivery that is not there writes no attempt; a finished delivery is not dropped.
+TEST_P(StoreContract, DroppedAndMissingDeliveriesTakeNoOutcome) {
+  Endpoint ep = NewEndpoint(co_);
+  NewEvent e1 = MakeEvent(co_, {ep.id}), e2 = MakeEvent(co_, {ep.id}), e3 = MakeEvent(co_, {ep.id});
+  const DeliveryId pending = e1.deliveries[0].id, finished = e2.deliveries[0].id, kept = e3.deliveries[0].id;
+  ASSERT_TRUE(Ingest(std::move(e1)));
+  ASSERT_TRUE(Ingest(std::move(e2)));
+  ASSERT_TRUE(Ingest(std::move(e3)));
+  auto attempt = [&](const DeliveryId& d) {
+    Attempt a;
+    a.id = AttemptId::New();
+    a.delivery_id = d;
+    a.number = 1;
+    a.started_at_ms = NowMs();
+    a.status_code = 204;
+    return a;
+  };
+  ASSERT_TRUE(Apply({DeliveryUpdate{finished, co_, DeliveryStatus::kSucceeded, 1, std::nullopt, NowMs(), attempt(finished)}}));
+  auto drop = [&](const DeliveryId& d) {
+    DeliveryUpdate u{d, co_, DeliveryStatus::kFailed, 0, std::nullopt, std::nullopt, std::nullopt};
+    u.drop = true;
+    return u;
+  };
+  const DeliveryId missing = DeliveryId::New();
+  ASSERT_TRUE(Apply({
+      drop(pending),
+      DeliveryUpdate{pending, co_, DeliveryStatus::kSucceeded, 1, std::nullopt, NowMs(), attempt(pending)},
+      drop(finished),
+      DeliveryUpdate{missing, co_, DeliveryStatus::kSucceeded, 1, std::nullopt, NowMs(), attempt(missing)},
+      DeliveryUpdate{kept, co_, DeliveryStatus::kSucceeded, 1, std::nullopt, NowMs(), attempt(kept)},
+  }));
+  auto gone = store_->GetDelivery(co_, pending);
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(store_->ListAttempts(co_, pending, {})->items.empty());
+  auto f = store_->GetDelivery(co_, finished);
+  ASSERT_TRUE(f) << f.error().message;
+  EXPECT_EQ(f->status, DeliveryStatus::kSucceeded);
+  EXPECT_EQ(store_->ListAttempts(co_, finished, {})->items.size(), 1u);
+  EXPECT_FALSE(store_->GetDelivery(co_, missing));
+  EXPECT_TRUE(store_->ListAttempts(co_, missing, {})->items.empty());
+  auto k = store_->GetDelivery(co_, kept);
+  ASSERT_TRUE(k) << k.error().message;
+  EXPECT_EQ(k->status, DeliveryStatus::kSucceeded);
+  EXPECT_EQ(store_->ListAttempts(co_, kept, {})->items.size(), 1u);
+}
+
 std::shared_ptr<const FieldCipher> Keys(const std::string& text) {
   auto c = FieldCipher::FromKeyText(text);
   EXPECT_TRUE(c) << c.error().message;

@@ -6,7 +6,8 @@
 //     redo, where each runs alone in its savepoint;
 //   - a first run pipelines (Conn::SetPipelining): BEGIN and every statement whose result
 //     nobody reads (Conn::Send) wait in libpq's queue and go with the next statement whose
-//     result is read, or with COMMIT — a group of ingests is one round trip; a queued
+//     result is read, or with COMMIT — a group of ingests and delivery outcomes is one round
+//     trip (an outcome batch's fencing answer is read then: Conn::Send's OnRows); a queued
 //     statement's error surfaces at that later call (the transaction then aborted: redo);
 //   - a job is finished (its caller answered) only after COMMIT returned — with
 //     synchronous_commit = on, after the server flushed the WAL; jobs are finished in order;
@@ -65,6 +66,15 @@ bool PostgresStore::SendUnsentNotices() {
   return true;
 }
 
+void PostgresStore::CountFenced() {
+  if (fenced_in_group_ == 0) return;
+  if (auto* c = m_fenced_.load(std::memory_order_relaxed)) c->Inc(fenced_in_group_);
+  if (auto v = fenced_log_.Check("fenced", MonotonicMs()))
+    spdlog::warn("store: {} delivery outcomes refused: this node no longer holds their shards' leases (their "
+                 "new owner sends them again){}", fenced_in_group_, v.Suffix());
+  fenced_in_group_ = 0;
+}
+
 void PostgresStore::Enqueue(Job job) {
   {
     std::lock_guard lock(mu_);
@@ -92,6 +102,7 @@ Result<void> PostgresStore::PrepareToWrite() {
 PostgresStore::GroupRun PostgresStore::CommitGroup(Conn& db, std::vector<Job>& batch, bool isolated,
                                                    std::optional<Error>& failure) {
   failure.reset();
+  fenced_in_group_ = 0;  // a redo counts again
   std::vector<std::string> merged_notices;  // of the ingests written by ApplyMerged
   for (Job& job : batch) job.undone.reset();
   const bool durable = std::any_of(batch.begin(), batch.end(), [](const Job& j) { return j.durable; });
@@ -199,6 +210,7 @@ PostgresStore::GroupRun PostgresStore::CommitGroup(Conn& db, std::vector<Job>& b
                        unsent_notices_.size(), after_error->message, v.Suffix());
       }
     }
+    if (!failure) CountFenced();
     if (!failure && durable) {
       if (auto* c = m_syncs_.load(std::memory_order_relaxed)) c->Inc();
       if (auto* h = m_sync_seconds_.load(std::memory_order_relaxed))

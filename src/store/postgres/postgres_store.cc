@@ -1184,112 +1184,148 @@ void PostgresStore::ApplyDispatchUpdates(std::vector<DeliveryUpdate> updates, st
 
 Result<void> PostgresStore::WriteOutcomes(Conn& db, const std::vector<const DeliveryUpdate*>& updates,
                                           const std::vector<const EndpointHealth*>& health) {
+  // One multi-row statement per kind for the whole batch (through unnest), each sent without
+  // waiting for its answer (Conn::Send): they go out with COMMIT, so a group's outcomes cost
+  // the writer no round trip of their own. (The whole batch as one statement of data-modifying
+  // CTEs, the lock on the leases included, cost PostgreSQL twice the time: bench/README.md.)
+  //
   // Fencing: the leases these outcomes were decided under, still this node's at the same
-  // epoch? Read FOR KEY SHARE: another node takes a shard only through SELECT … FOR UPDATE SKIP
-  // LOCKED (pg_cluster.cc), which cannot lock these rows until this transaction ends — so an
-  // outcome written here never lands after the next owner read the shard's rows. KEY SHARE and
-  // not SHARE: the renewal's UPDATE (of expires_at, not a key) does not wait for it, so a busy
-  // writer never delays a renewal and the two cannot deadlock (found by bench/cluster.sh: with
-  // FOR SHARE, a renewal locking rows in table order and outcome batches locking them in shard
-  // order deadlocked).
-  std::vector<std::pair<int, int64_t>> held;  // (shard, epoch), sorted
-  std::vector<int> shards;
-  for (const DeliveryUpdate* d : updates)
-    if (d->lease_epoch != 0) shards.push_back(d->lease_shard);
-  if (!shards.empty()) {
-    EXEC(l, db,
-         "SELECT shard, epoch FROM shard_leases WHERE owner = $1::text AND shard = ANY($2::int[]) "
-         "ORDER BY shard FOR KEY SHARE",
-         Params().Text(node_id_).Text(pg::ArrayLiteral(shards, [](int s) { return std::to_string(s); })));
-    for (int i = 0; i < l.size(); ++i) held.emplace_back(static_cast<int>(l.Int(i, 0)), l.Int(i, 1));
-  }
-  // One statement per kind for the whole batch (multi-row, through unnest), not one per
-  // delivery: each statement is a round trip to the server.
-  int64_t fenced = 0;
-  std::vector<std::string> dropped;
-  // The last update of each delivery (a batch may hold two of one delivery: an attempt and its
-  // retry), in batch order; every attempt is kept.
+  // epoch? Each statement writes only the rows whose (shard, epoch) is in shard_leases under
+  // this node's name; a refused outcome is left to the shard's new owner, which reads the
+  // delivery from the store. The first statement locks those leases FOR KEY SHARE: another
+  // node takes a shard only through SELECT … FOR UPDATE SKIP LOCKED (pg_cluster.cc), which
+  // cannot lock them until this transaction ends — so an outcome written here never lands
+  // after the next owner read the shard's rows, and the statements after it see the leases
+  // it saw. KEY SHARE and not SHARE: the renewal's UPDATE (of expires_at, not a key) does not
+  // wait for it, so a busy writer never delays a renewal and the two cannot deadlock (found by
+  // bench/cluster.sh: with FOR SHARE, a renewal locking rows in table order and outcome
+  // batches locking them in shard order deadlocked). Its answer counts the refused outcomes
+  // once the group commits (CountFenced).
+  static constexpr const char* kHeldSql =
+      "SELECT shard, epoch FROM shard_leases WHERE owner = $1::text AND shard = ANY($2::int[]) "
+      "ORDER BY shard FOR KEY SHARE";
+  // $1: this node; u.shard, u.epoch: the lease an outcome was decided under (epoch 0: none).
+#define HOOKD_FENCE(u) \
+  "(" u ".epoch = 0 OR (" u ".shard, " u ".epoch) IN (SELECT shard, epoch FROM shard_leases WHERE owner = $1::text))"
+  static constexpr const char* kDropSql =
+      "DELETE FROM deliveries AS d USING unnest($2::text[], $3::integer[], $4::bigint[]) AS u(id, shard, epoch) "
+      "WHERE d.id = u.id AND d.status IN ('pending', 'held') AND " HOOKD_FENCE("u");
+  // Not a delivery that is gone (its endpoint was deleted) or canceled by an erasure; with
+  // attempts, theirs are written for the deliveries it changed, in the same statement.
+#define HOOKD_UPDATE                                                                                              \
+  "UPDATE deliveries AS d SET status = u.status, attempts = u.attempts, next_attempt_at = u.next_at, "            \
+  "last_attempt_at = COALESCE(u.last_at, d.last_attempt_at) FROM unnest($2::text[], $3::text[], "                 \
+  "$4::integer[], $5::bigint[], $6::bigint[], $7::integer[], $8::bigint[]) "                                      \
+  "AS u(id, status, attempts, next_at, last_at, shard, epoch) WHERE d.id = u.id AND "                            \
+  "coalesce(d.canceled_reason, '') <> 'erased' AND " HOOKD_FENCE("u")
+  static constexpr const char* kUpdateSql = HOOKD_UPDATE;
+  static constexpr const char* kUpdateWithAttemptsSql =
+      "WITH updated AS (" HOOKD_UPDATE " RETURNING d.id) "
+      "INSERT INTO attempts(id, delivery_id, company_id, number, started_at, duration_ms, status_code, "
+      "error, response_headers, response_body, error_detail, request_headers) SELECT a.id, a.delivery_id, "
+      "a.company_id, a.number, a.started_at, a.duration_ms, a.status_code, a.error, a.response_headers, "
+      "a.response_body, a.error_detail, a.request_headers FROM unnest($9::text[], $10::text[], $11::text[], "
+      "$12::integer[], $13::bigint[], $14::bigint[], $15::integer[], $16::text[], $17::text[], $18::bytea[], "
+      "$19::text[], $20::text[], $21::integer[], $22::bigint[]) AS a(id, delivery_id, company_id, number, "
+      "started_at, duration_ms, status_code, error, response_headers, response_body, error_detail, "
+      "request_headers, shard, epoch) WHERE a.delivery_id IN (SELECT id FROM updated) AND " HOOKD_FENCE("a");
+#undef HOOKD_UPDATE
+#undef HOOKD_FENCE
+  // One row per delivery (an UPDATE … FROM takes one of several matching rows, not the
+  // last): its last update — a batch may hold two of one delivery, an attempt and its retry —
+  // or, if its endpoint is gone, the drop alone. Every attempt is kept. A delivery's updates
+  // carry non-decreasing epochs of one shard, so fencing its last one refuses the earlier too.
   std::vector<const DeliveryUpdate*> last;
   std::unordered_map<std::string_view, size_t> last_of;
   std::vector<const DeliveryUpdate*> with_attempt;
+  std::vector<std::pair<int, int64_t>> leases;  // each fenced update's (shard, epoch): to count the refused
   for (const DeliveryUpdate* u : updates) {
     const DeliveryUpdate& d = *u;
-    if (d.lease_epoch != 0 && !std::binary_search(held.begin(), held.end(), std::pair{d.lease_shard, d.lease_epoch})) {
-      ++fenced;  // the shard has another owner now, which reads this delivery from the store
-      continue;
-    }
-    if (d.drop) {
-      dropped.push_back(d.id.str());
-      continue;
-    }
+    if (d.lease_epoch != 0) leases.emplace_back(d.lease_shard, d.lease_epoch);
     auto [it, fresh] = last_of.try_emplace(d.id.str(), last.size());
     if (fresh) last.push_back(&d);
-    else last[it->second] = &d;
-    if (d.attempt) with_attempt.push_back(&d);
+    else if (!last[it->second]->drop) last[it->second] = &d;
+    if (d.attempt && !d.drop) with_attempt.push_back(&d);
   }
-  if (!dropped.empty()) {
-    TRY(db.Send("DELETE FROM deliveries WHERE id = ANY($1::text[]) AND status IN ('pending', 'held')",
-                Params().Text(pg::ArrayLiteral(dropped, [](const std::string& id) -> const std::string& { return id; }))));
+  if (!leases.empty()) {
+    std::vector<int> shards;
+    for (const auto& lease : leases) shards.push_back(lease.first);
+    std::sort(shards.begin(), shards.end());
+    shards.erase(std::unique(shards.begin(), shards.end()), shards.end());
+    TRY(db.Send(kHeldSql,
+                Params().Text(node_id_).Text(pg::ArrayLiteral(shards, [](int s) { return std::to_string(s); })),
+                [this, leases = std::move(leases)](const pg::Rows& held) {
+                  std::vector<std::pair<int, int64_t>> h;
+                  for (int i = 0; i < held.size(); ++i) h.emplace_back(static_cast<int>(held.Int(i, 0)), held.Int(i, 1));
+                  std::sort(h.begin(), h.end());
+                  for (const auto& lease : leases)
+                    if (!std::binary_search(h.begin(), h.end(), lease)) ++fenced_in_group_;
+                }));
   }
-  if (!last.empty()) {
-    std::vector<std::optional<std::string>> ids, status, attempts, next, last_at;
-    for (const DeliveryUpdate* d : last) {
-      ids.emplace_back(d->id.str());
-      status.emplace_back(std::string(ToString(d->status)));
-      attempts.emplace_back(std::to_string(d->attempts));
-      next.emplace_back(d->next_attempt_at_ms ? std::optional(std::to_string(*d->next_attempt_at_ms)) : std::nullopt);
-      last_at.emplace_back(d->last_attempt_at_ms ? std::optional(std::to_string(*d->last_attempt_at_ms)) : std::nullopt);
+  std::vector<std::optional<std::string>> g_id, g_shard, g_epoch;  // dropped
+  std::vector<std::optional<std::string>> ids, status, attempts, next, last_at, shard, epoch;
+  for (const DeliveryUpdate* d : last) {
+    if (d->drop) {
+      g_id.emplace_back(d->id.str());
+      g_shard.emplace_back(std::to_string(d->lease_shard));
+      g_epoch.emplace_back(std::to_string(d->lease_epoch));
+      continue;
     }
-    EXEC(u, db,
-         "UPDATE deliveries AS d SET status = u.status, attempts = u.attempts, next_attempt_at = u.next_at, "
-         "last_attempt_at = COALESCE(u.last_at, d.last_attempt_at) FROM unnest($1::text[], $2::text[], $3::integer[], $4::bigint[], $5::bigint[]) "
-         "AS u(id, status, attempts, next_at, last_at) WHERE d.id = u.id AND coalesce(d.canceled_reason, '') <> 'erased' RETURNING d.id",
-         Params().Text(pg::NullableArrayLiteral(ids)).Text(pg::NullableArrayLiteral(status))
-             .Text(pg::NullableArrayLiteral(attempts)).Text(pg::NullableArrayLiteral(next))
-             .Text(pg::NullableArrayLiteral(last_at)));
-    // No row updated: the delivery is gone (its endpoint was deleted) or canceled (erased): no
-    // attempt either.
-    std::unordered_set<std::string> updated;
-    for (int i = 0; i < u.size(); ++i) updated.insert(u.Text(i, 0));
-    std::vector<std::optional<std::string>> a_id, a_delivery, a_company, a_number, a_started, a_duration, a_code,
-        a_error, a_headers, a_detail, a_sent;
-    std::vector<std::string_view> a_body;
-    for (const DeliveryUpdate* d : with_attempt) {
-      if (!updated.contains(d->id.str())) continue;
-      const Attempt& at = *d->attempt;
-      a_id.emplace_back(at.id.str());
-      a_delivery.emplace_back(d->id.str());
-      a_company.emplace_back(d->company_id.str());
-      a_number.emplace_back(std::to_string(at.number));
-      a_started.emplace_back(std::to_string(at.started_at_ms));
-      a_duration.emplace_back(std::to_string(at.duration_ms));
-      a_code.emplace_back(at.status_code ? std::optional(std::to_string(*at.status_code)) : std::nullopt);
-      a_error.emplace_back(at.error);
-      a_headers.emplace_back(at.response_headers);
-      a_body.emplace_back(at.response_body);
-      a_detail.emplace_back(at.error_detail);
-      a_sent.emplace_back(at.request_headers);
-    }
-    if (!a_id.empty()) {
-      TRY(db.Send("INSERT INTO attempts(id, delivery_id, company_id, number, started_at, duration_ms, status_code, "
-                  "error, response_headers, response_body, error_detail, request_headers) SELECT * FROM "
-                  "unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::bigint[], $6::bigint[], "
-                  "$7::integer[], $8::text[], $9::text[], $10::bytea[], $11::text[], $12::text[])",
-                  Params().Text(pg::NullableArrayLiteral(a_id)).Text(pg::NullableArrayLiteral(a_delivery))
-                      .Text(pg::NullableArrayLiteral(a_company)).Text(pg::NullableArrayLiteral(a_number))
-                      .Text(pg::NullableArrayLiteral(a_started)).Text(pg::NullableArrayLiteral(a_duration))
-                      .Text(pg::NullableArrayLiteral(a_code)).Text(pg::NullableArrayLiteral(a_error))
-                      .Text(pg::NullableArrayLiteral(a_headers)).Text(pg::ByteaArrayLiteral(a_body))
-                      .Text(pg::NullableArrayLiteral(a_detail))
-                      .Text(pg::NullableArrayLiteral(a_sent))));
-    }
+    ids.emplace_back(d->id.str());
+    status.emplace_back(std::string(ToString(d->status)));
+    attempts.emplace_back(std::to_string(d->attempts));
+    next.emplace_back(d->next_attempt_at_ms ? std::optional(std::to_string(*d->next_attempt_at_ms)) : std::nullopt);
+    last_at.emplace_back(d->last_attempt_at_ms ? std::optional(std::to_string(*d->last_attempt_at_ms)) : std::nullopt);
+    shard.emplace_back(std::to_string(d->lease_shard));
+    epoch.emplace_back(std::to_string(d->lease_epoch));
   }
-  if (fenced > 0) {
-    if (auto* c = m_fenced_.load(std::memory_order_relaxed)) c->Inc(fenced);
-    if (auto v = fenced_log_.Check("fenced", MonotonicMs()))
-      spdlog::warn("store: {} delivery outcomes refused: this node no longer holds their shards' leases (their "
-                   "new owner sends them again){}", fenced, v.Suffix());
+  if (!g_id.empty()) {
+    TRY(db.Send(kDropSql, Params().Text(node_id_).Text(pg::NullableArrayLiteral(g_id))
+                              .Text(pg::NullableArrayLiteral(g_shard)).Text(pg::NullableArrayLiteral(g_epoch))));
   }
+  if (ids.empty()) return WriteHealth(db, health);
+  std::vector<std::optional<std::string>> a_id, a_delivery, a_company, a_number, a_started, a_duration, a_code,
+      a_error, a_headers, a_detail, a_sent, a_shard, a_epoch;
+  std::vector<std::string_view> a_body;
+  for (const DeliveryUpdate* d : with_attempt) {
+    if (last[last_of.at(d->id.str())]->drop) continue;  // dropped: no attempt either
+    const Attempt& at = *d->attempt;
+    a_id.emplace_back(at.id.str());
+    a_delivery.emplace_back(d->id.str());
+    a_company.emplace_back(d->company_id.str());
+    a_number.emplace_back(std::to_string(at.number));
+    a_started.emplace_back(std::to_string(at.started_at_ms));
+    a_duration.emplace_back(std::to_string(at.duration_ms));
+    a_code.emplace_back(at.status_code ? std::optional(std::to_string(*at.status_code)) : std::nullopt);
+    a_error.emplace_back(at.error);
+    a_headers.emplace_back(at.response_headers);
+    a_body.emplace_back(at.response_body);
+    a_detail.emplace_back(at.error_detail);
+    a_sent.emplace_back(at.request_headers);
+    a_shard.emplace_back(std::to_string(d->lease_shard));
+    a_epoch.emplace_back(std::to_string(d->lease_epoch));
+  }
+  Params p;
+  p.Text(node_id_).Text(pg::NullableArrayLiteral(ids)).Text(pg::NullableArrayLiteral(status))
+      .Text(pg::NullableArrayLiteral(attempts)).Text(pg::NullableArrayLiteral(next))
+      .Text(pg::NullableArrayLiteral(last_at)).Text(pg::NullableArrayLiteral(shard))
+      .Text(pg::NullableArrayLiteral(epoch));
+  if (a_id.empty()) {
+    TRY(db.Send(kUpdateSql, p));
+  } else {
+    p.Text(pg::NullableArrayLiteral(a_id)).Text(pg::NullableArrayLiteral(a_delivery))
+        .Text(pg::NullableArrayLiteral(a_company)).Text(pg::NullableArrayLiteral(a_number))
+        .Text(pg::NullableArrayLiteral(a_started)).Text(pg::NullableArrayLiteral(a_duration))
+        .Text(pg::NullableArrayLiteral(a_code)).Text(pg::NullableArrayLiteral(a_error))
+        .Text(pg::NullableArrayLiteral(a_headers)).Text(pg::ByteaArrayLiteral(a_body))
+        .Text(pg::NullableArrayLiteral(a_detail)).Text(pg::NullableArrayLiteral(a_sent))
+        .Text(pg::NullableArrayLiteral(a_shard)).Text(pg::NullableArrayLiteral(a_epoch));
+    TRY(db.Send(kUpdateWithAttemptsSql, p));
+  }
+  return WriteHealth(db, health);
+}
+
+Result<void> PostgresStore::WriteHealth(Conn& db, const std::vector<const EndpointHealth*>& health) {
   if (!health.empty()) {
     // One row per endpoint (an UPDATE … FROM takes one of several matching rows, not the last).
     std::vector<const EndpointHealth*> last;

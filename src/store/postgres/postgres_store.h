@@ -234,6 +234,7 @@ class PostgresStore final : public Store {
   // `updates` in order (a delivery's last one wins); `health` likewise, per endpoint.
   Result<void> WriteOutcomes(pg::Conn& db, const std::vector<const DeliveryUpdate*>& updates,
                              const std::vector<const EndpointHealth*>& health);
+  Result<void> WriteHealth(pg::Conn& db, const std::vector<const EndpointHealth*>& health);
   void WriterLoop();
   // kRedoIsolated: a job failed after writing (or aborted the transaction) and the group was
   // rolled back; kNotStarted: BEGIN found the connection closed (nothing sent — known only
@@ -272,6 +273,10 @@ class PostgresStore final : public Store {
   std::thread writer_;
   LogThrottle commit_error_log_{10'000};
   LogThrottle fenced_log_{10'000};  // writer thread only
+  // Outcomes the current group's fencing refused (writer thread only): counted when WriteOutcomes'
+  // statement answers, reported by CountFenced once the group committed.
+  int64_t fenced_in_group_ = 0;
+  void CountFenced();
   // A payload carried by a notice that this node cannot open (a key it lacks): once per 10 s,
   // not once per event (each message names its event).
   mutable LogThrottle carried_open_log_{10'000};
