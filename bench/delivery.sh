@@ -377,6 +377,24 @@ pg_counters() {
       WHERE r.rolname LIKE 'hookd%' AND s.dbid = (SELECT oid FROM pg_database WHERE datname = '$PGDB'))
     || ' ' || (SELECT xact_commit || ' ' || xact_rollback FROM pg_stat_database WHERE datname = '$PGDB')"
 }
+# PG_TOP=N: the N statements of the hookd roles that took the most server time so far (this
+# run's database), with calls and mean ms, into results/pg_top_PART.txt and the log — where
+# the writer's time goes. With PG_CONF="-c pg_stat_statements.track_planning=on", planning too.
+# Then pg_stat_wal's counters since the server started.
+pg_top() {  # pg_top PART
+  [ -n "${PG_TOP:-}" ] || return 0
+  pg_sql postgres "SELECT round(sum(s.total_exec_time)) || ' ms exec, ' || round(sum(s.total_plan_time)) || ' ms plan, '
+      || sum(s.calls) || ' calls, mean ' || round((sum(s.total_exec_time) / sum(s.calls))::numeric, 3) || ' ms: '
+      || left(regexp_replace(s.query, '\s+', ' ', 'g'), 90)
+    FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
+    WHERE r.rolname LIKE 'hookd%' AND s.dbid = (SELECT oid FROM pg_database WHERE datname = '$PGDB')
+    GROUP BY s.query ORDER BY sum(s.total_exec_time) DESC LIMIT ${PG_TOP}" >"$RESULTS_DIR/pg_top_$1.txt"
+  # The WAL flushes (with PG_CONF="-c track_wal_io_timing=on", their time too).
+  pg_sql postgres "SELECT wal_sync || ' WAL syncs, ' || round(wal_sync_time) || ' ms syncing, ' || wal_write
+      || ' WAL writes, ' || round(wal_write_time) || ' ms writing, ' || pg_size_pretty(wal_bytes) || ' (whole server)'
+    FROM pg_stat_wal" >>"$RESULTS_DIR/pg_top_$1.txt"
+  while IFS= read -r line; do log "               top: $line"; done <"$RESULTS_DIR/pg_top_$1.txt"
+}
 pg_report() {  # pg_report PART "COUNTERS_BEFORE" "COUNTERS_AFTER" EVENTS [DELIVERIES] → one line (and kv's)
   python3 -c "import sys
 part = sys.argv[1]
@@ -504,6 +522,7 @@ if want e2e && [ -n "$t1" ]; then
   kv e2e "$steady"; kv e2e_accepted "$accepted"; kv e2e_non2xx "$non2xx"
   if [ "$DB" = postgres ]; then
     log "               $(pg_report e2e "$p0" "$(pg_counters)" "$accepted")"
+    pg_top e2e
   fi
 fi
 
