@@ -1979,6 +1979,56 @@ TEST(PostgresStore, OutcomesAreFencedByTheirShardsLease) {
   PQfinish(admin);
 }
 
+// PostgreSQL only: a refused outcome is counted once, when its group commits — not again when
+// a failure elsewhere in the group has it rolled back and run a second time.
+TEST(PostgresStore, ARefusedOutcomeIsCountedOnceWhenItsGroupIsRunAgain) {
+  const std::string url = hookd::testing::NewPostgresDatabaseUrl();
+  auto opened = hookd::testing::OpenMigratedPostgres(url);
+  ASSERT_TRUE(opened) << opened.error().message;
+  auto [store, pg] = std::move(*opened);
+  metrics::Registry registry;
+  store->Instrument(registry);
+  Company c{CompanyId::New(), "Acme", NowMs()};
+  ASSERT_TRUE(store->InsertCompany(c));
+  Endpoint ep = MakeEndpoint(c.id);
+  ASSERT_TRUE(store->InsertEndpoint(ep));
+  IngestRequest req = MakeIngest(c.id, ep.id, 2);
+  ASSERT_TRUE(store->IngestSync(req));
+  const DeliveryId fenced_id = req.events[0].deliveries[0].id, other = req.events[1].deliveries[0].id;
+  Attempt x;
+  x.id = AttemptId::New();
+  x.delivery_id = other;
+  x.number = 1;
+  x.started_at_ms = NowMs();
+  x.status_code = 500;
+  auto apply = [&](std::vector<DeliveryUpdate> updates, std::promise<Result<void>>& done) {
+    store->ApplyDispatchUpdates(std::move(updates), {}, [&done](Result<void> r) { done.set_value(std::move(r)); });
+  };
+  std::promise<Result<void>> first;
+  apply({DeliveryUpdate{other, c.id, DeliveryStatus::kPending, 1, NowMs() + 60'000, NowMs(), x}}, first);
+  ASSERT_TRUE(first.get_future().get());
+
+  // A large ingest keeps the writer busy while two outcome batches queue up behind it and share
+  // a group: one refused (a lease this node never held), one whose attempt collides with the
+  // one above — its failure rolls the group back, and the group runs again, job by job.
+  IngestRequest big = MakeIngest(c.id, ep.id, 1);
+  for (int i = 0; i < 3000; ++i) big.events[0].deliveries.push_back(Delivery{big.events[0].deliveries[0]});
+  for (size_t i = 1; i < big.events[0].deliveries.size(); ++i) big.events[0].deliveries[i].id = DeliveryId::New();
+  std::promise<bool> big_done;
+  store->Ingest(std::move(big), [&](Result<IngestResult> r) { big_done.set_value(r.has_value()); });
+  DeliveryUpdate refused{fenced_id, c.id, DeliveryStatus::kSucceeded, 1, std::nullopt, NowMs(), std::nullopt};
+  refused.lease_shard = LeaseShardOf(ep.id);
+  refused.lease_epoch = 99;
+  std::promise<Result<void>> a, b;
+  apply({refused}, a);
+  apply({DeliveryUpdate{other, c.id, DeliveryStatus::kFailed, 2, std::nullopt, NowMs(), x}}, b);
+  EXPECT_TRUE(big_done.get_future().get());
+  EXPECT_TRUE(a.get_future().get());
+  EXPECT_FALSE(b.get_future().get());
+  EXPECT_EQ(store->GetDelivery(c.id, fenced_id)->status, DeliveryStatus::kPending);
+  EXPECT_NE(registry.Render().find("hookd_fenced_outcomes_total 1\n"), std::string::npos) << registry.Render();
+}
+
 // PostgreSQL only: an ingest's 202 waits for the WAL flush; a group of delivery outcomes alone
 // does not (as on SQLite: a server crash may lose it, and the delivery is sent again) — it is
 // committed and visible at once all the same.

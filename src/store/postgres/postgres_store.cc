@@ -8,7 +8,6 @@
 #include <future>
 #include <thread>
 #include <unordered_map>
-#include <unordered_set>
 
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
@@ -1245,7 +1244,7 @@ Result<void> PostgresStore::WriteOutcomes(Conn& db, const std::vector<const Deli
     auto [it, fresh] = last_of.try_emplace(d.id.str(), last.size());
     if (fresh) last.push_back(&d);
     else if (!last[it->second]->drop) last[it->second] = &d;
-    if (d.attempt && !d.drop) with_attempt.push_back(&d);
+    if (d.attempt) with_attempt.push_back(&d);
   }
   if (!leases.empty()) {
     std::vector<int> shards;
