@@ -1,7 +1,8 @@
 // What arrives on the `hookd` LISTEN channel (store/postgres/cluster_notice.h): any session
 // on the database may NOTIFY it, so a node must take whatever comes without crashing. A notice
 // that parses must format back to itself (a delivery list into one payload when it fits),
-// events carried with their deliveries included.
+// events carried with their deliveries included; read by a node that wants some shards only,
+// it must give exactly those shards' deliveries.
 
 #include "fuzz/fuzz_util.h"
 #include "store/postgres/cluster_notice.h"
@@ -10,7 +11,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using hookd::pg::Notice;
   const std::string_view payload = hookd::fuzz::AsView(data, size);
   const auto n = hookd::pg::ParseNotice(payload);
+  // Read as a node that holds the odd shards: never crashes; of a notice that parses whole,
+  // it keeps exactly the odd shards' deliveries (of another node's ready or retry notice).
+  const auto odd = hookd::pg::ParseNotice(payload, "fuzz-self", [](int shard) { return shard % 2 == 1; });
   if (!n) return 0;
+  HOOKD_FUZZ_CHECK(odd.has_value(), "a notice that parses whole does not parse filtered");
+  if ((n->kind == Notice::Kind::kReady || n->kind == Notice::Kind::kRetry) && n->node != "fuzz-self") {
+    size_t k = 0;
+    for (const auto& d : n->deliveries) {
+      if (d.shard % 2 == 0) continue;
+      HOOKD_FUZZ_CHECK(k < odd->deliveries.size() && odd->deliveries[k].id == d.id &&
+                           (odd->deliveries[k].event != nullptr) == (d.event != nullptr),
+                       "the filtered parse lost or changed a wanted delivery");
+      ++k;
+    }
+    HOOKD_FUZZ_CHECK(k == odd->deliveries.size(), "the filtered parse kept an unwanted delivery");
+  } else {
+    HOOKD_FUZZ_CHECK(odd->deliveries.size() == n->deliveries.size(), "a whole notice was filtered");
+  }
   HOOKD_FUZZ_CHECK(!n->node.empty(), "a notice without a node");
   std::string again;
   switch (n->kind) {

@@ -3,6 +3,7 @@
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include "core/crypto.h"
 
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -80,11 +81,23 @@ std::string Base64Encode(std::string_view raw) {
   return out;
 }
 
+bool Base64Shaped(std::string_view b64) {
+  static constexpr auto kAlphabet = [] {
+    std::array<bool, 256> t{};
+    for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
+    for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
+    for (int c = '0'; c <= '9'; ++c) t[c] = true;
+    t['+'] = t['/'] = t['='] = true;
+    return t;
+  }();
+  if (b64.size() % 4 != 0) return false;
+  bool ok = true;
+  for (char c : b64) ok &= kAlphabet[static_cast<unsigned char>(c)];
+  return ok;
+}
+
 std::optional<std::string> Base64Decode(std::string_view b64) {
-  if (b64.size() % 4 != 0) return std::nullopt;
-  for (char c : b64)
-    if (!(isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '='))
-      return std::nullopt;
+  if (!Base64Shaped(b64)) return std::nullopt;
   std::string out(3 * b64.size() / 4, '\0');
   int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                           reinterpret_cast<const unsigned char*>(b64.data()),

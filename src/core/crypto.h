@@ -12,6 +12,9 @@ std::string Sha256Hex(std::string_view data);       // lower-case hex
 std::string HmacSha256(std::string_view key, std::string_view msg);  // raw 32 bytes
 std::string Base64Encode(std::string_view raw);     // standard alphabet, padded
 std::optional<std::string> Base64Decode(std::string_view b64);  // nullopt if malformed
+// Only base64's alphabet (A–Z a–z 0–9 + / =) in whole quads: what Base64Decode checks first,
+// by table (not isalnum: a locale-aware call per byte).
+bool Base64Shaped(std::string_view b64);
 std::string HexEncode(std::string_view raw);
 // Constant-time comparison of two byte strings (length may leak).
 bool ConstantTimeEquals(std::string_view a, std::string_view b);

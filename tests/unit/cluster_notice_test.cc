@@ -184,5 +184,46 @@ TEST(ClusterNotice, MalformedCarriedEventsAreIgnored) {
     EXPECT_FALSE(ParseNotice(bad)) << bad;
 }
 
+// A node reads only the deliveries of its own shards from another node's notices, and decodes
+// an event only for them; its own notices it reads whole (it drops what it kept in memory).
+TEST(ClusterNotice, ANodeReadsOnlyTheDeliveriesOfItsShardsFromAnotherNodesNotice) {
+  auto ev = [](const char* subject) {
+    return NoticeEvent::Carry(CompanyId::New(), EventId::New(), 1'700'000'000'123, subject, "{}");
+  };
+  auto a = ev("emp_a"), b = ev("emp_b");
+  const std::vector<NoticeDelivery> ds = {{1, DeliveryId::New(), EndpointId::New(), a},
+                                          {2, DeliveryId::New(), EndpointId::New(), a},
+                                          {3, DeliveryId::New(), EndpointId::New(), b},
+                                          {2, DeliveryId::New(), {}, nullptr}};
+  const auto notices = FormatDeliveryNotices(Notice::Kind::kReady, "01JOTHER", ds);
+  ASSERT_EQ(notices.size(), 1u);
+  auto shard_two = [](int shard) { return shard == 2; };
+  auto got = ParseNotice(notices[0], "01JME", shard_two);
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->deliveries.size(), 2u);
+  EXPECT_EQ(got->deliveries[0].id, ds[1].id);
+  ASSERT_TRUE(got->deliveries[0].event);  // event a, decoded for it
+  EXPECT_EQ(got->deliveries[0].event->Subject(), "emp_a");
+  EXPECT_EQ(got->deliveries[0].endpoint, ds[1].endpoint);
+  EXPECT_EQ(got->deliveries[1].id, ds[3].id);
+  EXPECT_FALSE(got->deliveries[1].event);
+  // None of this node's: a notice with nothing in it, not a malformed one.
+  auto none = ParseNotice(notices[0], "01JME", [](int) { return false; });
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->deliveries.empty());
+  // Its own notice, and cancellations: whole, whatever the shards.
+  EXPECT_EQ(ParseNotice(notices[0], "01JOTHER", shard_two)->deliveries.size(), 4u);
+  const auto canceled = FormatDeliveryNotices(Notice::Kind::kCanceled, "01JOTHER", ds);
+  EXPECT_EQ(ParseNotice(canceled[0], "01JME", shard_two)->deliveries.size(), 4u);
+  // A malformed event word is found when a wanted delivery needs it, not otherwise.
+  const std::string d = DeliveryId::New().str(), ep = EndpointId::New().str();
+  const std::string bad = "d 01JOTHER @" + CompanyId::New().str() + ":" + EventId::New().str() + ":12:!!:e30= ";
+  EXPECT_FALSE(ParseNotice(bad + "2:" + d + ":" + ep, "01JME", shard_two));
+  EXPECT_TRUE(ParseNotice(bad + "5:" + d + ":" + ep, "01JME", shard_two));
+  // A delivery word must still start with a shard.
+  EXPECT_FALSE(ParseNotice("d 01JOTHER x:" + d, "01JME", shard_two));
+  EXPECT_FALSE(ParseNotice("d 01JOTHER 5" + d, "01JME", shard_two));
+}
+
 }  // namespace
 }  // namespace hookd::pg

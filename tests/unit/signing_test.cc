@@ -36,6 +36,22 @@ TEST(HmacSha256Test, MatchesRfc4231) {
             "3b7a8d453e76edb519238a515105a57508d0f169f480ebeee120a9e7803289fa");
 }
 
+// Exactly base64's 65 characters, in whole quads: every other byte value is refused.
+TEST(Base64Test, OnlyTheAlphabetInWholeQuadsDecodes) {
+  const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  EXPECT_TRUE(Base64Shaped(alphabet));
+  EXPECT_EQ(Base64Encode(*Base64Decode(alphabet)), alphabet);
+  EXPECT_TRUE(Base64Shaped("") && Base64Shaped("ab==") && Base64Decode("ab=="));
+  EXPECT_FALSE(Base64Shaped("abc") || Base64Decode("abc"));  // not a whole quad
+  for (int b = 0; b < 256; ++b) {
+    const char c = static_cast<char>(b);
+    if (alphabet.find(c) != std::string::npos || c == '=') continue;
+    const std::string s = std::string("ab") + c + "=";
+    EXPECT_FALSE(Base64Shaped(s)) << b;
+    EXPECT_FALSE(Base64Decode(s)) << b;
+  }
+}
+
 TEST(DecodeSigningSecretTest, DecodesPublishedSecret) {
   Result<std::string> key = DecodeSigningSecret(kSecret);
   ASSERT_TRUE(key.has_value()) << key.error().message;

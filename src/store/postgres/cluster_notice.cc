@@ -1,6 +1,5 @@
 #include "store/postgres/cluster_notice.h"
 
-#include <cctype>
 #include <charconv>
 
 #include "core/crypto.h"
@@ -35,14 +34,6 @@ std::vector<std::string_view> Split(std::string_view s, char sep) {
   }
 }
 
-// Looks like base64 (its alphabet, whole quads); decoded only by the node that needs it.
-bool Base64Shaped(std::string_view s) {
-  if (s.size() % 4 != 0) return false;
-  for (char c : s)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '=')) return false;
-  return true;
-}
-
 // "<company id>:<event id>:<due ms>:<subject base64>:<payload base64>" (after the '@').
 std::shared_ptr<const NoticeEvent> ParseEventWord(std::string_view w) {
   std::vector<std::string_view> parts = Split(w, ':');
@@ -52,7 +43,7 @@ std::shared_ptr<const NoticeEvent> ParseEventWord(std::string_view w) {
   int64_t due = -1;
   auto [p, ec] = std::from_chars(parts[2].data(), parts[2].data() + parts[2].size(), due);
   if (!company || !id || ec != std::errc() || p != parts[2].data() + parts[2].size() || due < 0 ||
-      !Base64Shaped(parts[3]) || !Base64Shaped(parts[4]))
+      !Base64Shaped(parts[3]) || !Base64Shaped(parts[4]))  // decoded only by the node that needs it
     return nullptr;
   return std::make_shared<const NoticeEvent>(
       NoticeEvent{std::move(*company), std::move(*id), due, std::string(parts[3]), std::string(parts[4])});
@@ -117,6 +108,11 @@ std::string FormatEndpointNotice(Notice::Kind kind, std::string_view node, const
 std::string FormatNotice(Notice::Kind kind, std::string_view node) { return Head(kind, node); }
 
 std::optional<Notice> ParseNotice(std::string_view payload) {
+  return notice_detail::Parse(payload, {}, nullptr, nullptr);
+}
+
+std::optional<Notice> notice_detail::Parse(std::string_view payload, std::string_view self, const void* wanted,
+                                           ShardFilter filter) {
   if (payload.size() < 3 || payload[1] != ' ') return std::nullopt;
   Notice n;
   switch (payload[0]) {
@@ -138,19 +134,31 @@ std::optional<Notice> ParseNotice(std::string_view payload) {
     case Notice::Kind::kReady:
     case Notice::Kind::kRetry:
     case Notice::Kind::kCanceled: {
+      const bool filtered = filter && n.kind != Notice::Kind::kCanceled && n.node != self;
+      bool passed_over = false;
       std::shared_ptr<const NoticeEvent> event;  // of the last @ word
+      std::string_view event_word;               // the last @ word, while not decoded yet
       for (std::string_view w = Word(rest); !w.empty(); w = Word(rest)) {
         if (w.front() == '@') {
           if (n.kind != Notice::Kind::kReady) return std::nullopt;
-          event = ParseEventWord(w.substr(1));
-          if (!event) return std::nullopt;
+          event = nullptr;
+          event_word = w.substr(1);
+          if (!filtered && !(event = ParseEventWord(event_word))) return std::nullopt;
+          continue;
+        }
+        const size_t colon = w.find(':');
+        int shard = -1;
+        auto [p, ec] = std::from_chars(w.data(), w.data() + std::min(colon, w.size()), shard);
+        if (ec != std::errc() || colon == std::string_view::npos || p != w.data() + colon || shard < 0)
+          return std::nullopt;
+        if (filtered && !filter(wanted, shard)) {  // another node's: not read further
+          passed_over = true;
           continue;
         }
         std::vector<std::string_view> parts = Split(w, ':');
         if (parts.size() != 2 && parts.size() != 3) return std::nullopt;
-        int shard = -1;
-        auto [p, ec] = std::from_chars(parts[0].data(), parts[0].data() + parts[0].size(), shard);
-        if (ec != std::errc() || p != parts[0].data() + parts[0].size() || shard < 0) return std::nullopt;
+        if (parts.size() == 3 && !event && !event_word.empty() && !(event = ParseEventWord(event_word)))
+          return std::nullopt;
         auto id = DeliveryId::Parse(parts[1]);
         if (!id) return std::nullopt;
         NoticeDelivery d{shard, std::move(*id), {}, nullptr};
@@ -162,7 +170,7 @@ std::optional<Notice> ParseNotice(std::string_view payload) {
         }
         n.deliveries.push_back(std::move(d));
       }
-      if (n.deliveries.empty()) return std::nullopt;
+      if (n.deliveries.empty() && !passed_over) return std::nullopt;
       break;
     }
     case Notice::Kind::kEndpoint:

@@ -99,4 +99,25 @@ std::string FormatNotice(Notice::Kind kind, std::string_view node);  // kTokens,
 // nullopt for anything malformed (a notice from another program on the same channel).
 std::optional<Notice> ParseNotice(std::string_view payload);
 
+// The same, for a node that needs only the deliveries of some shards: in a kReady or kRetry
+// notice from another node than `self`, the words of deliveries whose shard `wanted` refuses
+// are passed over unread, and an event word is decoded only when a wanted delivery of it
+// follows (every node hears every notice; with N nodes, it wants about 1/N of them). The
+// notice may then hold no deliveries. A notice from `self` is read whole: its node drops every
+// delivery it kept in memory once the notice is read (PgCluster).
+template <class Wanted>
+std::optional<Notice> ParseNotice(std::string_view payload, std::string_view self, const Wanted& wanted);
+
+// ---------------------------------------------------------------- implementation
+namespace notice_detail {
+using ShardFilter = bool (*)(const void* wanted, int shard);
+std::optional<Notice> Parse(std::string_view payload, std::string_view self, const void* wanted, ShardFilter filter);
+}  // namespace notice_detail
+
+template <class Wanted>
+std::optional<Notice> ParseNotice(std::string_view payload, std::string_view self, const Wanted& wanted) {
+  return notice_detail::Parse(payload, self, &wanted,
+                              [](const void* w, int shard) { return (*static_cast<const Wanted*>(w))(shard); });
+}
+
 }  // namespace hookd::pg

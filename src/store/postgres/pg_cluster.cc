@@ -384,8 +384,13 @@ void PgCluster::HandleNotices(const std::vector<std::string>& payloads) {
     local_.OnDeliveriesReady(std::move(*loaded));
   };
   bool tokens = false, types = false;
+  // Another node's deliveries of shards not held here are passed over unread (checked again
+  // below: a lease may move meanwhile).
+  auto held = [&](int shard) {
+    return shard < kLeaseShards && epoch_[shard].load(std::memory_order_acquire) != 0;
+  };
   for (const auto& p : payloads) {
-    auto n = pg::ParseNotice(p);
+    auto n = pg::ParseNotice(p, me, held);
     if (!n) continue;
     switch (n->kind) {
       case pg::Notice::Kind::kReady:
