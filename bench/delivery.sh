@@ -349,17 +349,30 @@ thread_ms() {
 }
 # shellcheck disable=SC2046  # pids, split on purpose
 pg_cpu_ms() { if [ "$DB" = postgres ]; then cpu_ms_of $(pg_backend_pids); else echo 0; fi; }
-cpu_sample() { echo "$(cpu_ms_of "${hookd_pids[@]}") $(cpu_ms_of $(nginx_workers)) $(machine_cpu_ms) $(pg_cpu_ms) $(thread_ms)"; }
+# PostgreSQL's CPU by backend ("hookd-writer=…,hookd-listener=…,walwriter=…", ms): the
+# application name hookd gives each of its connections, or the server process's type.
+pg_cpu_by_backend() {
+  [ "$DB" = postgres ] || { echo "-"; return; }
+  local pid kind
+  pg_sql postgres "SELECT pid, replace(coalesce(nullif(application_name, ''), backend_type), ' ', '-')
+      FROM pg_stat_activity WHERE application_name <> 'psql'" | tr '|' ' ' | while read -r pid kind; do
+    echo "$kind $(cut -d' ' -f14,15 "/proc/$pid/stat" 2>/dev/null)"
+  done | awk -v hz="$HZ" 'NF == 3 {ms[$1] += ($2 + $3) * 1000 / hz} END {for (k in ms) printf "%s=%d,", k, ms[k]; print "-"}'
+}
+cpu_sample() { echo "$(cpu_ms_of "${hookd_pids[@]}") $(cpu_ms_of $(nginx_workers)) $(machine_cpu_ms) $(pg_cpu_ms) $(thread_ms)- $(pg_cpu_by_backend)"; }
 cpu_report() {  # cpu_report "SAMPLE_BEFORE" "SAMPLE_AFTER" N ELAPSED_MS → "cpu per delivery: …"
   python3 -c "import sys
 a, b = sys.argv[1].split(), sys.argv[2].split()
 h, n, m, pg = (int(b[i]) - int(a[i]) for i in range(4))
 k, ms = int(sys.argv[3]), max(1, int(sys.argv[4]))
-threads = lambda x: dict((kv.split('=')[0], int(kv.split('=')[1])) for kv in (x[4] if len(x) > 4 else '').split(',') if '=' in kv)
-ta, tb = threads(a), threads(b)
-parts = sorted(((tb[t] - ta.get(t, 0)) * 1000 / k, t.removeprefix('hookd-')) for t in tb)
-by_thread = ', '.join(f'{name} {us:.1f}' for us, name in reversed(parts) if us >= 0.5)
-server = f', postgres {pg * 1000 / k:.1f} µs' if sys.argv[5] == 'postgres' else ''
+def split(i, strip):  # field i ("name=ms,…,-") → µs per delivery by name, largest first
+  kv = lambda f: dict((p.split('=')[0], int(p.split('=')[1])) for p in (f[i] if len(f) > i else '').split(',') if '=' in p)
+  ta, tb = kv(a), kv(b)
+  parts = sorted(((tb[t] - ta.get(t, 0)) * 1000 / k, t.removeprefix(strip)) for t in tb)
+  return ', '.join(f'{name} {us:.1f}' for us, name in reversed(parts) if us >= 0.5)
+by_thread = split(4, 'hookd-')
+by_backend = split(5, 'hookd-')
+server = f', postgres {pg * 1000 / k:.1f} µs ({by_backend})' if sys.argv[5] == 'postgres' else ''
 print(f'cpu per delivery: hookd {h * 1000 / k:.1f} µs ({by_thread}){server}, nginx {n * 1000 / k:.1f} µs, whole machine {m * 1000 / k:.1f} µs (machine {m * 100 / ms:.0f} % of one core)')" \
     "$1" "$2" "$3" "$4" "$DB"
 }
@@ -475,15 +488,18 @@ created = {}
 for line in open(sys.argv[1]):
     i, t = line.split()
     created[i] = int(t)
+import datetime
 lat = []
 for line in open(sys.argv[2]):
     parts = line.split()
     if len(parts) == 2 and parts[1] in created:
-        lat.append(float(parts[0]) * 1000 - created[parts[1]])
+        lat.append((float(parts[0]) * 1000 - created[parts[1]], created[parts[1]]))
 lat.sort()
 def p(x):
-    return lat[min(len(lat) - 1, int(x / 100 * len(lat)))]
-print(f"events {len(created)} delivered {len(lat)}: p50 {p(50):.1f} p90 {p(90):.1f} p99 {p(99):.1f} p99.9 {p(99.9):.1f} max {lat[-1]:.1f} ms")
+    return lat[min(len(lat) - 1, int(x / 100 * len(lat)))][0]
+# When the slowest one was accepted (UTC), to line up with the server's log.
+at = datetime.datetime.fromtimestamp(lat[-1][1] / 1000, datetime.timezone.utc).strftime("%H:%M:%S.%f")[:-3]
+print(f"events {len(created)} delivered {len(lat)}: p50 {p(50):.1f} p90 {p(90):.1f} p99 {p(99):.1f} p99.9 {p(99.9):.1f} max {lat[-1][0]:.1f} ms (accepted {at} UTC)")
 PY
 }
 
