@@ -38,6 +38,9 @@
 #        RUNS="yardstick e2e fanout fanout-curl latency isolation backlog idle" KEEP_TMP=1 FANOUT_CONC=16
 #        HOOKD_ARGS="--dispatch-threads 2" (extra flags) DB=sqlite|postgres NODES=1 IDLE_DUR=20
 #        ENCRYPTION=off|on|both (on: a key in --encryption-key-file; both: the cost of it, below)
+#        DIRTY_BACKGROUND_BYTES=16777216 (root: vm.dirty_background_bytes for the run, put back
+#        at the end — the kernel then writes dirty page cache back in small pieces instead of
+#        hundreds of MB at once, which stalls every WAL flush behind it; see part (3))
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -120,9 +123,19 @@ hookd_pid=""
 bad_pid=""
 nginx_up=0
 own_pg=0
+dirty_saved=""
+if [ -n "${DIRTY_BACKGROUND_BYTES:-}" ]; then
+  dirty_saved="$(sysctl -n vm.dirty_background_bytes) $(sysctl -n vm.dirty_background_ratio)"
+  sysctl -qw vm.dirty_background_bytes="$DIRTY_BACKGROUND_BYTES"
+fi
 cleanup() {
   disown -a  # no "Killed" line per node
+  if [ -n "$dirty_saved" ]; then  # one of the two is 0: setting it last would zero the other
+    read -r b r <<<"$dirty_saved"
+    if [ "$b" != 0 ]; then sysctl -qw vm.dirty_background_bytes="$b"; else sysctl -qw vm.dirty_background_ratio="$r"; fi
+  fi
   for p in "${hookd_pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  if [ -n "${dirty_pid:-}" ]; then kill "$dirty_pid" 2>/dev/null || true; fi
   if [ -n "$bad_pid" ]; then kill "$bad_pid" 2>/dev/null || true; fi
   if [ "$nginx_up" = 1 ]; then nginx -c "$tmp/nginx.conf" -p "$tmp" -s stop 2>/dev/null || true; fi
   sleep 0.3
@@ -585,8 +598,13 @@ if want latency; then
   : >"$tmp/logs/lat.log"
   lag0="$(lag_buckets)"
   sync0=(); for i in "${!bases[@]}"; do sync0+=("$(sync_buckets "${bases[$i]}")"); done
+  # The page cache meanwhile: the largest writeback of dirty pages at once, and when — a WAL
+  # flush (every 202's COMMIT) queued behind a few hundred MB of it waits 100–300 ms.
+  ( while :; do echo "$(now_ms) $(awk '/^Dirty:/ {print $2}' /proc/meminfo)"; sleep 0.1; done ) >"$tmp/dirty.txt" &
+  dirty_pid=$!
   post_at_rate latency
   sleep 3  # last deliveries and nginx's log flush
+  kill "$dirty_pid" 2>/dev/null; wait "$dirty_pid" 2>/dev/null || true
   latency_report "$tmp/logs/lat.log" >"$RESULTS_DIR/latency.txt"
   log "(3) latency    ingest-to-receiver at $LAT_RATE events/s for ${LAT_DUR}s$( ((NODES > 1)) && echo ", posted to $NODES nodes"): $(cat "$RESULTS_DIR/latency.txt") (target p99 < 10 ms$( ((NODES > 1)) && echo "; < 20 ms with several nodes"))"
   kv latency_p99 "$(sed -n 's/.* p99 \([0-9.]*\) .*/\1/p' "$RESULTS_DIR/latency.txt")"
@@ -605,6 +623,16 @@ print(f\"{ans} {sch} {max(float(r['p99_ms']) for r in rs):.1f}\" if rs else '0 0
   read -r answered scheduled ingest_p99 <<<"$ingest"
   log "               ingest: $answered of $scheduled events answered in time ($(( answered / LAT_DUR ))/s), loadgen p99 from the scheduled send $ingest_p99 ms$( (( answered < scheduled )) && echo " — SATURATED: the receiver's percentiles above leave out the wait before hookd accepted")"
   kv latency_answered "$answered"; kv latency_scheduled "$scheduled"; kv latency_ingest_p99 "$ingest_p99"
+  log "               page cache: $(python3 - "$tmp/dirty.txt" "$(sysctl -n vm.dirty_background_bytes)" "$(sysctl -n vm.dirty_background_ratio)" <<'PY'
+import datetime, sys
+s = [tuple(map(int, l.split())) for l in open(sys.argv[1]) if len(l.split()) == 2]
+drops = [(a[1] - b[1], b[0]) for a, b in zip(s, s[1:])]
+mb, at = max(drops) if drops else (0, 0)
+when = datetime.datetime.fromtimestamp(at / 1000, datetime.timezone.utc).strftime("%H:%M:%S.%f")[:-3] if at else "-"
+dirty = f"vm.dirty_background_bytes={sys.argv[2]}" if sys.argv[2] != "0" else f"vm.dirty_background_ratio={sys.argv[3]}"
+print(f"up to {max(v for _, v in s) / 1024 if s else 0:.0f} MB dirty; the largest writeback at once {mb / 1024:.0f} MB, by {when} UTC ({dirty})")
+PY
+)"
 fi
 
 # ---------------------------------------------------------------- (5) isolation
