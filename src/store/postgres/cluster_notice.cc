@@ -107,12 +107,10 @@ std::string FormatEndpointNotice(Notice::Kind kind, std::string_view node, const
 
 std::string FormatNotice(Notice::Kind kind, std::string_view node) { return Head(kind, node); }
 
-std::optional<Notice> ParseNotice(std::string_view payload) {
-  return notice_detail::Parse(payload, {}, nullptr, nullptr);
-}
+std::optional<Notice> ParseNotice(std::string_view payload) { return ParseNotice(payload, {}, nullptr); }
 
-std::optional<Notice> notice_detail::Parse(std::string_view payload, std::string_view self, const void* wanted,
-                                           ShardFilter filter) {
+std::optional<Notice> ParseNotice(std::string_view payload, std::string_view self,
+                                  const std::function<bool(int shard)>& wanted) {
   if (payload.size() < 3 || payload[1] != ' ') return std::nullopt;
   Notice n;
   switch (payload[0]) {
@@ -134,7 +132,7 @@ std::optional<Notice> notice_detail::Parse(std::string_view payload, std::string
     case Notice::Kind::kReady:
     case Notice::Kind::kRetry:
     case Notice::Kind::kCanceled: {
-      const bool filtered = filter && n.kind != Notice::Kind::kCanceled && n.node != self;
+      const bool filtered = wanted && n.kind != Notice::Kind::kCanceled && n.node != self;
       bool passed_over = false;
       std::shared_ptr<const NoticeEvent> event;  // of the last @ word
       std::string_view event_word;               // the last @ word, while not decoded yet
@@ -151,7 +149,7 @@ std::optional<Notice> notice_detail::Parse(std::string_view payload, std::string
         auto [p, ec] = std::from_chars(w.data(), w.data() + std::min(colon, w.size()), shard);
         if (ec != std::errc() || colon == std::string_view::npos || p != w.data() + colon || shard < 0)
           return std::nullopt;
-        if (filtered && !filter(wanted, shard)) {  // another node's: not read further
+        if (filtered && !wanted(shard)) {  // another node's: not read further
           passed_over = true;
           continue;
         }

@@ -28,6 +28,7 @@
 // are split over several notices.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -105,19 +106,7 @@ std::optional<Notice> ParseNotice(std::string_view payload);
 // follows (every node hears every notice; with N nodes, it wants about 1/N of them). The
 // notice may then hold no deliveries. A notice from `self` is read whole: its node drops every
 // delivery it kept in memory once the notice is read (PgCluster).
-template <class Wanted>
-std::optional<Notice> ParseNotice(std::string_view payload, std::string_view self, const Wanted& wanted);
-
-// ---------------------------------------------------------------- implementation
-namespace notice_detail {
-using ShardFilter = bool (*)(const void* wanted, int shard);
-std::optional<Notice> Parse(std::string_view payload, std::string_view self, const void* wanted, ShardFilter filter);
-}  // namespace notice_detail
-
-template <class Wanted>
-std::optional<Notice> ParseNotice(std::string_view payload, std::string_view self, const Wanted& wanted) {
-  return notice_detail::Parse(payload, self, &wanted,
-                              [](const void* w, int shard) { return (*static_cast<const Wanted*>(w))(shard); });
-}
+std::optional<Notice> ParseNotice(std::string_view payload, std::string_view self,
+                                  const std::function<bool(int shard)>& wanted);
 
 }  // namespace hookd::pg

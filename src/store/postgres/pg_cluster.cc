@@ -386,7 +386,7 @@ void PgCluster::HandleNotices(const std::vector<std::string>& payloads) {
   bool tokens = false, types = false;
   // Another node's deliveries of shards not held here are passed over unread (checked again
   // below: a lease may move meanwhile).
-  auto held = [&](int shard) {
+  const std::function<bool(int)> held = [this](int shard) {
     return shard < kLeaseShards && epoch_[shard].load(std::memory_order_acquire) != 0;
   };
   for (const auto& p : payloads) {
