@@ -361,7 +361,15 @@ thread_ms() {
     END {for (k in ms) printf "%s=%d,", k, ms[k]}' "${files[@]}" 2>/dev/null || true
 }
 # shellcheck disable=SC2046  # pids, split on purpose
-pg_cpu_ms() { if [ "$DB" = postgres ]; then cpu_ms_of $(pg_backend_pids); else echo 0; fi; }
+# The server's processes one by one ("pid=ms,…"): a process that ended between two samples
+# (an autovacuum worker) would otherwise take its whole CPU time off the sum.
+pg_cpu_ms() {
+  local p
+  [ "$DB" = postgres ] || { echo "-"; return; }
+  local out
+  out="$(for p in $(pg_backend_pids); do echo "$p=$(cpu_ms_of "$p")"; done | paste -sd, -)"
+  echo "${out:--}"
+}
 # PostgreSQL's CPU by backend ("hookd-writer=…,hookd-listener=…,walwriter=…", ms): the
 # application name hookd gives each of its connections, or the server process's type.
 pg_cpu_by_backend() {
@@ -369,19 +377,27 @@ pg_cpu_by_backend() {
   local pid kind
   pg_sql postgres "SELECT pid, replace(coalesce(nullif(application_name, ''), backend_type), ' ', '-')
       FROM pg_stat_activity WHERE application_name <> 'psql'" | tr '|' ' ' | while read -r pid kind; do
-    echo "$kind $(cut -d' ' -f14,15 "/proc/$pid/stat" 2>/dev/null)"
-  done | awk -v hz="$HZ" 'NF == 3 {ms[$1] += ($2 + $3) * 1000 / hz} END {for (k in ms) printf "%s=%d,", k, ms[k]; print "-"}'
+    echo "$kind/$pid $(cut -d' ' -f14,15 "/proc/$pid/stat" 2>/dev/null)"
+  done | awk -v hz="$HZ" 'NF == 3 {printf "%s=%d,", $1, ($2 + $3) * 1000 / hz} END {print "-"}'
 }
 cpu_sample() { echo "$(cpu_ms_of "${hookd_pids[@]}") $(cpu_ms_of $(nginx_workers)) $(machine_cpu_ms) $(pg_cpu_ms) $(thread_ms)- $(pg_cpu_by_backend)"; }
 cpu_report() {  # cpu_report "SAMPLE_BEFORE" "SAMPLE_AFTER" N ELAPSED_MS → "cpu per delivery: …"
   python3 -c "import sys
 a, b = sys.argv[1].split(), sys.argv[2].split()
-h, n, m, pg = (int(b[i]) - int(a[i]) for i in range(4))
+h, n, m = (int(b[i]) - int(a[i]) for i in range(3))
 k, ms = int(sys.argv[3]), max(1, int(sys.argv[4]))
-def split(i, strip):  # field i ("name=ms,…,-") → µs per delivery by name, largest first
-  kv = lambda f: dict((p.split('=')[0], int(p.split('=')[1])) for p in (f[i] if len(f) > i else '').split(',') if '=' in p)
-  ta, tb = kv(a), kv(b)
-  parts = sorted(((tb[t] - ta.get(t, 0)) * 1000 / k, t.removeprefix(strip)) for t in tb)
+kv = lambda f, i: dict((p.split('=')[0], int(p.split('=')[1])) for p in (f[i] if len(f) > i else '').split(',') if '=' in p)
+# Per process (pid, or kind/pid): what it used since the first sample, or since it started;
+# one that ended meanwhile is left out (not its whole time taken off).
+def deltas(i):
+  ta, tb = kv(a, i), kv(b, i)
+  return {key: tb[key] - ta.get(key, 0) for key in tb}
+pg = sum(deltas(3).values())
+def split(i, strip):  # field i ("name=ms,…,-" or "name/pid=ms,…") → µs per delivery by name, largest first
+  by = {}
+  for key, d in deltas(i).items():
+    by[key.split('/')[0]] = by.get(key.split('/')[0], 0) + d
+  parts = sorted((d * 1000 / k, t.removeprefix(strip)) for t, d in by.items())
   return ', '.join(f'{name} {us:.1f}' for us, name in reversed(parts) if us >= 0.5)
 by_thread = split(4, 'hookd-')
 by_backend = split(5, 'hookd-')
