@@ -646,7 +646,8 @@ drops = [(a[1] - b[1], b[0]) for a, b in zip(s, s[1:])]
 mb, at = max(drops) if drops else (0, 0)
 when = datetime.datetime.fromtimestamp(at / 1000, datetime.timezone.utc).strftime("%H:%M:%S.%f")[:-3] if at else "-"
 dirty = f"vm.dirty_background_bytes={sys.argv[2]}" if sys.argv[2] != "0" else f"vm.dirty_background_ratio={sys.argv[3]}"
-print(f"up to {max(v for _, v in s) / 1024 if s else 0:.0f} MB dirty; the largest writeback at once {mb / 1024:.0f} MB, by {when} UTC ({dirty})")
+wb = f"the largest writeback at once {mb / 1024:.0f} MB, by {when} UTC" if mb > 0 else "no writeback"
+print(f"up to {max(v for _, v in s) / 1024 if s else 0:.0f} MB dirty; {wb} ({dirty})")
 PY
 )"
 fi
