@@ -12,7 +12,8 @@
 #   pg_backend_pids     → the server's processes (postmaster's children), for CPU sampling
 #
 # Knobs: PG_BINDIR (/usr/lib/postgresql/15/bin), PG_CONF="-c shared_buffers=256MB …" (extra
-# server settings, appended after the defaults below).
+# server settings, appended after the defaults below), PG_ENV="MALLOC_TRIM_THRESHOLD_=…" (the
+# server's environment).
 PG_BINDIR="${PG_BINDIR:-/usr/lib/postgresql/15/bin}"
 PG_DIR="${PG_DIR:-}"
 PG_PORT="${PG_PORT:-}"
@@ -31,7 +32,8 @@ pg_start() {
     >"$PG_DIR/initdb.log" 2>&1 || { cat "$PG_DIR/initdb.log" >&2; return 1; }
   PG_PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
   # shellcheck disable=SC2086  # PG_CONF: extra -c flags, split on spaces on purpose
-  pg_as "$PG_BINDIR/postgres" -D "$PG_DIR/data" -k "$PG_DIR" -p "$PG_PORT" -c listen_addresses= \
+  # shellcheck disable=SC2086  # PG_ENV: VAR=value words for the server's environment
+  pg_as env ${PG_ENV:-} "$PG_BINDIR/postgres" -D "$PG_DIR/data" -k "$PG_DIR" -p "$PG_PORT" -c listen_addresses= \
     -c fsync=on -c synchronous_commit=on -c max_connections=200 \
     -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all \
     -c pg_stat_statements.max=5000 ${PG_CONF:-} >"$PG_DIR/server.log" 2>&1 &
